@@ -1,0 +1,15 @@
+#include "anyfs/types.h"
+
+namespace anyfs {
+
+std::string_view file_kind_name(FileKind kind) {
+  switch (kind) {
+    case FileKind::Regular: return "file";
+    case FileKind::Directory: return "dir";
+    case FileKind::Symlink: return "symlink";
+    case FileKind::Other: return "other";
+  }
+  return "other";
+}
+
+}  // namespace anyfs
