@@ -148,12 +148,13 @@ class MemoryFs final : public Fs, public std::enable_shared_from_this<MemoryFs> 
 
   Result<void> link(std::string_view existing_path, std::string_view new_path) override {
     ANYFS_CHECK(path::check_names_entry(existing_path));
+    ANYFS_CHECK(path::check_names_entry(new_path));
     std::unique_lock lock(mu_);
     auto src = ANYFS_TRY(resolve(tree_, existing_path, Follow::No));
     if (!src.found) return fail(Errc::NotFound, std::string(existing_path), "no such file");
+    auto dst = ANYFS_TRY(for_new_entry(new_path));
     if (src.node()->kind == FileKind::Directory)
       return fail(Errc::NotPermitted, std::string(existing_path), "cannot hard-link a directory");
-    auto dst = ANYFS_TRY(for_new_entry(new_path));
     Inode* node = src.node();
     node->nlink++;
     node->ctime = now_ns();
@@ -385,9 +386,10 @@ Result<void> MemoryFs::rename(std::string_view from, std::string_view to, Rename
   ANYFS_CHECK(path::check_names_entry(from));
   ANYFS_CHECK(path::check_names_entry(to));
   std::unique_lock lock(mu_);
+  // Both parents are resolved before either name is looked at, as Linux does.
   auto src = ANYFS_TRY(resolve(tree_, from, Follow::No));
-  if (!src.found) return fail(Errc::NotFound, std::string(from), "no such file or directory");
   auto dst = ANYFS_TRY(resolve(tree_, to, Follow::No));
+  if (!src.found) return fail(Errc::NotFound, std::string(from), "no such file or directory");
   if (src.is_root() || dst.is_root()) return fail(Errc::Busy, std::string(from), "cannot rename the root");
   const bool exchange = flags == RenameFlags::Exchange;
   if (flags == RenameFlags::NoReplace && dst.found)
@@ -459,11 +461,13 @@ Result<FileHandle> MemoryFs::open(std::string_view p, OpenFlags flags, std::uint
     r.parent()->touch_content();
   } else {
     Inode* found = r.node();
+    // The checks run in the order Linux runs them, so errors match the kernel's.
     if (exclusive) return fail(Errc::Exists, std::string(p), "already exists");
-    if (found->kind == FileKind::Symlink) return fail(Errc::Loop, std::string(p), "is a symlink (NoFollow)");
+    if (create && found->kind == FileKind::Directory) return fail(Errc::IsDir, std::string(p), "is a directory");
     if (has(flags, OpenFlags::Directory) && found->kind != FileKind::Directory)
       return fail(Errc::NotDir, std::string(p), "not a directory");
-    if (found->kind == FileKind::Directory && (wants_write(flags) || create))
+    if (found->kind == FileKind::Symlink) return fail(Errc::Loop, std::string(p), "is a symlink (NoFollow)");
+    if (found->kind == FileKind::Directory && wants_write(flags))
       return fail(Errc::IsDir, std::string(p), "is a directory");
     if (has(flags, OpenFlags::Truncate) && found->kind == FileKind::Regular && found->data.size() != 0)
       ANYFS_CHECK(truncate_locked(found, 0, p));
