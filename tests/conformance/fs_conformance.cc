@@ -15,10 +15,6 @@ void FsConformance::SetUp() {
   if (!subject_.seed) subject_.seed = subject_.fs;
 }
 
-void FsConformance::require_writable() {
-  if (!writable()) GTEST_SKIP() << "read-only subject";
-}
-
 void FsConformance::put(const std::string& p, const std::string& data) {
   ASSERT_OK(seed().write_file(p, data));
 }

@@ -40,8 +40,6 @@ class FsConformance : public ::testing::TestWithParam<FsFactory> {
   Fs& seed() { return *subject_.seed; }
   const std::string& outside_dir() const { return outside_; }
   bool writable() const { return GetParam().writable; }
-  // Skips the test for a read-only subject.
-  void require_writable();
 
   // seed().write_file with an assertion.
   void put(const std::string& p, const std::string& data);
@@ -59,6 +57,10 @@ std::string factory_name(const ::testing::TestParamInfo<FsFactory>& info);
 inline void PrintTo(const FsFactory& f, std::ostream* os) { *os << f.name; }
 
 }  // namespace anyfs::testing
+
+// Skips the rest of the test for a read-only subject.
+#define REQUIRE_WRITABLE() \
+  if (!writable()) GTEST_SKIP() << "read-only subject"
 
 #define ANYFS_CONFORMANCE(suffix, ...)                                                    \
   INSTANTIATE_TEST_SUITE_P(suffix, FsConformance, ::testing::Values(__VA_ARGS__), factory_name); \

@@ -13,7 +13,7 @@ std::string read_all(File& f, std::size_t n = 64) {
 }
 
 TEST_P(FsConformance, WritesAreVisibleToOtherHandlesAtOnce) {
-  require_writable();
+  REQUIRE_WRITABLE();
   auto w = fs().open("/f", OpenFlags::Write | OpenFlags::Create);
   ASSERT_OK(w);
   auto r = fs().open("/f", OpenFlags::Read);
@@ -24,7 +24,7 @@ TEST_P(FsConformance, WritesAreVisibleToOtherHandlesAtOnce) {
 }
 
 TEST_P(FsConformance, UnlinkedFileStaysUsableThroughItsHandle) {
-  require_writable();
+  REQUIRE_WRITABLE();
   put("/f", "still here");
   auto h = fs().open("/f", OpenFlags::ReadWrite);
   ASSERT_OK(h);
@@ -65,7 +65,7 @@ TEST_P(FsConformance, ClosedHandleFailsWithBadHandle) {
 }
 
 TEST_P(FsConformance, AppendHandleWritesAtTheEnd) {
-  require_writable();
+  REQUIRE_WRITABLE();
   put("/f", "abc");
   auto h = fs().open("/f", OpenFlags::Write | OpenFlags::Append);
   ASSERT_OK(h);
@@ -77,7 +77,7 @@ TEST_P(FsConformance, AppendHandleWritesAtTheEnd) {
 }
 
 TEST_P(FsConformance, AppendOnAPlainHandleReturnsItsOffset) {
-  require_writable();
+  REQUIRE_WRITABLE();
   put("/f", "12345");
   auto h = fs().open("/f", OpenFlags::ReadWrite);
   ASSERT_OK(h);
@@ -87,7 +87,7 @@ TEST_P(FsConformance, AppendOnAPlainHandleReturnsItsOffset) {
 }
 
 TEST_P(FsConformance, WritePastTheEndLeavesAHoleOfZeros) {
-  require_writable();
+  REQUIRE_WRITABLE();
   auto h = fs().open("/f", OpenFlags::ReadWrite | OpenFlags::Create);
   ASSERT_OK(h);
   ASSERT_OK((*h)->pwrite("end", 100000));
@@ -98,7 +98,7 @@ TEST_P(FsConformance, WritePastTheEndLeavesAHoleOfZeros) {
 }
 
 TEST_P(FsConformance, HandleTruncateAndReadPastEnd) {
-  require_writable();
+  REQUIRE_WRITABLE();
   put("/f", "0123456789");
   auto h = fs().open("/f", OpenFlags::ReadWrite);
   ASSERT_OK(h);
@@ -130,7 +130,7 @@ TEST_P(FsConformance, OpenFlagErrors) {
 }
 
 TEST_P(FsConformance, OpenWithTruncateEmptiesTheFile) {
-  require_writable();
+  REQUIRE_WRITABLE();
   put("/f", "old content");
   auto h = fs().open("/f", OpenFlags::Write | OpenFlags::Truncate);
   ASSERT_OK(h);
@@ -138,7 +138,7 @@ TEST_P(FsConformance, OpenWithTruncateEmptiesTheFile) {
 }
 
 TEST_P(FsConformance, CreateThroughADanglingSymlinkCreatesTheTarget) {
-  require_writable();
+  REQUIRE_WRITABLE();
   ASSERT_OK(seed().symlink("/made", "/l"));
   auto h = fs().open("/l", OpenFlags::Write | OpenFlags::Create);
   ASSERT_OK(h);
@@ -150,7 +150,7 @@ TEST_P(FsConformance, CreateThroughADanglingSymlinkCreatesTheTarget) {
 }
 
 TEST_P(FsConformance, HandleStatTracksTheFile) {
-  require_writable();
+  REQUIRE_WRITABLE();
   auto h = fs().open("/f", OpenFlags::ReadWrite | OpenFlags::Create, 0600);
   ASSERT_OK(h);
   ASSERT_OK((*h)->pwrite(std::string(5000, 'z'), 0));

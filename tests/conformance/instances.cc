@@ -1,22 +1,96 @@
 // Every Fs runs the conformance and differential suites: one line each.
+#include <atomic>
+
 #include "anyfs/host_fs.h"
+#include "anyfs/layers/metrics.h"
+#include "anyfs/layers/overlay.h"
+#include "anyfs/layers/path_filter.h"
+#include "anyfs/layers/rate_limit.h"
+#include "anyfs/layers/read_only.h"
+#include "anyfs/layers/subdir.h"
+#include "anyfs/layers/tracing.h"
 #include "anyfs/memory_fs.h"
 #include "conformance/fs_conformance.h"
 
 namespace anyfs::testing {
 namespace {
 
-std::shared_ptr<Fs> host(const std::string& dir) {
-  auto fs = open_host_fs(dir);
-  if (!fs) throw std::runtime_error(fs.error().to_string());
-  return *fs;
+template <class T>
+T must(Result<T> r) {
+  if (!r) throw std::runtime_error(r.error().to_string());
+  return std::move(*r);
+}
+
+// Counts events so the tracing layer does real work without flooding the log.
+class CountingSink final : public TraceSink {
+ public:
+  void record(const TraceEvent& event) override { bytes_ += event.to_json().size(); }
+  std::atomic<std::uint64_t> bytes_{0};
+};
+
+// A jail inside a larger tree whose outside holds "OUTSIDE" markers.
+std::shared_ptr<Fs> jailed(std::shared_ptr<Fs> outer) {
+  (void)outer->write_file("/f", "OUTSIDE");
+  (void)outer->write_file("/secret", "OUTSIDE");
+  (void)outer->mkdirs("/srv/jail");
+  return must(make_subdir(outer, "/srv/jail"));
+}
+
+PathFilterOptions hiding_rules() {
+  return {{{FilterAction::Deny, "/.hidden"}, {FilterAction::Deny, "*.secret"}}, FilterAction::Allow, Errc::NotFound};
+}
+
+RateLimitOptions generous_limits() {
+  return {1e9, 1e12, 1.0, RateLimitOptions::OnLimit::Wait};
 }
 
 const FsFactory k_memory{"MemoryFs", [](const std::string&) { return Subject{make_memory_fs(), nullptr}; }};
-const FsFactory k_host{"HostFs", [](const std::string& dir) { return Subject{host(dir), nullptr}; }};
+const FsFactory k_host{"HostFs", [](const std::string& dir) { return Subject{must(open_host_fs(dir)), nullptr}; }};
+
+const FsFactory k_read_only{"ReadOnly",
+                            [](const std::string&) {
+                              auto mem = make_memory_fs();
+                              return Subject{make_read_only(mem), mem};
+                            },
+                            false};
+const FsFactory k_path_filter{"PathFilter", [](const std::string&) {
+                                return Subject{must(make_path_filter(make_memory_fs(), hiding_rules())), nullptr};
+                              }};
+const FsFactory k_subdir{"Subdir", [](const std::string&) { return Subject{jailed(make_memory_fs()), nullptr}; }};
+const FsFactory k_subdir_host{"SubdirOverHostFs",
+                              [](const std::string& dir) { return Subject{jailed(must(open_host_fs(dir))), nullptr}; }};
+const FsFactory k_rate_limit{"RateLimit", [](const std::string&) {
+                               return Subject{must(make_rate_limit(make_memory_fs(), generous_limits())), nullptr};
+                             }};
+const FsFactory k_tracing{"Tracing", [](const std::string&) {
+                            return Subject{make_tracing(make_memory_fs(), std::make_shared<CountingSink>()), nullptr};
+                          }};
+const FsFactory k_metrics{"Metrics", [](const std::string&) {
+                            return Subject{make_metrics(make_memory_fs(), std::make_shared<FsMetrics>()), nullptr};
+                          }};
+const FsFactory k_overlay{"Overlay", [](const std::string&) {
+                            auto lower = make_memory_fs();
+                            return Subject{make_overlay(make_memory_fs(), lower), lower};
+                          }};
+const FsFactory k_overlay_host{"OverlayHostOverMemory", [](const std::string& dir) {
+                                 auto lower = make_memory_fs();
+                                 return Subject{make_overlay(must(open_host_fs(dir)), lower), lower};
+                               }};
+// Five layers stacked: what a real deployment might run.
+const FsFactory k_stack{"FiveLayerStack", [](const std::string&) {
+                          auto lower = make_memory_fs();
+                          std::shared_ptr<Fs> fs = make_overlay(make_memory_fs(), lower);
+                          fs = must(make_path_filter(fs, hiding_rules()));
+                          fs = must(make_rate_limit(fs, generous_limits()));
+                          fs = make_metrics(fs, std::make_shared<FsMetrics>());
+                          fs = make_tracing(fs, std::make_shared<CountingSink>());
+                          return Subject{fs, lower};
+                        }};
 
 }  // namespace
 
 ANYFS_CONFORMANCE(Base, k_memory, k_host);
+ANYFS_CONFORMANCE(Layers, k_read_only, k_path_filter, k_subdir, k_subdir_host, k_rate_limit, k_tracing, k_metrics,
+                  k_overlay, k_overlay_host, k_stack);
 
 }  // namespace anyfs::testing

@@ -2,6 +2,7 @@
 // root. The fixture puts files holding "OUTSIDE" in the host directory just above
 // the subject's root (see fs_conformance.cc); no path may ever read them.
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "conformance/fs_conformance.h"
@@ -29,7 +30,7 @@ TEST_P(FsConformance, DotsAndSlashesNormalise) {
 }
 
 TEST_P(FsConformance, EncodedAndTripledDotsAreOrdinaryNames) {
-  require_writable();
+  REQUIRE_WRITABLE();
   ASSERT_OK(fs().write_file("/%2e%2e", "percent"));
   ASSERT_OK(fs().write_file("/...", "three"));
   ASSERT_OK(fs().write_file("/..%2f", "mixed"));
@@ -99,7 +100,7 @@ TEST_P(FsConformance, DotDotAfterASymlinkIsPhysical) {
 }
 
 TEST_P(FsConformance, NamingCallsRefuseATrailingDotDot) {
-  require_writable();
+  REQUIRE_WRITABLE();
   ASSERT_OK(seed().mkdirs("/a/b"));
   EXPECT_ERR(fs().mkdir("/a/b/.."), InvalidArgument);
   EXPECT_ERR(fs().remove("/a/b/.."), InvalidArgument);
@@ -110,7 +111,7 @@ TEST_P(FsConformance, NamingCallsRefuseATrailingDotDot) {
 // A thread keeps swapping /d between a real directory and a symlink that climbs
 // with "..", while readers resolve /d/f. Every read must see an inside file.
 TEST_P(FsConformance, SwapsDuringResolutionNeverEscape) {
-  require_writable();
+  REQUIRE_WRITABLE();
   put("/f", "root-f");
   ASSERT_OK(seed().mkdir("/real"));
   put("/real/f", "real-f");
@@ -119,7 +120,10 @@ TEST_P(FsConformance, SwapsDuringResolutionNeverEscape) {
   std::atomic<bool> stop{false};
   std::atomic<int> outside{0}, reads{0};
   std::thread swapper([&] {
-    for (int i = 0; i < 3000 && !stop; ++i) (void)fs().rename("/link", "/d", RenameFlags::Exchange);
+    // Swap until the readers have had their chance (bounded in count and time).
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (int i = 0; (i < 2000 || reads < 4000) && std::chrono::steady_clock::now() < deadline; ++i)
+      (void)fs().rename("/link", "/d", RenameFlags::Exchange);
     stop = true;
   });
   std::vector<std::thread> readers;

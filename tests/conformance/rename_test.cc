@@ -5,7 +5,7 @@ namespace anyfs::testing {
 namespace {
 
 TEST_P(FsConformance, RenameMovesAFile) {
-  require_writable();
+  REQUIRE_WRITABLE();
   put("/a", "content");
   ASSERT_OK(seed().mkdir("/d"));
   ASSERT_OK(fs().rename("/a", "/d/b"));
@@ -14,7 +14,7 @@ TEST_P(FsConformance, RenameMovesAFile) {
 }
 
 TEST_P(FsConformance, RenameReplacesAnExistingFile) {
-  require_writable();
+  REQUIRE_WRITABLE();
   put("/a", "new");
   put("/b", "old");
   ASSERT_OK(fs().rename("/a", "/b"));
@@ -23,7 +23,7 @@ TEST_P(FsConformance, RenameReplacesAnExistingFile) {
 }
 
 TEST_P(FsConformance, RenameDirectoryOverEmptyDirectory) {
-  require_writable();
+  REQUIRE_WRITABLE();
   ASSERT_OK(seed().mkdirs("/src/inner"));
   ASSERT_OK(seed().mkdir("/dst"));
   ASSERT_OK(fs().rename("/src", "/dst"));
@@ -32,7 +32,7 @@ TEST_P(FsConformance, RenameDirectoryOverEmptyDirectory) {
 }
 
 TEST_P(FsConformance, RenameDirectoryOverNonEmptyDirectoryIsNotEmpty) {
-  require_writable();
+  REQUIRE_WRITABLE();
   ASSERT_OK(seed().mkdir("/src"));
   ASSERT_OK(seed().mkdir("/dst"));
   put("/dst/f", "x");
@@ -41,7 +41,7 @@ TEST_P(FsConformance, RenameDirectoryOverNonEmptyDirectoryIsNotEmpty) {
 }
 
 TEST_P(FsConformance, RenameKindMismatchesFail) {
-  require_writable();
+  REQUIRE_WRITABLE();
   put("/f", "x");
   ASSERT_OK(seed().mkdir("/d"));
   EXPECT_ERR(fs().rename("/f", "/d"), IsDir);
@@ -49,7 +49,7 @@ TEST_P(FsConformance, RenameKindMismatchesFail) {
 }
 
 TEST_P(FsConformance, RenameDirectoryIntoItsOwnSubtreeIsInvalid) {
-  require_writable();
+  REQUIRE_WRITABLE();
   ASSERT_OK(seed().mkdirs("/a/b"));
   EXPECT_ERR(fs().rename("/a", "/a/b/c"), InvalidArgument);
   EXPECT_ERR(fs().rename("/a", "/a/c"), InvalidArgument);
@@ -57,13 +57,13 @@ TEST_P(FsConformance, RenameDirectoryIntoItsOwnSubtreeIsInvalid) {
 }
 
 TEST_P(FsConformance, RenameOntoAnAncestorIsNotEmpty) {
-  require_writable();
+  REQUIRE_WRITABLE();
   ASSERT_OK(seed().mkdirs("/a/b"));
   EXPECT_ERR(fs().rename("/a/b", "/a"), NotEmpty);
 }
 
 TEST_P(FsConformance, RenameOntoAHardLinkOfItselfDoesNothing) {
-  require_writable();
+  REQUIRE_WRITABLE();
   put("/a", "x");
   ASSERT_OK(seed().link("/a", "/b"));
   ASSERT_OK(fs().rename("/a", "/b"));
@@ -74,7 +74,7 @@ TEST_P(FsConformance, RenameOntoAHardLinkOfItselfDoesNothing) {
 }
 
 TEST_P(FsConformance, RenameErrors) {
-  require_writable();
+  REQUIRE_WRITABLE();
   put("/f", "x");
   EXPECT_ERR(fs().rename("/none", "/g"), NotFound);
   EXPECT_ERR(fs().rename("/f", "/none/g"), NotFound);
@@ -84,7 +84,7 @@ TEST_P(FsConformance, RenameErrors) {
 }
 
 TEST_P(FsConformance, RenameNoReplaceRefusesAnExistingDestination) {
-  require_writable();
+  REQUIRE_WRITABLE();
   put("/a", "a");
   put("/b", "b");
   EXPECT_ERR(fs().rename("/a", "/b", RenameFlags::NoReplace), Exists);
@@ -94,7 +94,7 @@ TEST_P(FsConformance, RenameNoReplaceRefusesAnExistingDestination) {
 }
 
 TEST_P(FsConformance, RenameExchangeSwapsTwoNames) {
-  require_writable();
+  REQUIRE_WRITABLE();
   put("/a", "A");
   ASSERT_OK(seed().mkdir("/d"));
   put("/d/inner", "I");
@@ -105,7 +105,7 @@ TEST_P(FsConformance, RenameExchangeSwapsTwoNames) {
 }
 
 TEST_P(FsConformance, RenameOfADirectoryUpdatesParentLinkCounts) {
-  require_writable();
+  REQUIRE_WRITABLE();
   ASSERT_OK(seed().mkdirs("/p1/child"));
   ASSERT_OK(seed().mkdir("/p2"));
   ASSERT_OK(fs().rename("/p1/child", "/p2/child"));
@@ -114,7 +114,7 @@ TEST_P(FsConformance, RenameOfADirectoryUpdatesParentLinkCounts) {
 }
 
 TEST_P(FsConformance, RenameOfASymlinkMovesTheLinkNotItsTarget) {
-  require_writable();
+  REQUIRE_WRITABLE();
   put("/t", "x");
   ASSERT_OK(seed().symlink("/t", "/l"));
   ASSERT_OK(fs().rename("/l", "/m"));

@@ -35,7 +35,7 @@ void check_tree(Fs& fs, const std::string& dir, int& files) {
 }
 
 TEST_P(FsConformance, EightThreadsOfMixedOperationsKeepTheTreeConsistent) {
-  require_writable();
+  REQUIRE_WRITABLE();
   constexpr int k_threads = 8;
   const int ops = std::getenv("ANYFS_SOAK") ? 20000 : 1500;
   for (int t = 0; t < k_threads; ++t) ASSERT_OK(fs().mkdir("/t" + std::to_string(t)));
@@ -71,7 +71,7 @@ TEST_P(FsConformance, EightThreadsOfMixedOperationsKeepTheTreeConsistent) {
 }
 
 TEST_P(FsConformance, ParallelAppendsThroughOneHandleAllLand) {
-  require_writable();
+  REQUIRE_WRITABLE();
   auto h = fs().open("/log", OpenFlags::Write | OpenFlags::Create);
   ASSERT_OK(h);
   constexpr int k_threads = 4, k_each = 200;

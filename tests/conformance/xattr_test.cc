@@ -5,7 +5,7 @@ namespace anyfs::testing {
 namespace {
 
 TEST_P(FsConformance, XattrsSetGetListRemove) {
-  require_writable();
+  REQUIRE_WRITABLE();
   put("/f", "x");
   ASSERT_OK(fs().set_xattr("/f", "user.b", "2"));
   ASSERT_OK(fs().set_xattr("/f", "user.a", std::string("bin\0ary", 7)));
@@ -18,7 +18,7 @@ TEST_P(FsConformance, XattrsSetGetListRemove) {
 }
 
 TEST_P(FsConformance, XattrCreateAndReplaceFlags) {
-  require_writable();
+  REQUIRE_WRITABLE();
   put("/f", "x");
   ASSERT_OK(fs().set_xattr("/f", "user.k", "1", XattrFlags::Create));
   EXPECT_ERR(fs().set_xattr("/f", "user.k", "2", XattrFlags::Create), Exists);
@@ -28,7 +28,7 @@ TEST_P(FsConformance, XattrCreateAndReplaceFlags) {
 }
 
 TEST_P(FsConformance, XattrNameAndValueLimits) {
-  require_writable();
+  REQUIRE_WRITABLE();
   put("/f", "x");
   EXPECT_ERR(fs().set_xattr("/f", "nonamespace", "v"), Unsupported);
   EXPECT_ERR(fs().set_xattr("/f", "user." + std::string(260, 'n'), "v"), Range);
@@ -40,7 +40,7 @@ TEST_P(FsConformance, XattrNameAndValueLimits) {
 }
 
 TEST_P(FsConformance, XattrsFollowSymlinksAndWorkOnDirectories) {
-  require_writable();
+  REQUIRE_WRITABLE();
   put("/f", "x");
   ASSERT_OK(seed().symlink("/f", "/l"));
   ASSERT_OK(seed().mkdir("/d"));

@@ -1,0 +1,169 @@
+#include "layers/mapping_fs.h"
+
+#include "fs/view_tree.h"
+
+namespace anyfs {
+namespace {
+
+// Replaces the path below in an error with the caller's path.
+template <class T>
+Result<T> as_caller(Result<T> r, std::string_view p) {
+  if (!r) r.error().path = std::string(p);
+  return r;
+}
+
+}  // namespace
+
+Result<MappingFs::Mapped> MappingFs::map(std::string_view p, Follow follow) {
+  ViewTree<Fs> tree{*inner_, root_};
+  auto r = resolve(tree, p, follow);
+  if (!r) return std::unexpected(Error(r.error().code, std::string(p), r.error().message));
+  ANYFS_CHECK(as_caller(check(r->canonical()), p));
+  Mapped out;
+  out.is_root = r->is_root();
+  out.found = r->found;
+  out.below = r->found ? r->node().path : path::child(r->parent().path, r->leaf);
+  return out;
+}
+
+Result<MappingFs::Mapped> MappingFs::map_entry(std::string_view p) {
+  ANYFS_CHECK(path::check_names_entry(p));
+  return map(p, Follow::No);
+}
+
+Result<Stat> MappingFs::stat(std::string_view p) {
+  std::shared_lock lock(names_mu_);
+  auto m = ANYFS_TRY(map(p, Follow::Yes));
+  return as_caller(inner_->stat(m.below), p);
+}
+
+Result<Stat> MappingFs::lstat(std::string_view p) {
+  std::shared_lock lock(names_mu_);
+  auto m = ANYFS_TRY(map(p, Follow::No));
+  return as_caller(inner_->lstat(m.below), p);
+}
+
+Result<std::vector<DirEntry>> MappingFs::read_dir(std::string_view p) {
+  std::shared_lock lock(names_mu_);
+  ViewTree<Fs> tree{*inner_, root_};
+  auto r = resolve(tree, p, Follow::Yes);
+  if (!r) return std::unexpected(Error(r.error().code, std::string(p), r.error().message));
+  std::string canonical = r->canonical();
+  ANYFS_CHECK(as_caller(check(canonical), p));
+  if (!r->found) return fail(Errc::NotFound, std::string(p), "no such directory");
+  auto entries = ANYFS_TRY(as_caller(inner_->read_dir(r->node().path), p));
+  std::erase_if(entries, [&](const DirEntry& e) { return !visible(path::child(canonical, e.name)); });
+  return entries;
+}
+
+Result<void> MappingFs::mkdir(std::string_view p, std::uint32_t mode) {
+  std::unique_lock lock(names_mu_);
+  auto m = ANYFS_TRY(map_entry(p));
+  if (m.is_root) return fail(Errc::Exists, std::string(p), "the root exists");
+  return as_caller(inner_->mkdir(m.below, mode), p);
+}
+
+Result<void> MappingFs::remove(std::string_view p) {
+  std::unique_lock lock(names_mu_);
+  auto m = ANYFS_TRY(map_entry(p));
+  if (m.is_root) return fail(Errc::Busy, std::string(p), "cannot remove the root");
+  return as_caller(inner_->remove(m.below), p);
+}
+
+Result<void> MappingFs::rename(std::string_view from, std::string_view to, RenameFlags flags) {
+  std::unique_lock lock(names_mu_);
+  ANYFS_CHECK(path::check_names_entry(to));
+  auto a = ANYFS_TRY(map_entry(from));
+  auto b = ANYFS_TRY(map_entry(to));
+  if (a.is_root || b.is_root) return fail(Errc::Busy, std::string(from), "cannot rename the root");
+  return as_caller(inner_->rename(a.below, b.below, flags), from);
+}
+
+Result<void> MappingFs::link(std::string_view existing, std::string_view new_path) {
+  std::unique_lock lock(names_mu_);
+  ANYFS_CHECK(path::check_names_entry(new_path));
+  auto a = ANYFS_TRY(map_entry(existing));
+  // Linux looks the source up fully before it resolves the new name's parent.
+  if (!a.found) return fail(Errc::NotFound, std::string(existing), "no such file or directory");
+  auto b = ANYFS_TRY(map_entry(new_path));
+  if (b.is_root) return fail(Errc::Exists, std::string(new_path), "the root exists");
+  if (a.is_root) return fail(Errc::NotPermitted, std::string(existing), "cannot hard-link a directory");
+  return as_caller(inner_->link(a.below, b.below), new_path);
+}
+
+Result<void> MappingFs::symlink(std::string_view target, std::string_view link_path) {
+  std::unique_lock lock(names_mu_);
+  auto m = ANYFS_TRY(map_entry(link_path));
+  if (m.is_root) return fail(Errc::Exists, std::string(link_path), "the root exists");
+  return as_caller(inner_->symlink(target, m.below), link_path);
+}
+
+Result<std::string> MappingFs::readlink(std::string_view p) {
+  std::shared_lock lock(names_mu_);
+  auto m = ANYFS_TRY(map(p, Follow::No));
+  return as_caller(inner_->readlink(m.below), p);
+}
+
+Result<void> MappingFs::chmod(std::string_view p, std::uint32_t mode) {
+  std::shared_lock lock(names_mu_);
+  auto m = ANYFS_TRY(map(p, Follow::Yes));
+  return as_caller(inner_->chmod(m.below, mode), p);
+}
+
+Result<void> MappingFs::chown(std::string_view p, std::uint32_t uid, std::uint32_t gid) {
+  std::shared_lock lock(names_mu_);
+  auto m = ANYFS_TRY(map(p, Follow::Yes));
+  return as_caller(inner_->chown(m.below, uid, gid), p);
+}
+
+Result<void> MappingFs::utimens(std::string_view p, TimeSpec atime, TimeSpec mtime) {
+  std::shared_lock lock(names_mu_);
+  auto m = ANYFS_TRY(map(p, Follow::Yes));
+  return as_caller(inner_->utimens(m.below, atime, mtime), p);
+}
+
+Result<void> MappingFs::truncate(std::string_view p, std::uint64_t size) {
+  std::shared_lock lock(names_mu_);
+  auto m = ANYFS_TRY(map(p, Follow::Yes));
+  return as_caller(inner_->truncate(m.below, size), p);
+}
+
+Result<std::string> MappingFs::get_xattr(std::string_view p, std::string_view name) {
+  std::shared_lock lock(names_mu_);
+  auto m = ANYFS_TRY(map(p, Follow::Yes));
+  return as_caller(inner_->get_xattr(m.below, name), p);
+}
+
+Result<void> MappingFs::set_xattr(std::string_view p, std::string_view name, std::string_view value,
+                                  XattrFlags flags) {
+  std::shared_lock lock(names_mu_);
+  auto m = ANYFS_TRY(map(p, Follow::Yes));
+  return as_caller(inner_->set_xattr(m.below, name, value, flags), p);
+}
+
+Result<std::vector<std::string>> MappingFs::list_xattr(std::string_view p) {
+  std::shared_lock lock(names_mu_);
+  auto m = ANYFS_TRY(map(p, Follow::Yes));
+  return as_caller(inner_->list_xattr(m.below), p);
+}
+
+Result<void> MappingFs::remove_xattr(std::string_view p, std::string_view name) {
+  std::shared_lock lock(names_mu_);
+  auto m = ANYFS_TRY(map(p, Follow::Yes));
+  return as_caller(inner_->remove_xattr(m.below, name), p);
+}
+
+Result<FileHandle> MappingFs::open(std::string_view p, OpenFlags flags, std::uint32_t mode) {
+  const bool exclusive = has(flags, OpenFlags::Create) && has(flags, OpenFlags::Exclusive);
+  Follow follow = (has(flags, OpenFlags::NoFollow) || exclusive) ? Follow::No : Follow::Yes;
+  if (has(flags, OpenFlags::Create)) {
+    std::unique_lock lock(names_mu_);
+    auto m = ANYFS_TRY(map(p, follow));
+    return as_caller(inner_->open(m.below, flags, mode), p);
+  }
+  std::shared_lock lock(names_mu_);
+  auto m = ANYFS_TRY(map(p, follow));
+  return as_caller(inner_->open(m.below, flags, mode), p);
+}
+
+}  // namespace anyfs

@@ -1,0 +1,65 @@
+#include "anyfs/layers/tracing.h"
+
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+#include "layers/hook_fs.h"
+
+namespace anyfs {
+namespace {
+
+class StreamTraceSink final : public TraceSink {
+ public:
+  explicit StreamTraceSink(std::ostream& out) : out_(out) {}
+  void record(const TraceEvent& event) override {
+    std::string line = event.to_json();
+    std::lock_guard lock(mu_);
+    out_ << line << '\n';
+  }
+
+ private:
+  std::mutex mu_;
+  std::ostream& out_;  // GUARDED_BY(mu_)
+};
+
+class TracingFs final : public HookFs {
+ public:
+  TracingFs(std::shared_ptr<Fs> inner, std::shared_ptr<TraceSink> sink)
+      : HookFs(std::move(inner), true), sink_(std::move(sink)) {}
+
+ protected:
+  void after(const Call& call, const Error* error, std::uint64_t bytes, std::int64_t latency_ns) override {
+    TraceEvent event{call.op, call.path, call.path2, call.offset, call.size, bytes, std::nullopt, latency_ns};
+    if (error) event.error = error->code;
+    sink_->record(event);
+  }
+
+ private:
+  const std::shared_ptr<TraceSink> sink_;
+};
+
+}  // namespace
+
+std::string TraceEvent::to_json() const {
+  nlohmann::json j;
+  j["op"] = op_name(op);
+  if (!path.empty()) j["path"] = path;
+  if (!path2.empty()) j["path2"] = path2;
+  if (offset != 0) j["offset"] = offset;
+  if (size != 0) j["size"] = size;
+  if (bytes != 0) j["bytes"] = bytes;
+  j["result"] = error ? std::string(errc_name(*error)) : "ok";
+  j["latency_ns"] = latency_ns;
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::shared_ptr<TraceSink> make_stream_trace_sink(std::ostream& out) {
+  return std::make_shared<StreamTraceSink>(out);
+}
+
+std::shared_ptr<Fs> make_tracing(std::shared_ptr<Fs> inner, std::shared_ptr<TraceSink> sink) {
+  return std::make_shared<TracingFs>(std::move(inner), std::move(sink));
+}
+
+}  // namespace anyfs
