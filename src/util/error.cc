@@ -47,11 +47,8 @@ Errc errc_from_errno(int err) {
 std::string Error::to_string() const {
   std::string out;
   if (!path.empty()) out += path + ": ";
-  if (!message.empty()) out += message + " ";
-  out += "(";
-  out += std::strerror(to_errno(code));
-  out += ")";
-  return out;
+  if (message.empty()) return out + std::strerror(to_errno(code));
+  return out + message + " (" + std::strerror(to_errno(code)) + ")";
 }
 
 std::unexpected<Error> fail_errno(int err, std::string path, std::string message) {

@@ -1,0 +1,59 @@
+// The anyfs command: global options, then one subcommand from the table.
+#include <iostream>
+
+#include "context.h"
+
+#ifndef ANYFS_VERSION
+#define ANYFS_VERSION "0.0.0"
+#endif
+
+namespace anyfs::cli {
+namespace {
+
+constexpr const char* k_footer = R"(Exit codes: 0 ok, 1 failure, 2 usage error, 3 not found, 4 exists,
+5 denied (read-only, permission), 6 corrupt or I/O error. See docs/CLI.md.)";
+
+int run(int argc, char** argv) {
+  CLI::App app{"anyfs: a filesystem in a file, with history, snapshots and dedup.\n"
+               "This version works on a host directory (--host DIR), confined so that no path\n"
+               "or symlink leaves it; pools arrive with the storage engine.",
+               "anyfs"};
+  app.set_version_flag("--version", std::string("anyfs ") + ANYFS_VERSION);
+  app.footer(k_footer);
+  app.require_subcommand(1);
+  GlobalOptions options;
+  app.add_flag("--json", options.json, "Print results (and errors, on stderr) as JSON");
+  app.add_option("--host", options.host_root, "Host directory to work in (the root of the tree)");
+  app.add_flag("--read-only", options.read_only, "Refuse every change");
+  app.add_option("--deny", options.denied, "Hide paths matching this glob (repeatable)");
+  app.add_option("--trace", options.trace_file, "Append a JSON line per filesystem call to this file");
+
+  std::function<int(Context&)> chosen;
+  for (const Command& command : file_commands()) {
+    CLI::App* sub = app.add_subcommand(command.name, command.summary);
+    sub->fallthrough();
+    sub->footer(k_footer);
+    auto runner = command.setup(*sub);
+    sub->callback([&chosen, runner] { chosen = runner; });
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? k_exit_ok : k_exit_usage;
+  }
+  Context ctx(options);
+  return chosen(ctx);
+}
+
+}  // namespace
+}  // namespace anyfs::cli
+
+int main(int argc, char** argv) {
+  try {
+    return anyfs::cli::run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "anyfs: internal error: " << e.what() << '\n';
+    return anyfs::cli::k_exit_failure;
+  }
+}
