@@ -1,0 +1,170 @@
+// Benchmarks of the Fs implementations and of the layers' overhead.
+//
+//   build/bench/fs_bench --benchmark_min_time=0.5
+//
+// Families (each registered for several stacks, so ratios come from one run):
+//   pread_4k/STACK     4 KiB reads through an open handle, cycling over 1 MiB
+//   stat/STACK         stat of a file three directories deep
+//   small_file/IMPL    create + write 4 KiB + close + read back + remove
+// STACK is MemoryFs alone, with one layer each, and with a five-layer stack;
+// IMPL is MemoryFs, HostFs on the machine's disk, and raw POSIX calls there
+// (the ext4 baseline).
+#include <benchmark/benchmark.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "anyfs/host_fs.h"
+#include "anyfs/layers/metrics.h"
+#include "anyfs/layers/path_filter.h"
+#include "anyfs/layers/rate_limit.h"
+#include "anyfs/layers/read_only.h"
+#include "anyfs/layers/subdir.h"
+#include "anyfs/layers/tracing.h"
+#include "anyfs/memory_fs.h"
+
+namespace anyfs {
+namespace {
+
+constexpr std::size_t k_file_size = 1 << 20;
+constexpr std::size_t k_read_size = 4096;
+
+class NullSink final : public TraceSink {
+ public:
+  void record(const TraceEvent& e) override { benchmark::DoNotOptimize(e.latency_ns); }
+};
+
+template <class T>
+T must(Result<T> r) {
+  if (!r) {
+    std::fprintf(stderr, "bench setup failed: %s\n", r.error().to_string().c_str());
+    std::exit(1);
+  }
+  return std::move(*r);
+}
+
+void must(Result<void> r) {
+  if (!r) {
+    std::fprintf(stderr, "bench failed: %s\n", r.error().to_string().c_str());
+    std::exit(1);
+  }
+}
+
+// A MemoryFs holding /srv/data/a/b/c/file (1 MiB); `wrap` adds layers. The
+// returned Fs sees the file at /data/a/b/c/file... or, for Subdir-based stacks,
+// at /a/b/c/file; `file` says which.
+struct Stack {
+  std::string name;
+  std::function<std::shared_ptr<Fs>(std::shared_ptr<Fs>)> wrap;
+  std::string file;
+};
+
+std::shared_ptr<Fs> populated() {
+  auto fs = make_memory_fs();
+  must(fs->mkdirs("/srv/data/a/b/c"));
+  must(fs->write_file("/srv/data/a/b/c/file", std::string(k_file_size, 'x')));
+  return fs;
+}
+
+PathFilterOptions rules() { return {{{FilterAction::Deny, "*.key"}, {FilterAction::Deny, "/private"}}}; }
+RateLimitOptions limits() { return {1e12, 1e15, 1.0, RateLimitOptions::OnLimit::Wait}; }
+
+const std::vector<Stack>& stacks() {
+  static const std::vector<Stack> k_stacks = {
+      {"MemoryFs", [](auto fs) { return fs; }, "/srv/data/a/b/c/file"},
+      {"ReadOnly", [](auto fs) { return make_read_only(fs); }, "/srv/data/a/b/c/file"},
+      {"Subdir", [](auto fs) { return must(make_subdir(fs, "/srv/data")); }, "/a/b/c/file"},
+      {"PathFilter", [](auto fs) { return must(make_path_filter(fs, rules())); }, "/srv/data/a/b/c/file"},
+      {"RateLimit", [](auto fs) { return must(make_rate_limit(fs, limits())); }, "/srv/data/a/b/c/file"},
+      {"Metrics", [](auto fs) { return make_metrics(fs, std::make_shared<FsMetrics>()); }, "/srv/data/a/b/c/file"},
+      {"Tracing", [](auto fs) { return make_tracing(fs, std::make_shared<NullSink>()); }, "/srv/data/a/b/c/file"},
+      {"Stack5",
+       [](auto fs) {
+         std::shared_ptr<Fs> out = must(make_subdir(fs, "/srv/data"));
+         out = must(make_path_filter(out, rules()));
+         out = make_read_only(out);
+         out = must(make_rate_limit(out, limits()));
+         return make_metrics(out, std::make_shared<FsMetrics>());
+       },
+       "/a/b/c/file"},
+  };
+  return k_stacks;
+}
+
+void pread_4k(benchmark::State& state, const Stack& stack) {
+  auto fs = stack.wrap(populated());
+  auto file = must(fs->open(stack.file, OpenFlags::Read));
+  std::string buf(k_read_size, '\0');
+  std::uint64_t offset = 0;
+  for (auto _ : state) {
+    auto n = file->pread(std::span<char>(buf.data(), buf.size()), offset);
+    benchmark::DoNotOptimize(n);
+    offset = (offset + k_read_size) % k_file_size;
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * k_read_size));
+}
+
+void stat_deep(benchmark::State& state, const Stack& stack) {
+  auto fs = stack.wrap(populated());
+  for (auto _ : state) benchmark::DoNotOptimize(fs->stat(stack.file));
+}
+
+std::string scratch_dir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string pattern = std::string(base && *base ? base : "/tmp") + "/anyfs-bench-XXXXXX";
+  return mkdtemp(pattern.data());
+}
+
+void small_file_fs(benchmark::State& state, std::shared_ptr<Fs> fs) {
+  const std::string data(4096, 'd');
+  for (auto _ : state) {
+    must(fs->write_file("/f", data));
+    benchmark::DoNotOptimize(must(fs->read_file("/f")));
+    must(fs->remove("/f"));
+  }
+}
+
+void small_file_posix(benchmark::State& state, const std::string& dir) {
+  const std::string data(4096, 'd'), path = dir + "/f";
+  std::string buf(8192, '\0');
+  for (auto _ : state) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    benchmark::DoNotOptimize(::write(fd, data.data(), data.size()));
+    ::close(fd);
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    benchmark::DoNotOptimize(::read(fd, buf.data(), buf.size()));
+    ::close(fd);
+    ::unlink(path.c_str());
+  }
+}
+
+void register_all() {
+  for (const auto& stack : stacks()) {
+    benchmark::RegisterBenchmark(("pread_4k/" + stack.name).c_str(), pread_4k, stack);
+    benchmark::RegisterBenchmark(("stat/" + stack.name).c_str(), stat_deep, stack);
+  }
+  static const std::string host_dir = scratch_dir();
+  static const std::string posix_dir = scratch_dir();
+  benchmark::RegisterBenchmark("small_file/MemoryFs", small_file_fs, make_memory_fs());
+  benchmark::RegisterBenchmark("small_file/HostFs", small_file_fs, must(open_host_fs(host_dir)));
+  benchmark::RegisterBenchmark("small_file/posix_ext4", small_file_posix, posix_dir);
+  std::atexit([] {
+    std::filesystem::remove_all(host_dir);
+    std::filesystem::remove_all(posix_dir);
+  });
+}
+
+}  // namespace
+}  // namespace anyfs
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  anyfs::register_all();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
