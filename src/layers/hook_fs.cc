@@ -114,7 +114,7 @@ Result<void> HookFs::sync() {
 Result<FileHandle> HookFs::open(std::string_view p, OpenFlags flags, std::uint32_t mode) {
   auto handle = run<FileHandle>({Op::Open, p, {}, 0, 0, static_cast<std::uint32_t>(flags)},
                                 [&] { return inner_->open(p, flags, mode); });
-  if (!handle) return handle;
+  if (!handle || handles_ == Handles::PassThrough) return handle;
   return std::make_unique<HookFile>(shared_from_this(), std::move(*handle), std::string(p));
 }
 

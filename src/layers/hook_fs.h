@@ -29,8 +29,14 @@ struct Call {
 
 class HookFs : public Fs, public std::enable_shared_from_this<HookFs> {
  public:
-  // `timed`: measure each call's latency for after().
-  HookFs(std::shared_ptr<Fs> inner, bool timed) : inner_(std::move(inner)), timed_(timed) {}
+  // Which calls get their latency measured for after().
+  enum class Timing { Never, Always, Sampled /* when time_call() says so */ };
+  // Whether handles are wrapped so their calls pass the hooks too. A layer that
+  // has nothing to do on handle calls passes the Fs below's handles through.
+  enum class Handles { Wrap, PassThrough };
+
+  HookFs(std::shared_ptr<Fs> inner, Timing timing, Handles handles = Handles::Wrap)
+      : inner_(std::move(inner)), timing_(timing), handles_(handles) {}
 
   Result<Stat> stat(std::string_view p) override;
   Result<Stat> lstat(std::string_view p) override;
@@ -62,8 +68,10 @@ class HookFs : public Fs, public std::enable_shared_from_this<HookFs> {
   // Called before the inner call; an error refuses the call. Any thread.
   virtual Result<void> before(const Call&) { return {}; }
   // Called after the inner call (or the refusal) with its error or null, the
-  // bytes it read or wrote, and its latency in ns (0 unless timed). Any thread.
+  // bytes it read or wrote, and its latency in ns (-1 if not timed). Any thread.
   virtual void after(const Call&, const Error*, std::uint64_t /*bytes*/, std::int64_t /*latency_ns*/) {}
+  // With Timing::Sampled: whether to time the call about to run. Any thread.
+  virtual bool time_call() { return false; }
 
   Fs& inner() { return *inner_; }
 
@@ -71,14 +79,16 @@ class HookFs : public Fs, public std::enable_shared_from_this<HookFs> {
   static std::int64_t now_ns();
 
   const std::shared_ptr<Fs> inner_;
-  const bool timed_;
+  const Timing timing_;
+  const Handles handles_;
 };
 
 template <class T, class F>
 Result<T> HookFs::run(const Call& call, F&& fn) {
-  const std::int64_t start = timed_ ? now_ns() : 0;
+  const bool timed = timing_ == Timing::Always || (timing_ == Timing::Sampled && time_call());
+  const std::int64_t start = timed ? now_ns() : 0;
   if (auto allowed = before(call); !allowed) {
-    after(call, &allowed.error(), 0, 0);
+    after(call, &allowed.error(), 0, timed ? 0 : -1);
     return std::unexpected(std::move(allowed.error()));
   }
   Result<T> r = fn();
@@ -89,7 +99,7 @@ Result<T> HookFs::run(const Call& call, F&& fn) {
     }
     if (call.op == Op::FileWrite || call.op == Op::FileAppend) bytes = call.size;
   }
-  after(call, r ? nullptr : &r.error(), bytes, timed_ ? now_ns() - start : 0);
+  after(call, r ? nullptr : &r.error(), bytes, timed ? now_ns() - start : -1);
   return r;
 }
 

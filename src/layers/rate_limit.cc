@@ -1,5 +1,6 @@
 #include "anyfs/layers/rate_limit.h"
 
+#include <chrono>
 #include <optional>
 #include <thread>
 
@@ -14,7 +15,7 @@ bool moves_bytes(Op op) { return op == Op::FileRead || op == Op::FileWrite || op
 class RateLimitFs final : public HookFs {
  public:
   RateLimitFs(std::shared_ptr<Fs> inner, const RateLimitOptions& options)
-      : HookFs(std::move(inner), false), wait_(options.on_limit == RateLimitOptions::OnLimit::Wait) {
+      : HookFs(std::move(inner), Timing::Never), wait_(options.on_limit == RateLimitOptions::OnLimit::Wait) {
     if (options.ops_per_second > 0)
       ops_.emplace(options.ops_per_second, std::max(1.0, options.ops_per_second * options.burst_seconds));
     if (options.bytes_per_second > 0)
@@ -32,8 +33,8 @@ class RateLimitFs final : public HookFs {
   Result<void> admit(std::optional<TokenBucket>& bucket, double n, const Call& call) {
     if (!bucket) return {};
     if (wait_) {
-      auto delay = bucket->take(n);
-      if (delay > TokenBucket::Clock::duration::zero()) std::this_thread::sleep_for(delay);
+      std::int64_t delay = bucket->take(n);
+      if (delay > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(delay));
       return {};
     }
     if (!bucket->try_take(n)) return fail(Errc::Again, std::string(call.path), "rate limit reached");

@@ -8,13 +8,12 @@ namespace {
 
 class ReadOnlyFs final : public HookFs {
  public:
-  explicit ReadOnlyFs(std::shared_ptr<Fs> inner) : HookFs(std::move(inner), false) {}
+  explicit ReadOnlyFs(std::shared_ptr<Fs> inner) : HookFs(std::move(inner), Timing::Never, Handles::PassThrough) {}
 
  protected:
   Result<void> before(const Call& call) override {
-    // Handles from here are never writable, so the Fs below already refuses
-    // writes through them (BadHandle); bad flag sets keep their own error.
-    if (is_file_op(call.op)) return {};
+    // Handles from here are never writable (and not wrapped), so the Fs below
+    // refuses writes through them (BadHandle); bad flag sets keep their own error.
     if (call.op == Op::Open) ANYFS_CHECK(check_open_flags(call.path, static_cast<OpenFlags>(call.flags)));
     if (op_mutates(call.op, call.flags))
       return fail(Errc::ReadOnly, std::string(call.path), "the filesystem is read-only");

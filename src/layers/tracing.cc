@@ -26,7 +26,7 @@ class StreamTraceSink final : public TraceSink {
 class TracingFs final : public HookFs {
  public:
   TracingFs(std::shared_ptr<Fs> inner, std::shared_ptr<TraceSink> sink)
-      : HookFs(std::move(inner), true), sink_(std::move(sink)) {}
+      : HookFs(std::move(inner), Timing::Always), sink_(std::move(sink)) {}
 
  protected:
   void after(const Call& call, const Error* error, std::uint64_t bytes, std::int64_t latency_ns) override {

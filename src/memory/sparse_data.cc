@@ -8,15 +8,19 @@ namespace anyfs {
 std::size_t SparseData::read(std::span<char> buf, std::uint64_t offset) const {
   if (offset >= size_) return 0;
   std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size_ - offset));
-  std::memset(buf.data(), 0, n);
+  std::uint64_t filled = offset;  // bytes before this are in buf; zero only the gaps
   auto it = blocks_.lower_bound(offset / k_block);
   for (; it != blocks_.end(); ++it) {
     std::uint64_t block_start = it->first * k_block;
     if (block_start >= offset + n) break;
     std::uint64_t from = std::max(offset, block_start);
     std::uint64_t to = std::min<std::uint64_t>(offset + n, block_start + it->second.size());
-    if (from < to) std::memcpy(buf.data() + (from - offset), it->second.data() + (from - block_start), to - from);
+    if (from >= to) continue;
+    if (from > filled) std::memset(buf.data() + (filled - offset), 0, from - filled);
+    std::memcpy(buf.data() + (from - offset), it->second.data() + (from - block_start), to - from);
+    filled = to;
   }
+  if (filled < offset + n) std::memset(buf.data() + (filled - offset), 0, offset + n - filled);
   return n;
 }
 

@@ -1,34 +1,35 @@
-// A token bucket: `rate` tokens per second, holding at most `capacity`.
-// Thread-safe.
+// A token bucket (`rate` tokens per second, holding at most `capacity`), kept as
+// one atomic "theoretical arrival time" (the GCRA form): taking n tokens moves it
+// n / rate seconds on; the bucket is empty while it runs more than capacity /
+// rate seconds ahead of now. Lock-free; time comes from the coarse monotonic
+// clock (a few ns to read, millisecond resolution, ample for rate limits).
 #pragma once
 
-#include <chrono>
-#include <mutex>
+#include <atomic>
+#include <cstdint>
 
 namespace anyfs {
 
 class TokenBucket {
  public:
-  using Clock = std::chrono::steady_clock;
-
   TokenBucket(double rate, double capacity);
 
-  // Takes `n` tokens, going into debt if needed; returns how long the caller
-  // must wait for the debt to be repaid (zero if there were enough tokens).
-  Clock::duration take(double n);
+  // Takes `n` tokens, going into debt if needed; returns how many ns the caller
+  // must wait for the debt to be repaid (0 if there were enough tokens).
+  std::int64_t take(double n);
 
   // Takes `n` tokens if there are enough (or, for n above the capacity, if the
   // bucket is full); returns false and takes nothing otherwise.
   bool try_take(double n);
 
- private:
-  void refill(Clock::time_point now);  // REQUIRES: mu_ held
+  static std::int64_t now_ns();  // the coarse monotonic clock
 
-  const double rate_;
-  const double capacity_;
-  std::mutex mu_;
-  double tokens_;               // GUARDED_BY(mu_); negative while in debt
-  Clock::time_point last_;      // GUARDED_BY(mu_)
+ private:
+  std::int64_t cost_ns(double n) const { return static_cast<std::int64_t>(n * ns_per_token_); }
+
+  const double ns_per_token_;
+  const std::int64_t burst_ns_;     // capacity expressed as time
+  std::atomic<std::int64_t> tat_;   // when the bucket would be full again
 };
 
 }  // namespace anyfs

@@ -7,6 +7,8 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <vector>
 #include <string>
 
 #include "anyfs/fs.h"
@@ -21,29 +23,42 @@ class FsMetrics {
       1'000, 4'000, 16'000, 64'000, 256'000, 1'000'000, 4'000'000, 16'000'000, 64'000'000, 256'000'000,
       1'000'000'000};
 
-  // Records one call. Thread-safe, lock-free.
+  // `latency_sample_every`: time one call in this many per thread (1 = every
+  // call). Counts of calls, errors and bytes are always exact; the latency
+  // histogram and sum cover the timed calls (its _count says how many).
+  explicit FsMetrics(std::uint32_t latency_sample_every = 32);
+  ~FsMetrics();
+  FsMetrics(const FsMetrics&) = delete;
+  FsMetrics& operator=(const FsMetrics&) = delete;
+
+  // True if the calling thread's next call should be timed. Thread-safe.
+  bool sample_next();
+
+  // Records one call; latency_ns < 0 means it was not timed. Thread-safe and
+  // wait-free: each thread counts in a shard of its own.
   void record(Op op, bool failed, std::uint64_t bytes_read, std::uint64_t bytes_written, std::int64_t latency_ns);
 
   std::uint64_t calls(Op op) const;
   std::uint64_t errors(Op op) const;
-  std::uint64_t bytes_read() const { return bytes_read_.load(std::memory_order_relaxed); }
-  std::uint64_t bytes_written() const { return bytes_written_.load(std::memory_order_relaxed); }
+  std::uint64_t bytes_read() const;
+  std::uint64_t bytes_written() const;
 
-  // {"ops":{"stat":{"calls":3,"errors":1,"latency_ns_sum":...,"buckets":[...]}},"bytes_read":..}
+  // {"ops":{"stat":{"calls":3,"errors":1,"timed":1,"latency_ns_sum":...,"buckets":[...]}},"bytes_read":..}
   std::string to_json() const;
   // Prometheus text exposition format, metric names starting with `prefix`.
   std::string to_prometheus(std::string_view prefix = "anyfs") const;
 
+  struct Shard;
+
  private:
-  struct PerOp {
-    std::atomic<std::uint64_t> calls{0};
-    std::atomic<std::uint64_t> errors{0};
-    std::atomic<std::int64_t> latency_sum_ns{0};
-    std::array<std::atomic<std::uint64_t>, k_bucket_bounds_ns.size() + 1> buckets{};
-  };
-  std::array<PerOp, k_op_count> ops_;
-  std::atomic<std::uint64_t> bytes_read_{0};
-  std::atomic<std::uint64_t> bytes_written_{0};
+  struct Totals;
+  Shard& shard();
+  Totals totals() const;
+
+  const std::uint64_t id_;
+  const std::uint32_t sample_every_;
+  mutable std::mutex mu_;
+  std::vector<std::unique_ptr<Shard>> shards_;  // GUARDED_BY(mu_); one per thread that recorded
 };
 
 std::shared_ptr<Fs> make_metrics(std::shared_ptr<Fs> inner, std::shared_ptr<FsMetrics> metrics);
