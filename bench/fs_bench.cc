@@ -3,7 +3,8 @@
 //   build/bench/fs_bench --benchmark_min_time=0.5
 //
 // Families (each registered for several stacks, so ratios come from one run):
-//   pread_4k/STACK     4 KiB reads through an open handle, cycling over 1 MiB
+//   pread_4k/STACK     4 KiB reads through an open handle, cycling over 1 MiB (hot in cache)
+//   pread_4k_random/STACK  4 KiB reads at random offsets of a 64 MiB file (past the caches)
 //   stat/STACK         stat of a file three directories deep
 //   small_file/IMPL    create + write 4 KiB + close + read back + remove
 // STACK is MemoryFs alone, with one layer each, and with a five-layer stack;
@@ -123,6 +124,29 @@ void pread_4k(benchmark::State& state, const Stack& stack) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * k_read_size));
 }
 
+// 4 KiB reads at random aligned offsets of a 64 MiB file: past the L3 cache, as
+// a read of data not touched recently would be.
+void pread_4k_random(benchmark::State& state, const Stack& stack) {
+  constexpr std::uint64_t k_big = 64ull << 20;
+  auto inner = make_memory_fs();
+  must(inner->mkdirs("/srv/data/a/b/c"));
+  {
+    auto w = must(inner->open("/srv/data/a/b/c/file", OpenFlags::Write | OpenFlags::Create));
+    std::string chunk(1 << 20, 'r');
+    for (std::uint64_t off = 0; off < k_big; off += chunk.size()) must(w->pwrite(chunk, off));
+  }
+  auto fs = stack.wrap(inner);
+  auto file = must(fs->open(stack.file, OpenFlags::Read));
+  std::string buf(k_read_size, '\0');
+  std::uint64_t x = 88172645463325252ull;
+  for (auto _ : state) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;  // xorshift64
+    auto n = file->pread(std::span<char>(buf.data(), buf.size()), (x % (k_big / k_read_size)) * k_read_size);
+    benchmark::DoNotOptimize(n);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * k_read_size));
+}
+
 void stat_deep(benchmark::State& state, const Stack& stack) {
   auto fs = stack.wrap(populated());
   for (auto _ : state) benchmark::DoNotOptimize(fs->stat(stack.file));
@@ -134,7 +158,8 @@ std::string scratch_dir() {
   return mkdtemp(pattern.data());
 }
 
-void small_file_fs(benchmark::State& state, std::shared_ptr<Fs> fs) {
+void small_file_fs(benchmark::State& state, std::function<std::shared_ptr<Fs>()> make) {
+  auto fs = make();  // made here, not at registration: only a run needs it
   const std::string data(4096, 'd');
   for (auto _ : state) {
     must(fs->write_file("/f", data));
@@ -158,14 +183,19 @@ void small_file_posix(benchmark::State& state, const std::string& dir) {
 }
 
 void register_all() {
+  // ANYFS_BENCH_ITERATIONS=N fixes the iteration count, for instruction counts
+  // under callgrind (bench/count_instructions.sh), which are free of noise.
+  const char* fixed = std::getenv("ANYFS_BENCH_ITERATIONS");
   for (const auto& stack : stacks()) {
-    benchmark::RegisterBenchmark(("pread_4k/" + stack.name).c_str(), pread_4k, stack);
+    auto* b = benchmark::RegisterBenchmark(("pread_4k/" + stack.name).c_str(), pread_4k, stack);
+    if (fixed) b->Iterations(std::atoll(fixed));
+    benchmark::RegisterBenchmark(("pread_4k_random/" + stack.name).c_str(), pread_4k_random, stack);
     benchmark::RegisterBenchmark(("stat/" + stack.name).c_str(), stat_deep, stack);
   }
   static const std::string host_dir = scratch_dir();
   static const std::string posix_dir = scratch_dir();
-  benchmark::RegisterBenchmark("small_file/MemoryFs", small_file_fs, make_memory_fs());
-  benchmark::RegisterBenchmark("small_file/HostFs", small_file_fs, must(open_host_fs(host_dir)));
+  benchmark::RegisterBenchmark("small_file/MemoryFs", small_file_fs, [] { return make_memory_fs(); });
+  benchmark::RegisterBenchmark("small_file/HostFs", small_file_fs, [] { return must(open_host_fs(host_dir)); });
   benchmark::RegisterBenchmark("small_file/posix_ext4", small_file_posix, posix_dir);
   std::atexit([] {
     std::filesystem::remove_all(host_dir);

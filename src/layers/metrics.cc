@@ -18,7 +18,6 @@ struct FsMetrics::Shard {
   };
   std::array<PerOp, k_op_count> ops;
   std::atomic<std::uint64_t> bytes_read{0}, bytes_written{0};
-  std::uint32_t until_sample = 0;  // only the owning thread touches it
 };
 
 struct FsMetrics::Totals {
@@ -46,20 +45,18 @@ std::atomic<std::uint64_t> g_next_metrics_id{1};
 // are never reused, so an entry of a destroyed FsMetrics is never looked up).
 thread_local std::vector<std::pair<std::uint64_t, FsMetrics::Shard*>> t_shards;
 
-class MetricsFs final : public HookFs {
- public:
-  MetricsFs(std::shared_ptr<Fs> inner, std::shared_ptr<FsMetrics> metrics)
-      : HookFs(std::move(inner), Timing::Sampled), metrics_(std::move(metrics)) {}
+struct MetricsHooks {
+  static constexpr Timing k_timing = Timing::Sampled;
+  static constexpr bool k_wrap_handles = true;
 
- protected:
-  bool time_call() override { return metrics_->sample_next(); }
-  void after(const Call& call, const Error* error, std::uint64_t bytes, std::int64_t latency_ns) override {
+  std::shared_ptr<FsMetrics> metrics;
+
+  Result<void> before(const Call&) { return {}; }
+  void after(const Call& call, const Error* error, std::uint64_t bytes, std::int64_t latency_ns) {
     const bool read = call.op == Op::FileRead;
-    metrics_->record(call.op, error != nullptr, read ? bytes : 0, read ? 0 : bytes, latency_ns);
+    metrics->record(call.op, error != nullptr, read ? bytes : 0, read ? 0 : bytes, latency_ns);
   }
-
- private:
-  const std::shared_ptr<FsMetrics> metrics_;
+  bool time_call() { return metrics->sample_next(); }
 };
 
 }  // namespace
@@ -74,7 +71,12 @@ thread_local std::uint64_t t_last_id = 0;
 thread_local FsMetrics::Shard* t_last_shard = nullptr;
 
 FsMetrics::Shard& FsMetrics::shard() {
-  if (t_last_id == id_) return *t_last_shard;
+  if (t_last_id == id_) [[likely]]
+    return *t_last_shard;
+  return shard_slow();
+}
+
+FsMetrics::Shard& FsMetrics::shard_slow() {
   for (const auto& [id, s] : t_shards) {
     if (id == id_) {
       t_last_id = id;
@@ -90,14 +92,18 @@ FsMetrics::Shard& FsMetrics::shard() {
   return *shards_.back();
 }
 
+// Calls left until this thread times one (shared by all FsMetrics: sampling is
+// about the thread's call rate, and a plain thread_local costs no lookup).
+thread_local std::uint32_t t_until_sample = 0;
+
 bool FsMetrics::sample_next() {
-  Shard& s = shard();
-  if (s.until_sample == 0) {
-    s.until_sample = sample_every_ - 1;
-    return true;
+  if (t_until_sample >= sample_every_) t_until_sample = sample_every_ - 1;  // left by a sparser FsMetrics
+  if (t_until_sample != 0) [[likely]] {
+    --t_until_sample;
+    return false;
   }
-  --s.until_sample;
-  return false;
+  t_until_sample = sample_every_ - 1;
+  return true;
 }
 
 void FsMetrics::record(Op op, bool failed, std::uint64_t bytes_read, std::uint64_t bytes_written,
@@ -191,7 +197,7 @@ std::string FsMetrics::to_prometheus(std::string_view prefix) const {
 }
 
 std::shared_ptr<Fs> make_metrics(std::shared_ptr<Fs> inner, std::shared_ptr<FsMetrics> metrics) {
-  return std::make_shared<MetricsFs>(std::move(inner), std::move(metrics));
+  return make_hook_fs(std::move(inner), MetricsHooks{std::move(metrics)});
 }
 
 }  // namespace anyfs

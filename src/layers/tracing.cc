@@ -23,20 +23,19 @@ class StreamTraceSink final : public TraceSink {
   std::ostream& out_;  // GUARDED_BY(mu_)
 };
 
-class TracingFs final : public HookFs {
- public:
-  TracingFs(std::shared_ptr<Fs> inner, std::shared_ptr<TraceSink> sink)
-      : HookFs(std::move(inner), Timing::Always), sink_(std::move(sink)) {}
+struct TracingHooks {
+  static constexpr Timing k_timing = Timing::Always;
+  static constexpr bool k_wrap_handles = true;
 
- protected:
-  void after(const Call& call, const Error* error, std::uint64_t bytes, std::int64_t latency_ns) override {
+  std::shared_ptr<TraceSink> sink;
+
+  Result<void> before(const Call&) { return {}; }
+  void after(const Call& call, const Error* error, std::uint64_t bytes, std::int64_t latency_ns) {
     TraceEvent event{call.op, call.path, call.path2, call.offset, call.size, bytes, std::nullopt, latency_ns};
     if (error) event.error = error->code;
-    sink_->record(event);
+    sink->record(event);
   }
-
- private:
-  const std::shared_ptr<TraceSink> sink_;
+  bool time_call() { return true; }
 };
 
 }  // namespace
@@ -59,7 +58,7 @@ std::shared_ptr<TraceSink> make_stream_trace_sink(std::ostream& out) {
 }
 
 std::shared_ptr<Fs> make_tracing(std::shared_ptr<Fs> inner, std::shared_ptr<TraceSink> sink) {
-  return std::make_shared<TracingFs>(std::move(inner), std::move(sink));
+  return make_hook_fs(std::move(inner), TracingHooks{std::move(sink)});
 }
 
 }  // namespace anyfs

@@ -25,7 +25,7 @@ TEST(Metrics, CountsCallsErrorsAndBytes) {
 }
 
 TEST(Metrics, JsonDumpHasOpsBucketsAndBytes) {
-  auto metrics = std::make_shared<FsMetrics>();
+  auto metrics = std::make_shared<FsMetrics>(1);  // time every call
   auto fs = make_metrics(make_memory_fs(), metrics);
   ASSERT_OK(fs->mkdir("/d"));
   auto j = nlohmann::json::parse(metrics->to_json());
@@ -50,6 +50,16 @@ TEST(Metrics, PrometheusDumpIsCumulativeAndComplete) {
   EXPECT_NE(text.find("anyfs_latency_seconds_count{op=\"stat\"} 2\n"), std::string::npos);
   EXPECT_NE(text.find("anyfs_bytes_read_total 4096\n"), std::string::npos);
   EXPECT_NE(text.find("# TYPE anyfs_latency_seconds histogram"), std::string::npos);
+}
+
+TEST(Metrics, LatencyIsSampledButCountsAreExact) {
+  auto metrics = std::make_shared<FsMetrics>(8);
+  auto fs = make_metrics(make_memory_fs(), metrics);
+  for (int i = 0; i < 80; ++i) ASSERT_OK(fs->stat("/"));
+  auto j = nlohmann::json::parse(metrics->to_json());
+  EXPECT_EQ(j["ops"]["stat"]["calls"], 80);
+  EXPECT_GE(j["ops"]["stat"]["timed"].get<int>(), 9);
+  EXPECT_LE(j["ops"]["stat"]["timed"].get<int>(), 11);
 }
 
 TEST(Metrics, OneRegistryCanServeSeveralLayers) {

@@ -26,7 +26,7 @@ class FsMetrics {
   // `latency_sample_every`: time one call in this many per thread (1 = every
   // call). Counts of calls, errors and bytes are always exact; the latency
   // histogram and sum cover the timed calls (its _count says how many).
-  explicit FsMetrics(std::uint32_t latency_sample_every = 32);
+  explicit FsMetrics(std::uint32_t latency_sample_every = 64);
   ~FsMetrics();
   FsMetrics(const FsMetrics&) = delete;
   FsMetrics& operator=(const FsMetrics&) = delete;
@@ -53,6 +53,7 @@ class FsMetrics {
  private:
   struct Totals;
   Shard& shard();
+  [[gnu::noinline]] Shard& shard_slow();
   Totals totals() const;
 
   const std::uint64_t id_;
