@@ -1,7 +1,14 @@
 #include "anyfs/host_fs.h"
 
 #include <gtest/gtest.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include <cstddef>
 
 #include <atomic>
 #include <filesystem>
@@ -21,6 +28,33 @@ TEST(HostFs, OpeningAMissingOrNonDirectoryRootFails) {
   EXPECT_ERR(open_host_fs(tmp.str() + "/missing"), NotFound);
   std::ofstream(tmp.str() + "/file") << "x";
   EXPECT_ERR(open_host_fs(tmp.str() + "/file"), NotDir);
+}
+
+// Makes openat2 fail with ENOSYS in this process, as on kernels before 5.6.
+bool pretend_openat2_is_missing() {
+  sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  sock_fprog program{static_cast<unsigned short>(std::size(filter)), filter};
+  return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) == 0;
+}
+
+TEST(HostFsDeathTest, WithoutOpenat2OpeningIsUnsupportedNotUnconfined) {
+  testing::TempDir tmp;
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        if (!pretend_openat2_is_missing()) std::_Exit(3);
+        auto fs = open_host_fs(tmp.str());
+        std::_Exit(fs ? 1 : fs.error().code == Errc::Unsupported ? 0 : 2);
+      },
+      ::testing::ExitedWithCode(0), "");
 }
 
 TEST(HostFs, ModesAreExactWhateverTheUmask) {

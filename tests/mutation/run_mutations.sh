@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Mutation check: plants known bugs one at a time in a scratch copy of the tree
+# and confirms the test suite catches each (a suite that stays green on a
+# planted bug is not testing that behaviour). Not part of CI: it rebuilds once
+# per mutation. Usage: tests/mutation/run_mutations.sh [NAME...]
+set -uo pipefail
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+git -C "$top" ls-files -z | (cd "$top" && xargs -0 cp --parents -t "$scratch")
+cmake -S "$scratch" -B "$scratch/build" -G Ninja -DANYFS_BUILD_BENCH=OFF >/dev/null
+
+# name @@ file @@ sed expression @@ ctest -R filter
+mutations=(
+  "rename-does-not-replace@@src/memory/memory_fs.cc@@s/^    detach(dst_parent, dst_name);/    return fail(Errc::Exists, std::string(to));/@@MemoryFs"
+  "dotdot-climbs-in-hostfs@@src/host/host_fs.cc@@s/RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS/RESOLVE_NO_MAGICLINKS/@@HostFs"
+  "hostfs-runs-unconfined@@src/host/host_fs.cc@@s/if (errno == ENOSYS)/if (false)/@@WithoutOpenat2"
+  "no-symlink-hop-limit@@src/fs/resolve.h@@s/if (++hops > k_max_symlink_hops)/if (++hops > 1000000)/@@Loop|Forty"
+  "overlay-forgets-whiteouts@@src/layers/overlay.cc@@s/ANYFS_CHECK(upper_->write_file(whiteout_of(c), \"\", 0));/;/@@Overlay"
+  "filter-ignores-symlinks@@src/layers/mapping_fs.cc@@s/ANYFS_CHECK(as_caller(check(r->canonical()), p));/ANYFS_CHECK(as_caller(check(path::normalize(p)), p));/@@PathFilter"
+  "mapping-without-lock@@src/layers/mapping_fs.h@@s/std::shared_mutex names_mu_;/struct { void lock() {} void unlock() {} void lock_shared() {} void unlock_shared() {} } names_mu_;/@@Swaps.*Subdir"
+  "nlink-not-updated-on-rename@@src/memory/memory_fs.cc@@s/    dst_parent->nlink++;\$/    ;/@@MemoryFs"
+  "append-ignores-end@@src/memory/memory_fs.cc@@s/if (has(flags_, OpenFlags::Append)) offset = node_->data.size();/;/@@MemoryFs"
+)
+
+caught=0; missed=0
+for m in "${mutations[@]}"; do
+  name=${m%%@@*}; rest=${m#*@@}
+  file=${rest%%@@*}; rest=${rest#*@@}
+  expr=${rest%%@@*}; filter=${rest#*@@}
+  [ $# -gt 0 ] && [[ " $* " != *" $name "* ]] && continue
+  cp "$top/$file" "$scratch/$file"
+  sed -i "$expr" "$scratch/$file"
+  if cmp -s "$top/$file" "$scratch/$file"; then
+    echo "SKIP $name: the expression no longer matches $file"; missed=$((missed + 1)); continue
+  fi
+  if ! ninja -C "$scratch/build" >/dev/null 2>&1; then
+    echo "SKIP $name: does not build"; missed=$((missed + 1))
+  elif (cd "$scratch/build" && ctest -j "$(nproc)" -R "$filter" >/dev/null 2>&1); then
+    echo "MISSED $name: tests matching '$filter' still pass"; missed=$((missed + 1))
+  else
+    failing=$(cd "$scratch/build" && ctest -j "$(nproc)" -R "$filter" 2>/dev/null | grep -c '\*\*\*Failed')
+    echo "CAUGHT $name: $failing tests fail"; caught=$((caught + 1))
+  fi
+  cp "$top/$file" "$scratch/$file"
+done
+echo "mutations: $caught caught, $missed missed"
+[ "$missed" -eq 0 ]
