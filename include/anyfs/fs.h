@@ -188,6 +188,22 @@ class Fs {
   virtual Result<FileHandle> open(std::string_view path, OpenFlags flags,
                                   std::uint32_t mode = 0644) = 0;
 
+  // --- Paths ---------------------------------------------------------------------
+
+  // Resolves `p` exactly as every call does — symlinks inside the tree, physical
+  // "..", the 40-hop limit — and returns its canonical path; with Follow::Yes a
+  // final symlink is followed too. `root`, a canonical directory path of this Fs,
+  // acts as "/": ".." stops at it, absolute symlink targets start at it, and the
+  // result is relative to it. A missing last component is not an error
+  // (exists = false; the path names where it would be).
+  // Errors: NotFound (a directory on the way is missing, or the root), NotDir,
+  // Loop, InvalidPath, NameTooLong.
+  // The default walks the tree with lstat and readlink; an Fs that can do better
+  // (one walk under one lock) overrides it. Layers use it to map paths in O(1)
+  // calls to the Fs below.
+  virtual Result<ResolvedPath> resolve(std::string_view p, Follow follow = Follow::Yes,
+                                       std::string_view root = "/");
+
   // --- Helpers built on the methods above (not virtual) ----------------------------
 
   // True if `path` names an object (lstat succeeds).

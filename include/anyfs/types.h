@@ -61,6 +61,15 @@ constexpr OpenFlags operator&(OpenFlags a, OpenFlags b) {
 }
 constexpr bool has(OpenFlags set, OpenFlags flag) { return (set & flag) == flag && flag != OpenFlags::None; }
 
+// Whether a final symlink is followed.
+enum class Follow : bool { No = false, Yes = true };
+
+// A path as a tree resolves it (Fs::resolve).
+struct ResolvedPath {
+  std::string path;     // canonical: absolute, no ".", "..", symlink or empty component
+  bool exists = false;  // false: the last component is missing (its directory exists)
+};
+
 enum class RenameFlags : std::uint32_t {
   None = 0,
   NoReplace = 1,  // fail with Exists if the destination exists

@@ -2,10 +2,22 @@
 #include "anyfs/fs.h"
 
 #include "fs/path.h"
+#include "fs/resolve.h"
+#include "fs/view_tree.h"
 
 namespace anyfs {
 
 bool Fs::exists(std::string_view p) { return lstat(p).has_value(); }
+
+Result<ResolvedPath> Fs::resolve(std::string_view p, Follow follow, std::string_view root) {
+  std::string root_path = path::join(ANYFS_TRY(path::split(root)));
+  auto st = lstat(root_path);
+  if (!st) return fail(st.error().code, root_path, "cannot use as a root");
+  if (!st->is_dir()) return fail(Errc::NotDir, root_path, "the root is not a directory");
+  ViewTree<Fs> tree{*this, root_path};
+  auto r = ANYFS_TRY(walk_path(tree, p, follow));
+  return ResolvedPath{r.canonical(), r.found};
+}
 
 Result<void> Fs::mkdirs(std::string_view p, std::uint32_t mode) {
   auto parts = ANYFS_TRY(path::split(p));

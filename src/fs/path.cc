@@ -161,7 +161,23 @@ bool match_component(std::string_view pat, std::string_view s) {
   return pi == pat.size();
 }
 
-std::vector<std::string_view> components_of(std::string_view p) {
+// Matches pattern components pat[pi..] against s[si..end).
+template <class Pattern>
+bool match_parts(const Pattern& pat, std::size_t pi,
+                 const std::vector<std::string_view>& s, std::size_t si, std::size_t end) {
+  if (pi == pat.size()) return si == end;
+  if (pat[pi] == "**") {
+    for (std::size_t k = si; k <= end; ++k)
+      if (match_parts(pat, pi + 1, s, k, end)) return true;
+    return false;
+  }
+  if (si == end) return false;
+  return match_component(pat[pi], s[si]) && match_parts(pat, pi + 1, s, si + 1, end);
+}
+
+}  // namespace
+
+std::vector<std::string_view> components(std::string_view p) {
   std::vector<std::string_view> out;
   std::size_t start = 0;
   while (start < p.size()) {
@@ -173,28 +189,18 @@ std::vector<std::string_view> components_of(std::string_view p) {
   return out;
 }
 
-bool match_parts(const std::vector<std::string_view>& pat, std::size_t pi,
-                 const std::vector<std::string_view>& s, std::size_t si) {
-  if (pi == pat.size()) return si == s.size();
-  if (pat[pi] == "**") {
-    for (std::size_t k = si; k <= s.size(); ++k)
-      if (match_parts(pat, pi + 1, s, k)) return true;
-    return false;
-  }
-  if (si == s.size()) return false;
-  return match_component(pat[pi], s[si]) && match_parts(pat, pi + 1, s, si + 1);
+Glob::Glob(std::string_view pattern) {
+  std::string anchored = !pattern.empty() && pattern.front() == '/' ? std::string(pattern) : "/**/" + std::string(pattern);
+  for (auto part : components(anchored)) parts_.emplace_back(part);
 }
 
-}  // namespace
+bool Glob::matches(const std::vector<std::string_view>& parts, std::size_t count) const {
+  return match_parts(parts_, 0, parts, 0, count);
+}
 
 bool glob_match(std::string_view pattern, std::string_view canonical) {
-  std::string anchored;
-  if (pattern.empty() || pattern.front() != '/') {
-    anchored = "/**/";
-    anchored += pattern;
-    pattern = anchored;
-  }
-  return match_parts(components_of(pattern), 0, components_of(canonical), 0);
+  auto parts = components(canonical);
+  return Glob(pattern).matches(parts, parts.size());
 }
 
 }  // namespace anyfs::path

@@ -56,4 +56,18 @@ bool is_within(std::string_view p, std::string_view ancestor);
 // any depth (as if prefixed with "/**/").
 bool glob_match(std::string_view pattern, std::string_view canonical);
 
+// The components of a canonical path, as views into it.
+std::vector<std::string_view> components(std::string_view canonical);
+
+// A glob compiled once, for matching many paths (same syntax as glob_match).
+class Glob {
+ public:
+  explicit Glob(std::string_view pattern);
+  // True if the pattern matches the path made of the first `count` of `parts`.
+  bool matches(const std::vector<std::string_view>& parts, std::size_t count) const;
+
+ private:
+  std::vector<std::string> parts_;  // components of the anchored pattern ("/**/" added if needed)
+};
+
 }  // namespace anyfs::path

@@ -23,8 +23,6 @@
 
 namespace anyfs {
 
-enum class Follow : bool { No = false, Yes = true };
-
 template <class Node>
 struct Resolved {
   // (name, node) from the root down. If `found`, the last element is the object
@@ -48,12 +46,12 @@ struct Resolved {
   }
 };
 
-// Resolves `p` in `tree`. With Follow::Yes a final symlink is followed (and, if
+// Walks `p` in `tree` from tree.root(). With Follow::Yes a final symlink is followed (and, if
 // its target is missing, the result names the target's would-be place). A
 // missing final component is not an error (found = false); a missing directory
 // before it is NotFound. Errors: NotFound, NotDir, Loop, InvalidPath, NameTooLong.
 template <class Tree>
-Result<Resolved<typename Tree::Node>> resolve(Tree& tree, std::string_view p, Follow follow) {
+Result<Resolved<typename Tree::Node>> walk_path(Tree& tree, std::string_view p, Follow follow) {
   using Node = typename Tree::Node;
   auto parts = ANYFS_TRY(path::split(p));
   std::vector<std::string> todo(parts.rbegin(), parts.rend());

@@ -109,6 +109,9 @@ class HookFs final : public Fs, public std::enable_shared_from_this<HookFs<Hooks
     return run<void>({Op::Sync}, [&] { return inner_->sync(); });
   }
   Result<FileHandle> open(std::string_view p, OpenFlags flags, std::uint32_t mode) override;
+  Result<ResolvedPath> resolve(std::string_view p, Follow follow, std::string_view root) override {
+    return run<ResolvedPath>({Op::Resolve, p, root}, [&] { return inner_->resolve(p, follow, root); });
+  }
 
   // Runs `fn` (the call below) between the hooks. Used by HookFs and its handles.
   template <class T, class F>

@@ -1,6 +1,6 @@
 #include "layers/mapping_fs.h"
 
-#include "fs/view_tree.h"
+#include "fs/path.h"
 
 namespace anyfs {
 namespace {
@@ -14,16 +14,31 @@ Result<T> as_caller(Result<T> r, std::string_view p) {
 
 }  // namespace
 
+std::string MappingFs::below(const std::string& canonical) const {
+  if (root_ == "/") return canonical;
+  return canonical == "/" ? root_ : root_ + canonical;
+}
+
 Result<MappingFs::Mapped> MappingFs::map(std::string_view p, Follow follow) {
-  ViewTree<Fs> tree{*inner_, root_};
-  auto r = resolve(tree, p, follow);
+  auto r = inner_->resolve(p, follow, root_);
   if (!r) return std::unexpected(Error(r.error().code, std::string(p), r.error().message));
-  ANYFS_CHECK(as_caller(check(r->canonical()), p));
+  ANYFS_CHECK(as_caller(check(r->path), p));
   Mapped out;
-  out.is_root = r->is_root();
-  out.found = r->found;
-  out.below = r->found ? r->node().path : path::child(r->parent().path, r->leaf);
+  out.is_root = r->path == "/";
+  out.found = r->exists;
+  out.below = below(r->path);
+  out.canonical = std::move(r->path);
   return out;
+}
+
+Result<ResolvedPath> MappingFs::resolve(std::string_view p, Follow follow, std::string_view root) {
+  std::shared_lock lock(names_mu_);
+  std::string view_root = path::join(ANYFS_TRY(path::split(root)));
+  auto r = inner_->resolve(p, follow, below(view_root));
+  if (!r) return std::unexpected(Error(r.error().code, std::string(p), r.error().message));
+  std::string view = view_root == "/" ? r->path : r->path == "/" ? view_root : view_root + r->path;
+  ANYFS_CHECK(as_caller(check(view), p));
+  return r;
 }
 
 Result<MappingFs::Mapped> MappingFs::map_entry(std::string_view p) {
@@ -45,14 +60,10 @@ Result<Stat> MappingFs::lstat(std::string_view p) {
 
 Result<std::vector<DirEntry>> MappingFs::read_dir(std::string_view p) {
   std::shared_lock lock(names_mu_);
-  ViewTree<Fs> tree{*inner_, root_};
-  auto r = resolve(tree, p, Follow::Yes);
-  if (!r) return std::unexpected(Error(r.error().code, std::string(p), r.error().message));
-  std::string canonical = r->canonical();
-  ANYFS_CHECK(as_caller(check(canonical), p));
-  if (!r->found) return fail(Errc::NotFound, std::string(p), "no such directory");
-  auto entries = ANYFS_TRY(as_caller(inner_->read_dir(r->node().path), p));
-  std::erase_if(entries, [&](const DirEntry& e) { return !visible(path::child(canonical, e.name)); });
+  auto m = ANYFS_TRY(map(p, Follow::Yes));
+  if (!m.found) return fail(Errc::NotFound, std::string(p), "no such directory");
+  auto entries = ANYFS_TRY(as_caller(inner_->read_dir(m.below), p));
+  std::erase_if(entries, [&](const DirEntry& e) { return !visible(path::child(m.canonical, e.name)); });
   return entries;
 }
 

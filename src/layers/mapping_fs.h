@@ -16,7 +16,6 @@
 #include <string>
 
 #include "anyfs/fs.h"
-#include "fs/resolve.h"
 
 namespace anyfs {
 
@@ -46,6 +45,7 @@ class MappingFs : public Fs {
   Result<StatFs> statfs() override { return inner_->statfs(); }
   Result<void> sync() override { return inner_->sync(); }
   Result<FileHandle> open(std::string_view p, OpenFlags flags, std::uint32_t mode) override;
+  Result<ResolvedPath> resolve(std::string_view p, Follow follow, std::string_view root) override;
 
  protected:
   // May refuse a canonical path (this layer's view, e.g. "/a/b"). Any thread.
@@ -56,9 +56,11 @@ class MappingFs : public Fs {
  private:
   struct Mapped {
     std::string below;  // the path to give the Fs below
+    std::string canonical;  // the path in this layer's view
     bool is_root = false;
     bool found = false;
   };
+  std::string below(const std::string& canonical) const;  // this layer's path -> the path below
   Result<Mapped> map(std::string_view p, Follow follow);
   Result<Mapped> map_entry(std::string_view p);  // for calls that name an entry
 

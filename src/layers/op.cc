@@ -17,7 +17,7 @@ constexpr std::array<OpInfo, k_op_count> k_ops = {{
     {"remove", true},         {"rename", true},        {"link", true},           {"symlink", true},
     {"readlink", false},      {"chmod", true},         {"chown", true},          {"utimens", true},
     {"truncate", true},       {"get_xattr", false},    {"set_xattr", true},      {"list_xattr", false},
-    {"remove_xattr", true},   {"statfs", false},       {"sync", false},          {"open", false},
+    {"remove_xattr", true},   {"statfs", false},       {"sync", false},          {"open", false},         {"resolve", false},
     {"file_read", false},     {"file_write", true},    {"file_append", true},    {"file_truncate", true},
     {"file_fsync", false},    {"file_stat", false},    {"file_close", false},
 }};

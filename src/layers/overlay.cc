@@ -1,7 +1,7 @@
 // Overlay: see include/anyfs/layers/overlay.h for the behaviour.
 //
-// Paths are resolved (fs/resolve.h) over the merged view, whose lookup is
-// locate(): per component it asks the upper, then for a whiteout, then the lower
+// Paths are walked (fs/resolve.h) over the merged view, whose lookup is
+// child(): per component it asks the upper, then for a whiteout, then the lower
 // (while no opaque upper directory or whiteout hides it). Calls that change
 // anything hold the lock exclusively and first copy what they touch up.
 #include "anyfs/layers/overlay.h"
@@ -14,7 +14,6 @@
 #include "fs/checks.h"
 #include "fs/path.h"
 #include "fs/resolve.h"
-#include "fs/view_tree.h"
 
 namespace anyfs {
 namespace {
@@ -69,22 +68,35 @@ class OverlayFs final : public Fs {
  public:
   OverlayFs(std::shared_ptr<Fs> upper, std::shared_ptr<Fs> lower) : upper_(std::move(upper)), lower_(std::move(lower)) {}
 
-  // The merged view, for the resolver. REQUIRES: mu_ held.
-  Result<Stat> view_lstat(std::string_view canonical) {
-    Where w = ANYFS_TRY(locate(canonical));
-    if (!w.exists()) return fail(Errc::NotFound, std::string(canonical));
-    return w.top();
-  }
-  Result<std::string> view_readlink(std::string_view canonical) {
-    Where w = ANYFS_TRY(locate(canonical));
-    if (!w.exists()) return fail(Errc::NotFound, std::string(canonical));
-    return layer_fs(w.layer()).readlink(canonical);
-  }
-  struct View {
-    OverlayFs* fs;
-    Result<Stat> lstat(std::string_view p) { return fs->view_lstat(p); }
-    Result<std::string> readlink(std::string_view p) { return fs->view_readlink(p); }
+  // One object of the merged view, as the resolver walks it.
+  struct Node {
+    std::string path;
+    Where w;
+    bool in_upper = false;  // (directories) the upper holds this directory
+    bool in_lower = false;  // (directories) the lower's directory shows through
   };
+
+  // The merged view as a tree for walk_path(). REQUIRES: mu_ held.
+  struct Tree {
+    using Node = OverlayFs::Node;
+    OverlayFs* fs;
+    Node start;
+    Node root() { return start; }
+    Result<std::optional<Node>> lookup(const Node& dir, std::string_view name) { return fs->child(dir, name); }
+    FileKind kind(const Node& n) { return n.w.top().kind; }
+    Result<std::string> link_target(const Node& n) { return fs->layer_fs(n.w.layer()).readlink(n.path); }
+  };
+
+  Result<ResolvedPath> resolve(std::string_view p, Follow follow, std::string_view root) override {
+    std::shared_lock lock(mu_);
+    auto start = ANYFS_TRY(node_at(path::join(ANYFS_TRY(path::split(root)))));
+    if (!start) return fail(Errc::NotFound, std::string(root), "cannot use as a root");
+    if (!start->w.top().is_dir()) return fail(Errc::NotDir, std::string(root), "the root is not a directory");
+    Tree tree{this, std::move(*start)};
+    auto r = walk_path(tree, p, follow);
+    if (!r) return std::unexpected(Error(r.error().code, std::string(p), r.error().message));
+    return ResolvedPath{r->canonical(), r->found};
+  }
 
   Result<Stat> stat(std::string_view p) override { return stat_impl(p, Follow::Yes); }
   Result<Stat> lstat(std::string_view p) override { return stat_impl(p, Follow::No); }
@@ -188,37 +200,50 @@ class OverlayFs final : public Fs {
  private:
   Fs& layer_fs(Layer layer) { return layer == Layer::Upper ? *upper_ : *lower_; }
 
-  // Where canonical path `c` lives. REQUIRES: mu_ held.
+  // The root of the merged view. REQUIRES: mu_ held.
+  Result<Node> root_node() {
+    Node n{"/", {}, true, false};
+    n.w.upper = ANYFS_TRY(upper_->lstat("/"));
+    auto lower_root = lower_->lstat("/");
+    if (lower_root && !ANYFS_TRY(is_opaque("/"))) {
+      n.w.lower = *lower_root;
+      n.in_lower = true;
+    }
+    return n;
+  }
+
+  // The entry `name` of directory `dir` in the merged view: the upper's, then
+  // (unless a whiteout or an opaque directory hides it) the lower's.
+  // REQUIRES: mu_ held.
+  Result<std::optional<Node>> child(const Node& dir, std::string_view name) {
+    if (is_reserved(name)) return std::optional<Node>();
+    Node n{path::child(dir.path, name), {}, false, false};
+    bool whited_out = false;
+    if (dir.in_upper) {
+      n.w.upper = ANYFS_TRY(lstat_if(*upper_, n.path));
+      if (!n.w.upper) whited_out = ANYFS_TRY(lstat_if(*upper_, whiteout_of(n.path))).has_value();
+    }
+    if (dir.in_lower && !whited_out) n.w.lower = ANYFS_TRY(lstat_if(*lower_, n.path));
+    if (!n.w.exists()) return std::optional<Node>();
+    n.in_upper = n.w.upper && n.w.upper->is_dir();
+    n.in_lower = n.w.lower && n.w.lower->is_dir() && (!n.w.upper || (n.in_upper && !ANYFS_TRY(is_opaque(n.path))));
+    return std::optional<Node>(std::move(n));
+  }
+
+  // The node at canonical path `c`, if it exists. REQUIRES: mu_ held.
+  Result<std::optional<Node>> node_at(std::string_view c) {
+    std::optional<Node> n = ANYFS_TRY(root_node());
+    for (const auto& name : ANYFS_TRY(path::split(c))) {
+      n = ANYFS_TRY(child(*n, name));
+      if (!n) break;
+    }
+    return n;
+  }
+
+  // Where canonical path `c` lives (nowhere if it does not exist). REQUIRES: mu_ held.
   Result<Where> locate(std::string_view c) {
-    Where w;
-    auto parts = ANYFS_TRY(path::split(c));
-    if (parts.empty()) {
-      w.upper = ANYFS_TRY(upper_->lstat("/"));
-      auto lower_root = lower_->lstat("/");
-      if (lower_root && !ANYFS_TRY(is_opaque("/"))) w.lower = *lower_root;
-      return w;
-    }
-    std::string cur = "/";
-    bool in_upper = true, in_lower = !ANYFS_TRY(is_opaque("/"));
-    for (std::size_t i = 0; i < parts.size(); ++i) {
-      if (is_reserved(parts[i])) return Where{};
-      std::string next = path::child(cur, parts[i]);
-      const bool last = i + 1 == parts.size();
-      std::optional<Stat> up, low;
-      if (in_upper) {
-        up = ANYFS_TRY(lstat_if(*upper_, next));
-        if (!up && ANYFS_TRY(lstat_if(*upper_, whiteout_of(next)))) in_lower = false;
-      }
-      if (in_lower) low = ANYFS_TRY(lstat_if(*lower_, next));
-      if (last) return Where{up, low};
-      if (!up && !low) return Where{};
-      in_upper = up && up->is_dir();
-      if (in_upper && ANYFS_TRY(is_opaque(next))) in_lower = false;
-      if (up && !up->is_dir()) in_lower = false;
-      in_lower = in_lower && low && low->is_dir();
-      cur = std::move(next);
-    }
-    return w;
+    auto n = ANYFS_TRY(node_at(c));
+    return n ? n->w : Where{};
   }
 
   static Result<std::optional<Stat>> lstat_if(Fs& fs, const std::string& p) {
@@ -232,11 +257,10 @@ class OverlayFs final : public Fs {
     return ANYFS_TRY(lstat_if(*upper_, path::child(dir, k_opaque_marker))).has_value();
   }
 
-  // Resolves `p` over the merged view; returns its canonical path.
-  Result<Resolved<ViewTree<View>::Node>> resolve_merged(std::string_view p, Follow follow) {
-    View view{this};
-    ViewTree<View> tree{view};
-    auto r = resolve(tree, p, follow);
+  // Walks `p` over the merged view. REQUIRES: mu_ held.
+  Result<Resolved<Node>> resolve_merged(std::string_view p, Follow follow) {
+    Tree tree{this, ANYFS_TRY(root_node())};
+    auto r = walk_path(tree, p, follow);
     if (!r) return std::unexpected(Error(r.error().code, std::string(p), r.error().message));
     return r;
   }
@@ -245,9 +269,7 @@ class OverlayFs final : public Fs {
   Result<std::pair<std::string, Where>> existing(std::string_view p, Follow follow) {
     auto r = ANYFS_TRY(resolve_merged(p, follow));
     if (!r.found) return fail(Errc::NotFound, std::string(p), "no such file or directory");
-    std::string c = r.canonical();
-    Where w = ANYFS_TRY(locate(c));
-    return std::pair{c, w};
+    return std::pair{r.canonical(), r.node().w};
   }
 
   // The canonical path for a name about to be created. REQUIRES: mu_ held.
@@ -429,8 +451,8 @@ Result<void> OverlayFs::rename(std::string_view from, std::string_view to, Renam
     return fail(Errc::InvalidArgument, std::string(to), "cannot move a directory into itself");
   if (rb.found && a != b && path::is_within(a, b))
     return fail(exchange ? Errc::InvalidArgument : Errc::NotEmpty, std::string(to), "the destination is an ancestor");
-  Where wa = ANYFS_TRY(locate(a));
-  Where wb = rb.found ? ANYFS_TRY(locate(b)) : Where{};
+  Where wa = ra.node().w;
+  Where wb = rb.found ? rb.node().w : Where{};
   if (rb.found && wa.layer() == wb.layer() && wa.top().ino == wb.top().ino) return {};  // the same file
   if (rb.found && !exchange) {
     if (wa.top().is_dir() && !wb.top().is_dir()) return fail(Errc::NotDir, std::string(to), "not a directory");
@@ -473,8 +495,7 @@ Result<FileHandle> OverlayFs::open(std::string_view p, OpenFlags flags, std::uin
     if (exclusive) return fail(Errc::Exists, std::string(p), "already exists");
     // Copy up whatever it is; for a directory or symlink the upper then reports
     // IsDir / NotDir / Loop exactly as a plain Fs would.
-    Where w = ANYFS_TRY(locate(c));
-    ANYFS_CHECK(copy_up(c, w, !has(flags, OpenFlags::Truncate)));
+    ANYFS_CHECK(copy_up(c, r.node().w, !has(flags, OpenFlags::Truncate)));
   }
   auto handle = ANYFS_TRY(upper_->open(c, flags, mode));
   return std::make_unique<OverlayFile>(std::move(handle), Layer::Upper);

@@ -134,7 +134,7 @@ class MemoryFs final : public Fs, public std::enable_shared_from_this<MemoryFs> 
   Result<void> remove(std::string_view p) override {
     ANYFS_CHECK(path::check_names_entry(p));
     std::unique_lock lock(mu_);
-    auto r = ANYFS_TRY(resolve(tree_, p, Follow::No));
+    auto r = ANYFS_TRY(walk_path(tree_, p, Follow::No));
     if (!r.found) return fail(Errc::NotFound, std::string(p), "no such file or directory");
     if (r.is_root()) return fail(Errc::Busy, std::string(p), "cannot remove the root");
     Inode* node = r.node();
@@ -150,7 +150,7 @@ class MemoryFs final : public Fs, public std::enable_shared_from_this<MemoryFs> 
     ANYFS_CHECK(path::check_names_entry(existing_path));
     ANYFS_CHECK(path::check_names_entry(new_path));
     std::unique_lock lock(mu_);
-    auto src = ANYFS_TRY(resolve(tree_, existing_path, Follow::No));
+    auto src = ANYFS_TRY(walk_path(tree_, existing_path, Follow::No));
     if (!src.found) return fail(Errc::NotFound, std::string(existing_path), "no such file");
     auto dst = ANYFS_TRY(for_new_entry(new_path));
     if (src.node()->kind == FileKind::Directory)
@@ -282,6 +282,21 @@ class MemoryFs final : public Fs, public std::enable_shared_from_this<MemoryFs> 
 
   Result<FileHandle> open(std::string_view p, OpenFlags flags, std::uint32_t mode) override;
 
+  Result<ResolvedPath> resolve(std::string_view p, Follow follow, std::string_view root) override {
+    std::shared_lock lock(mu_);
+    Inode* start = root_.get();
+    for (const auto& name : ANYFS_TRY(path::split(root))) {
+      auto it = start->children.find(name);
+      if (it == start->children.end()) return fail(Errc::NotFound, std::string(root), "cannot use as a root");
+      if (it->second->kind != FileKind::Directory)
+        return fail(Errc::NotDir, std::string(root), "the root is not a directory");
+      start = it->second.get();
+    }
+    Tree tree{this, start};
+    auto r = ANYFS_TRY(walk_path(tree, p, follow));
+    return ResolvedPath{r.canonical(), r.found};
+  }
+
   // --- used by MemoryFile (REQUIRES: mu_ held as stated) ---
   std::shared_mutex& mutex() { return mu_; }
   Result<void> truncate_locked(Inode* node, std::uint64_t size, std::string_view p) {
@@ -308,7 +323,8 @@ class MemoryFs final : public Fs, public std::enable_shared_from_this<MemoryFs> 
   struct Tree {
     using Node = Inode*;
     MemoryFs* fs;
-    Node root() { return fs->root_.get(); }
+    Inode* start = nullptr;  // the directory that acts as "/" (null: the root)
+    Node root() { return start ? start : fs->root_.get(); }
     Result<std::optional<Node>> lookup(const Node& dir, std::string_view name) {
       auto it = dir->children.find(name);
       if (it == dir->children.end()) return std::optional<Node>();
@@ -331,7 +347,7 @@ class MemoryFs final : public Fs, public std::enable_shared_from_this<MemoryFs> 
 
   // REQUIRES: mu_ held.
   Result<Inode*> existing(std::string_view p, Follow follow) {
-    auto r = ANYFS_TRY(resolve(tree_, p, follow));
+    auto r = ANYFS_TRY(walk_path(tree_, p, follow));
     if (!r.found) return fail(Errc::NotFound, std::string(p), "no such file or directory");
     return r.node();
   }
@@ -339,7 +355,7 @@ class MemoryFs final : public Fs, public std::enable_shared_from_this<MemoryFs> 
   // Resolves the parent of a name about to be created. REQUIRES: mu_ held.
   Result<Resolved<Inode*>> for_new_entry(std::string_view p) {
     ANYFS_CHECK(path::check_names_entry(p));
-    auto r = ANYFS_TRY(resolve(tree_, p, Follow::No));
+    auto r = ANYFS_TRY(walk_path(tree_, p, Follow::No));
     if (r.found) return fail(Errc::Exists, std::string(p), "already exists");
     return r;
   }
@@ -387,8 +403,8 @@ Result<void> MemoryFs::rename(std::string_view from, std::string_view to, Rename
   ANYFS_CHECK(path::check_names_entry(to));
   std::unique_lock lock(mu_);
   // Both parents are resolved before either name is looked at, as Linux does.
-  auto src = ANYFS_TRY(resolve(tree_, from, Follow::No));
-  auto dst = ANYFS_TRY(resolve(tree_, to, Follow::No));
+  auto src = ANYFS_TRY(walk_path(tree_, from, Follow::No));
+  auto dst = ANYFS_TRY(walk_path(tree_, to, Follow::No));
   if (!src.found) return fail(Errc::NotFound, std::string(from), "no such file or directory");
   if (src.is_root() || dst.is_root()) return fail(Errc::Busy, std::string(from), "cannot rename the root");
   const bool exchange = flags == RenameFlags::Exchange;
@@ -451,7 +467,7 @@ Result<FileHandle> MemoryFs::open(std::string_view p, OpenFlags flags, std::uint
   const bool exclusive = create && has(flags, OpenFlags::Exclusive);
   Follow follow = (has(flags, OpenFlags::NoFollow) || exclusive) ? Follow::No : Follow::Yes;
   std::unique_lock lock(mu_);
-  auto r = ANYFS_TRY(resolve(tree_, p, follow));
+  auto r = ANYFS_TRY(walk_path(tree_, p, follow));
   std::shared_ptr<Inode> node;
   if (!r.found) {
     if (!create) return fail(Errc::NotFound, std::string(p), "no such file or directory");

@@ -146,3 +146,41 @@ TEST_P(FsConformance, SwapsDuringResolutionNeverEscape) {
 
 }  // namespace
 }  // namespace anyfs::testing
+
+namespace anyfs::testing {
+namespace {
+
+TEST_P(FsConformance, ResolveGivesTheCanonicalPath) {
+  ASSERT_OK(seed().mkdirs("/x/y"));
+  put("/x/y/f", "1");
+  ASSERT_OK(seed().symlink("/x/y", "/l"));
+  ASSERT_OK(seed().symlink("f", "/x/y/rel"));
+  auto r = fs().resolve("/l/../y/./rel");
+  ASSERT_OK(r);
+  EXPECT_EQ(r->path, "/x/y/f");
+  EXPECT_TRUE(r->exists);
+  EXPECT_EQ(fs().resolve("/l", Follow::No)->path, "/l");
+  auto missing = fs().resolve("/l/new");
+  ASSERT_OK(missing);
+  EXPECT_EQ(missing->path, "/x/y/new");
+  EXPECT_FALSE(missing->exists);
+  EXPECT_ERR(fs().resolve("/nope/new"), NotFound);
+  EXPECT_ERR(fs().resolve("/x/y/f/g"), NotDir);
+}
+
+TEST_P(FsConformance, ResolveUnderARootStaysInside) {
+  ASSERT_OK(seed().mkdirs("/jail/d"));
+  put("/secret", "s");
+  ASSERT_OK(seed().symlink("/d", "/jail/abs"));
+  ASSERT_OK(seed().symlink("../../../secret", "/jail/up"));
+  EXPECT_EQ(fs().resolve("/abs", Follow::Yes, "/jail")->path, "/d");
+  EXPECT_EQ(fs().resolve("/../../..", Follow::Yes, "/jail")->path, "/");
+  auto up = fs().resolve("/up", Follow::Yes, "/jail");
+  ASSERT_OK(up);
+  EXPECT_EQ(up->path, "/secret");  // inside the jail: /jail/secret, which does not exist
+  EXPECT_FALSE(up->exists);
+  EXPECT_ERR(fs().resolve("/x", Follow::Yes, "/missing"), NotFound);
+}
+
+}  // namespace
+}  // namespace anyfs::testing

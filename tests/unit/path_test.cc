@@ -78,3 +78,20 @@ TEST(Glob, ClassesAndNegation) {
 
 }  // namespace
 }  // namespace anyfs
+
+namespace anyfs {
+namespace {
+
+// Regression: Glob once kept string_views into its own string, which dangled
+// after the Glob was moved (a vector of rules reallocating).
+TEST(Glob, CompiledGlobsSurviveCopiesAndMoves) {
+  std::vector<path::Glob> globs;
+  for (int i = 0; i < 50; ++i) globs.emplace_back("/secret" + std::to_string(i));
+  auto parts = path::components("/secret7/plans");
+  EXPECT_TRUE(globs[7].matches(parts, 1));
+  EXPECT_FALSE(globs[7].matches(parts, 2));
+  EXPECT_FALSE(globs[8].matches(parts, 1));
+}
+
+}  // namespace
+}  // namespace anyfs
