@@ -8,7 +8,9 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 n=${1:-20000}
 bin="$top/build/bench/fs_bench"
 [ -x "$bin" ] || { echo "build first: scripts/test or bench/run_fs_bench.sh" >&2; exit 1; }
-command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgrind)" >&2; exit 1; }
+for tool in valgrind bc; do
+  command -v $tool >/dev/null || { echo "needs $tool (apt-get install $tool)" >&2; exit 1; }
+done
 count() {
   ANYFS_BENCH_ITERATIONS=$2 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
     "$bin" --benchmark_filter="^pread_4k/$1/iterations" 2>&1 | awk '/Collected/ {print $4}'

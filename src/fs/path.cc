@@ -9,30 +9,18 @@ Result<void> validate(std::string_view path) {
   if (path.find('\0') != std::string_view::npos)
     return fail(Errc::InvalidPath, std::string(path.substr(0, path.find('\0'))), "path contains a NUL byte");
   if (path.size() >= k_max_path_length)
-    return fail(Errc::NameTooLong, std::string(path.substr(0, 64)) + "...",
-                "path is longer than 4095 bytes");
-  std::size_t start = 0;
-  while (start <= path.size()) {
-    std::size_t end = path.find('/', start);
-    if (end == std::string_view::npos) end = path.size();
-    if (end - start > k_max_name_length)
+    return fail(Errc::NameTooLong, std::string(path.substr(0, 64)) + "...", "path is longer than 4095 bytes");
+  for (auto part : components(path))
+    if (part.size() > k_max_name_length)
       return fail(Errc::NameTooLong, std::string(path), "a component is longer than 255 bytes");
-    start = end + 1;
-  }
   return {};
 }
 
 Result<std::vector<std::string>> split(std::string_view path) {
   ANYFS_CHECK(validate(path));
   std::vector<std::string> parts;
-  std::size_t start = 0;
-  while (start < path.size()) {
-    std::size_t end = path.find('/', start);
-    if (end == std::string_view::npos) end = path.size();
-    std::string_view part = path.substr(start, end - start);
-    if (!part.empty() && part != ".") parts.emplace_back(part);
-    start = end + 1;
-  }
+  for (auto part : components(path))
+    if (part != ".") parts.emplace_back(part);
   return parts;
 }
 
@@ -92,17 +80,12 @@ std::string_view base_name(std::string_view canonical) {
 
 std::string normalize(std::string_view p) {
   std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start < p.size()) {
-    std::size_t end = p.find('/', start);
-    if (end == std::string_view::npos) end = p.size();
-    std::string_view part = p.substr(start, end - start);
+  for (auto part : components(p)) {
     if (part == "..") {
       if (!out.empty()) out.pop_back();
-    } else if (!part.empty() && part != ".") {
+    } else if (part != ".") {
       out.emplace_back(part);
     }
-    start = end + 1;
   }
   return join(out);
 }

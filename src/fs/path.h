@@ -56,7 +56,7 @@ bool is_within(std::string_view p, std::string_view ancestor);
 // any depth (as if prefixed with "/**/").
 bool glob_match(std::string_view pattern, std::string_view canonical);
 
-// The components of a canonical path, as views into it.
+// The non-empty components of a path, as views into it (no validation).
 std::vector<std::string_view> components(std::string_view canonical);
 
 // A glob compiled once, for matching many paths (same syntax as glob_match).

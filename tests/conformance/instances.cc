@@ -87,10 +87,21 @@ const FsFactory k_stack{"FiveLayerStack", [](const std::string&) {
                           return Subject{fs, lower};
                         }};
 
+// The same kinds of layers in the opposite order: path layers above call layers.
+const FsFactory k_reversed_stack{"ReversedStack", [](const std::string&) {
+                                   auto lower = make_memory_fs();
+                                   std::shared_ptr<Fs> fs = make_overlay(make_memory_fs(), lower);
+                                   fs = make_tracing(fs, std::make_shared<CountingSink>());
+                                   fs = make_metrics(fs, std::make_shared<FsMetrics>());
+                                   fs = must(make_rate_limit(fs, generous_limits()));
+                                   fs = must(make_path_filter(fs, hiding_rules()));
+                                   return Subject{fs, lower};
+                                 }};
+
 }  // namespace
 
 ANYFS_CONFORMANCE(Base, k_memory, k_host);
 ANYFS_CONFORMANCE(Layers, k_read_only, k_path_filter, k_subdir, k_subdir_host, k_rate_limit, k_tracing, k_metrics,
-                  k_overlay, k_overlay_host, k_stack);
+                  k_overlay, k_overlay_host, k_stack, k_reversed_stack);
 
 }  // namespace anyfs::testing
