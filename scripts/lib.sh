@@ -39,5 +39,7 @@ ensure_built() {
     say "configuring $dir"
     cmake -S "$src" -B "$dir" -G Ninja "$@" >&2
   fi
+  ninja -C "$dir" -n 2>/dev/null | grep -q 'no work to do' && return 0
+  say "building in $dir"
   ninja -C "$dir" >&2 || { say "build failed"; exit 1; }
 }
