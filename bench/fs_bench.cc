@@ -7,6 +7,8 @@
 //   pread_4k_random/STACK  4 KiB reads at random offsets of a 64 MiB file (past the caches)
 //   stat/STACK         stat of a file three directories deep
 //   small_file/IMPL    create + write 4 KiB + close + read back + remove
+//   read_dir_1000/IMPL listing a directory of 1,000 files
+//   rename/IMPL        a file renamed back and forth between two directories
 // STACK is MemoryFs alone, with one layer each, and with a five-layer stack;
 // IMPL is MemoryFs, HostFs on the machine's disk, and raw POSIX calls there
 // (the ext4 baseline).
@@ -182,6 +184,29 @@ void small_file_posix(benchmark::State& state, const std::string& dir) {
   }
 }
 
+// Lists a directory of 1,000 files.
+void read_dir_1000(benchmark::State& state, std::function<std::shared_ptr<Fs>()> make) {
+  auto fs = make();
+  must(fs->mkdir("/d"));
+  for (int i = 0; i < 1000; ++i) must(fs->write_file("/d/file" + std::to_string(i), ""));
+  for (auto _ : state) benchmark::DoNotOptimize(must(fs->read_dir("/d")));
+  (void)fs->remove_all("/d");
+}
+
+// Renames a file back and forth between two directories.
+void rename_file(benchmark::State& state, std::function<std::shared_ptr<Fs>()> make) {
+  auto fs = make();
+  must(fs->mkdirs("/a/x"));
+  must(fs->mkdirs("/b/y"));
+  must(fs->write_file("/a/x/f", "data"));
+  for (auto _ : state) {
+    must(fs->rename("/a/x/f", "/b/y/f"));
+    must(fs->rename("/b/y/f", "/a/x/f"));
+  }
+  (void)fs->remove_all("/a");
+  (void)fs->remove_all("/b");
+}
+
 void register_all() {
   // ANYFS_BENCH_ITERATIONS=N fixes the iteration count, for instruction counts
   // under callgrind (bench/count_instructions.sh), which are free of noise.
@@ -197,6 +222,10 @@ void register_all() {
   benchmark::RegisterBenchmark("small_file/MemoryFs", small_file_fs, [] { return make_memory_fs(); });
   benchmark::RegisterBenchmark("small_file/HostFs", small_file_fs, [] { return must(open_host_fs(host_dir)); });
   benchmark::RegisterBenchmark("small_file/posix_ext4", small_file_posix, posix_dir);
+  benchmark::RegisterBenchmark("read_dir_1000/MemoryFs", read_dir_1000, [] { return make_memory_fs(); });
+  benchmark::RegisterBenchmark("read_dir_1000/HostFs", read_dir_1000, [] { return must(open_host_fs(host_dir)); });
+  benchmark::RegisterBenchmark("rename/MemoryFs", rename_file, [] { return make_memory_fs(); });
+  benchmark::RegisterBenchmark("rename/HostFs", rename_file, [] { return must(open_host_fs(host_dir)); });
   std::atexit([] {
     std::filesystem::remove_all(host_dir);
     std::filesystem::remove_all(posix_dir);

@@ -37,7 +37,7 @@ void check_tree(Fs& fs, const std::string& dir, int& files) {
 TEST_P(FsConformance, EightThreadsOfMixedOperationsKeepTheTreeConsistent) {
   REQUIRE_WRITABLE();
   constexpr int k_threads = 8;
-  const int ops = std::getenv("ANYFS_SOAK") ? 20000 : 1500;
+  const int ops = std::getenv("ANYFS_SOAK") ? 20000 : 2500;
   for (int t = 0; t < k_threads; ++t) ASSERT_OK(fs().mkdir("/t" + std::to_string(t)));
   ASSERT_OK(fs().mkdir("/shared"));
   std::vector<std::thread> threads;
