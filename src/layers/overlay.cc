@@ -42,9 +42,15 @@ std::string whiteout_of(std::string_view canonical) {
 
 bool is_reserved(std::string_view name) { return name.starts_with(k_whiteout_prefix); }
 
+class OverlayFs;
+
+// A handle on an object of one layer. Its stat() maps the inode number like the
+// Fs's and, for a directory, counts links over the merged view (by the path the
+// handle was opened with).
 class OverlayFile final : public File {
  public:
-  OverlayFile(FileHandle inner, Layer layer) : inner_(std::move(inner)), layer_(layer) {}
+  OverlayFile(FileHandle inner, Layer layer, std::weak_ptr<OverlayFs> fs = {}, std::string dir = {})
+      : inner_(std::move(inner)), layer_(layer), fs_(std::move(fs)), dir_(std::move(dir)) {}
   Result<std::size_t> pread(std::span<char> buf, std::uint64_t offset) override { return inner_->pread(buf, offset); }
   Result<std::size_t> pwrite(std::string_view data, std::uint64_t offset) override {
     return inner_->pwrite(data, offset);
@@ -52,19 +58,17 @@ class OverlayFile final : public File {
   Result<std::uint64_t> append(std::string_view data) override { return inner_->append(data); }
   Result<void> truncate(std::uint64_t size) override { return inner_->truncate(size); }
   Result<void> fsync() override { return inner_->fsync(); }
-  Result<Stat> stat() override {
-    auto st = ANYFS_TRY(inner_->stat());
-    st.ino = merged_ino(st.ino, layer_);
-    return st;
-  }
+  Result<Stat> stat() override;
   Result<void> close() override { return inner_->close(); }
 
  private:
   const FileHandle inner_;
   const Layer layer_;
+  const std::weak_ptr<OverlayFs> fs_;  // set for directories
+  const std::string dir_;              // the canonical path a directory was opened at
 };
 
-class OverlayFs final : public Fs {
+class OverlayFs final : public Fs, public std::enable_shared_from_this<OverlayFs> {
  public:
   OverlayFs(std::shared_ptr<Fs> upper, std::shared_ptr<Fs> lower) : upper_(std::move(upper)), lower_(std::move(lower)) {}
 
@@ -292,6 +296,13 @@ class OverlayFs final : public Fs {
   }
 
   Result<Stat> stat_impl(std::string_view p, Follow follow);
+  Result<std::uint64_t> merged_nlink(const std::string& c, const Where& w);
+
+ public:
+  // The link count of the directory at canonical path `c` in the merged view.
+  Result<std::uint64_t> dir_nlink(const std::string& c);
+
+ private:
   Result<std::vector<DirEntry>> merged_listing(const std::string& c, const Where& w);
   Result<void> remove_name(const std::string& c, const Where& w);
   Result<void> copy_up_path(const std::string& c);
@@ -319,11 +330,29 @@ Result<Stat> OverlayFs::stat_impl(std::string_view p, Follow follow) {
   auto [c, w] = ANYFS_TRY(existing(p, follow));
   Stat st = w.top();
   st.ino = merged_ino(st.ino, w.layer());
-  if (w.merged()) {
-    std::uint64_t subdirs = 0;
-    for (const auto& e : ANYFS_TRY(merged_listing(c, w)))
-      if (e.kind == FileKind::Directory) ++subdirs;
-    st.nlink = 2 + subdirs;
+  if (w.merged()) st.nlink = ANYFS_TRY(merged_nlink(c, w));
+  return st;
+}
+
+Result<std::uint64_t> OverlayFs::merged_nlink(const std::string& c, const Where& w) {
+  std::uint64_t subdirs = 0;
+  for (const auto& e : ANYFS_TRY(merged_listing(c, w)))
+    if (e.kind == FileKind::Directory) ++subdirs;
+  return 2 + subdirs;
+}
+
+Result<std::uint64_t> OverlayFs::dir_nlink(const std::string& c) {
+  std::shared_lock lock(mu_);
+  Where w = ANYFS_TRY(locate(c));
+  if (!w.exists()) return fail(Errc::NotFound, c);
+  return w.merged() ? merged_nlink(c, w) : Result<std::uint64_t>(w.top().nlink);
+}
+
+Result<Stat> OverlayFile::stat() {
+  auto st = ANYFS_TRY(inner_->stat());
+  st.ino = merged_ino(st.ino, layer_);
+  if (auto fs = fs_.lock(); fs && st.is_dir() && st.nlink != 0) {
+    if (auto nlink = fs->dir_nlink(dir_)) st.nlink = *nlink;  // moved or removed since: the layer's count
   }
   return st;
 }
@@ -482,7 +511,7 @@ Result<FileHandle> OverlayFs::open(std::string_view p, OpenFlags flags, std::uin
     std::shared_lock lock(mu_);
     auto [c, w] = ANYFS_TRY(existing(p, follow));
     auto handle = ANYFS_TRY(layer_fs(w.layer()).open(c, flags, mode));
-    return std::make_unique<OverlayFile>(std::move(handle), w.layer());
+    return std::make_unique<OverlayFile>(std::move(handle), w.layer(), weak_from_this(), c);
   }
   std::unique_lock lock(mu_);
   auto r = ANYFS_TRY(resolve_merged(p, follow));
@@ -498,7 +527,7 @@ Result<FileHandle> OverlayFs::open(std::string_view p, OpenFlags flags, std::uin
     ANYFS_CHECK(copy_up(c, r.node().w, !has(flags, OpenFlags::Truncate)));
   }
   auto handle = ANYFS_TRY(upper_->open(c, flags, mode));
-  return std::make_unique<OverlayFile>(std::move(handle), Layer::Upper);
+  return std::make_unique<OverlayFile>(std::move(handle), Layer::Upper, weak_from_this(), c);
 }
 
 }  // namespace

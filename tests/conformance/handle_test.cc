@@ -163,3 +163,27 @@ TEST_P(FsConformance, HandleStatTracksTheFile) {
 
 }  // namespace
 }  // namespace anyfs::testing
+
+namespace anyfs::testing {
+namespace {
+
+// Regression (found by the differential soak, seed 35): an overlay directory
+// handle reported the upper layer's link count instead of the merged one.
+TEST_P(FsConformance, DirectoryHandleStatAgreesWithPathStat) {
+  ASSERT_OK(seed().mkdirs("/d/x"));
+  auto h = fs().open("/d", OpenFlags::Read | OpenFlags::Directory);
+  ASSERT_OK(h);
+  EXPECT_EQ((*h)->stat()->ino, fs().stat("/d")->ino);
+  if (writable()) {  // (on an overlay this copies /d up: a new inode number, as in overlayfs)
+    ASSERT_OK(fs().mkdir("/d/y"));
+  }
+  auto by_handle = (*h)->stat();
+  auto by_path = fs().stat("/d");
+  ASSERT_OK(by_handle);
+  ASSERT_OK(by_path);
+  EXPECT_EQ(by_handle->nlink, by_path->nlink);
+  EXPECT_EQ(by_handle->nlink, writable() ? 4u : 3u);
+}
+
+}  // namespace
+}  // namespace anyfs::testing
