@@ -41,21 +41,25 @@ Result<ResolvedPath> MappingFs::resolve(std::string_view p, Follow follow, std::
   return r;
 }
 
+// Resolves `p` under the shared lock and runs `call` with the path below.
+template <class F>
+auto MappingFs::on_path(std::string_view p, Follow follow, F&& call) -> decltype(call(std::string())) {
+  std::shared_lock lock(names_mu_);
+  auto m = ANYFS_TRY(map(p, follow));
+  return as_caller(call(m.below), p);
+}
+
 Result<MappingFs::Mapped> MappingFs::map_entry(std::string_view p) {
   ANYFS_CHECK(path::check_names_entry(p));
   return map(p, Follow::No);
 }
 
 Result<Stat> MappingFs::stat(std::string_view p) {
-  std::shared_lock lock(names_mu_);
-  auto m = ANYFS_TRY(map(p, Follow::Yes));
-  return as_caller(inner_->stat(m.below), p);
+  return on_path(p, Follow::Yes, [&](const std::string& below) { return inner_->stat(below); });
 }
 
 Result<Stat> MappingFs::lstat(std::string_view p) {
-  std::shared_lock lock(names_mu_);
-  auto m = ANYFS_TRY(map(p, Follow::No));
-  return as_caller(inner_->lstat(m.below), p);
+  return on_path(p, Follow::No, [&](const std::string& below) { return inner_->lstat(below); });
 }
 
 Result<std::vector<DirEntry>> MappingFs::read_dir(std::string_view p) {
@@ -110,58 +114,40 @@ Result<void> MappingFs::symlink(std::string_view target, std::string_view link_p
 }
 
 Result<std::string> MappingFs::readlink(std::string_view p) {
-  std::shared_lock lock(names_mu_);
-  auto m = ANYFS_TRY(map(p, Follow::No));
-  return as_caller(inner_->readlink(m.below), p);
+  return on_path(p, Follow::No, [&](const std::string& below) { return inner_->readlink(below); });
 }
 
 Result<void> MappingFs::chmod(std::string_view p, std::uint32_t mode) {
-  std::shared_lock lock(names_mu_);
-  auto m = ANYFS_TRY(map(p, Follow::Yes));
-  return as_caller(inner_->chmod(m.below, mode), p);
+  return on_path(p, Follow::Yes, [&](const std::string& below) { return inner_->chmod(below, mode); });
 }
 
 Result<void> MappingFs::chown(std::string_view p, std::uint32_t uid, std::uint32_t gid) {
-  std::shared_lock lock(names_mu_);
-  auto m = ANYFS_TRY(map(p, Follow::Yes));
-  return as_caller(inner_->chown(m.below, uid, gid), p);
+  return on_path(p, Follow::Yes, [&](const std::string& below) { return inner_->chown(below, uid, gid); });
 }
 
 Result<void> MappingFs::utimens(std::string_view p, TimeSpec atime, TimeSpec mtime) {
-  std::shared_lock lock(names_mu_);
-  auto m = ANYFS_TRY(map(p, Follow::Yes));
-  return as_caller(inner_->utimens(m.below, atime, mtime), p);
+  return on_path(p, Follow::Yes, [&](const std::string& below) { return inner_->utimens(below, atime, mtime); });
 }
 
 Result<void> MappingFs::truncate(std::string_view p, std::uint64_t size) {
-  std::shared_lock lock(names_mu_);
-  auto m = ANYFS_TRY(map(p, Follow::Yes));
-  return as_caller(inner_->truncate(m.below, size), p);
+  return on_path(p, Follow::Yes, [&](const std::string& below) { return inner_->truncate(below, size); });
 }
 
 Result<std::string> MappingFs::get_xattr(std::string_view p, std::string_view name) {
-  std::shared_lock lock(names_mu_);
-  auto m = ANYFS_TRY(map(p, Follow::Yes));
-  return as_caller(inner_->get_xattr(m.below, name), p);
+  return on_path(p, Follow::Yes, [&](const std::string& below) { return inner_->get_xattr(below, name); });
 }
 
 Result<void> MappingFs::set_xattr(std::string_view p, std::string_view name, std::string_view value,
                                   XattrFlags flags) {
-  std::shared_lock lock(names_mu_);
-  auto m = ANYFS_TRY(map(p, Follow::Yes));
-  return as_caller(inner_->set_xattr(m.below, name, value, flags), p);
+  return on_path(p, Follow::Yes, [&](const std::string& below) { return inner_->set_xattr(below, name, value, flags); });
 }
 
 Result<std::vector<std::string>> MappingFs::list_xattr(std::string_view p) {
-  std::shared_lock lock(names_mu_);
-  auto m = ANYFS_TRY(map(p, Follow::Yes));
-  return as_caller(inner_->list_xattr(m.below), p);
+  return on_path(p, Follow::Yes, [&](const std::string& below) { return inner_->list_xattr(below); });
 }
 
 Result<void> MappingFs::remove_xattr(std::string_view p, std::string_view name) {
-  std::shared_lock lock(names_mu_);
-  auto m = ANYFS_TRY(map(p, Follow::Yes));
-  return as_caller(inner_->remove_xattr(m.below, name), p);
+  return on_path(p, Follow::Yes, [&](const std::string& below) { return inner_->remove_xattr(below, name); });
 }
 
 Result<FileHandle> MappingFs::open(std::string_view p, OpenFlags flags, std::uint32_t mode) {

@@ -63,6 +63,8 @@ class MappingFs : public Fs {
   std::string below(const std::string& canonical) const;  // this layer's path -> the path below
   Result<Mapped> map(std::string_view p, Follow follow);
   Result<Mapped> map_entry(std::string_view p);  // for calls that name an entry
+  template <class F>
+  auto on_path(std::string_view p, Follow follow, F&& call) -> decltype(call(std::string()));
 
   const std::shared_ptr<Fs> inner_;
   const std::string root_;
