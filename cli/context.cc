@@ -49,8 +49,10 @@ Result<std::shared_ptr<Fs>> Context::fs() {
 }
 
 void Context::print(const nlohmann::json& value, const std::string& human) {
-  if (json()) std::cout << value.dump() << '\n';
-  else if (!human.empty()) std::cout << human << (human.back() == '\n' ? "" : "\n");
+  if (json())
+    std::cout << value.dump() << '\n';
+  else if (!human.empty())
+    std::cout << human << (human.back() == '\n' ? "" : "\n");
 }
 
 int Context::report(const Error& error) {

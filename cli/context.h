@@ -3,7 +3,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -17,22 +16,22 @@ namespace anyfs::cli {
 // Exit codes (documented in docs/CLI.md; stable for scripts).
 enum ExitCode : int {
   k_exit_ok = 0,
-  k_exit_failure = 1,     // any other error
-  k_exit_usage = 2,       // bad arguments
-  k_exit_not_found = 3,   // Errc::NotFound
-  k_exit_exists = 4,      // Errc::Exists
-  k_exit_denied = 5,      // Errc::ReadOnly, Permission, NotPermitted
-  k_exit_corrupt = 6,     // Errc::Corrupt, Io
+  k_exit_failure = 1,    // any other error
+  k_exit_usage = 2,      // bad arguments
+  k_exit_not_found = 3,  // Errc::NotFound
+  k_exit_exists = 4,     // Errc::Exists
+  k_exit_denied = 5,     // Errc::ReadOnly, Permission, NotPermitted
+  k_exit_corrupt = 6,    // Errc::Corrupt, Io
 };
 
 int exit_code_for(Errc code);
 
 struct GlobalOptions {
   bool json = false;
-  std::string host_root;           // --host DIR
-  bool read_only = false;          // --read-only
-  std::vector<std::string> denied; // --deny GLOB
-  std::string trace_file;          // --trace FILE
+  std::string host_root;            // --host DIR
+  bool read_only = false;           // --read-only
+  std::vector<std::string> denied;  // --deny GLOB
+  std::string trace_file;           // --trace FILE
 };
 
 class Context {

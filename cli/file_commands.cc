@@ -37,10 +37,18 @@ std::string mode_string(const Stat& st) {
 }
 
 nlohmann::json stat_json(const Stat& st) {
-  return {{"kind", file_kind_name(st.kind)}, {"mode", st.mode},       {"uid", st.uid},
-          {"gid", st.gid},                   {"nlink", st.nlink},     {"size", st.size},
-          {"blocks", st.blocks},             {"ino", st.ino},         {"atime_ns", st.atime_ns},
-          {"mtime_ns", st.mtime_ns},         {"ctime_ns", st.ctime_ns}, {"btime_ns", st.btime_ns}};
+  return {{"kind", file_kind_name(st.kind)},
+          {"mode", st.mode},
+          {"uid", st.uid},
+          {"gid", st.gid},
+          {"nlink", st.nlink},
+          {"size", st.size},
+          {"blocks", st.blocks},
+          {"ino", st.ino},
+          {"atime_ns", st.atime_ns},
+          {"mtime_ns", st.mtime_ns},
+          {"ctime_ns", st.ctime_ns},
+          {"btime_ns", st.btime_ns}};
 }
 
 Runner setup_ls(CLI::App& app) {
@@ -58,8 +66,10 @@ Runner setup_ls(CLI::App& app) {
         nlohmann::json row = {{"name", e.name}, {"kind", file_kind_name(e.kind)}, {"ino", e.ino}};
         if (st) row["size"] = st->size, row["mode"] = st->mode;
         list.push_back(row);
-        if (*longer && st) human += fmt::format("{} {:>3} {:>12} {}\n", mode_string(*st), st->nlink, st->size, e.name);
-        else human += e.name + (e.kind == FileKind::Directory ? "/\n" : "\n");
+        if (*longer && st)
+          human += fmt::format("{} {:>3} {:>12} {}\n", mode_string(*st), st->nlink, st->size, e.name);
+        else
+          human += e.name + (e.kind == FileKind::Directory ? "/\n" : "\n");
       }
       ctx.print(list, human);
       return {};
@@ -75,9 +85,9 @@ Runner setup_stat(CLI::App& app) {
   return [=](Context& ctx) {
     return with_fs(ctx, [&](Fs& fs) -> Result<void> {
       Stat st = ANYFS_TRY(*no_follow ? fs.lstat(*path) : fs.stat(*path));
-      ctx.print(stat_json(st), fmt::format("{}: {} {:o} size {} nlink {} ino {} uid {} gid {}", *path,
-                                           file_kind_name(st.kind), st.mode, st.size, st.nlink, st.ino, st.uid,
-                                           st.gid));
+      ctx.print(stat_json(st),
+                fmt::format("{}: {} {:o} size {} nlink {} ino {} uid {} gid {}", *path, file_kind_name(st.kind),
+                            st.mode, st.size, st.nlink, st.ino, st.uid, st.gid));
       return {};
     });
   };
@@ -111,7 +121,8 @@ Runner setup_put(CLI::App& app) {
   auto mode = std::make_shared<std::uint32_t>(0644);
   app.add_option("source", *source, "Local file to copy in, or - for standard input")->required();
   app.add_option("dest", *dest, "Path to write")->required();
-  app.add_option("-m,--mode", *mode, "Permission bits of a new file (octal)")->default_str("0644")
+  app.add_option("-m,--mode", *mode, "Permission bits of a new file (octal)")
+      ->default_str("0644")
       ->transform([](std::string s) { return std::to_string(std::stoul(s, nullptr, 8)); });
   return [=](Context& ctx) {
     return with_fs(ctx, [&](Fs& fs) -> Result<void> {
@@ -184,9 +195,8 @@ Runner setup_ln(CLI::App& app) {
   app.add_option("link", *link, "New name")->required();
   app.add_flag("-s,--symbolic", *symbolic, "Make a symlink instead of a hard link");
   return [=](Context& ctx) {
-    return with_fs(ctx, [&](Fs& fs) -> Result<void> {
-      return *symbolic ? fs.symlink(*target, *link) : fs.link(*target, *link);
-    });
+    return with_fs(
+        ctx, [&](Fs& fs) -> Result<void> { return *symbolic ? fs.symlink(*target, *link) : fs.link(*target, *link); });
   };
 }
 
@@ -223,8 +233,12 @@ Runner setup_df(CLI::App&) {
   return [](Context& ctx) {
     return with_fs(ctx, [&](Fs& fs) -> Result<void> {
       StatFs sf = ANYFS_TRY(fs.statfs());
-      ctx.print({{"block_size", sf.block_size}, {"total_blocks", sf.total_blocks}, {"free_blocks", sf.free_blocks},
-                 {"avail_blocks", sf.avail_blocks}, {"total_files", sf.total_files}, {"free_files", sf.free_files}},
+      ctx.print({{"block_size", sf.block_size},
+                 {"total_blocks", sf.total_blocks},
+                 {"free_blocks", sf.free_blocks},
+                 {"avail_blocks", sf.avail_blocks},
+                 {"total_files", sf.total_files},
+                 {"free_files", sf.free_files}},
                 fmt::format("size {} B, free {} B, files free {}", sf.total_blocks * sf.block_size,
                             sf.avail_blocks * sf.block_size, sf.free_files));
       return {};

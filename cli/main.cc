@@ -14,10 +14,11 @@ constexpr const char* k_footer = R"(Exit codes: 0 ok, 1 failure, 2 usage error, 
 5 denied (read-only, permission), 6 corrupt or I/O error. See docs/CLI.md.)";
 
 int run(int argc, char** argv) {
-  CLI::App app{"anyfs: a filesystem in a file, with history, snapshots and dedup.\n"
-               "This version works on a host directory (--host DIR), confined so that no path\n"
-               "or symlink leaves it; pools arrive with the storage engine.",
-               "anyfs"};
+  CLI::App app{
+      "anyfs: a filesystem in a file, with history, snapshots and dedup.\n"
+      "This version works on a host directory (--host DIR), confined so that no path\n"
+      "or symlink leaves it; pools arrive with the storage engine.",
+      "anyfs"};
   app.set_version_flag("--version", std::string("anyfs ") + ANYFS_VERSION);
   app.footer(k_footer);
   app.require_subcommand(1);

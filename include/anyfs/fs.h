@@ -115,8 +115,7 @@ class Fs {
   // Errors: NotFound, Exists (NoReplace), IsDir (file over directory), NotDir
   // (directory over file), NotEmpty (over a non-empty directory), InvalidArgument
   // (a directory into its own subtree), Busy (the root).
-  virtual Result<void> rename(std::string_view from, std::string_view to,
-                              RenameFlags flags = RenameFlags::None) = 0;
+  virtual Result<void> rename(std::string_view from, std::string_view to, RenameFlags flags = RenameFlags::None) = 0;
 
   // --- Links --------------------------------------------------------------------
 
@@ -160,8 +159,7 @@ class Fs {
 
   // Sets attribute `name`. Errors: NotFound, Exists (XattrFlags::Create and
   // present), NoData (XattrFlags::Replace and missing).
-  virtual Result<void> set_xattr(std::string_view path, std::string_view name,
-                                 std::string_view value,
+  virtual Result<void> set_xattr(std::string_view path, std::string_view name, std::string_view value,
                                  XattrFlags flags = XattrFlags::None) = 0;
 
   // The names of the attributes, sorted. Errors: NotFound.
@@ -185,8 +183,7 @@ class Fs {
   // (Create|Exclusive and present), IsDir (a directory opened for writing), NotDir
   // (Directory flag on a non-directory), Loop (NoFollow on a symlink),
   // InvalidArgument (Truncate without Write, Create with Directory).
-  virtual Result<FileHandle> open(std::string_view path, OpenFlags flags,
-                                  std::uint32_t mode = 0644) = 0;
+  virtual Result<FileHandle> open(std::string_view path, OpenFlags flags, std::uint32_t mode = 0644) = 0;
 
   // --- Paths ---------------------------------------------------------------------
 
@@ -201,8 +198,7 @@ class Fs {
   // The default walks the tree with lstat and readlink; an Fs that can do better
   // (one walk under one lock) overrides it. Layers use it to map paths in O(1)
   // calls to the Fs below.
-  virtual Result<ResolvedPath> resolve(std::string_view p, Follow follow = Follow::Yes,
-                                       std::string_view root = "/");
+  virtual Result<ResolvedPath> resolve(std::string_view p, Follow follow = Follow::Yes, std::string_view root = "/");
 
   // --- Helpers built on the methods above (not virtual) ----------------------------
 

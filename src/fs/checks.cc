@@ -25,8 +25,7 @@ Result<void> check_xattr_name(std::string_view path, std::string_view name) {
       return {};
     }
   }
-  return fail(Errc::Unsupported, std::string(path),
-              "xattr name must start with user., trusted. or security.");
+  return fail(Errc::Unsupported, std::string(path), "xattr name must start with user., trusted. or security.");
 }
 
 Result<void> check_xattr_value(std::string_view path, std::string_view value) {

@@ -49,8 +49,7 @@ Result<std::uint64_t> Fs::remove_all(std::string_view p) {
     for (const auto& e : entries) removed += ANYFS_TRY(remove_all(path::child(p, e.name)));
   }
   auto done = remove(p);
-  if (!done && !(done.error().code == Errc::Busy && path::normalize(p) == "/"))
-    return std::unexpected(done.error());
+  if (!done && !(done.error().code == Errc::Busy && path::normalize(p) == "/")) return std::unexpected(done.error());
   return done ? removed + 1 : removed;
 }
 

@@ -146,8 +146,8 @@ bool match_component(std::string_view pat, std::string_view s) {
 
 // Matches pattern components pat[pi..] against s[si..end).
 template <class Pattern>
-bool match_parts(const Pattern& pat, std::size_t pi,
-                 const std::vector<std::string_view>& s, std::size_t si, std::size_t end) {
+bool match_parts(const Pattern& pat, std::size_t pi, const std::vector<std::string_view>& s, std::size_t si,
+                 std::size_t end) {
   if (pi == pat.size()) return si == end;
   if (pat[pi] == "**") {
     for (std::size_t k = si; k <= end; ++k)
@@ -173,7 +173,8 @@ std::vector<std::string_view> components(std::string_view p) {
 }
 
 Glob::Glob(std::string_view pattern) {
-  std::string anchored = !pattern.empty() && pattern.front() == '/' ? std::string(pattern) : "/**/" + std::string(pattern);
+  std::string anchored =
+      !pattern.empty() && pattern.front() == '/' ? std::string(pattern) : "/**/" + std::string(pattern);
   for (auto part : components(anchored)) parts_.emplace_back(part);
 }
 

@@ -74,8 +74,7 @@ Result<Resolved<typename Tree::Node>> walk_path(Tree& tree, std::string_view p, 
     }
     FileKind kind = tree.kind(*child);
     if (kind == FileKind::Symlink && (!last || follow == Follow::Yes)) {
-      if (++hops > k_max_symlink_hops)
-        return fail(Errc::Loop, std::string(p), "too many levels of symbolic links");
+      if (++hops > k_max_symlink_hops) return fail(Errc::Loop, std::string(p), "too many levels of symbolic links");
       std::string target = ANYFS_TRY(tree.link_target(*child));
       auto target_parts = ANYFS_TRY(path::split(target));
       todo.insert(todo.end(), target_parts.rbegin(), target_parts.rend());

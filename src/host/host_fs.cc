@@ -40,9 +40,7 @@ FileKind kind_of(mode_t mode) {
   }
 }
 
-std::int64_t ns_of(const statx_timestamp& t) {
-  return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
-}
+std::int64_t ns_of(const statx_timestamp& t) { return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec; }
 
 Result<Stat> stat_fd(int fd, std::string_view p) {
   struct statx sx {};
@@ -100,8 +98,7 @@ class HostFile final : public File {
     if (offset > static_cast<std::uint64_t>(INT64_MAX)) return fail(Errc::FileTooBig, path_);
     std::size_t done = 0;
     while (done < data.size()) {
-      ssize_t n = ::pwrite(fd_.get(), data.data() + done, data.size() - done,
-                           static_cast<off_t>(offset + done));
+      ssize_t n = ::pwrite(fd_.get(), data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
       if (n < 0) {
         if (errno == EINTR) continue;
         return fail_errno(errno, path_);
@@ -237,14 +234,12 @@ class HostFs final : public Fs {
     Entry e = ANYFS_TRY(entry_of(p));
     if (e.is_root) return fail(Errc::Busy, std::string(p), "cannot remove the root");
     struct stat st {};
-    if (fstatat(e.dir.get(), e.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
-      return fail_errno(errno, std::string(p));
+    if (fstatat(e.dir.get(), e.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return fail_errno(errno, std::string(p));
     int flags = S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0;
     if (unlinkat(e.dir.get(), e.name.c_str(), flags) != 0) {
       if (errno != EISDIR && errno != ENOTDIR) return fail_errno(errno, std::string(p));
       // Replaced by the other kind since fstatat: remove what is there now.
-      if (unlinkat(e.dir.get(), e.name.c_str(), flags ^ AT_REMOVEDIR) != 0)
-        return fail_errno(errno, std::string(p));
+      if (unlinkat(e.dir.get(), e.name.c_str(), flags ^ AT_REMOVEDIR) != 0) return fail_errno(errno, std::string(p));
     }
     return {};
   }
@@ -254,7 +249,7 @@ class HostFs final : public Fs {
     Entry a = ANYFS_TRY(entry_of(from));
     Entry b = ANYFS_TRY(entry_of(to));
     if (a.is_root || b.is_root) return fail(Errc::Busy, std::string(from), "cannot rename the root");
-    unsigned kflags = flags == RenameFlags::NoReplace ? RENAME_NOREPLACE
+    unsigned kflags = flags == RenameFlags::NoReplace  ? RENAME_NOREPLACE
                       : flags == RenameFlags::Exchange ? RENAME_EXCHANGE
                                                        : 0;
     if (renameat2(a.dir.get(), a.name.c_str(), b.dir.get(), b.name.c_str(), kflags) != 0)
@@ -327,8 +322,7 @@ class HostFs final : public Fs {
     if (st.is_dir()) return fail(Errc::IsDir, std::string(p), "is a directory");
     if (!st.is_regular()) return fail(Errc::InvalidArgument, std::string(p), "not a regular file");
     if (size > static_cast<std::uint64_t>(INT64_MAX)) return fail(Errc::FileTooBig, std::string(p));
-    if (::truncate(fd.proc_path().c_str(), static_cast<off_t>(size)) != 0)
-      return fail_errno(errno, std::string(p));
+    if (::truncate(fd.proc_path().c_str(), static_cast<off_t>(size)) != 0) return fail_errno(errno, std::string(p));
     return {};
   }
 
@@ -349,8 +343,7 @@ class HostFs final : public Fs {
     }
   }
 
-  Result<void> set_xattr(std::string_view p, std::string_view name, std::string_view value,
-                         XattrFlags flags) override {
+  Result<void> set_xattr(std::string_view p, std::string_view name, std::string_view value, XattrFlags flags) override {
     ANYFS_CHECK(check_xattr_name(p, name));
     ANYFS_CHECK(check_xattr_value(p, value));
     Fd fd = ANYFS_TRY(open_at(p, O_PATH, Follow::Yes));
@@ -416,9 +409,12 @@ class HostFs final : public Fs {
   Result<FileHandle> open(std::string_view p, OpenFlags flags, std::uint32_t mode) override {
     ANYFS_CHECK(check_open_flags(p, flags));
     int kflags = O_NONBLOCK;  // a FIFO under the root must not hang the caller
-    if (has(flags, OpenFlags::Read) && has(flags, OpenFlags::Write)) kflags |= O_RDWR;
-    else if (wants_write(flags)) kflags |= O_WRONLY;
-    else kflags |= O_RDONLY;
+    if (has(flags, OpenFlags::Read) && has(flags, OpenFlags::Write))
+      kflags |= O_RDWR;
+    else if (wants_write(flags))
+      kflags |= O_WRONLY;
+    else
+      kflags |= O_RDONLY;
     if (has(flags, OpenFlags::Truncate)) kflags |= O_TRUNC;
     if (has(flags, OpenFlags::Append)) kflags |= O_APPEND;
     if (has(flags, OpenFlags::Directory)) kflags |= O_DIRECTORY;
@@ -486,7 +482,8 @@ class HostFs final : public Fs {
       // EAGAIN: a concurrent rename raced with ".." resolution; the kernel asks
       // us to retry rather than risk an escape.
       if ((errno == EAGAIN || errno == EINTR) && attempt < 64) continue;
-      if (errno == ENXIO && (flags & O_ACCMODE) != O_RDONLY) return fail(Errc::Busy, std::string(p), "FIFO without reader");
+      if (errno == ENXIO && (flags & O_ACCMODE) != O_RDONLY)
+        return fail(Errc::Busy, std::string(p), "FIFO without reader");
       return fail_errno(errno, std::string(p));
     }
   }

@@ -37,8 +37,8 @@ struct Call {
   std::string_view path;   // for File calls: the path the handle was opened with
   std::string_view path2;  // rename/link destination, symlink target
   std::uint64_t offset = 0;
-  std::uint64_t size = 0;    // bytes asked for (reads, writes, truncate size)
-  std::uint32_t flags = 0;   // open flags, rename flags
+  std::uint64_t size = 0;   // bytes asked for (reads, writes, truncate size)
+  std::uint32_t flags = 0;  // open flags, rename flags
 };
 
 enum class Timing { Never, Always, Sampled };
@@ -91,8 +91,7 @@ class HookFs final : public Fs, public std::enable_shared_from_this<HookFs<Hooks
   Result<std::string> get_xattr(std::string_view p, std::string_view name) override {
     return run<std::string>({Op::GetXattr, p, name}, [&] { return inner_->get_xattr(p, name); });
   }
-  Result<void> set_xattr(std::string_view p, std::string_view name, std::string_view value,
-                         XattrFlags flags) override {
+  Result<void> set_xattr(std::string_view p, std::string_view name, std::string_view value, XattrFlags flags) override {
     return run<void>({Op::SetXattr, p, name, 0, value.size(), static_cast<std::uint32_t>(flags)},
                      [&] { return inner_->set_xattr(p, name, value, flags); });
   }
@@ -179,7 +178,9 @@ class HookFile final : public File {
   }
 
  private:
-  Call call(Op op, std::uint64_t offset = 0, std::uint64_t size = 0) const { return Call{op, path_, {}, offset, size, 0}; }
+  Call call(Op op, std::uint64_t offset = 0, std::uint64_t size = 0) const {
+    return Call{op, path_, {}, offset, size, 0};
+  }
 
   const std::shared_ptr<HookFs<Hooks>> owner_;
   const FileHandle inner_;

@@ -137,9 +137,9 @@ Result<std::string> MappingFs::get_xattr(std::string_view p, std::string_view na
   return on_path(p, Follow::Yes, [&](const std::string& below) { return inner_->get_xattr(below, name); });
 }
 
-Result<void> MappingFs::set_xattr(std::string_view p, std::string_view name, std::string_view value,
-                                  XattrFlags flags) {
-  return on_path(p, Follow::Yes, [&](const std::string& below) { return inner_->set_xattr(below, name, value, flags); });
+Result<void> MappingFs::set_xattr(std::string_view p, std::string_view name, std::string_view value, XattrFlags flags) {
+  return on_path(p, Follow::Yes,
+                 [&](const std::string& below) { return inner_->set_xattr(below, name, value, flags); });
 }
 
 Result<std::vector<std::string>> MappingFs::list_xattr(std::string_view p) {

@@ -38,8 +38,7 @@ class MappingFs : public Fs {
   Result<void> utimens(std::string_view p, TimeSpec atime, TimeSpec mtime) override;
   Result<void> truncate(std::string_view p, std::uint64_t size) override;
   Result<std::string> get_xattr(std::string_view p, std::string_view name) override;
-  Result<void> set_xattr(std::string_view p, std::string_view name, std::string_view value,
-                         XattrFlags flags) override;
+  Result<void> set_xattr(std::string_view p, std::string_view name, std::string_view value, XattrFlags flags) override;
   Result<std::vector<std::string>> list_xattr(std::string_view p) override;
   Result<void> remove_xattr(std::string_view p, std::string_view name) override;
   Result<StatFs> statfs() override { return inner_->statfs(); }
@@ -55,7 +54,7 @@ class MappingFs : public Fs {
 
  private:
   struct Mapped {
-    std::string below;  // the path to give the Fs below
+    std::string below;      // the path to give the Fs below
     std::string canonical;  // the path in this layer's view
     bool is_root = false;
     bool found = false;

@@ -176,11 +176,16 @@ std::string FsMetrics::to_prometheus(std::string_view prefix) const {
       if (t.ops[i].calls) fn(op_name(static_cast<Op>(i)), t.ops[i]);
   };
   out += fmt::format("# HELP {0}_calls_total Calls by operation.\n# TYPE {0}_calls_total counter\n", prefix);
-  each_op([&](auto name, const auto& m) { out += fmt::format("{}_calls_total{{op=\"{}\"}} {}\n", prefix, name, m.calls); });
+  each_op(
+      [&](auto name, const auto& m) { out += fmt::format("{}_calls_total{{op=\"{}\"}} {}\n", prefix, name, m.calls); });
   out += fmt::format("# HELP {0}_errors_total Failed calls by operation.\n# TYPE {0}_errors_total counter\n", prefix);
-  each_op([&](auto name, const auto& m) { out += fmt::format("{}_errors_total{{op=\"{}\"}} {}\n", prefix, name, m.errors); });
-  out += fmt::format("# HELP {0}_latency_seconds Latency of the timed (sampled) calls.\n"
-                     "# TYPE {0}_latency_seconds histogram\n", prefix);
+  each_op([&](auto name, const auto& m) {
+    out += fmt::format("{}_errors_total{{op=\"{}\"}} {}\n", prefix, name, m.errors);
+  });
+  out += fmt::format(
+      "# HELP {0}_latency_seconds Latency of the timed (sampled) calls.\n"
+      "# TYPE {0}_latency_seconds histogram\n",
+      prefix);
   each_op([&](auto name, const auto& m) {
     std::uint64_t cumulative = 0;
     for (std::size_t b = 0; b < m.buckets.size(); ++b) {

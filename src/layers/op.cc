@@ -13,13 +13,13 @@ struct OpInfo {
 };
 
 constexpr std::array<OpInfo, k_op_count> k_ops = {{
-    {"stat", false},          {"lstat", false},        {"read_dir", false},      {"mkdir", true},
-    {"remove", true},         {"rename", true},        {"link", true},           {"symlink", true},
-    {"readlink", false},      {"chmod", true},         {"chown", true},          {"utimens", true},
-    {"truncate", true},       {"get_xattr", false},    {"set_xattr", true},      {"list_xattr", false},
-    {"remove_xattr", true},   {"statfs", false},       {"sync", false},          {"open", false},         {"resolve", false},
-    {"file_read", false},     {"file_write", true},    {"file_append", true},    {"file_truncate", true},
-    {"file_fsync", false},    {"file_stat", false},    {"file_close", false},
+    {"stat", false},         {"lstat", false},      {"read_dir", false},  {"mkdir", true},
+    {"remove", true},        {"rename", true},      {"link", true},       {"symlink", true},
+    {"readlink", false},     {"chmod", true},       {"chown", true},      {"utimens", true},
+    {"truncate", true},      {"get_xattr", false},  {"set_xattr", true},  {"list_xattr", false},
+    {"remove_xattr", true},  {"statfs", false},     {"sync", false},      {"open", false},
+    {"resolve", false},      {"file_read", false},  {"file_write", true}, {"file_append", true},
+    {"file_truncate", true}, {"file_fsync", false}, {"file_stat", false}, {"file_close", false},
 }};
 
 }  // namespace

@@ -70,7 +70,8 @@ class OverlayFile final : public File {
 
 class OverlayFs final : public Fs, public std::enable_shared_from_this<OverlayFs> {
  public:
-  OverlayFs(std::shared_ptr<Fs> upper, std::shared_ptr<Fs> lower) : upper_(std::move(upper)), lower_(std::move(lower)) {}
+  OverlayFs(std::shared_ptr<Fs> upper, std::shared_ptr<Fs> lower)
+      : upper_(std::move(upper)), lower_(std::move(lower)) {}
 
   // One object of the merged view, as the resolver walks it.
   struct Node {
@@ -170,10 +171,10 @@ class OverlayFs final : public Fs, public std::enable_shared_from_this<OverlayFs
     return modify(p, [&](const std::string& c) { return upper_->utimens(c, atime, mtime); });
   }
   Result<void> truncate(std::string_view p, std::uint64_t size) override {
-    return modify(p, [&](const std::string& c) { return upper_->truncate(c, size); }, /*regular_only=*/true);
+    return modify(
+        p, [&](const std::string& c) { return upper_->truncate(c, size); }, /*regular_only=*/true);
   }
-  Result<void> set_xattr(std::string_view p, std::string_view name, std::string_view value,
-                         XattrFlags flags) override {
+  Result<void> set_xattr(std::string_view p, std::string_view name, std::string_view value, XattrFlags flags) override {
     ANYFS_CHECK(check_xattr_name(p, name));
     ANYFS_CHECK(check_xattr_value(p, value));
     return modify(p, [&](const std::string& c) { return upper_->set_xattr(c, name, value, flags); });
@@ -281,7 +282,8 @@ class OverlayFs final : public Fs, public std::enable_shared_from_this<OverlayFs
     ANYFS_CHECK(path::check_names_entry(p));
     auto r = ANYFS_TRY(resolve_merged(p, follow));
     if (r.found) return fail(Errc::Exists, std::string(p), "already exists");
-    if (is_reserved(r.leaf)) return fail(Errc::InvalidArgument, std::string(p), "names starting with .wh. are reserved");
+    if (is_reserved(r.leaf))
+      return fail(Errc::InvalidArgument, std::string(p), "names starting with .wh. are reserved");
     return r.canonical();
   }
 
@@ -388,8 +390,10 @@ Result<std::vector<DirEntry>> OverlayFs::merged_listing(const std::string& c, co
 
 Result<void> OverlayFs::remove_name(const std::string& c, const Where& w) {
   if (w.upper) {
-    if (w.upper->is_dir()) ANYFS_TRY(upper_->remove_all(c));  // only whiteouts can be left in it
-    else ANYFS_CHECK(upper_->remove(c));
+    if (w.upper->is_dir())
+      ANYFS_TRY(upper_->remove_all(c));  // only whiteouts can be left in it
+    else
+      ANYFS_CHECK(upper_->remove(c));
   }
   if (w.lower) {
     ANYFS_CHECK(copy_up_path(path::parent(c)));
@@ -413,8 +417,10 @@ Result<void> OverlayFs::copy_up(const std::string& c, const Where& w, bool with_
     case FileKind::Directory: ANYFS_CHECK(upper_->mkdir(c, st.mode)); break;
     case FileKind::Symlink: ANYFS_CHECK(upper_->symlink(ANYFS_TRY(lower_->readlink(c)), c)); break;
     case FileKind::Regular:
-      if (with_data) ANYFS_CHECK(copy_data(c));
-      else ANYFS_CHECK(upper_->write_file(c, "", st.mode));
+      if (with_data)
+        ANYFS_CHECK(copy_data(c));
+      else
+        ANYFS_CHECK(upper_->write_file(c, "", st.mode));
       break;
     case FileKind::Other: return fail(Errc::Unsupported, c, "cannot copy up a special file");
   }
@@ -518,7 +524,8 @@ Result<FileHandle> OverlayFs::open(std::string_view p, OpenFlags flags, std::uin
   std::string c = r.canonical();
   if (!r.found) {
     if (!create) return fail(Errc::NotFound, std::string(p), "no such file or directory");
-    if (is_reserved(r.leaf)) return fail(Errc::InvalidArgument, std::string(p), "names starting with .wh. are reserved");
+    if (is_reserved(r.leaf))
+      return fail(Errc::InvalidArgument, std::string(p), "names starting with .wh. are reserved");
     ANYFS_TRY(prepare_new(c));
   } else {
     if (exclusive) return fail(Errc::Exists, std::string(p), "already exists");

@@ -24,6 +24,8 @@ struct ReadOnlyHooks {
 
 }  // namespace
 
-std::shared_ptr<Fs> make_read_only(std::shared_ptr<Fs> inner) { return make_hook_fs(std::move(inner), ReadOnlyHooks{}); }
+std::shared_ptr<Fs> make_read_only(std::shared_ptr<Fs> inner) {
+  return make_hook_fs(std::move(inner), ReadOnlyHooks{});
+}
 
 }  // namespace anyfs

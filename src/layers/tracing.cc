@@ -53,9 +53,7 @@ std::string TraceEvent::to_json() const {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-std::shared_ptr<TraceSink> make_stream_trace_sink(std::ostream& out) {
-  return std::make_shared<StreamTraceSink>(out);
-}
+std::shared_ptr<TraceSink> make_stream_trace_sink(std::ostream& out) { return std::make_shared<StreamTraceSink>(out); }
 
 std::shared_ptr<Fs> make_tracing(std::shared_ptr<Fs> inner, std::shared_ptr<TraceSink> sink) {
   return make_hook_fs(std::move(inner), TracingHooks{std::move(sink)});

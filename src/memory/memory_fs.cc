@@ -47,9 +47,9 @@ struct Inode : std::enable_shared_from_this<Inode> {
   std::uint32_t gid;
   std::uint64_t nlink;
   std::int64_t atime, mtime, ctime, btime;
-  SparseData data;                                                   // Regular
+  SparseData data;                                                      // Regular
   std::map<std::string, std::shared_ptr<Inode>, std::less<>> children;  // Directory
-  std::string target;                                                // Symlink
+  std::string target;                                                   // Symlink
   std::map<std::string, std::string, std::less<>> xattrs;
   std::shared_ptr<Usage> usage;
 
@@ -227,8 +227,7 @@ class MemoryFs final : public Fs, public std::enable_shared_from_this<MemoryFs> 
     return it->second;
   }
 
-  Result<void> set_xattr(std::string_view p, std::string_view name, std::string_view value,
-                         XattrFlags flags) override {
+  Result<void> set_xattr(std::string_view p, std::string_view name, std::string_view value, XattrFlags flags) override {
     ANYFS_CHECK(check_xattr_name(p, name));
     ANYFS_CHECK(check_xattr_value(p, value));
     std::unique_lock lock(mu_);
@@ -301,8 +300,7 @@ class MemoryFs final : public Fs, public std::enable_shared_from_this<MemoryFs> 
   std::shared_mutex& mutex() { return mu_; }
   Result<void> truncate_locked(Inode* node, std::uint64_t size, std::string_view p) {
     if (node->kind == FileKind::Directory) return fail(Errc::IsDir, std::string(p), "is a directory");
-    if (node->kind != FileKind::Regular)
-      return fail(Errc::InvalidArgument, std::string(p), "not a regular file");
+    if (node->kind != FileKind::Regular) return fail(Errc::InvalidArgument, std::string(p), "not a regular file");
     if (size > k_max_file_size) return fail(Errc::FileTooBig, std::string(p), "size past the largest file");
     account([&] { node->data.resize(size); }, node);
     node->touch_content();
@@ -408,12 +406,10 @@ Result<void> MemoryFs::rename(std::string_view from, std::string_view to, Rename
   if (!src.found) return fail(Errc::NotFound, std::string(from), "no such file or directory");
   if (src.is_root() || dst.is_root()) return fail(Errc::Busy, std::string(from), "cannot rename the root");
   const bool exchange = flags == RenameFlags::Exchange;
-  if (flags == RenameFlags::NoReplace && dst.found)
-    return fail(Errc::Exists, std::string(to), "destination exists");
+  if (flags == RenameFlags::NoReplace && dst.found) return fail(Errc::Exists, std::string(to), "destination exists");
   if (exchange && !dst.found) return fail(Errc::NotFound, std::string(to), "exchange needs both to exist");
   Inode* node = src.node();
-  if (is_above(dst, node))
-    return fail(Errc::InvalidArgument, std::string(to), "cannot move a directory into itself");
+  if (is_above(dst, node)) return fail(Errc::InvalidArgument, std::string(to), "cannot move a directory into itself");
   if (dst.found && is_above(src, dst.node()))
     return fail(exchange ? Errc::InvalidArgument : Errc::NotEmpty, std::string(to),
                 "the destination is an ancestor of the source");
@@ -546,8 +542,6 @@ Result<void> MemoryFile::close() {
 
 }  // namespace
 
-std::shared_ptr<Fs> make_memory_fs(MemoryFsOptions options) {
-  return std::make_shared<MemoryFs>(options);
-}
+std::shared_ptr<Fs> make_memory_fs(MemoryFsOptions options) { return std::make_shared<MemoryFs>(options); }
 
 }  // namespace anyfs

@@ -28,8 +28,8 @@ class TokenBucket {
   std::int64_t cost_ns(double n) const { return static_cast<std::int64_t>(n * ns_per_token_); }
 
   const double ns_per_token_;
-  const std::int64_t burst_ns_;     // capacity expressed as time
-  std::atomic<std::int64_t> tat_;   // when the bucket would be full again
+  const std::int64_t burst_ns_;    // capacity expressed as time
+  std::atomic<std::int64_t> tat_;  // when the bucket would be full again
 };
 
 }  // namespace anyfs

@@ -222,7 +222,7 @@ TEST_P(FsConformance, FortySymlinksResolveAndFortyOneDoNot) {
     std::string target = i == 0 ? "/end" : "/l" + std::to_string(i - 1);
     ASSERT_OK(seed().symlink(target, "/l" + std::to_string(i)));
   }
-  EXPECT_EQ(get("/l39"), "reached");  // 40 hops
+  EXPECT_EQ(get("/l39"), "reached");    // 40 hops
   EXPECT_ERR(fs().stat("/l40"), Loop);  // 41 hops
 }
 

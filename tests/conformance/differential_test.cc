@@ -20,8 +20,26 @@ namespace anyfs::testing {
 namespace {
 
 enum class OpKind {
-  WriteFile, Append, Mkdir, Remove, Rename, Link, Symlink, Truncate, Chmod, SetXattr,
-  RemoveXattr, ReadFile, Stat, Lstat, ReadDir, Readlink, GetXattr, ListXattr, OpenWrite, ReadRange,
+  WriteFile,
+  Append,
+  Mkdir,
+  Remove,
+  Rename,
+  Link,
+  Symlink,
+  Truncate,
+  Chmod,
+  SetXattr,
+  RemoveXattr,
+  ReadFile,
+  Stat,
+  Lstat,
+  ReadDir,
+  Readlink,
+  GetXattr,
+  ListXattr,
+  OpenWrite,
+  ReadRange,
   Count
 };
 
@@ -33,12 +51,12 @@ struct Op {
   std::uint32_t flags = 0;
 
   std::string to_string() const {
-    static const char* k_names[] = {"write_file", "append", "mkdir", "remove", "rename", "link", "symlink",
-                                    "truncate", "chmod", "set_xattr", "remove_xattr", "read_file", "stat",
-                                    "lstat", "read_dir", "readlink", "get_xattr", "list_xattr", "open_write",
-                                    "read_range"};
-    return fmt::format("{}(a={:?}, b={:?}, data.size={}, n={}, mode={:o}, flags={})",
-                       k_names[static_cast<int>(kind)], a, b, data.size(), n, mode, flags);
+    static const char* k_names[] = {"write_file",   "append",    "mkdir",      "remove",     "rename",
+                                    "link",         "symlink",   "truncate",   "chmod",      "set_xattr",
+                                    "remove_xattr", "read_file", "stat",       "lstat",      "read_dir",
+                                    "readlink",     "get_xattr", "list_xattr", "open_write", "read_range"};
+    return fmt::format("{}(a={:?}, b={:?}, data.size={}, n={}, mode={:o}, flags={})", k_names[static_cast<int>(kind)],
+                       a, b, data.size(), n, mode, flags);
   }
 };
 
@@ -227,7 +245,8 @@ void dump(Fs& fs, const std::string& dir, std::ostringstream& out) {
     out << p << " " << (st ? describe(*st) : "<lstat failed>");
     if (st && st->is_symlink()) out << " -> " << fs.readlink(p).value_or("?");
     if (st && !st->is_symlink()) {
-      for (const auto& name : fs.list_xattr(p).value_or(std::vector<std::string>{})) out << " " << name << "=" << fs.get_xattr(p, name).value_or("?");
+      for (const auto& name : fs.list_xattr(p).value_or(std::vector<std::string>{}))
+        out << " " << name << "=" << fs.get_xattr(p, name).value_or("?");
     }
     if (st && st->is_regular()) out << " data=" << std::hash<std::string>{}(fs.read_file(p).value_or("?"));
     out << "\n";
@@ -314,7 +333,8 @@ TEST_P(FsDifferential, MatchesTheKernelOnRandomOperations) {
   const char* ops_env = std::getenv("ANYFS_DIFF_OPS");
   const std::size_t n_ops = ops_env ? std::stoul(ops_env) : 2000;
   std::vector<std::uint64_t> seeds;
-  if (one_seed) seeds.push_back(std::stoull(one_seed));
+  if (one_seed)
+    seeds.push_back(std::stoull(one_seed));
   else
     for (std::uint64_t s = 1; s <= (std::getenv("ANYFS_SOAK") ? 50u : 3u); ++s) seeds.push_back(s);
 
@@ -325,7 +345,8 @@ TEST_P(FsDifferential, MatchesTheKernelOnRandomOperations) {
     for (std::size_t i = 0; i < n_ops; ++i) ops.push_back(gen.next());
     auto diverged = runner.run(ops);
     if (!diverged) continue;  // (runner.succeeded() below says how much of the sequences did something)
-    std::vector<Op> prefix(ops.begin(), ops.begin() + static_cast<std::ptrdiff_t>(std::min(diverged->index + 1, ops.size())));
+    std::vector<Op> prefix(ops.begin(),
+                           ops.begin() + static_cast<std::ptrdiff_t>(std::min(diverged->index + 1, ops.size())));
     std::vector<Op> shortest = runner.shorten(prefix);
     std::string listing;
     for (const auto& op : shortest) listing += "  " + op.to_string() + "\n";

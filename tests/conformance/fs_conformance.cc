@@ -15,9 +15,7 @@ void FsConformance::SetUp() {
   if (!subject_.seed) subject_.seed = subject_.fs;
 }
 
-void FsConformance::put(const std::string& p, const std::string& data) {
-  ASSERT_OK(seed().write_file(p, data));
-}
+void FsConformance::put(const std::string& p, const std::string& data) { ASSERT_OK(seed().write_file(p, data)); }
 
 std::string FsConformance::get(const std::string& p) {
   auto r = fs().read_file(p);

@@ -62,6 +62,6 @@ inline void PrintTo(const FsFactory& f, std::ostream* os) { *os << f.name; }
 #define REQUIRE_WRITABLE() \
   if (!writable()) GTEST_SKIP() << "read-only subject"
 
-#define ANYFS_CONFORMANCE(suffix, ...)                                                    \
+#define ANYFS_CONFORMANCE(suffix, ...)                                                           \
   INSTANTIATE_TEST_SUITE_P(suffix, FsConformance, ::testing::Values(__VA_ARGS__), factory_name); \
   INSTANTIATE_TEST_SUITE_P(suffix, FsDifferential, ::testing::Values(__VA_ARGS__), factory_name)

@@ -40,9 +40,7 @@ PathFilterOptions hiding_rules() {
   return {{{FilterAction::Deny, "/.hidden"}, {FilterAction::Deny, "*.secret"}}, FilterAction::Allow, Errc::NotFound};
 }
 
-RateLimitOptions generous_limits() {
-  return {1e9, 1e12, 1.0, RateLimitOptions::OnLimit::Wait};
-}
+RateLimitOptions generous_limits() { return {1e9, 1e12, 1.0, RateLimitOptions::OnLimit::Wait}; }
 
 const FsFactory k_memory{"MemoryFs", [](const std::string&) { return Subject{make_memory_fs(), nullptr}; }};
 const FsFactory k_host{"HostFs", [](const std::string& dir) { return Subject{must(open_host_fs(dir)), nullptr}; }};
@@ -57,8 +55,9 @@ const FsFactory k_path_filter{"PathFilter", [](const std::string&) {
                                 return Subject{must(make_path_filter(make_memory_fs(), hiding_rules())), nullptr};
                               }};
 const FsFactory k_subdir{"Subdir", [](const std::string&) { return Subject{jailed(make_memory_fs()), nullptr}; }};
-const FsFactory k_subdir_host{"SubdirOverHostFs",
-                              [](const std::string& dir) { return Subject{jailed(must(open_host_fs(dir))), nullptr}; }};
+const FsFactory k_subdir_host{"SubdirOverHostFs", [](const std::string& dir) {
+                                return Subject{jailed(must(open_host_fs(dir))), nullptr};
+                              }};
 const FsFactory k_rate_limit{"RateLimit", [](const std::string&) {
                                return Subject{must(make_rate_limit(make_memory_fs(), generous_limits())), nullptr};
                              }};

@@ -8,9 +8,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
-#include <cstddef>
-
 #include <atomic>
+#include <cstddef>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -97,7 +96,6 @@ TEST(HostFs, SymlinksSwappedInFromOutsideNeverLeadOut) {
   for (int i = 0; i < 20000; ++i) {
     auto r = (*fs)->read_file("/d/f");
     if (r && *r == "OUTSIDE") ++outside;
-
   }
   stop = true;
   swapper.join();

@@ -57,9 +57,9 @@ TEST_F(PathFilterTest, PermissionModeSaysPermission) {
 }
 
 TEST_F(PathFilterTest, AllowListWithDefaultDenyAndFirstMatchWins) {
-  auto fs = filtered({{{FilterAction::Allow, "/pub/*.txt"}, {FilterAction::Deny, "/pub/*"},
-                       {FilterAction::Allow, "/pub"}},
-                      FilterAction::Deny});
+  auto fs =
+      filtered({{{FilterAction::Allow, "/pub/*.txt"}, {FilterAction::Deny, "/pub/*"}, {FilterAction::Allow, "/pub"}},
+                FilterAction::Deny});
   EXPECT_EQ(*fs->read_file("/pub/readme.txt"), "hi");
   EXPECT_ERR(fs->stat("/pub/docs"), NotFound);
   EXPECT_ERR(fs->stat("/secret/plans"), NotFound);

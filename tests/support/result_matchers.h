@@ -17,8 +17,8 @@ template <class T>
 ::testing::AssertionResult fails_with(const Result<T>& r, Errc code) {
   if (!r) {
     if (r.error().code == code) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << "expected " << errc_name(code) << ", got "
-                                         << errc_name(r.error().code) << ": " << r.error().to_string();
+    return ::testing::AssertionFailure() << "expected " << errc_name(code) << ", got " << errc_name(r.error().code)
+                                         << ": " << r.error().to_string();
   }
   return ::testing::AssertionFailure() << "expected " << errc_name(code) << ", but the call succeeded";
 }

@@ -6,8 +6,8 @@ namespace anyfs {
 namespace {
 
 TEST(Errc, MapsOneToOneOntoErrno) {
-  for (int e : {ENOENT, EEXIST, ENOTDIR, EISDIR, ENOTEMPTY, ENOSPC, EDQUOT, EROFS, EBUSY, ELOOP, ENAMETOOLONG,
-                EILSEQ, EUCLEAN, EIO, EOPNOTSUPP, EACCES, EPERM, EINVAL, EXDEV, ENODATA, ERANGE, E2BIG}) {
+  for (int e : {ENOENT, EEXIST,  ENOTDIR, EISDIR,     ENOTEMPTY, ENOSPC, EDQUOT, EROFS, EBUSY,   ELOOP,  ENAMETOOLONG,
+                EILSEQ, EUCLEAN, EIO,     EOPNOTSUPP, EACCES,    EPERM,  EINVAL, EXDEV, ENODATA, ERANGE, E2BIG}) {
     Errc code = errc_from_errno(e);
     EXPECT_EQ(to_errno(code), e) << e;
     EXPECT_NE(errc_name(code), "Unknown") << e;

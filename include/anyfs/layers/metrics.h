@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "anyfs/fs.h"
 #include "anyfs/layers/op.h"
@@ -20,8 +20,7 @@ class FsMetrics {
  public:
   // Upper bounds of the latency buckets in ns (the last bucket is +Inf).
   static constexpr std::array<std::int64_t, 11> k_bucket_bounds_ns = {
-      1'000, 4'000, 16'000, 64'000, 256'000, 1'000'000, 4'000'000, 16'000'000, 64'000'000, 256'000'000,
-      1'000'000'000};
+      1'000, 4'000, 16'000, 64'000, 256'000, 1'000'000, 4'000'000, 16'000'000, 64'000'000, 256'000'000, 1'000'000'000};
 
   // `latency_sample_every`: time one call in this many per thread (1 = every
   // call). Counts of calls, errors and bytes are always exact; the latency

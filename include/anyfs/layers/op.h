@@ -8,9 +8,34 @@
 namespace anyfs {
 
 enum class Op : std::uint8_t {
-  Stat, Lstat, ReadDir, Mkdir, Remove, Rename, Link, Symlink, Readlink, Chmod, Chown, Utimens,
-  Truncate, GetXattr, SetXattr, ListXattr, RemoveXattr, Statfs, Sync, Open, Resolve,
-  FileRead, FileWrite, FileAppend, FileTruncate, FileFsync, FileStat, FileClose,
+  Stat,
+  Lstat,
+  ReadDir,
+  Mkdir,
+  Remove,
+  Rename,
+  Link,
+  Symlink,
+  Readlink,
+  Chmod,
+  Chown,
+  Utimens,
+  Truncate,
+  GetXattr,
+  SetXattr,
+  ListXattr,
+  RemoveXattr,
+  Statfs,
+  Sync,
+  Open,
+  Resolve,
+  FileRead,
+  FileWrite,
+  FileAppend,
+  FileTruncate,
+  FileFsync,
+  FileStat,
+  FileClose,
   Count
 };
 
