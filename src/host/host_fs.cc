@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <mutex>
 #include <shared_mutex>
+#include <thread>
 
 #include "fs/checks.h"
 #include "fs/path.h"
@@ -26,6 +27,7 @@ namespace anyfs {
 namespace {
 
 constexpr std::uint64_t k_resolve_flags = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+constexpr int k_max_walk_retries = 10000;
 
 int sys_openat2(int dirfd, const char* p, open_how* how) {
   return static_cast<int>(syscall(SYS_openat2, dirfd, p, how, sizeof(*how)));
@@ -479,9 +481,14 @@ class HostFs final : public Fs {
     for (int attempt = 0;; ++attempt) {
       int fd = sys_openat2(root_.get(), rel.c_str(), &how);
       if (fd >= 0) return Fd(fd);
-      // EAGAIN: a concurrent rename raced with ".." resolution; the kernel asks
-      // us to retry rather than risk an escape.
-      if ((errno == EAGAIN || errno == EINTR) && attempt < 64) continue;
+      // EAGAIN: a rename anywhere on the system raced with a ".." in this walk;
+      // the kernel asks us to retry rather than risk an escape. A long walk (40
+      // symlinks full of "..") on a busy machine can lose that race many times,
+      // so retry patiently, yielding the CPU after the first few tries.
+      if ((errno == EAGAIN || errno == EINTR) && attempt < k_max_walk_retries) {
+        if (attempt >= 8) std::this_thread::yield();
+        continue;
+      }
       if (errno == ENXIO && (flags & O_ACCMODE) != O_RDONLY)
         return fail(Errc::Busy, std::string(p), "FIFO without reader");
       return fail_errno(errno, std::string(p));
