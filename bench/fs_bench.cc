@@ -31,6 +31,7 @@
 #include "anyfs/layers/subdir.h"
 #include "anyfs/layers/tracing.h"
 #include "anyfs/memory_fs.h"
+#include "ratio_reporter.h"
 
 namespace anyfs {
 namespace {
@@ -232,40 +233,14 @@ void register_all() {
   });
 }
 
-// Prints the usual table, then each benchmark's time as a ratio of its family's
-// baseline measured in the same run (medians when repetitions are on):
-// pread_4k and stat against MemoryFs, small_file against posix_ext4.
-class RatioReporter final : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const auto& run : runs) {
-      if (run.run_type == Run::RT_Aggregate && run.aggregate_name != "median") continue;
-      cpu_ns_[run.run_name.str()] = run.GetAdjustedCPUTime();
-    }
-  }
-  void Finalize() override {
-    ConsoleReporter::Finalize();
-    std::printf("\nratio to the baseline of the same run (CPU time, lower is better):\n");
-    for (const auto& [name, ns] : cpu_ns_) {
-      auto family = name.substr(0, name.find('/'));
-      auto base = cpu_ns_.find(family + (family == "small_file" ? "/posix_ext4" : "/MemoryFs"));
-      if (base == cpu_ns_.end() || base->second <= 0) continue;
-      std::printf("  %-24s %8.1f ns  %6.3fx\n", name.c_str(), ns, ns / base->second);
-    }
-  }
-
- private:
-  std::map<std::string, double> cpu_ns_;
-};
-
 }  // namespace
 }  // namespace anyfs
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   anyfs::register_all();
-  anyfs::RatioReporter reporter;
+  anyfs::RatioReporter reporter(
+      [](const std::string& family) { return family == "small_file" ? "posix_ext4" : "MemoryFs"; });
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
   return 0;

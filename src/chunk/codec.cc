@@ -1,0 +1,86 @@
+#include "chunk/codec.h"
+
+#include <lz4.h>
+#include <zstd.h>
+
+#include <charconv>
+
+namespace anyfs {
+
+std::string_view codec_name(Codec codec) {
+  switch (codec) {
+    case Codec::None: return "off";
+    case Codec::Lz4: return "lz4";
+    case Codec::Zstd: return "zstd";
+  }
+  return "unknown";
+}
+
+Result<CompressionSpec> CompressionSpec::parse(std::string_view text) {
+  if (text == "off" || text == "none") return CompressionSpec{Codec::None, 0};
+  if (text == "lz4") return CompressionSpec{Codec::Lz4, 0};
+  if (text == "zstd") return CompressionSpec{Codec::Zstd, 3};
+  if (text.starts_with("zstd-")) {
+    int level = 0;
+    auto digits = text.substr(5);
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), level);
+    if (ec == std::errc() && end == digits.data() + digits.size() && level >= 1 && level <= 19)
+      return CompressionSpec{Codec::Zstd, level};
+  }
+  return fail(Errc::InvalidArgument, std::string(text), "compression must be off, lz4, zstd or zstd-N (N = 1..19)");
+}
+
+std::string CompressionSpec::to_string() const {
+  if (codec == Codec::Zstd) return "zstd-" + std::to_string(level);
+  return std::string(codec_name(codec));
+}
+
+namespace {
+
+std::string compress(const CompressionSpec& spec, std::string_view raw) {
+  std::string out;
+  if (spec.codec == Codec::Lz4) {
+    out.resize(static_cast<std::size_t>(LZ4_compressBound(static_cast<int>(raw.size()))));
+    int n = LZ4_compress_default(raw.data(), out.data(), static_cast<int>(raw.size()), static_cast<int>(out.size()));
+    out.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  } else if (spec.codec == Codec::Zstd) {
+    out.resize(ZSTD_compressBound(raw.size()));
+    std::size_t n = ZSTD_compress(out.data(), out.size(), raw.data(), raw.size(), spec.level);
+    out.resize(ZSTD_isError(n) ? 0 : n);
+  }
+  return out;
+}
+
+}  // namespace
+
+Encoded encode(const CompressionSpec& spec, std::string_view raw) {
+  if (spec.codec != Codec::None && !raw.empty()) {
+    std::string packed = compress(spec, raw);
+    if (!packed.empty() && packed.size() <= raw.size() - raw.size() / 8) return {spec.codec, std::move(packed)};
+  }
+  return {Codec::None, std::string(raw)};
+}
+
+Result<std::string> decode(Codec codec, std::string_view stored, std::size_t raw_size) {
+  std::string out;
+  switch (codec) {
+    case Codec::None:
+      if (stored.size() != raw_size) return fail(Errc::Corrupt, "", "raw chunk has the wrong size");
+      return std::string(stored);
+    case Codec::Lz4: {
+      out.resize(raw_size);
+      int n = LZ4_decompress_safe(stored.data(), out.data(), static_cast<int>(stored.size()), static_cast<int>(raw_size));
+      if (n < 0 || static_cast<std::size_t>(n) != raw_size) return fail(Errc::Corrupt, "", "lz4 data does not decode");
+      return out;
+    }
+    case Codec::Zstd: {
+      out.resize(raw_size);
+      std::size_t n = ZSTD_decompress(out.data(), out.size(), stored.data(), stored.size());
+      if (ZSTD_isError(n) || n != raw_size) return fail(Errc::Corrupt, "", "zstd data does not decode");
+      return out;
+    }
+  }
+  return fail(Errc::Corrupt, "", "unknown codec " + std::to_string(static_cast<int>(codec)));
+}
+
+}  // namespace anyfs

@@ -1,0 +1,20 @@
+// The two checksums of a chunk (DESIGN.md §4): SHA-256 of the plaintext is its
+// id (OpenSSL, which uses the CPU's SHA extensions); XXH3-64 of the stored bytes
+// is checked on every read.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace anyfs {
+
+using ChunkId = std::array<std::uint8_t, 32>;
+
+ChunkId sha256(std::string_view data);
+std::string to_hex(const ChunkId& id);
+
+std::uint64_t xxh3(std::string_view data);
+
+}  // namespace anyfs
