@@ -69,7 +69,8 @@ Result<std::string> decode(Codec codec, std::string_view stored, std::size_t raw
       return std::string(stored);
     case Codec::Lz4: {
       out.resize(raw_size);
-      int n = LZ4_decompress_safe(stored.data(), out.data(), static_cast<int>(stored.size()), static_cast<int>(raw_size));
+      int n =
+          LZ4_decompress_safe(stored.data(), out.data(), static_cast<int>(stored.size()), static_cast<int>(raw_size));
       if (n < 0 || static_cast<std::size_t>(n) != raw_size) return fail(Errc::Corrupt, "", "lz4 data does not decode");
       return out;
     }

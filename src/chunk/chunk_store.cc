@@ -1,0 +1,71 @@
+#include "chunk/chunk_store.h"
+
+#include <limits>
+#include <map>
+#include <mutex>
+
+namespace anyfs {
+namespace {
+
+class MemoryChunkStore final : public ChunkStore {
+ public:
+  Result<void> put(const ChunkId& id, const StoredChunk& chunk) override {
+    std::lock_guard lock(mu_);
+    chunks_.try_emplace(id, chunk);
+    return {};
+  }
+  Result<StoredChunk> get(const ChunkId& id) override {
+    std::lock_guard lock(mu_);
+    auto it = chunks_.find(id);
+    if (it == chunks_.end()) return fail(Errc::NotFound, "chunk " + to_hex(id), "no such chunk");
+    return it->second;
+  }
+  Result<bool> has(const ChunkId& id) override {
+    std::lock_guard lock(mu_);
+    return chunks_.contains(id);
+  }
+  Result<void> remove(const ChunkId& id) override {
+    std::lock_guard lock(mu_);
+    if (chunks_.erase(id) == 0) return fail(Errc::NotFound, "chunk " + to_hex(id), "no such chunk");
+    return {};
+  }
+  Result<std::vector<ChunkId>> list() override {
+    std::lock_guard lock(mu_);
+    std::vector<ChunkId> out;
+    out.reserve(chunks_.size());
+    for (const auto& [id, chunk] : chunks_) out.push_back(id);
+    return out;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<ChunkId, StoredChunk> chunks_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace
+
+std::unique_ptr<ChunkStore> make_memory_chunk_store() { return std::make_unique<MemoryChunkStore>(); }
+
+Result<ChunkId> store_chunk(ChunkStore& store, const CompressionSpec& spec, std::string_view raw) {
+  if (raw.size() > std::numeric_limits<std::uint32_t>::max())
+    return fail(Errc::ArgTooBig, "", "a chunk is at most 4 GiB");
+  ChunkId id = sha256(raw);
+  if (ANYFS_TRY(store.has(id))) return id;  // stored once per store: dedup
+  Encoded encoded = encode(spec, raw);
+  StoredChunk chunk{encoded.codec, static_cast<std::uint32_t>(raw.size()), std::move(encoded.stored), 0};
+  chunk.checksum = xxh3(chunk.stored);
+  ANYFS_CHECK(store.put(id, chunk));
+  return id;
+}
+
+Result<std::string> load_chunk(ChunkStore& store, const ChunkId& id, bool verify_id) {
+  StoredChunk chunk = ANYFS_TRY(store.get(id));
+  const std::string where = "chunk " + to_hex(id);
+  if (xxh3(chunk.stored) != chunk.checksum) return fail(Errc::Corrupt, where, "checksum mismatch of the stored bytes");
+  auto raw = decode(chunk.codec, chunk.stored, chunk.raw_size);
+  if (!raw) return fail(Errc::Corrupt, where, raw.error().message);
+  if (verify_id && sha256(*raw) != id) return fail(Errc::Corrupt, where, "content does not match its id");
+  return raw;
+}
+
+}  // namespace anyfs

@@ -1,0 +1,65 @@
+// ChunkStore: where chunk bytes live, keyed by their content id (DESIGN.md §4).
+// A backend only stores and returns what it is given — put/get/has/remove/list,
+// as ccache's remote storage — and one conformance suite runs against every
+// backend (tests/chunk/chunk_store_test.cc). Hashing, compression and the
+// checksum checked on every read are done once, for all backends, by
+// store_chunk()/load_chunk() below.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "anyfs/error.h"
+#include "chunk/codec.h"
+#include "chunk/hash.h"
+
+namespace anyfs {
+
+// One chunk as stored: its codec, its raw (plaintext) size, the stored bytes and
+// the XXH3-64 of the stored bytes.
+struct StoredChunk {
+  Codec codec = Codec::None;
+  std::uint32_t raw_size = 0;
+  std::string stored;
+  std::uint64_t checksum = 0;
+};
+
+class ChunkStore {
+ public:
+  virtual ~ChunkStore() = default;
+
+  // Stores `chunk` under `id`. Putting an id that is present already succeeds and
+  // keeps the stored copy (content addressing: same id, same bytes).
+  // Errors: NoSpace, Io.
+  virtual Result<void> put(const ChunkId& id, const StoredChunk& chunk) = 0;
+
+  // The chunk stored under `id`, as stored (no check). Errors: NotFound, Io.
+  virtual Result<StoredChunk> get(const ChunkId& id) = 0;
+
+  // Whether `id` is stored. Errors: Io.
+  virtual Result<bool> has(const ChunkId& id) = 0;
+
+  // Deletes `id`. Errors: NotFound, Io.
+  virtual Result<void> remove(const ChunkId& id) = 0;
+
+  // Every stored id, sorted. Errors: Io.
+  virtual Result<std::vector<ChunkId>> list() = 0;
+};
+
+// An in-memory ChunkStore (tests, scratch pools). Thread-safe.
+std::unique_ptr<ChunkStore> make_memory_chunk_store();
+
+// Hashes `raw` (SHA-256: the id), compresses it per `spec` with early abort,
+// checksums the stored bytes and puts it; returns the id.
+// Errors: ArgTooBig (over 4 GiB), and those of put.
+Result<ChunkId> store_chunk(ChunkStore& store, const CompressionSpec& spec, std::string_view raw);
+
+// Gets `id`, checks the stored bytes' XXH3 (and, with verify_id, the SHA-256 of
+// the result against the id) and decodes. Never returns wrong bytes.
+// Errors: NotFound; Corrupt naming the chunk ("chunk 3fa2…: checksum mismatch").
+Result<std::string> load_chunk(ChunkStore& store, const ChunkId& id, bool verify_id = false);
+
+}  // namespace anyfs

@@ -1,0 +1,117 @@
+// The ChunkStore conformance suite: every backend instantiates it with one line
+// (ANYFS_CHUNK_STORE_CONFORMANCE at the bottom), and the shared store/load path
+// that checks every read.
+#include "chunk/chunk_store.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "support/result_matchers.h"
+
+namespace anyfs {
+namespace {
+
+struct ChunkStoreFactory {
+  std::string name;
+  std::function<std::unique_ptr<ChunkStore>()> make;
+};
+
+class ChunkStoreConformance : public ::testing::TestWithParam<ChunkStoreFactory> {
+ protected:
+  std::unique_ptr<ChunkStore> store = GetParam().make();
+};
+
+StoredChunk raw_chunk(std::string data) {
+  StoredChunk c{Codec::None, static_cast<std::uint32_t>(data.size()), std::move(data), 0};
+  c.checksum = xxh3(c.stored);
+  return c;
+}
+
+TEST_P(ChunkStoreConformance, PutThenGetReturnsWhatWasStored) {
+  ChunkId id = sha256("hello");
+  ASSERT_OK(store->put(id, raw_chunk("hello")));
+  auto got = store->get(id);
+  ASSERT_OK(got);
+  EXPECT_EQ(got->stored, "hello");
+  EXPECT_EQ(got->raw_size, 5u);
+  EXPECT_EQ(got->checksum, xxh3("hello"));
+  EXPECT_TRUE(*store->has(id));
+}
+
+TEST_P(ChunkStoreConformance, PuttingAnIdAgainKeepsTheFirstCopy) {
+  ChunkId id = sha256("x");
+  ASSERT_OK(store->put(id, raw_chunk("x")));
+  ASSERT_OK(store->put(id, raw_chunk("y")));
+  EXPECT_EQ(store->get(id)->stored, "x");
+  EXPECT_EQ(store->list()->size(), 1u);
+}
+
+TEST_P(ChunkStoreConformance, MissingChunksAreNotFound) {
+  ChunkId id = sha256("nothing");
+  EXPECT_ERR(store->get(id), NotFound);
+  EXPECT_ERR(store->remove(id), NotFound);
+  EXPECT_FALSE(*store->has(id));
+}
+
+TEST_P(ChunkStoreConformance, RemoveAndListSorted) {
+  std::vector<ChunkId> ids;
+  for (int i = 0; i < 20; ++i) {
+    std::string data = "chunk " + std::to_string(i);
+    ids.push_back(sha256(data));
+    ASSERT_OK(store->put(ids.back(), raw_chunk(data)));
+  }
+  ASSERT_OK(store->remove(ids[3]));
+  auto listed = store->list();
+  ASSERT_OK(listed);
+  EXPECT_EQ(listed->size(), 19u);
+  EXPECT_TRUE(std::is_sorted(listed->begin(), listed->end()));
+  EXPECT_FALSE(*store->has(ids[3]));
+}
+
+TEST_P(ChunkStoreConformance, StoreAndLoadRoundTripWithDedupAndCompression) {
+  std::string text(100000, 'a');
+  auto id = store_chunk(*store, *CompressionSpec::parse("zstd"), text);
+  ASSERT_OK(id);
+  EXPECT_EQ(*id, sha256(text));
+  EXPECT_EQ(store->get(*id)->codec, Codec::Zstd);
+  EXPECT_LT(store->get(*id)->stored.size(), 1000u);
+  ASSERT_OK(store_chunk(*store, *CompressionSpec::parse("lz4"), text));  // same bytes: stored once
+  EXPECT_EQ(store->list()->size(), 1u);
+  auto back = load_chunk(*store, *id, true);
+  ASSERT_OK(back);
+  EXPECT_EQ(*back, text);
+}
+
+// A flipped bit in the stored bytes is reported as Corrupt, naming the chunk,
+// and never returned as data.
+TEST_P(ChunkStoreConformance, ACorruptByteIsDetectedOnRead) {
+  std::string text(100000, 'b');
+  ChunkId id = *store_chunk(*store, *CompressionSpec::parse("lz4"), text);
+  StoredChunk damaged = *store->get(id);
+  damaged.stored[damaged.stored.size() / 2] ^= 0x10;
+  ASSERT_OK(store->remove(id));
+  ASSERT_OK(store->put(id, damaged));
+  auto r = load_chunk(*store, id);
+  ASSERT_ERR(r, Corrupt);
+  EXPECT_EQ(r.error().path, "chunk " + to_hex(id));
+}
+
+// Consistent but wrong content (a valid chunk under another chunk's id) passes
+// the fast checksum; only verify_id (scrub, checksum=verify) catches it.
+TEST_P(ChunkStoreConformance, VerifyIdCatchesContentUnderTheWrongId) {
+  ChunkId id = sha256("expected");
+  ASSERT_OK(store->put(id, raw_chunk("imposter")));
+  EXPECT_OK(load_chunk(*store, id, false));
+  EXPECT_ERR(load_chunk(*store, id, true), Corrupt);
+}
+
+std::string factory_name(const ::testing::TestParamInfo<ChunkStoreFactory>& info) { return info.param.name; }
+
+#define ANYFS_CHUNK_STORE_CONFORMANCE(suffix, ...) \
+  INSTANTIATE_TEST_SUITE_P(suffix, ChunkStoreConformance, ::testing::Values(__VA_ARGS__), factory_name)
+
+ANYFS_CHUNK_STORE_CONFORMANCE(Memory, ChunkStoreFactory{"MemoryChunkStore", [] { return make_memory_chunk_store(); }});
+
+}  // namespace
+}  // namespace anyfs
