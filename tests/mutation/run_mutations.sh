@@ -17,9 +17,10 @@ mutations=(
   "hostfs-runs-unconfined@@src/host/host_fs.cc@@s/if (errno == ENOSYS)/if (false)/@@WithoutOpenat2"
   "no-symlink-hop-limit@@src/fs/resolve.h@@s/if (++hops > k_max_symlink_hops)/if (++hops > 1000000)/@@Loop|Forty"
   "overlay-forgets-whiteouts@@src/layers/overlay.cc@@s/ANYFS_CHECK(upper_->write_file(whiteout_of(c), \"\", 0));/;/@@Overlay"
-  "filter-ignores-symlinks@@src/layers/mapping_fs.cc@@s/ANYFS_CHECK(as_caller(check(r->canonical()), p));/ANYFS_CHECK(as_caller(check(path::normalize(p)), p));/@@PathFilter"
+  "filter-ignores-symlinks@@src/layers/mapping_fs.cc@@s/ANYFS_CHECK(as_caller(check(r->path), p));/ANYFS_CHECK(as_caller(check(path::normalize(p)), p));/@@PathFilter"
   "mapping-without-lock@@src/layers/mapping_fs.h@@s/std::shared_mutex names_mu_;/struct { void lock() {} void unlock() {} void lock_shared() {} void unlock_shared() {} } names_mu_;/@@Swaps.*Subdir"
   "nlink-not-updated-on-rename@@src/memory/memory_fs.cc@@s/    dst_parent->nlink++;\$/    ;/@@MemoryFs"
+  "chunk-checksum-unchecked@@src/chunk/chunk_store.cc@@s/if (xxh3(chunk.stored) != chunk.checksum)/if (false)/@@ChunkStore"
   "append-ignores-end@@src/memory/memory_fs.cc@@s/if (has(flags_, OpenFlags::Append)) offset = node_->data.size();/;/@@MemoryFs"
 )
 
