@@ -44,20 +44,14 @@ class NullSink final : public TraceSink {
   void record(const TraceEvent& e) override { benchmark::DoNotOptimize(e.latency_ns); }
 };
 
+// The value of `r`; a failed benchmark step ends the run with its error.
 template <class T>
 T must(Result<T> r) {
-  if (!r) {
-    std::fprintf(stderr, "bench setup failed: %s\n", r.error().to_string().c_str());
-    std::exit(1);
-  }
-  return std::move(*r);
-}
-
-void must(Result<void> r) {
   if (!r) {
     std::fprintf(stderr, "bench failed: %s\n", r.error().to_string().c_str());
     std::exit(1);
   }
+  if constexpr (!std::is_void_v<T>) return std::move(*r);
 }
 
 // A MemoryFs holding /srv/data/a/b/c/file (1 MiB); `wrap` adds layers. The
