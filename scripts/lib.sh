@@ -5,7 +5,7 @@
 k_packages=(
   g++ cmake ninja-build pkg-config
   libcli11-dev libfmt-dev nlohmann-json3-dev
-  libssl-dev libzstd-dev liblz4-dev libxxhash-dev
+  libssl-dev libzstd-dev liblz4-dev libxxhash-dev libsqlite3-dev sqlite3
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 

@@ -10,6 +10,7 @@
 #include "anyfs/layers/subdir.h"
 #include "anyfs/layers/tracing.h"
 #include "anyfs/memory_fs.h"
+#include "anyfs/pool.h"
 #include "conformance/fs_conformance.h"
 
 namespace anyfs::testing {
@@ -44,6 +45,26 @@ RateLimitOptions generous_limits() { return {1e9, 1e12, 1.0, RateLimitOptions::O
 
 const FsFactory k_memory{"MemoryFs", [](const std::string&) { return Subject{make_memory_fs(), nullptr}; }};
 const FsFactory k_host{"HostFs", [](const std::string& dir) { return Subject{must(open_host_fs(dir)), nullptr}; }};
+
+// The root dataset of a fresh single-file pool; the Fs handed out keeps the pool open.
+std::shared_ptr<Fs> pool_root(const std::string& dir, std::vector<std::pair<std::string, std::string>> props) {
+  struct Held {
+    std::shared_ptr<Pool> pool;
+    std::shared_ptr<Dataset> root;
+  };
+  auto held = std::make_shared<Held>();
+  held->pool = must(Pool::create(dir + "/test.anyfs", {.properties = std::move(props)}));
+  held->root = must(held->pool->dataset());
+  return std::shared_ptr<Fs>(held, held->root.get());
+}
+const FsFactory k_pool{"Pool", [](const std::string& dir) { return Subject{pool_root(dir, {}), nullptr}; }};
+// Tiny chunks, zstd and sync=always: many extents per file, every op committed.
+const FsFactory k_pool_small_chunks{"PoolSmallChunksSyncAlways", [](const std::string& dir) {
+                                      return Subject{pool_root(dir, {{"recordsize", "4K"},
+                                                                     {"compression", "zstd-1"},
+                                                                     {"sync", "always"}}),
+                                                     nullptr};
+                                    }};
 
 const FsFactory k_read_only{"ReadOnly",
                             [](const std::string&) {
@@ -100,6 +121,7 @@ const FsFactory k_reversed_stack{"ReversedStack", [](const std::string&) {
 }  // namespace
 
 ANYFS_CONFORMANCE(Base, k_memory, k_host);
+ANYFS_CONFORMANCE(Pools, k_pool, k_pool_small_chunks);
 ANYFS_CONFORMANCE(Layers, k_read_only, k_path_filter, k_subdir, k_subdir_host, k_rate_limit, k_tracing, k_metrics,
                   k_overlay, k_overlay_host, k_stack, k_reversed_stack);
 

@@ -1,0 +1,142 @@
+// Pools and datasets (DESIGN.md §3–§7): a whole filesystem in one SQLite file.
+//
+//   auto pool = anyfs::Pool::create("data.anyfs", {});   // or Pool::open(path, {})
+//   auto fs = (*pool)->dataset();                         // the root dataset, an Fs
+//   (*fs)->write_file("/hello.txt", "hi");
+//   (*pool)->sync();                                       // durable now
+//
+// Writes gather in a transaction group that commits on sync()/fsync, every
+// `txg_timeout` seconds, when enough data is buffered, and on close. One process
+// writes a pool at a time; others may open it read-only and see what was
+// committed. See docs/FORMAT.md for the file layout and docs/SEMANTICS.md for
+// durability.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "anyfs/error.h"
+#include "anyfs/fs.h"
+
+namespace anyfs {
+
+struct PoolCreateOptions {
+  // SQLite page size of the pool file: 4096..65536, a power of two. The default
+  // was chosen by measurement (docs/PERFORMANCE.md, "Page size").
+  std::uint32_t page_size = 4096;
+  // Properties the root dataset starts with (name → value), checked as set_property does.
+  std::vector<std::pair<std::string, std::string>> properties;
+};
+
+struct PoolOpenOptions {
+  bool read_only = false;
+  // Test hook: the name of a registered SQLite VFS to open the file through.
+  std::string vfs;
+};
+
+// Space and dedup figures of a pool.
+struct PoolStats {
+  std::uint64_t datasets = 0;
+  std::uint64_t files = 0;            // live inodes of every kind
+  std::uint64_t logical_bytes = 0;    // sum of live file sizes
+  std::uint64_t referenced_bytes = 0; // bytes the live extents cover (holes excluded)
+  std::uint64_t chunks = 0;           // distinct chunks stored
+  std::uint64_t chunk_raw_bytes = 0;  // their size before compression
+  std::uint64_t chunk_stored_bytes = 0;  // their size as stored
+  std::uint64_t unreferenced_chunks = 0; // waiting for gc
+  std::uint64_t file_bytes = 0;       // the pool file (and WAL) on disk
+  std::uint64_t last_tid = 0;
+  double dedup_ratio() const { return chunk_raw_bytes ? double(referenced_bytes) / double(chunk_raw_bytes) : 1.0; }
+  double compression_ratio() const {
+    return chunk_stored_bytes ? double(chunk_raw_bytes) / double(chunk_stored_bytes) : 1.0;
+  }
+};
+
+// What verify found: empty `problems` means every invariant of DESIGN.md §10 holds.
+struct VerifyReport {
+  std::uint64_t inodes = 0;
+  std::uint64_t dirents = 0;
+  std::uint64_t extents = 0;
+  std::uint64_t chunks = 0;
+  std::uint64_t chunk_bytes_read = 0;
+  std::vector<std::string> problems;
+  bool ok() const { return problems.empty(); }
+};
+
+struct VerifyOptions {
+  bool read_chunks = true;  // read and check every chunk (both checksums)
+};
+
+struct GcOptions {
+  // Chunks unreferenced for less than this are kept (Git's gc grace period).
+  std::int64_t grace_seconds = 3600;
+};
+
+struct GcReport {
+  std::uint64_t chunks_removed = 0;
+  std::uint64_t bytes_freed = 0;   // stored bytes of the removed chunks
+  std::uint64_t orphans_removed = 0;  // chunks no reference row knew of
+  std::uint64_t chunks_waiting = 0;   // unreferenced but inside the grace period
+};
+
+// A filesystem inside a pool: an Fs with what only a pool can do.
+class Dataset : public Fs {
+ public:
+  // Makes `to` a copy of the regular file `from` that shares all its chunks (a
+  // reflink: no data is copied). Errors: as open(from) and as creating `to`
+  // (Exists if present), InvalidArgument if `from` is not a regular file.
+  virtual Result<void> reflink(std::string_view from, std::string_view to) = 0;
+  virtual const std::string& name() const = 0;
+};
+
+class Pool {
+ public:
+  virtual ~Pool() = default;
+
+  // Creates a new pool file (it must not exist). Errors: Exists, NotFound (the
+  // directory), Permission, NoSpace, InvalidArgument (options).
+  static Result<std::shared_ptr<Pool>> create(const std::string& path, const PoolCreateOptions& options = {});
+
+  // Opens a pool. Errors: NotFound; Corrupt ("not an AnyFS pool", or damaged);
+  // Unsupported (a newer format); Busy (another process has it open for writing,
+  // naming it); ReadOnly (read-only file opened for writing).
+  static Result<std::shared_ptr<Pool>> open(const std::string& path, const PoolOpenOptions& options = {});
+
+  // A dataset by name ("" is the root dataset). Errors: NotFound.
+  virtual Result<std::shared_ptr<Dataset>> dataset(std::string_view name = "") = 0;
+  virtual Result<std::vector<std::string>> datasets() = 0;
+
+  // Properties of a dataset: compression, checksum, chunking, recordsize, sync,
+  // txg_timeout. get returns the effective value; list gives (name, value, source)
+  // with source "local" or "default". Errors: InvalidArgument (unknown property or
+  // bad value, naming the accepted ones), NotFound (dataset).
+  virtual Result<std::string> get_property(std::string_view dataset, std::string_view name) = 0;
+  virtual Result<void> set_property(std::string_view dataset, std::string_view name, std::string_view value) = 0;
+  struct PropertyValue {
+    std::string name, value, source;
+  };
+  virtual Result<std::vector<PropertyValue>> properties(std::string_view dataset) = 0;
+
+  // Commits the open transaction group durably.
+  virtual Result<void> sync() = 0;
+  virtual Result<PoolStats> stats() = 0;
+  // Checks every invariant (and, with read_chunks, every chunk). Damage is
+  // reported in the result, not as an error; errors mean verify could not run.
+  virtual Result<VerifyReport> verify(const VerifyOptions& options = {}) = 0;
+  virtual Result<GcReport> gc(const GcOptions& options = {}) = 0;
+  // Commits, checkpoints the WAL and vacuums the file to its smallest size.
+  virtual Result<void> compact() = 0;
+  // Commits and closes; further calls fail with BadHandle. Datasets handed out
+  // stop working too.
+  virtual Result<void> close() = 0;
+
+  virtual bool read_only() const = 0;
+  virtual const std::string& path() const = 0;
+};
+
+}  // namespace anyfs

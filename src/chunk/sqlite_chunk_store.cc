@@ -1,0 +1,119 @@
+// ChunkStore over the `chunks` table of a SQLite file (the pool file itself for
+// a single-file pool). A chunk is one row: its id (SHA-256), codec, raw size,
+// XXH3 of the stored bytes and the stored bytes. The row is written once and
+// never updated (reference counts live with the metadata), so a chunk's bytes
+// never move. Reads go through the incremental blob API by rowid.
+#include "chunk/sqlite_chunk_store.h"
+
+#include <fmt/format.h>
+
+#include "util/sqlite.h"
+
+namespace anyfs {
+namespace {
+
+std::string_view id_bytes(const ChunkId& id) { return {reinterpret_cast<const char*>(id.data()), id.size()}; }
+
+class SqliteChunkStore final : public ChunkStore {
+ public:
+  explicit SqliteChunkStore(sql::Db& db) : db_(db) {}
+  ~SqliteChunkStore() override {
+    if (blob_ != nullptr) sqlite3_blob_close(blob_);
+  }
+
+  Result<void> put(const ChunkId& id, const StoredChunk& chunk) override {
+    auto stmt = ANYFS_TRY(db_.prepare(
+        "INSERT INTO chunks(hash, codec, raw_size, checksum, data) VALUES(?1, ?2, ?3, ?4, ?5) "
+        "ON CONFLICT(hash) DO NOTHING"));
+    stmt.bind_blob(1, id_bytes(id))
+        .bind(2, static_cast<int>(chunk.codec))
+        .bind(3, chunk.raw_size)
+        .bind(4, static_cast<std::int64_t>(chunk.checksum))
+        .bind_blob(5, chunk.stored);
+    return stmt.run();
+  }
+
+  Result<StoredChunk> get(const ChunkId& id) override {
+    std::int64_t rowid = 0;
+    StoredChunk out;
+    std::size_t size = 0;
+    {
+      auto stmt = ANYFS_TRY(
+          db_.prepare("SELECT id, codec, raw_size, checksum, length(data) FROM chunks WHERE hash = ?1"));
+      stmt.bind_blob(1, id_bytes(id));
+      if (!ANYFS_TRY(stmt.step())) return fail(Errc::NotFound, "", fmt::format("chunk {} is missing", to_hex(id)));
+      rowid = stmt.column_int(0);
+      out.codec = static_cast<Codec>(stmt.column_int(1));
+      out.raw_size = static_cast<std::uint32_t>(stmt.column_int(2));
+      out.checksum = stmt.column_u64(3);
+      size = static_cast<std::size_t>(stmt.column_int(4));
+    }
+    out.stored.resize(size);
+    ANYFS_CHECK(read_blob(rowid, out.stored));
+    return out;
+  }
+
+  Result<bool> has(const ChunkId& id) override {
+    auto stmt = ANYFS_TRY(db_.prepare("SELECT 1 FROM chunks WHERE hash = ?1"));
+    stmt.bind_blob(1, id_bytes(id));
+    return stmt.step();
+  }
+
+  Result<void> remove(const ChunkId& id) override {
+    close_blob();
+    auto stmt = ANYFS_TRY(db_.prepare("DELETE FROM chunks WHERE hash = ?1"));
+    stmt.bind_blob(1, id_bytes(id));
+    ANYFS_CHECK(stmt.run());
+    if (db_.changes() == 0) return fail(Errc::NotFound, "", fmt::format("chunk {} is missing", to_hex(id)));
+    return {};
+  }
+
+  Result<std::vector<ChunkId>> list() override {
+    auto stmt = ANYFS_TRY(db_.prepare("SELECT hash FROM chunks ORDER BY hash"));
+    std::vector<ChunkId> out;
+    while (ANYFS_TRY(stmt.step())) {
+      auto bytes = stmt.column_blob(0);
+      if (bytes.size() != 32) return fail(Errc::Corrupt, "", "a chunk row's id is not 32 bytes");
+      ChunkId id{};
+      std::copy(bytes.begin(), bytes.end(), reinterpret_cast<char*>(id.data()));
+      out.push_back(id);
+    }
+    return out;
+  }
+
+ private:
+  // One blob handle, moved from row to row with sqlite3_blob_reopen (cheaper than
+  // a SELECT of the bytes).
+  Result<void> read_blob(std::int64_t rowid, std::string& out) {
+    int rc = SQLITE_OK;
+    if (blob_ == nullptr)
+      rc = sqlite3_blob_open(db_.handle(), "main", "chunks", "data", rowid, 0, &blob_);
+    else
+      rc = sqlite3_blob_reopen(blob_, rowid);
+    if (rc != SQLITE_OK) {
+      close_blob();
+      return std::unexpected(sql::error_from(db_.handle(), rc, "read chunk"));
+    }
+    if (static_cast<std::size_t>(sqlite3_blob_bytes(blob_)) != out.size())
+      return fail(Errc::Corrupt, "", "chunk row changed size while read");
+    rc = sqlite3_blob_read(blob_, out.data(), static_cast<int>(out.size()), 0);
+    if (rc != SQLITE_OK) {
+      close_blob();
+      return std::unexpected(sql::error_from(db_.handle(), rc, "read chunk"));
+    }
+    return {};
+  }
+  void close_blob() {
+    if (blob_ != nullptr) sqlite3_blob_close(blob_);
+    blob_ = nullptr;
+  }
+
+  sql::Db& db_;
+  sqlite3_blob* blob_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<ChunkStore> make_sqlite_chunk_store(sql::Db& db) { return std::make_unique<SqliteChunkStore>(db); }
+
+}  // namespace anyfs

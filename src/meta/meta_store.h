@@ -1,0 +1,127 @@
+// MetaStore: the TID-versioned record tables of DESIGN.md §3 behind one small
+// interface, so that the pool above never knows whether SQLite (now) or
+// PostgreSQL (later) holds them.
+//
+// Writes name the TID of the operation making them. Changing a record closes
+// the live row at that TID and inserts the new one; when nothing can see the
+// closed row (no history kept for the dataset, see set_keep_history) it is
+// removed at once instead, so the tables stay the size of the live tree.
+// Extent rows hold one reference each on their chunk; the reference is dropped
+// when the row is physically removed, never when it is only closed.
+//
+// Reads see the live view, including writes of the open transaction.
+// Not thread-safe: the pool serialises calls.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "anyfs/error.h"
+#include "meta/records.h"
+
+namespace anyfs {
+
+struct DatasetRecord {
+  DatasetId id = 0;
+  std::string name;
+  Tid created_tid = 0;
+};
+
+struct ChunkRef {
+  ChunkId chunk{};
+  std::int64_t refs = 0;
+  std::int64_t zero_since_ns = 0;  // when refs last reached 0 (0 while referenced)
+};
+
+struct TxlogEntry {
+  Tid tid = 0;
+  std::int64_t time_ns = 0;
+  DatasetId dataset = 0;
+  std::string op;
+  std::string detail;
+};
+
+class MetaStore {
+ public:
+  virtual ~MetaStore() = default;
+
+  // --- Transactions ---------------------------------------------------------------
+  // One write transaction at a time; begin() with one open is a no-op.
+  virtual Result<void> begin() = 0;
+  virtual Result<void> commit() = 0;
+  virtual Result<void> rollback() = 0;
+  virtual bool in_transaction() const = 0;
+
+  // --- Pool settings (format version, uuid, counters, writer) ---------------------
+  virtual Result<std::optional<std::string>> setting(std::string_view key) = 0;
+  virtual Result<void> set_setting(std::string_view key, std::string_view value) = 0;
+  // The largest TID and inode number any row carries (to seed counters on open).
+  virtual Result<Tid> max_tid() = 0;
+  virtual Result<Ino> max_ino() = 0;
+
+  // --- Datasets and properties ------------------------------------------------------
+  virtual Result<std::vector<DatasetRecord>> datasets() = 0;
+  virtual Result<DatasetId> create_dataset(std::string_view name, Tid tid) = 0;
+  virtual Result<std::optional<std::string>> property(DatasetId ds, std::string_view name) = 0;
+  virtual Result<void> set_property(DatasetId ds, std::string_view name, std::optional<std::string_view> value) = 0;
+  virtual Result<std::vector<std::pair<std::string, std::string>>> properties(DatasetId ds) = 0;
+  // Whether closed rows of `ds` are kept (history or snapshots) or removed at once.
+  virtual void set_keep_history(DatasetId ds, bool keep) = 0;
+
+  // --- Inodes -----------------------------------------------------------------------
+  virtual Result<std::optional<InodeRecord>> inode(DatasetId ds, Ino ino) = 0;
+  // Inserts or replaces the live row of record.ino (record.tid_from is set to tid).
+  virtual Result<void> put_inode(DatasetId ds, const InodeRecord& record, Tid tid) = 0;
+  // Closes the live row (and every extent and xattr of the inode).
+  virtual Result<void> drop_inode(DatasetId ds, Ino ino, Tid tid) = 0;
+  // Live inodes with nlink 0 (left by a crash while open after unlink).
+  virtual Result<std::vector<Ino>> unlinked_inodes(DatasetId ds) = 0;
+
+  // --- Directory entries ------------------------------------------------------------
+  virtual Result<std::optional<DirentRecord>> lookup(DatasetId ds, Ino parent, std::string_view name) = 0;
+  // Sorted by name bytewise.
+  virtual Result<std::vector<DirentRecord>> list_dir(DatasetId ds, Ino parent) = 0;
+  virtual Result<bool> has_entries(DatasetId ds, Ino parent) = 0;
+  virtual Result<void> put_dirent(DatasetId ds, const DirentRecord& entry, Tid tid) = 0;
+  virtual Result<void> drop_dirent(DatasetId ds, Ino parent, std::string_view name, Tid tid) = 0;
+
+  // --- Extents ----------------------------------------------------------------------
+  // Live extents overlapping [from, to), by offset.
+  virtual Result<std::vector<ExtentRecord>> extents(DatasetId ds, Ino ino, std::uint64_t from, std::uint64_t to) = 0;
+  virtual Result<void> put_extent(DatasetId ds, const ExtentRecord& extent, Tid tid) = 0;
+  virtual Result<void> drop_extent(DatasetId ds, Ino ino, std::uint64_t offset, Tid tid) = 0;
+
+  // --- Extended attributes ------------------------------------------------------------
+  virtual Result<std::optional<std::string>> xattr(DatasetId ds, Ino ino, std::string_view name) = 0;
+  virtual Result<std::vector<std::pair<std::string, std::string>>> xattrs(DatasetId ds, Ino ino) = 0;
+  virtual Result<void> put_xattr(DatasetId ds, Ino ino, std::string_view name, std::string_view value, Tid tid) = 0;
+  virtual Result<void> drop_xattr(DatasetId ds, Ino ino, std::string_view name, Tid tid) = 0;
+
+  // --- Chunk references ---------------------------------------------------------------
+  virtual Result<std::int64_t> refs(const ChunkId& chunk) = 0;
+  // Chunks whose refcount is 0 and has been since before `before_ns`.
+  virtual Result<std::vector<ChunkId>> unreferenced(std::int64_t before_ns) = 0;
+  virtual Result<void> forget_chunk(const ChunkId& chunk) = 0;
+  virtual Result<std::vector<ChunkRef>> all_refs() = 0;
+  // Calls fn for every live extent of every dataset (for verify).
+  virtual Result<void> for_each_extent(const std::function<Result<void>(DatasetId, const ExtentRecord&)>& fn) = 0;
+  virtual Result<void> for_each_inode(const std::function<Result<void>(DatasetId, const InodeRecord&)>& fn) = 0;
+  virtual Result<void> for_each_dirent(const std::function<Result<void>(DatasetId, const DirentRecord&)>& fn) = 0;
+
+  // --- Transaction log ----------------------------------------------------------------
+  virtual Result<void> log(const TxlogEntry& entry) = 0;
+};
+
+// The SQLite MetaStore over an open connection (which the pool shares with the
+// single-file chunk store).
+namespace sql {
+class Db;
+}
+std::unique_ptr<MetaStore> make_sqlite_meta_store(sql::Db& db);
+
+}  // namespace anyfs

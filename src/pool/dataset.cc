@@ -1,0 +1,936 @@
+// Dataset: the Fs of one dataset of a pool. Paths are walked with the shared
+// resolver over directory-entry rows; inode records are cached and written back
+// when the transaction group commits (so creating a file in a directory updates
+// the directory's row once per group, not once per file); file data written
+// through handles or paths is buffered per inode and cut into chunks only when
+// it is flushed (delayed allocation), so the chunker sees whole runs.
+#include "pool/dataset.h"
+
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <unordered_map>
+
+#include "chunk/chunker.h"
+#include "fs/checks.h"
+#include "fs/path.h"
+#include "fs/resolve.h"
+
+namespace anyfs {
+namespace {
+
+// Cached inodes kept after a commit when nothing holds them.
+constexpr std::size_t k_cache_limit = 8192;
+
+struct Node {
+  InodeRecord rec;
+  bool dirty = false;   // rec differs from its stored row
+  Tid dirty_tid = 0;    // the first TID that changed it since it was written
+  bool stale = false;   // a read-only opener saw another process commit
+  int opens = 0;        // handles holding it
+  std::map<std::uint64_t, std::string> data;  // buffered bytes by offset, not overlapping
+  std::uint64_t data_bytes = 0;
+};
+
+class DatasetImpl;
+
+// What the resolver walks: an inode number and its kind (from the dirent row).
+struct TreeNode {
+  Ino ino;
+  FileKind kind;
+};
+
+class DatasetFile final : public File {
+ public:
+  DatasetFile(std::shared_ptr<DatasetImpl> ds, std::shared_ptr<Node> node, OpenFlags flags)
+      : ds_(std::move(ds)), node_(std::move(node)), flags_(flags) {}
+  ~DatasetFile() override { (void)close(); }
+
+  Result<std::size_t> pread(std::span<char> buf, std::uint64_t offset) override;
+  Result<std::size_t> pwrite(std::string_view data, std::uint64_t offset) override;
+  Result<std::uint64_t> append(std::string_view data) override;
+  Result<void> truncate(std::uint64_t size) override;
+  Result<void> fsync() override;
+  Result<Stat> stat() override;
+  Result<void> close() override;
+
+ private:
+  Result<void> check_open() const {
+    if (closed_) return fail(Errc::BadHandle, "", "handle is closed");
+    return {};
+  }
+  Result<void> check_writable() const {
+    ANYFS_CHECK(check_open());
+    if (!wants_write(flags_)) return fail(Errc::BadHandle, "", "handle is not open for writing");
+    return {};
+  }
+
+  std::shared_ptr<DatasetImpl> ds_;
+  std::shared_ptr<Node> node_;
+  const OpenFlags flags_;
+  bool closed_ = false;  // GUARDED_BY(pool lock)
+};
+
+class DatasetImpl final : public Dataset, public TxgParticipant, public std::enable_shared_from_this<DatasetImpl> {
+ public:
+  DatasetImpl(std::shared_ptr<PoolCore> core, DatasetId id, std::string name, DatasetSettings settings)
+      : core_(std::move(core)), id_(id), name_(std::move(name)), settings_(settings), chunker_(settings.chunking) {}
+
+  ~DatasetImpl() override {
+    std::lock_guard lock(core_->mu);
+    std::erase(core_->participants, static_cast<TxgParticipant*>(this));
+  }
+
+  void attach() { core_->participants.push_back(this); }
+  void apply_settings(const DatasetSettings& s) {
+    settings_ = s;
+    chunker_ = Chunker(s.chunking);
+  }
+
+  const std::string& name() const override { return name_; }
+
+  // --- Fs ---------------------------------------------------------------------
+
+  Result<Stat> stat(std::string_view p) override { return stat_impl(p, Follow::Yes); }
+  Result<Stat> lstat(std::string_view p) override { return stat_impl(p, Follow::No); }
+
+  Result<std::vector<DirEntry>> read_dir(std::string_view p) override {
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(core_->begin_read());
+    Node* dir = ANYFS_TRY(existing(p, Follow::Yes));
+    if (dir->rec.kind != FileKind::Directory) return fail(Errc::NotDir, std::string(p), "not a directory");
+    std::vector<DirEntry> out;
+    for (auto& e : ANYFS_TRY(core_->meta->list_dir(id_, dir->rec.ino))) out.push_back({e.name, e.kind, e.ino});
+    return out;
+  }
+
+  Result<void> mkdir(std::string_view p, std::uint32_t mode) override {
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(core_->begin_read());
+    auto r = ANYFS_TRY(for_new_entry(p));
+    Tid tid = ANYFS_TRY(core_->begin_op(id_, "mkdir", p));
+    return core_->end_op([&]() -> Result<void> {
+      Node* parent = ANYFS_TRY(load(r.parent().ino));
+      Node* node = new_node(FileKind::Directory, mode, tid);
+      ANYFS_CHECK(add_entry(parent, r.leaf, node, tid));
+      parent->rec.nlink++;
+      return {};
+    }());
+  }
+
+  Result<void> remove(std::string_view p) override {
+    ANYFS_CHECK(path::check_names_entry(p));
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(core_->begin_read());
+    auto r = ANYFS_TRY(walk_path(tree_, p, Follow::No));
+    if (!r.found) return fail(Errc::NotFound, std::string(p), "no such file or directory");
+    if (r.is_root()) return fail(Errc::Busy, std::string(p), "cannot remove the root");
+    Node* node = ANYFS_TRY(load(r.node().ino));
+    if (node->rec.kind == FileKind::Directory && ANYFS_TRY(core_->meta->has_entries(id_, node->rec.ino)))
+      return fail(Errc::NotEmpty, std::string(p), "directory not empty");
+    Tid tid = ANYFS_TRY(core_->begin_op(id_, "remove", p));
+    return core_->end_op(detach(ANYFS_TRY(load(r.parent().ino)), r.name(), node, tid));
+  }
+
+  Result<void> rename(std::string_view from, std::string_view to, RenameFlags flags) override;
+
+  Result<void> link(std::string_view existing_path, std::string_view new_path) override {
+    ANYFS_CHECK(path::check_names_entry(existing_path));
+    ANYFS_CHECK(path::check_names_entry(new_path));
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(core_->begin_read());
+    auto src = ANYFS_TRY(walk_path(tree_, existing_path, Follow::No));
+    if (!src.found) return fail(Errc::NotFound, std::string(existing_path), "no such file");
+    auto dst = ANYFS_TRY(for_new_entry(new_path));
+    if (src.node().kind == FileKind::Directory)
+      return fail(Errc::NotPermitted, std::string(existing_path), "cannot hard-link a directory");
+    Tid tid = ANYFS_TRY(core_->begin_op(id_, "link", fmt::format("{} -> {}", new_path, existing_path)));
+    return core_->end_op([&]() -> Result<void> {
+      Node* node = ANYFS_TRY(load(src.node().ino));
+      Node* parent = ANYFS_TRY(load(dst.parent().ino));
+      node->rec.nlink++;
+      node->rec.ctime_ns = now();
+      mark(node, tid);
+      return add_entry(parent, dst.leaf, node, tid);
+    }());
+  }
+
+  Result<void> symlink(std::string_view target, std::string_view link_path) override {
+    ANYFS_CHECK(path::validate_symlink_target(target));
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(core_->begin_read());
+    auto r = ANYFS_TRY(for_new_entry(link_path));
+    Tid tid = ANYFS_TRY(core_->begin_op(id_, "symlink", link_path));
+    return core_->end_op([&]() -> Result<void> {
+      Node* parent = ANYFS_TRY(load(r.parent().ino));
+      Node* node = new_node(FileKind::Symlink, 0777, tid);
+      node->rec.target = std::string(target);
+      node->rec.size = target.size();
+      return add_entry(parent, r.leaf, node, tid);
+    }());
+  }
+
+  Result<std::string> readlink(std::string_view p) override {
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(core_->begin_read());
+    Node* node = ANYFS_TRY(existing(p, Follow::No));
+    if (node->rec.kind != FileKind::Symlink) return fail(Errc::InvalidArgument, std::string(p), "not a symlink");
+    return node->rec.target;
+  }
+
+  Result<void> chmod(std::string_view p, std::uint32_t mode) override {
+    return change_inode(p, "chmod", [&](InodeRecord& rec) { rec.mode = mode & 07777; });
+  }
+
+  Result<void> chown(std::string_view p, std::uint32_t uid, std::uint32_t gid) override {
+    return change_inode(p, "chown", [&](InodeRecord& rec) {
+      if (uid != static_cast<std::uint32_t>(-1)) rec.uid = uid;
+      if (gid != static_cast<std::uint32_t>(-1)) rec.gid = gid;
+    });
+  }
+
+  Result<void> utimens(std::string_view p, TimeSpec atime, TimeSpec mtime) override {
+    return change_inode(p, "utimens", [&](InodeRecord& rec) {
+      std::int64_t t = now();
+      auto apply = [t](std::int64_t& field, TimeSpec spec) {
+        if (spec.kind == TimeSpec::Kind::Set) field = spec.ns;
+        if (spec.kind == TimeSpec::Kind::Now) field = t;
+      };
+      apply(rec.atime_ns, atime);
+      apply(rec.mtime_ns, mtime);
+    });
+  }
+
+  Result<void> truncate(std::string_view p, std::uint64_t size) override {
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(core_->begin_read());
+    Node* node = ANYFS_TRY(existing(p, Follow::Yes));
+    ANYFS_CHECK(check_truncate(node, size, p));
+    Tid tid = ANYFS_TRY(core_->begin_op(id_, "truncate", p));
+    return core_->end_op(truncate_node(node, size, tid));
+  }
+
+  Result<std::string> get_xattr(std::string_view p, std::string_view name) override {
+    ANYFS_CHECK(check_xattr_name(p, name));
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(core_->begin_read());
+    Node* node = ANYFS_TRY(existing(p, Follow::Yes));
+    auto value = ANYFS_TRY(core_->meta->xattr(id_, node->rec.ino, name));
+    if (!value) return fail(Errc::NoData, std::string(p), "no such attribute");
+    return *value;
+  }
+
+  Result<void> set_xattr(std::string_view p, std::string_view name, std::string_view value,
+                         XattrFlags flags) override {
+    ANYFS_CHECK(check_xattr_name(p, name));
+    ANYFS_CHECK(check_xattr_value(p, value));
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(core_->begin_read());
+    Node* node = ANYFS_TRY(existing(p, Follow::Yes));
+    auto present = ANYFS_TRY(core_->meta->xattr(id_, node->rec.ino, name)).has_value();
+    if (flags == XattrFlags::Create && present) return fail(Errc::Exists, std::string(p), "attribute exists");
+    if (flags == XattrFlags::Replace && !present) return fail(Errc::NoData, std::string(p), "no such attribute");
+    Tid tid = ANYFS_TRY(core_->begin_op(id_, "set_xattr", p));
+    return core_->end_op([&]() -> Result<void> {
+      ANYFS_CHECK(core_->meta->put_xattr(id_, node->rec.ino, name, value, tid));
+      node->rec.ctime_ns = now();
+      mark(node, tid);
+      return {};
+    }());
+  }
+
+  Result<std::vector<std::string>> list_xattr(std::string_view p) override {
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(core_->begin_read());
+    Node* node = ANYFS_TRY(existing(p, Follow::Yes));
+    std::vector<std::string> out;
+    for (auto& [name, value] : ANYFS_TRY(core_->meta->xattrs(id_, node->rec.ino))) out.push_back(name);
+    return out;
+  }
+
+  Result<void> remove_xattr(std::string_view p, std::string_view name) override {
+    ANYFS_CHECK(check_xattr_name(p, name));
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(core_->begin_read());
+    Node* node = ANYFS_TRY(existing(p, Follow::Yes));
+    if (!ANYFS_TRY(core_->meta->xattr(id_, node->rec.ino, name)))
+      return fail(Errc::NoData, std::string(p), "no such attribute");
+    Tid tid = ANYFS_TRY(core_->begin_op(id_, "remove_xattr", p));
+    return core_->end_op([&]() -> Result<void> {
+      ANYFS_CHECK(core_->meta->drop_xattr(id_, node->rec.ino, name, tid));
+      node->rec.ctime_ns = now();
+      mark(node, tid);
+      return {};
+    }());
+  }
+
+  Result<StatFs> statfs() override {
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(core_->check_usable());
+    struct statvfs host {};
+    std::string dir = core_->path.substr(0, core_->path.find_last_of('/') + 1);
+    if (::statvfs(dir.empty() ? "." : dir.c_str(), &host) != 0) return fail_errno(errno, core_->path, "statvfs");
+    StatFs out;
+    std::uint64_t free_bytes = static_cast<std::uint64_t>(host.f_bavail) * host.f_frsize;
+    std::uint64_t used = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)) * 0;
+    std::uint64_t file_size = 0;
+    if (auto pages = core_->db->query_int("PRAGMA page_count"); pages && *pages) {
+      auto page_size = core_->db->query_int("PRAGMA page_size");
+      file_size = static_cast<std::uint64_t>(**pages) * static_cast<std::uint64_t>(page_size ? page_size->value_or(4096) : 4096);
+    }
+    used += file_size;
+    out.total_blocks = (used + free_bytes) / out.block_size;
+    out.free_blocks = out.avail_blocks = free_bytes / out.block_size;
+    out.total_files = 1ull << 48;
+    out.free_files = out.total_files - std::min(out.total_files, core_->last_ino);
+    return out;
+  }
+
+  Result<void> sync() override {
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(core_->check_usable());
+    if (core_->sync_mode == SyncMode::Disabled) return {};
+    return core_->commit();
+  }
+
+  Result<FileHandle> open(std::string_view p, OpenFlags flags, std::uint32_t mode) override;
+
+  Result<ResolvedPath> resolve(std::string_view p, Follow follow, std::string_view root) override {
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(core_->begin_read());
+    TreeNode start{k_root_ino, FileKind::Directory};
+    for (const auto& name : ANYFS_TRY(path::split(root))) {
+      auto e = ANYFS_TRY(core_->meta->lookup(id_, start.ino, name));
+      if (!e) return fail(Errc::NotFound, std::string(root), "cannot use as a root");
+      if (e->kind != FileKind::Directory) return fail(Errc::NotDir, std::string(root), "the root is not a directory");
+      start = {e->ino, e->kind};
+    }
+    Tree tree{this, start};
+    auto r = ANYFS_TRY(walk_path(tree, p, follow));
+    return ResolvedPath{r.canonical(), r.found};
+  }
+
+  Result<void> reflink(std::string_view from, std::string_view to) override {
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(core_->begin_read());
+    Node* src = ANYFS_TRY(existing(from, Follow::Yes));
+    if (src->rec.kind != FileKind::Regular)
+      return fail(Errc::InvalidArgument, std::string(from), "only regular files can be reflinked");
+    auto r = ANYFS_TRY(for_new_entry(to));
+    Tid tid = ANYFS_TRY(core_->begin_op(id_, "reflink", fmt::format("{} -> {}", to, from)));
+    return core_->end_op([&]() -> Result<void> {
+      ANYFS_CHECK(flush_node(*src, true));
+      Node* parent = ANYFS_TRY(load(r.parent().ino));
+      Node* node = new_node(FileKind::Regular, src->rec.mode, tid);
+      node->rec.size = src->rec.size;
+      for (auto e : ANYFS_TRY(core_->meta->extents(id_, src->rec.ino, 0, k_max_file_size))) {
+        e.ino = node->rec.ino;
+        ANYFS_CHECK(core_->meta->put_extent(id_, e, tid));
+      }
+      return add_entry(parent, r.leaf, node, tid);
+    }());
+  }
+
+  // --- TxgParticipant ---------------------------------------------------------------
+
+  Result<void> flush_dirty() override {
+    Tid tid = core_->last_tid;
+    for (auto& [ino, node] : nodes_) {
+      if (node->data_bytes != 0) ANYFS_CHECK(flush_node(*node, true));
+    }
+    for (auto& [ino, node] : nodes_) {
+      if (!node->dirty) continue;
+      ANYFS_CHECK(core_->meta->put_inode(id_, node->rec, node->dirty_tid ? node->dirty_tid : tid));
+      node->dirty = false;
+      node->dirty_tid = 0;
+    }
+    if (nodes_.size() > k_cache_limit) std::erase_if(nodes_, [](const auto& kv) { return kv.second->opens == 0; });
+    return {};
+  }
+
+  void forget_cache() override {
+    std::erase_if(nodes_, [](const auto& kv) { return kv.second->opens == 0; });
+    for (auto& [ino, node] : nodes_) {
+      node->stale = true;
+      node->dirty = false;
+      node->data.clear();
+      node->data_bytes = 0;
+    }
+  }
+
+  // --- used by DatasetFile (REQUIRES: core_->mu held) -----------------------------------
+
+  PoolCore& core() { return *core_; }
+
+  Result<void> refresh(Node& node) {
+    if (!node.stale) return {};
+    auto rec = ANYFS_TRY(core_->meta->inode(id_, node.rec.ino));
+    if (rec) node.rec = std::move(*rec);
+    node.stale = false;
+    return {};
+  }
+
+  Result<std::size_t> read_node(Node& node, std::span<char> buf, std::uint64_t offset) {
+    ANYFS_CHECK(refresh(node));
+    const std::uint64_t size = node.rec.size;
+    if (offset >= size || buf.empty()) return std::size_t{0};
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size - offset));
+    const std::uint64_t end = offset + n;
+    std::memset(buf.data(), 0, n);
+    for (const auto& e : ANYFS_TRY(core_->meta->extents(id_, node.rec.ino, offset, end))) {
+      auto data = ANYFS_TRY(chunk(e.chunk));
+      std::uint64_t from = std::max(offset, e.offset);
+      std::uint64_t to = std::min(end, e.end());
+      std::uint64_t in_chunk = e.chunk_offset + (from - e.offset);
+      if (in_chunk + (to - from) > data->size())
+        return fail(Errc::Corrupt, "", fmt::format("extent of inode {} runs past chunk {}", node.rec.ino,
+                                                   to_hex(e.chunk)));
+      std::memcpy(buf.data() + (from - offset), data->data() + in_chunk, to - from);
+    }
+    // Buffered bytes are newer than any extent.
+    auto it = node.data.upper_bound(offset);
+    if (it != node.data.begin()) --it;
+    for (; it != node.data.end() && it->first < end; ++it) {
+      std::uint64_t from = std::max(offset, it->first);
+      std::uint64_t to = std::min(end, it->first + it->second.size());
+      if (from < to) std::memcpy(buf.data() + (from - offset), it->second.data() + (from - it->first), to - from);
+    }
+    return n;
+  }
+
+  Result<std::uint64_t> write_node(Node& node, std::string_view data, std::uint64_t offset, Tid tid) {
+    if (offset > k_max_file_size || data.size() > k_max_file_size - offset)
+      return fail(Errc::FileTooBig, "", "write past the largest file");
+    if (data.empty()) return offset;
+    buffer(node, data, offset);
+    node.rec.size = std::max(node.rec.size, offset + data.size());
+    node.rec.mtime_ns = node.rec.ctime_ns = now();
+    mark(&node, tid);
+    return offset;
+  }
+
+  Result<void> check_truncate(Node* node, std::uint64_t size, std::string_view p) {
+    if (node->rec.kind == FileKind::Directory) return fail(Errc::IsDir, std::string(p), "is a directory");
+    if (node->rec.kind != FileKind::Regular) return fail(Errc::InvalidArgument, std::string(p), "not a regular file");
+    if (size > k_max_file_size) return fail(Errc::FileTooBig, std::string(p), "size past the largest file");
+    return {};
+  }
+
+  Result<void> truncate_node(Node* node, std::uint64_t size, Tid tid) {
+    if (size < node->rec.size) {
+      // Buffered bytes past the new end go; so do extents.
+      auto it = node->data.lower_bound(size);
+      if (it != node->data.begin()) {
+        auto prev = std::prev(it);
+        if (prev->first + prev->second.size() > size) {
+          std::uint64_t keep = size - prev->first;
+          node->data_bytes -= prev->second.size() - keep;
+          prev->second.resize(keep);
+        }
+      }
+      for (auto drop = it; drop != node->data.end(); ++drop) node->data_bytes -= drop->second.size();
+      node->data.erase(it, node->data.end());
+      ANYFS_CHECK(punch(*node, size, k_max_file_size, tid));
+    }
+    node->rec.size = size;
+    node->rec.mtime_ns = node->rec.ctime_ns = now();
+    mark(node, tid);
+    return {};
+  }
+
+  Result<Stat> stat_node(Node& node) {
+    ANYFS_CHECK(refresh(node));
+    Stat st;
+    const auto& r = node.rec;
+    st.kind = r.kind;
+    st.mode = r.mode;
+    st.uid = r.uid;
+    st.gid = r.gid;
+    st.nlink = r.nlink;
+    st.ino = r.ino;
+    st.size = r.size;
+    st.atime_ns = r.atime_ns;
+    st.mtime_ns = r.mtime_ns;
+    st.ctime_ns = r.ctime_ns;
+    st.btime_ns = r.btime_ns;
+    if (r.kind == FileKind::Regular) {
+      std::uint64_t bytes = node.data_bytes;
+      for (const auto& e : ANYFS_TRY(core_->meta->extents(id_, r.ino, 0, k_max_file_size))) bytes += e.length;
+      st.blocks = (bytes + 511) / 512;
+    }
+    return st;
+  }
+
+  // A handle let go of `node`; the last one of an unlinked file removes it.
+  Result<void> release(const std::shared_ptr<Node>& node) {
+    node->opens--;
+    if (node->opens > 0 || node->rec.nlink > 0 || core_->read_only) return {};
+    Tid tid = ANYFS_TRY(core_->begin_op(id_, "release", fmt::format("inode {}", node->rec.ino)));
+    return core_->end_op(destroy(*node, tid));
+  }
+
+  Result<Tid> op(std::string_view name, std::string_view detail) { return core_->begin_op(id_, name, detail); }
+
+  // Writes the buffered bytes of `node` as chunks and extents. Unless `all`, the
+  // last piece of a run that ends at the end of the file stays buffered: more
+  // may follow, and the chunker should see it whole.
+  Result<void> flush_node(Node& node, bool all) {
+    if (node.data.empty()) return {};
+    Tid tid = core_->last_tid;
+    std::map<std::uint64_t, std::string> keep;
+    for (auto& [start, bytes] : node.data) {
+      std::string_view rest(bytes);
+      std::uint64_t at = start;
+      std::vector<std::pair<std::uint64_t, std::string_view>> pieces;
+      while (!rest.empty()) {
+        std::size_t n = chunker_.cut(rest);
+        pieces.emplace_back(at, rest.substr(0, n));
+        rest.remove_prefix(n);
+        at += n;
+      }
+      if (!all && start + bytes.size() >= node.rec.size && pieces.back().second.size() < settings_.chunking.max_size) {
+        keep.emplace(pieces.back().first, std::string(pieces.back().second));
+        pieces.pop_back();
+      }
+      if (pieces.empty()) continue;
+      std::uint64_t run_end = pieces.back().first + pieces.back().second.size();
+      ANYFS_CHECK(punch(node, start, run_end, tid));
+      for (const auto& [offset, piece] : pieces) {
+        ChunkId id = ANYFS_TRY(store_chunk(*core_->chunks, settings_.compression, piece));
+        ExtentRecord e{node.rec.ino, offset, piece.size(), id, 0};
+        ANYFS_CHECK(core_->meta->put_extent(id_, e, tid));
+      }
+    }
+    std::uint64_t kept = 0;
+    for (auto& [start, bytes] : keep) kept += bytes.size();
+    core_->dirty_bytes -= std::min(core_->dirty_bytes, node.data_bytes - kept);
+    node.data = std::move(keep);
+    node.data_bytes = kept;
+    return {};
+  }
+
+ private:
+  friend class DatasetFile;
+
+  struct Tree {
+    using Node = TreeNode;
+    DatasetImpl* ds;
+    TreeNode start{k_root_ino, FileKind::Directory};
+    TreeNode root() { return start; }
+    Result<std::optional<TreeNode>> lookup(const TreeNode& dir, std::string_view name) {
+      auto e = ANYFS_TRY(ds->core_->meta->lookup(ds->id_, dir.ino, name));
+      if (!e) return std::optional<TreeNode>();
+      return std::optional<TreeNode>(TreeNode{e->ino, e->kind});
+    }
+    FileKind kind(const TreeNode& node) { return node.kind; }
+    Result<std::string> link_target(const TreeNode& node) {
+      auto* n = ANYFS_TRY(ds->load(node.ino));
+      return n->rec.target;
+    }
+  };
+
+  static std::int64_t now() { return wall_clock_ns(); }
+
+  // The cached node of `ino`, loaded on first use. REQUIRES: mu held.
+  Result<Node*> load(Ino ino) {
+    auto it = nodes_.find(ino);
+    if (it != nodes_.end()) {
+      ANYFS_CHECK(refresh(*it->second));
+      return it->second.get();
+    }
+    auto rec = ANYFS_TRY(core_->meta->inode(id_, ino));
+    if (!rec) return fail(Errc::Corrupt, "", fmt::format("inode {} of dataset '{}' is missing", ino, name_));
+    auto node = std::make_shared<Node>();
+    node->rec = std::move(*rec);
+    Node* raw = node.get();
+    nodes_.emplace(ino, std::move(node));
+    return raw;
+  }
+
+  std::shared_ptr<Node> shared(Node* node) { return nodes_.at(node->rec.ino); }
+
+  void mark(Node* node, Tid tid) {
+    if (!node->dirty) node->dirty_tid = tid;
+    node->dirty = true;
+  }
+
+  Node* new_node(FileKind kind, std::uint32_t mode, Tid tid) {
+    auto node = std::make_shared<Node>();
+    auto& r = node->rec;
+    r.ino = ++core_->last_ino;
+    r.kind = kind;
+    r.mode = mode & 07777;
+    r.uid = ::geteuid();
+    r.gid = ::getegid();
+    r.nlink = kind == FileKind::Directory ? 2 : 1;
+    r.atime_ns = r.mtime_ns = r.ctime_ns = r.btime_ns = now();
+    r.generation = 1;
+    Node* raw = node.get();
+    mark(raw, tid);
+    nodes_.emplace(r.ino, std::move(node));
+    return raw;
+  }
+
+  Result<void> add_entry(Node* parent, const std::string& name, Node* node, Tid tid) {
+    ANYFS_CHECK(core_->meta->put_dirent(id_, {parent->rec.ino, name, node->rec.ino, node->rec.kind}, tid));
+    parent->rec.size++;
+    parent->rec.mtime_ns = parent->rec.ctime_ns = now();
+    mark(parent, tid);
+    return {};
+  }
+
+  // Unlinks `name` (naming `node`) from `parent`.
+  Result<void> detach(Node* parent, const std::string& name, Node* node, Tid tid) {
+    ANYFS_CHECK(core_->meta->drop_dirent(id_, parent->rec.ino, name, tid));
+    parent->rec.size--;
+    parent->rec.mtime_ns = parent->rec.ctime_ns = now();
+    mark(parent, tid);
+    if (node->rec.kind == FileKind::Directory) {
+      node->rec.nlink = 0;
+      parent->rec.nlink--;
+    } else {
+      node->rec.nlink--;
+    }
+    node->rec.ctime_ns = now();
+    mark(node, tid);
+    if (node->rec.nlink == 0 && node->opens == 0) return destroy(*node, tid);
+    return {};
+  }
+
+  // Removes an inode with no names and no handles, with its data.
+  Result<void> destroy(Node& node, Tid tid) {
+    Ino ino = node.rec.ino;
+    core_->dirty_bytes -= std::min(core_->dirty_bytes, node.data_bytes);
+    ANYFS_CHECK(core_->meta->drop_inode(id_, ino, tid));
+    nodes_.erase(ino);
+    return {};
+  }
+
+  // Adds `data` at `offset` to the node's buffer, merging with the ranges it
+  // touches.
+  void buffer(Node& node, std::string_view data, std::uint64_t offset) {
+    std::uint64_t end = offset + data.size();
+    auto& ranges = node.data;
+    std::uint64_t before = node.data_bytes;
+    auto it = ranges.upper_bound(offset);
+    if (it != ranges.begin()) {
+      auto prev = std::prev(it);
+      std::uint64_t prev_end = prev->first + prev->second.size();
+      if (prev_end >= offset) {
+        // Common cases in place: an append to the run, or an overwrite inside it.
+        bool touches_next = it != ranges.end() && it->first <= end;
+        if (!touches_next && end > prev_end) {
+          prev->second.resize(offset - prev->first);
+          prev->second.append(data);
+          node.data_bytes += end - prev_end;
+          core_->dirty_bytes += node.data_bytes - before;
+          return;
+        }
+        if (end <= prev_end) {
+          std::memcpy(prev->second.data() + (offset - prev->first), data.data(), data.size());
+          return;
+        }
+        it = prev;
+      }
+    }
+    std::uint64_t start = offset;
+    std::string merged(data);
+    while (it != ranges.end() && it->first <= end) {
+      std::uint64_t r_start = it->first;
+      std::uint64_t r_end = r_start + it->second.size();
+      if (r_start < start) {
+        merged.insert(0, it->second, 0, start - r_start);
+        start = r_start;
+      }
+      if (r_end > end) {
+        merged.append(it->second, end - r_start, std::string::npos);
+        end = r_end;
+      }
+      node.data_bytes -= it->second.size();
+      it = ranges.erase(it);
+    }
+    node.data_bytes += merged.size();
+    ranges.emplace(start, std::move(merged));
+    core_->dirty_bytes += node.data_bytes - before;
+  }
+
+  // Removes [from, to) from the node's extents, keeping the parts of extents
+  // that stick out (they still reference their chunk: copy-on-write split).
+  Result<void> punch(Node& node, std::uint64_t from, std::uint64_t to, Tid tid) {
+    for (const auto& e : ANYFS_TRY(core_->meta->extents(id_, node.rec.ino, from, to))) {
+      ANYFS_CHECK(core_->meta->drop_extent(id_, node.rec.ino, e.offset, tid));
+      if (e.offset < from) {
+        ExtentRecord left = e;
+        left.length = from - e.offset;
+        ANYFS_CHECK(core_->meta->put_extent(id_, left, tid));
+      }
+      if (e.end() > to) {
+        ExtentRecord right = e;
+        right.offset = to;
+        right.length = e.end() - to;
+        right.chunk_offset = e.chunk_offset + (to - e.offset);
+        ANYFS_CHECK(core_->meta->put_extent(id_, right, tid));
+      }
+    }
+    return {};
+  }
+
+  Result<std::shared_ptr<const std::string>> chunk(const ChunkId& id) {
+    if (auto hit = core_->chunk_cache.get(id)) return hit;
+    auto raw = ANYFS_TRY(load_chunk(*core_->chunks, id, settings_.verify_reads));
+    auto data = std::make_shared<const std::string>(std::move(raw));
+    core_->chunk_cache.put(id, data);
+    return data;
+  }
+
+  // REQUIRES: mu held.
+  Result<Node*> existing(std::string_view p, Follow follow) {
+    auto r = ANYFS_TRY(walk_path(tree_, p, follow));
+    if (!r.found) return fail(Errc::NotFound, std::string(p), "no such file or directory");
+    return load(r.node().ino);
+  }
+
+  Result<Resolved<TreeNode>> for_new_entry(std::string_view p) {
+    ANYFS_CHECK(path::check_names_entry(p));
+    auto r = ANYFS_TRY(walk_path(tree_, p, Follow::No));
+    if (r.found) return fail(Errc::Exists, std::string(p), "already exists");
+    return r;
+  }
+
+  Result<Stat> stat_impl(std::string_view p, Follow follow) {
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(core_->begin_read());
+    Node* node = ANYFS_TRY(existing(p, follow));
+    return stat_node(*node);
+  }
+
+  template <class F>
+  Result<void> change_inode(std::string_view p, std::string_view what, F&& change) {
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(core_->begin_read());
+    Node* node = ANYFS_TRY(existing(p, Follow::Yes));
+    Tid tid = ANYFS_TRY(core_->begin_op(id_, what, p));
+    change(node->rec);
+    node->rec.ctime_ns = now();
+    mark(node, tid);
+    return core_->end_op({});
+  }
+
+  std::shared_ptr<PoolCore> core_;
+  const DatasetId id_;
+  const std::string name_;
+  DatasetSettings settings_;
+  Chunker chunker_;
+  std::unordered_map<Ino, std::shared_ptr<Node>> nodes_;  // GUARDED_BY(core_->mu)
+  Tree tree_{this};
+};
+
+// True if `ino` is a directory on the way to what `r` names (not the object itself).
+bool is_above(const Resolved<TreeNode>& r, Ino ino) {
+  std::size_t n = r.found ? r.chain.size() - 1 : r.chain.size();
+  for (std::size_t i = 0; i < n; ++i)
+    if (r.chain[i].second.ino == ino) return true;
+  return false;
+}
+
+
+// The checks run in the order Linux runs them, so errors match the kernel's.
+Result<void> DatasetImpl::rename(std::string_view from, std::string_view to, RenameFlags flags) {
+  ANYFS_CHECK(path::check_names_entry(from));
+  ANYFS_CHECK(path::check_names_entry(to));
+  std::lock_guard lock(core_->mu);
+  ANYFS_CHECK(core_->begin_read());
+  // Both parents are resolved before either name is looked at, as Linux does.
+  auto src = ANYFS_TRY(walk_path(tree_, from, Follow::No));
+  auto dst = ANYFS_TRY(walk_path(tree_, to, Follow::No));
+  if (!src.found) return fail(Errc::NotFound, std::string(from), "no such file or directory");
+  if (src.is_root() || dst.is_root()) return fail(Errc::Busy, std::string(from), "cannot rename the root");
+  const bool exchange = flags == RenameFlags::Exchange;
+  if (flags == RenameFlags::NoReplace && dst.found) return fail(Errc::Exists, std::string(to), "destination exists");
+  if (exchange && !dst.found) return fail(Errc::NotFound, std::string(to), "exchange needs both to exist");
+  const Ino moved = src.node().ino;
+  if (is_above(dst, moved)) return fail(Errc::InvalidArgument, std::string(to), "cannot move a directory into itself");
+  if (dst.found && is_above(src, dst.node().ino))
+    return fail(exchange ? Errc::InvalidArgument : Errc::NotEmpty, std::string(to),
+                "the destination is an ancestor of the source");
+  Node* node = ANYFS_TRY(load(moved));
+  Node* old = dst.found ? ANYFS_TRY(load(dst.node().ino)) : nullptr;
+  if (old != nullptr && !exchange) {
+    if (old == node) return {};  // the same file: POSIX says do nothing
+    if (node->rec.kind == FileKind::Directory) {
+      if (old->rec.kind != FileKind::Directory) return fail(Errc::NotDir, std::string(to), "not a directory");
+      if (ANYFS_TRY(core_->meta->has_entries(id_, old->rec.ino)))
+        return fail(Errc::NotEmpty, std::string(to), "directory not empty");
+    } else if (old->rec.kind == FileKind::Directory) {
+      return fail(Errc::IsDir, std::string(to), "is a directory");
+    }
+  }
+  Tid tid = ANYFS_TRY(core_->begin_op(id_, exchange ? "exchange" : "rename", fmt::format("{} -> {}", from, to)));
+  return core_->end_op([&]() -> Result<void> {
+    Node* src_parent = ANYFS_TRY(load(src.parent().ino));
+    Node* dst_parent = ANYFS_TRY(load(dst.parent().ino));
+    const std::string src_name = src.name();
+    const std::string dst_name = dst.found ? dst.name() : dst.leaf;
+    const std::int64_t t = now();
+    auto touch = [&](Node* n) {
+      n->rec.mtime_ns = n->rec.ctime_ns = t;
+      mark(n, tid);
+    };
+    if (exchange) {
+      ANYFS_CHECK(core_->meta->put_dirent(id_, {src_parent->rec.ino, src_name, old->rec.ino, old->rec.kind}, tid));
+      ANYFS_CHECK(core_->meta->put_dirent(id_, {dst_parent->rec.ino, dst_name, node->rec.ino, node->rec.kind}, tid));
+      if (src_parent != dst_parent) {
+        int delta = (node->rec.kind == FileKind::Directory) - (old->rec.kind == FileKind::Directory);
+        src_parent->rec.nlink -= delta;
+        dst_parent->rec.nlink += delta;
+      }
+      node->rec.ctime_ns = old->rec.ctime_ns = t;
+      mark(node, tid);
+      mark(old, tid);
+      touch(src_parent);
+      touch(dst_parent);
+      return {};
+    }
+    if (old != nullptr) ANYFS_CHECK(detach(dst_parent, dst_name, old, tid));
+    ANYFS_CHECK(core_->meta->drop_dirent(id_, src_parent->rec.ino, src_name, tid));
+    src_parent->rec.size--;
+    ANYFS_CHECK(core_->meta->put_dirent(id_, {dst_parent->rec.ino, dst_name, node->rec.ino, node->rec.kind}, tid));
+    dst_parent->rec.size++;
+    if (node->rec.kind == FileKind::Directory && src_parent != dst_parent) {
+      src_parent->rec.nlink--;
+      dst_parent->rec.nlink++;
+    }
+    node->rec.ctime_ns = t;
+    mark(node, tid);
+    touch(src_parent);
+    touch(dst_parent);
+    return {};
+  }());
+}
+
+Result<FileHandle> DatasetImpl::open(std::string_view p, OpenFlags flags, std::uint32_t mode) {
+  ANYFS_CHECK(check_open_flags(p, flags));
+  const bool create = has(flags, OpenFlags::Create);
+  const bool exclusive = create && has(flags, OpenFlags::Exclusive);
+  Follow follow = (has(flags, OpenFlags::NoFollow) || exclusive) ? Follow::No : Follow::Yes;
+  std::lock_guard lock(core_->mu);
+  ANYFS_CHECK(core_->begin_read());
+  auto r = ANYFS_TRY(walk_path(tree_, p, follow));
+  Node* node = nullptr;
+  if (!r.found) {
+    if (!create) return fail(Errc::NotFound, std::string(p), "no such file or directory");
+    if (has(flags, OpenFlags::Directory)) return fail(Errc::NotFound, std::string(p), "no such directory");
+    Tid tid = ANYFS_TRY(core_->begin_op(id_, "create", p));
+    ANYFS_CHECK(core_->end_op([&]() -> Result<void> {
+      Node* parent = ANYFS_TRY(load(r.parent().ino));
+      node = new_node(FileKind::Regular, mode, tid);
+      return add_entry(parent, r.leaf, node, tid);
+    }()));
+  } else {
+    Node* found = ANYFS_TRY(load(r.node().ino));
+    const FileKind kind = found->rec.kind;
+    // The checks run in the order Linux runs them, so errors match the kernel's.
+    if (exclusive) return fail(Errc::Exists, std::string(p), "already exists");
+    if (create && kind == FileKind::Directory) return fail(Errc::IsDir, std::string(p), "is a directory");
+    if (has(flags, OpenFlags::Directory) && kind != FileKind::Directory)
+      return fail(Errc::NotDir, std::string(p), "not a directory");
+    if (kind == FileKind::Symlink) return fail(Errc::Loop, std::string(p), "is a symlink (NoFollow)");
+    if (kind == FileKind::Directory && wants_write(flags)) return fail(Errc::IsDir, std::string(p), "is a directory");
+    if (has(flags, OpenFlags::Truncate) && kind == FileKind::Regular && found->rec.size != 0) {
+      Tid tid = ANYFS_TRY(core_->begin_op(id_, "truncate", p));
+      ANYFS_CHECK(core_->end_op(truncate_node(found, 0, tid)));
+    }
+    node = found;
+  }
+  auto held = shared(node);
+  held->opens++;
+  return std::make_unique<DatasetFile>(shared_from_this(), std::move(held), flags);
+}
+
+Result<std::size_t> DatasetFile::pread(std::span<char> buf, std::uint64_t offset) {
+  ANYFS_CHECK(check_open());
+  if (!wants_read(flags_)) return fail(Errc::BadHandle, "", "handle is not open for reading");
+  std::lock_guard lock(ds_->core().mu);
+  ANYFS_CHECK(ds_->core().begin_read());
+  if (node_->rec.kind == FileKind::Directory) return fail(Errc::IsDir, "", "is a directory");
+  return ds_->read_node(*node_, buf, offset);
+}
+
+Result<std::size_t> DatasetFile::pwrite(std::string_view data, std::uint64_t offset) {
+  ANYFS_CHECK(check_writable());
+  std::lock_guard lock(ds_->core().mu);
+  ANYFS_CHECK(ds_->core().check_usable());
+  if (has(flags_, OpenFlags::Append)) offset = node_->rec.size;
+  if (data.empty()) return std::size_t{0};
+  Tid tid = ANYFS_TRY(ds_->op("write", fmt::format("inode {}", node_->rec.ino)));
+  auto written = ds_->write_node(*node_, data, offset, tid);
+  if (!written) return std::unexpected(written.error());
+  ANYFS_CHECK(ds_->core().end_op({}));
+  return data.size();
+}
+
+Result<std::uint64_t> DatasetFile::append(std::string_view data) {
+  ANYFS_CHECK(check_writable());
+  std::lock_guard lock(ds_->core().mu);
+  ANYFS_CHECK(ds_->core().check_usable());
+  std::uint64_t at = node_->rec.size;
+  if (data.empty()) return at;
+  Tid tid = ANYFS_TRY(ds_->op("write", fmt::format("inode {}", node_->rec.ino)));
+  auto written = ds_->write_node(*node_, data, at, tid);
+  if (!written) return std::unexpected(written.error());
+  ANYFS_CHECK(ds_->core().end_op({}));
+  return at;
+}
+
+Result<void> DatasetFile::truncate(std::uint64_t size) {
+  ANYFS_CHECK(check_writable());
+  std::lock_guard lock(ds_->core().mu);
+  ANYFS_CHECK(ds_->core().check_usable());
+  ANYFS_CHECK(ds_->check_truncate(node_.get(), size, ""));
+  Tid tid = ANYFS_TRY(ds_->op("truncate", fmt::format("inode {}", node_->rec.ino)));
+  return ds_->core().end_op(ds_->truncate_node(node_.get(), size, tid));
+}
+
+Result<void> DatasetFile::fsync() {
+  ANYFS_CHECK(check_open());
+  std::lock_guard lock(ds_->core().mu);
+  ANYFS_CHECK(ds_->core().check_usable());
+  if (ds_->core().read_only || ds_->core().sync_mode == SyncMode::Disabled) return {};
+  return ds_->core().commit();
+}
+
+Result<Stat> DatasetFile::stat() {
+  ANYFS_CHECK(check_open());
+  std::lock_guard lock(ds_->core().mu);
+  ANYFS_CHECK(ds_->core().begin_read());
+  return ds_->stat_node(*node_);
+}
+
+Result<void> DatasetFile::close() {
+  std::lock_guard lock(ds_->core().mu);
+  if (closed_) return {};
+  closed_ = true;
+  if (ds_->core().check_usable()) return ds_->release(node_);
+  node_->opens--;
+  return {};
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Dataset>> open_dataset(std::shared_ptr<PoolCore> core, DatasetId id, std::string name,
+                                              const DatasetSettings& settings) {
+  auto ds = std::make_shared<DatasetImpl>(std::move(core), id, std::move(name), settings);
+  ds->attach();
+  return std::static_pointer_cast<Dataset>(ds);
+}
+
+void update_dataset_settings(Dataset& dataset, const DatasetSettings& settings) {
+  static_cast<DatasetImpl&>(dataset).apply_settings(settings);
+}
+
+}  // namespace anyfs

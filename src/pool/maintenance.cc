@@ -1,0 +1,199 @@
+#include "pool/maintenance.h"
+
+#include <sys/stat.h>
+
+#include <fmt/format.h>
+
+#include <map>
+#include <set>
+
+namespace anyfs {
+namespace {
+
+std::uint64_t file_size(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+}
+
+std::uint64_t count(PoolCore& core, std::string_view sql) {
+  auto v = core.db->query_int(sql);
+  return v && *v ? static_cast<std::uint64_t>(**v) : 0;
+}
+
+}  // namespace
+
+Result<PoolStats> pool_stats(PoolCore& core) {
+  PoolStats s;
+  s.datasets = ANYFS_TRY(core.meta->datasets()).size();
+  const std::string live = std::to_string(k_tid_live);
+  s.files = count(core, "SELECT count(*) FROM inodes WHERE tid_to = " + live);
+  s.logical_bytes = count(core, "SELECT coalesce(sum(size), 0) FROM inodes WHERE kind = 0 AND tid_to = " + live);
+  s.referenced_bytes = count(core, "SELECT coalesce(sum(length), 0) FROM extents WHERE tid_to = " + live);
+  s.chunks = count(core, "SELECT count(*) FROM chunks");
+  s.chunk_raw_bytes = count(core, "SELECT coalesce(sum(raw_size), 0) FROM chunks");
+  s.chunk_stored_bytes = count(core, "SELECT coalesce(sum(length(data)), 0) FROM chunks");
+  s.unreferenced_chunks = count(core, "SELECT count(*) FROM chunk_refs WHERE refs <= 0");
+  s.file_bytes = file_size(core.path) + file_size(core.path + "-wal");
+  s.last_tid = core.last_tid;
+  return s;
+}
+
+Result<VerifyReport> verify_pool(PoolCore& core, const VerifyOptions& options, std::uint64_t) {
+  VerifyReport report;
+  auto problem = [&](std::string text) { report.problems.push_back(std::move(text)); };
+
+  auto check = ANYFS_TRY(core.db->prepare("PRAGMA quick_check"));
+  while (ANYFS_TRY(check.step())) {
+    std::string line = check.column_string(0);
+    if (line != "ok") problem("sqlite: " + line);
+  }
+
+  struct InodeInfo {
+    FileKind kind;
+    std::uint64_t nlink, size;
+    std::uint64_t names = 0, subdirs = 0, entries = 0;
+  };
+  std::map<std::pair<DatasetId, Ino>, InodeInfo> inodes;
+  ANYFS_CHECK(core.meta->for_each_inode([&](DatasetId ds, const InodeRecord& r) -> Result<void> {
+    inodes[{ds, r.ino}] = InodeInfo{r.kind, r.nlink, r.size};
+    report.inodes++;
+    return {};
+  }));
+  ANYFS_CHECK(core.meta->for_each_dirent([&](DatasetId ds, const DirentRecord& e) -> Result<void> {
+    report.dirents++;
+    auto parent = inodes.find({ds, e.parent});
+    if (parent == inodes.end() || parent->second.kind != FileKind::Directory) {
+      problem(fmt::format("dataset {}: entry '{}' is in inode {}, which is not a live directory", ds, e.name,
+                          e.parent));
+    } else {
+      parent->second.entries++;
+      if (e.kind == FileKind::Directory) parent->second.subdirs++;
+    }
+    auto child = inodes.find({ds, e.ino});
+    if (child == inodes.end()) {
+      problem(fmt::format("dataset {}: entry '{}' in directory {} names inode {}, which does not exist", ds, e.name,
+                          e.parent, e.ino));
+      return {};
+    }
+    child->second.names++;
+    if (child->second.kind != e.kind)
+      problem(fmt::format("dataset {}: entry '{}' says {} but inode {} is a {}", ds, e.name, file_kind_name(e.kind),
+                          e.ino, file_kind_name(child->second.kind)));
+    return {};
+  }));
+  for (const auto& [key, info] : inodes) {
+    auto [ds, ino] = key;
+    if (info.kind == FileKind::Directory) {
+      bool root = ino == k_root_ino;
+      if (info.nlink == 0 && info.names == 0) continue;  // removed while open
+      if (info.names != (root ? 0u : 1u))
+        problem(fmt::format("dataset {}: directory {} has {} names", ds, ino, info.names));
+      if (info.nlink != 2 + info.subdirs)
+        problem(fmt::format("dataset {}: directory {} has nlink {} but {} subdirectories", ds, ino, info.nlink,
+                            info.subdirs));
+      if (info.size != info.entries)
+        problem(fmt::format("dataset {}: directory {} records {} entries but holds {}", ds, ino, info.size,
+                            info.entries));
+    } else if (info.nlink != info.names && !(info.nlink == 0 && info.names == 0)) {
+      problem(fmt::format("dataset {}: inode {} has nlink {} but {} names", ds, ino, info.nlink, info.names));
+    } else if (info.names == 0 && ino != k_root_ino && info.nlink != 0) {
+      problem(fmt::format("dataset {}: inode {} is not reachable", ds, ino));
+    }
+  }
+
+  // Extents and the chunks they name.
+  std::map<ChunkId, std::int64_t> refs;
+  std::map<ChunkId, std::uint64_t> needed;  // the furthest byte any extent reads
+  std::pair<DatasetId, Ino> last{0, 0};
+  std::uint64_t last_end = 0;
+  ANYFS_CHECK(core.meta->for_each_extent([&](DatasetId ds, const ExtentRecord& e) -> Result<void> {
+    report.extents++;
+    refs[e.chunk]++;
+    needed[e.chunk] = std::max(needed[e.chunk], e.chunk_offset + e.length);
+    std::pair<DatasetId, Ino> key{ds, e.ino};
+    if (key == last && e.offset < last_end)
+      problem(fmt::format("dataset {}: extents of inode {} overlap at offset {}", ds, e.ino, e.offset));
+    last = key;
+    last_end = e.end();
+    auto inode = inodes.find(key);
+    if (inode == inodes.end() || inode->second.kind != FileKind::Regular)
+      problem(fmt::format("dataset {}: extent at {} belongs to inode {}, which is not a live file", ds, e.offset,
+                          e.ino));
+    else if (e.end() > inode->second.size)
+      problem(fmt::format("dataset {}: extent [{}, {}) of inode {} runs past its size {}", ds, e.offset, e.end(),
+                          e.ino, inode->second.size));
+    if (e.length == 0) problem(fmt::format("dataset {}: empty extent at {} of inode {}", ds, e.offset, e.ino));
+    return {};
+  }));
+
+  auto stored = ANYFS_TRY(core.chunks->list());
+  std::set<ChunkId> stored_set(stored.begin(), stored.end());
+  report.chunks = stored.size();
+  for (const auto& r : ANYFS_TRY(core.meta->all_refs())) {
+    std::int64_t expected = refs.contains(r.chunk) ? refs[r.chunk] : 0;
+    if (r.refs != expected)
+      problem(fmt::format("chunk {}: reference count {} but {} extents name it", to_hex(r.chunk), r.refs, expected));
+    refs.erase(r.chunk);
+    if (r.refs > 0 && !stored_set.contains(r.chunk))
+      problem(fmt::format("chunk {}: referenced but missing", to_hex(r.chunk)));
+  }
+  for (const auto& [chunk, n] : refs)
+    problem(fmt::format("chunk {}: {} extents name it but it has no reference count", to_hex(chunk), n));
+
+  if (options.read_chunks) {
+    for (const auto& id : stored) {
+      auto data = load_chunk(*core.chunks, id, true);
+      if (!data) {
+        problem(data.error().path + ": " + data.error().message);
+        continue;
+      }
+      report.chunk_bytes_read += data->size();
+      auto need = needed.find(id);
+      if (need != needed.end() && need->second > data->size())
+        problem(fmt::format("chunk {}: extents read up to byte {} of a {}-byte chunk", to_hex(id), need->second,
+                            data->size()));
+    }
+  }
+  return report;
+}
+
+Result<GcReport> gc_pool(PoolCore& core, const GcOptions& options) {
+  GcReport report;
+  ANYFS_CHECK(core.meta->begin());
+  std::int64_t before = wall_clock_ns() - options.grace_seconds * 1'000'000'000;
+  std::set<ChunkId> known;
+  std::uint64_t waiting = 0;
+  for (const auto& r : ANYFS_TRY(core.meta->all_refs())) {
+    known.insert(r.chunk);
+    if (r.refs <= 0 && r.zero_since_ns >= before) waiting++;
+  }
+  for (const auto& id : ANYFS_TRY(core.meta->unreferenced(before))) {
+    auto chunk = core.chunks->get(id);
+    if (chunk) report.bytes_freed += chunk->stored.size();
+    auto removed = core.chunks->remove(id);
+    if (!removed && removed.error().code != Errc::NotFound) return std::unexpected(removed.error());
+    ANYFS_CHECK(core.meta->forget_chunk(id));
+    core.chunk_cache.erase(id);
+    report.chunks_removed++;
+  }
+  // Orphans: stored chunks that no reference row knows (a crash between storing a
+  // chunk and committing the rows that name it, on pools where those are apart).
+  for (const auto& id : ANYFS_TRY(core.chunks->list())) {
+    if (known.contains(id)) continue;
+    auto chunk = core.chunks->get(id);
+    if (chunk) report.bytes_freed += chunk->stored.size();
+    ANYFS_CHECK(core.chunks->remove(id));
+    report.orphans_removed++;
+  }
+  report.chunks_waiting = waiting;
+  ANYFS_CHECK(core.meta->commit());
+  return report;
+}
+
+Result<void> compact_pool(PoolCore& core) {
+  ANYFS_CHECK(core.db->exec("PRAGMA wal_checkpoint(TRUNCATE)"));
+  ANYFS_CHECK(core.db->exec("VACUUM"));
+  return core.db->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
+}  // namespace anyfs

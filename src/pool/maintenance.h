@@ -1,0 +1,27 @@
+// Maintenance of a pool (DESIGN.md §10): verify (fsck), gc, compact and the
+// space figures. Each REQUIRES the pool lock held and the transaction group
+// committed.
+#pragma once
+
+#include "anyfs/pool.h"
+#include "pool/pool_core.h"
+
+namespace anyfs {
+
+Result<PoolStats> pool_stats(PoolCore& core);
+
+// Checks: every dirent names a live inode of its kind; nlink and directory sizes
+// match the entries; every inode but a root is reachable; extents lie inside
+// their file, do not overlap and name stored chunks covering them; reference
+// counts equal the extent rows; (read_chunks) every chunk passes both checksums;
+// SQLite's own quick_check passes.
+Result<VerifyReport> verify_pool(PoolCore& core, const VerifyOptions& options, std::uint64_t open_handles);
+
+// Removes chunks unreferenced for longer than the grace period, and orphans
+// (stored chunks no reference row names). Commits.
+Result<GcReport> gc_pool(PoolCore& core, const GcOptions& options);
+
+// Checkpoints the WAL and vacuums the file.
+Result<void> compact_pool(PoolCore& core);
+
+}  // namespace anyfs

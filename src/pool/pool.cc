@@ -1,0 +1,381 @@
+// Pool: creating and opening a pool file, the writer lock, the commit timer,
+// datasets and their properties. Maintenance (verify, gc, stats, compact) is in
+// pool/maintenance.cc.
+#include "anyfs/pool.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include "chunk/sqlite_chunk_store.h"
+#include "meta/schema.h"
+#include "pool/dataset.h"
+#include "pool/maintenance.h"
+#include "pool/pool_core.h"
+
+namespace anyfs {
+namespace {
+
+std::string random_uuid() {
+  unsigned char bytes[16] = {};
+  std::ifstream urandom("/dev/urandom", std::ios::binary);
+  urandom.read(reinterpret_cast<char*>(bytes), sizeof bytes);
+  bytes[6] = static_cast<unsigned char>((bytes[6] & 0x0f) | 0x40);
+  bytes[8] = static_cast<unsigned char>((bytes[8] & 0x3f) | 0x80);
+  std::string out;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += fmt::format("{:02x}", bytes[i]);
+  }
+  return out;
+}
+
+std::string holder_description() {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  return fmt::format("pid {} on {}", ::getpid(), host);
+}
+
+bool file_exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+// Per-connection settings: WAL (atomic commits, readers beside the writer),
+// full fsync on commit, a page cache and a memory map for reads.
+Result<void> configure(sql::Db& db, bool read_only) {
+  ANYFS_CHECK(db.exec("PRAGMA synchronous = FULL; PRAGMA cache_size = -16384; PRAGMA mmap_size = 268435456;"
+                      "PRAGMA foreign_keys = OFF; PRAGMA temp_store = MEMORY"));
+  if (!read_only) ANYFS_CHECK(db.exec("PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 4096"));
+  return {};
+}
+
+class PoolImpl final : public Pool {
+ public:
+  explicit PoolImpl(std::shared_ptr<PoolCore> core) : core_(std::move(core)) {}
+  ~PoolImpl() override { (void)close(); }
+
+  // Loads counters, applies the root dataset's settings and starts the timer.
+  Result<void> start() {
+    std::lock_guard lock(core_->mu);
+    auto& meta = *core_->meta;
+    auto last_tid = ANYFS_TRY(meta.setting("last_tid"));
+    auto last_ino = ANYFS_TRY(meta.setting("last_ino"));
+    core_->last_tid = std::max<Tid>(last_tid ? std::stoull(*last_tid) : 0, ANYFS_TRY(meta.max_tid()));
+    core_->last_ino = std::max<Ino>(last_ino ? std::stoull(*last_ino) : 0, ANYFS_TRY(meta.max_ino()));
+    auto root = ANYFS_TRY(settings_of(""));
+    core_->sync_mode = root.sync;
+    core_->txg_timeout = root.txg_timeout;
+    if (!core_->read_only) {
+      ANYFS_CHECK(remove_orphan_inodes());
+      timer_ = std::thread([this] { commit_timer(); });
+    }
+    return {};
+  }
+
+  Result<std::shared_ptr<Dataset>> dataset(std::string_view name) override {
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(core_->check_usable());
+    auto it = open_.find(name);
+    if (it != open_.end()) return it->second;
+    auto id = ANYFS_TRY(dataset_id(name));
+    auto settings = ANYFS_TRY(settings_of(name));
+    auto ds = ANYFS_TRY(open_dataset(core_, id, std::string(name), settings));
+    open_.emplace(std::string(name), ds);
+    return ds;
+  }
+
+  Result<std::vector<std::string>> datasets() override {
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(core_->check_usable());
+    std::vector<std::string> out;
+    for (auto& d : ANYFS_TRY(core_->meta->datasets())) out.push_back(d.name);
+    return out;
+  }
+
+  Result<std::string> get_property(std::string_view dataset, std::string_view name) override {
+    for (auto& p : ANYFS_TRY(properties(dataset)))
+      if (p.name == name) return p.value;
+    return std::unexpected(check_property(name, "").error());
+  }
+
+  Result<void> set_property(std::string_view dataset, std::string_view name, std::string_view value) override {
+    std::string canonical = ANYFS_TRY(check_property(name, value));
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(core_->check_usable());
+    if (core_->read_only) return fail(Errc::ReadOnly, core_->path, "the pool is open read-only");
+    auto id = ANYFS_TRY(dataset_id(dataset));
+    Tid tid = ANYFS_TRY(core_->begin_op(id, "set", fmt::format("{}={}", name, canonical)));
+    (void)tid;
+    ANYFS_CHECK(core_->end_op(core_->meta->set_property(id, name, canonical)));
+    auto settings = ANYFS_TRY(settings_of(dataset));
+    if (auto it = open_.find(dataset); it != open_.end()) update_dataset_settings(*it->second, settings);
+    if (dataset.empty()) {
+      core_->sync_mode = settings.sync;
+      core_->txg_timeout = settings.txg_timeout;
+    }
+    return {};
+  }
+
+  Result<std::vector<PropertyValue>> properties(std::string_view dataset) override {
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(core_->begin_read());
+    auto id = ANYFS_TRY(dataset_id(dataset));
+    auto local = ANYFS_TRY(core_->meta->properties(id));
+    std::vector<PropertyValue> out;
+    for (const auto& info : known_properties()) {
+      PropertyValue v{std::string(info.name), std::string(info.default_value), "default"};
+      for (const auto& [n, value] : local)
+        if (n == info.name) v = {n, value, "local"};
+      out.push_back(std::move(v));
+    }
+    return out;
+  }
+
+  Result<void> sync() override {
+    std::lock_guard lock(core_->mu);
+    return core_->commit();
+  }
+
+  Result<PoolStats> stats() override {
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(core_->begin_read());
+    ANYFS_CHECK(core_->commit());
+    return pool_stats(*core_);
+  }
+
+  Result<VerifyReport> verify(const VerifyOptions& options) override {
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(core_->begin_read());
+    ANYFS_CHECK(core_->commit());
+    return verify_pool(*core_, options, open_handles());
+  }
+
+  Result<GcReport> gc(const GcOptions& options) override {
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(core_->check_usable());
+    if (core_->read_only) return fail(Errc::ReadOnly, core_->path, "gc needs the pool open for writing");
+    ANYFS_CHECK(core_->commit());
+    auto report = gc_pool(*core_, options);
+    if (!report) core_->poison(report.error());
+    return report;
+  }
+
+  Result<void> compact() override {
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(core_->check_usable());
+    if (core_->read_only) return fail(Errc::ReadOnly, core_->path, "compact needs the pool open for writing");
+    ANYFS_CHECK(core_->commit());
+    return compact_pool(*core_);
+  }
+
+  Result<void> close() override {
+    {
+      std::lock_guard lock(core_->mu);
+      if (core_->closed) return {};
+      stopping_ = true;
+      core_->txg_cv.notify_all();
+    }
+    if (timer_.joinable()) timer_.join();
+    // Datasets lock the pool when they go, so they go after the lock is released.
+    std::map<std::string, std::shared_ptr<Dataset>, std::less<>> datasets;
+    std::lock_guard lock(core_->mu);
+    datasets.swap(open_);
+    Result<void> outcome;
+    if (!core_->read_only && !core_->poisoned) {
+      outcome = core_->commit();
+      if (outcome) outcome = core_->db->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      if (outcome) outcome = core_->meta->set_setting("clean", "1");
+      if (outcome) outcome = core_->db->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    }
+    core_->closed = true;
+    core_->participants.clear();
+    core_->chunks.reset();
+    core_->meta.reset();
+    core_->db.reset();
+    if (core_->lock_fd >= 0) ::close(core_->lock_fd);  // after SQLite closed the file: see take_writer_lock
+    core_->lock_fd = -1;
+    return outcome;
+  }
+
+  bool read_only() const override { return core_->read_only; }
+  const std::string& path() const override { return core_->path; }
+
+ private:
+  Result<DatasetId> dataset_id(std::string_view name) {
+    for (auto& d : ANYFS_TRY(core_->meta->datasets()))
+      if (d.name == name) return d.id;
+    return fail(Errc::NotFound, std::string(name), "no such dataset");
+  }
+
+  Result<DatasetSettings> settings_of(std::string_view name) {
+    auto id = ANYFS_TRY(dataset_id(name));
+    return settings_from(ANYFS_TRY(core_->meta->properties(id)));
+  }
+
+  // Files unlinked while open when the last writer stopped without closing them.
+  Result<void> remove_orphan_inodes() {
+    bool any = false;
+    for (auto& d : ANYFS_TRY(core_->meta->datasets())) {
+      auto inos = ANYFS_TRY(core_->meta->unlinked_inodes(d.id));
+      for (Ino ino : inos) {
+        if (!any) {
+          ANYFS_TRY(core_->begin_op(d.id, "recover", "inodes unlinked while open"));
+          any = true;
+        }
+        ANYFS_CHECK(core_->meta->drop_inode(d.id, ino, core_->last_tid));
+      }
+    }
+    if (any) return core_->commit();
+    return {};
+  }
+
+  std::uint64_t open_handles() const { return 0; }
+
+  void commit_timer() {
+    std::unique_lock lock(core_->mu);
+    while (!stopping_) {
+      auto timeout = core_->txg_timeout;
+      if (!core_->meta || !core_->meta->in_transaction()) {
+        core_->txg_cv.wait_for(lock, timeout);
+        continue;
+      }
+      auto due = core_->txg_opened + timeout;
+      if (std::chrono::steady_clock::now() < due) {
+        core_->txg_cv.wait_until(lock, due);
+        continue;
+      }
+      if (core_->check_usable()) (void)core_->commit();
+      core_->txg_cv.wait_for(lock, timeout);
+    }
+  }
+
+  std::shared_ptr<PoolCore> core_;
+  std::map<std::string, std::shared_ptr<Dataset>, std::less<>> open_;  // GUARDED_BY(core_->mu)
+  bool stopping_ = false;                                              // GUARDED_BY(core_->mu)
+  std::thread timer_;
+};
+
+// The writer lock: flock on the pool file itself, so it dies with the process.
+// The descriptor stays open until SQLite has closed the file, because closing any
+// descriptor of a file drops the process's POSIX locks on it — SQLite's included.
+Result<void> take_writer_lock(PoolCore& core) {
+  int fd = ::open(core.path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return fail_errno(errno, core.path, "open pool");
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    ::close(fd);
+    if (err != EWOULDBLOCK) return fail_errno(err, core.path, "lock pool");
+    std::string holder = "another process";
+    if (auto writer = core.meta->setting("writer"); writer && *writer) holder = **writer;
+    return fail(Errc::Busy, core.path,
+                fmt::format("the pool is open for writing by {}; open it read-only or wait", holder));
+  }
+  core.lock_fd = fd;
+  return {};
+}
+
+Result<std::shared_ptr<PoolCore>> connect(const std::string& path, const PoolOpenOptions& options) {
+  auto core = std::make_shared<PoolCore>();
+  core->path = path;
+  core->read_only = options.read_only;
+  sql::OpenOptions db_options;
+  db_options.read_only = options.read_only;
+  db_options.vfs = options.vfs;
+  core->db = ANYFS_TRY(sql::Db::open(path, db_options));
+  // A read of the header tells a pool from any other file before anything else runs.
+  auto schema = check_schema(*core->db, !options.read_only);
+  if (!schema) {
+    schema.error().path = path;
+    return std::unexpected(schema.error());
+  }
+  ANYFS_CHECK(configure(*core->db, options.read_only));
+  core->meta = make_sqlite_meta_store(*core->db);
+  core->chunks = make_sqlite_chunk_store(*core->db);
+  return core;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Pool>> Pool::create(const std::string& path, const PoolCreateOptions& options) {
+  if (options.page_size < 4096 || options.page_size > 65536 || (options.page_size & (options.page_size - 1)) != 0)
+    return fail(Errc::InvalidArgument, path, "page size must be a power of two from 4096 to 65536");
+  std::vector<std::pair<std::string, std::string>> props;
+  for (const auto& [name, value] : options.properties) props.emplace_back(name, ANYFS_TRY(check_property(name, value)));
+  // O_EXCL: never overwrite anything that is there.
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return fail_errno(errno, path, "create pool");
+  ::close(fd);
+  auto made = [&]() -> Result<void> {
+    sql::OpenOptions db_options;
+    auto db = ANYFS_TRY(sql::Db::open(path, db_options));
+    ANYFS_CHECK(db->exec(fmt::format("PRAGMA page_size = {}; PRAGMA journal_mode = WAL", options.page_size)));
+    ANYFS_CHECK(db->exec("BEGIN IMMEDIATE"));
+    ANYFS_CHECK(create_schema(*db));
+    auto meta = make_sqlite_meta_store(*db);
+    ANYFS_CHECK(meta->set_setting("uuid", random_uuid()));
+    ANYFS_CHECK(meta->set_setting("created", std::to_string(wall_clock_ns())));
+    DatasetId root = ANYFS_TRY(meta->create_dataset("", 1));
+    for (const auto& [name, value] : props) ANYFS_CHECK(meta->set_property(root, name, value));
+    std::int64_t t = wall_clock_ns();
+    InodeRecord rec;
+    rec.ino = k_root_ino;
+    rec.kind = FileKind::Directory;
+    rec.mode = 0755;
+    rec.uid = ::geteuid();
+    rec.gid = ::getegid();
+    rec.nlink = 2;
+    rec.atime_ns = rec.mtime_ns = rec.ctime_ns = rec.btime_ns = t;
+    rec.generation = 1;
+    ANYFS_CHECK(meta->put_inode(root, rec, 1));
+    ANYFS_CHECK(meta->log({1, t, root, "create", "pool"}));
+    ANYFS_CHECK(meta->set_setting("last_tid", "1"));
+    ANYFS_CHECK(meta->set_setting("last_ino", "1"));
+    ANYFS_CHECK(db->exec("COMMIT"));
+    return {};
+  }();
+  if (!made) {
+    ::unlink(path.c_str());
+    ::unlink((path + "-wal").c_str());
+    ::unlink((path + "-shm").c_str());
+    return std::unexpected(made.error());
+  }
+  return open(path, {});
+}
+
+Result<std::shared_ptr<Pool>> Pool::open(const std::string& path, const PoolOpenOptions& options) {
+  if (!file_exists(path)) return fail(Errc::NotFound, path, "no such pool file");
+  if (!options.read_only && ::access(path.c_str(), W_OK) != 0)
+    return fail(Errc::ReadOnly, path, "the pool file is not writable; open it read-only");
+  auto core = ANYFS_TRY(connect(path, options));
+  if (!core->read_only) {
+    ANYFS_CHECK(take_writer_lock(*core));
+    // A pool whose last writer did not close it has its newest commits in the
+    // WAL; if that file is gone, they are gone, and the pool must not pretend.
+    auto clean = ANYFS_TRY(core->meta->setting("clean"));
+    if (clean && *clean == "0" && !file_exists(path + "-wal"))
+      return fail(Errc::Corrupt, path,
+                  fmt::format("the pool was not closed cleanly and its write-ahead log {}-wal is missing: "
+                              "commits since the last checkpoint are lost; restore the -wal file, or open "
+                              "read-only to see the state as of that checkpoint",
+                              path));
+    ANYFS_CHECK(core->db->exec("BEGIN IMMEDIATE"));
+    ANYFS_CHECK(core->meta->set_setting("writer", holder_description()));
+    ANYFS_CHECK(core->meta->set_setting("clean", "0"));
+    ANYFS_CHECK(core->db->exec("COMMIT"));
+    // The "not clean" mark must reach the main file: a lost WAL is then detectable.
+    ANYFS_CHECK(core->db->exec("PRAGMA wal_checkpoint(TRUNCATE)"));
+  }
+  auto pool = std::make_shared<PoolImpl>(core);
+  ANYFS_CHECK(pool->start());
+  return std::static_pointer_cast<Pool>(pool);
+}
+
+}  // namespace anyfs

@@ -1,0 +1,109 @@
+#include "pool/pool_core.h"
+
+#include <time.h>
+
+#include <fmt/format.h>
+
+namespace anyfs {
+
+std::int64_t wall_clock_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+Result<void> PoolCore::check_usable() const {
+  if (closed) return fail(Errc::BadHandle, path, "the pool is closed");
+  if (poisoned)
+    return fail(Errc::Io, path, fmt::format("the pool stopped after a storage failure ({}); reopen it",
+                                            poisoned->to_string()));
+  return {};
+}
+
+Result<void> PoolCore::begin_read() {
+  ANYFS_CHECK(check_usable());
+  if (!read_only) return {};
+  // Another process may have committed: records cached here could be stale.
+  auto version = ANYFS_TRY(db->query_int("PRAGMA data_version"));
+  std::int64_t now = version.value_or(0);
+  if (now != data_version) {
+    for (auto* p : participants) p->forget_cache();
+    chunk_cache.clear();
+    data_version = now;
+  }
+  return {};
+}
+
+Result<Tid> PoolCore::begin_op(DatasetId ds, std::string_view op, std::string_view detail) {
+  ANYFS_CHECK(check_usable());
+  if (read_only) return fail(Errc::ReadOnly, std::string(detail), "the pool is open read-only");
+  if (!meta->in_transaction()) {
+    auto begun = meta->begin();
+    if (!begun) return std::unexpected(begun.error());
+    txg_opened = std::chrono::steady_clock::now();
+    txg_cv.notify_all();
+  }
+  Tid tid = ++last_tid;
+  auto logged = meta->log({tid, wall_clock_ns(), ds, std::string(op), std::string(detail)});
+  if (!logged) {
+    poison(logged.error());
+    return std::unexpected(logged.error());
+  }
+  return tid;
+}
+
+Result<void> PoolCore::end_op(Result<void> outcome) {
+  if (!outcome) {
+    // Storage failures leave the transaction in an unknown state; checks that
+    // failed before anything was written (NotFound, Exists, ...) do not.
+    Errc code = outcome.error().code;
+    if (code == Errc::Io || code == Errc::NoSpace || code == Errc::Corrupt) poison(outcome.error());
+    return outcome;
+  }
+  if (sync_mode == SyncMode::Always) return commit();
+  if (dirty_bytes > k_dirty_limit) {
+    for (auto* p : participants) {
+      auto flushed = p->flush_dirty();
+      if (!flushed) {
+        poison(flushed.error());
+        return flushed;
+      }
+    }
+  }
+  return {};
+}
+
+Result<void> PoolCore::commit() {
+  ANYFS_CHECK(check_usable());
+  if (read_only) return {};
+  for (auto* p : participants) {
+    if (!meta->in_transaction()) ANYFS_CHECK(meta->begin());
+    auto flushed = p->flush_dirty();
+    if (!flushed) {
+      poison(flushed.error());
+      return flushed;
+    }
+  }
+  if (!meta->in_transaction()) return {};
+  auto done = [&]() -> Result<void> {
+    ANYFS_CHECK(meta->set_setting("last_tid", std::to_string(last_tid)));
+    ANYFS_CHECK(meta->set_setting("last_ino", std::to_string(last_ino)));
+    return meta->commit();
+  }();
+  if (!done) {
+    poison(done.error());
+    return done;
+  }
+  dirty_bytes = 0;
+  return {};
+}
+
+void PoolCore::poison(const Error& cause) {
+  if (poisoned) return;
+  poisoned = cause;
+  (void)meta->rollback();
+  for (auto* p : participants) p->forget_cache();
+  chunk_cache.clear();
+}
+
+}  // namespace anyfs

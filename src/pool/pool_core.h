@@ -1,0 +1,80 @@
+// What every dataset of one open pool shares: the SQLite connection, the record
+// and chunk stores over it, the TID and inode counters, the open transaction
+// group and the one lock that serialises them.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "anyfs/error.h"
+#include "chunk/chunk_store.h"
+#include "meta/meta_store.h"
+#include "pool/chunk_cache.h"
+#include "pool/properties.h"
+#include "util/sqlite.h"
+
+namespace anyfs {
+
+// A dataset's buffered state, written out when the transaction group commits.
+class TxgParticipant {
+ public:
+  virtual ~TxgParticipant() = default;
+  // Writes buffered data and records into the open transaction. REQUIRES: mu held.
+  virtual Result<void> flush_dirty() = 0;
+  // Drops every cached record (another process committed). REQUIRES: mu held.
+  virtual void forget_cache() = 0;
+};
+
+struct PoolCore {
+  // Dirty file data buffered across the pool before it is chunked and written.
+  static constexpr std::uint64_t k_dirty_limit = 64ull << 20;
+
+  std::mutex mu;  // guards everything below and every call into db/meta/chunks
+  std::string path;
+  bool read_only = false;
+  std::unique_ptr<sql::Db> db;
+  std::unique_ptr<MetaStore> meta;
+  std::unique_ptr<ChunkStore> chunks;
+  ChunkCache chunk_cache{16ull << 20};
+  int lock_fd = -1;  // holds the writer lock (flock) for the life of the pool
+
+  Tid last_tid = 0;  // the last TID handed out
+  Ino last_ino = 0;  // the last inode number handed out
+  std::optional<Error> poisoned;
+  bool closed = false;
+
+  // The open transaction group.
+  std::chrono::steady_clock::time_point txg_opened;
+  std::uint64_t dirty_bytes = 0;
+  SyncMode sync_mode = SyncMode::Standard;
+  std::chrono::milliseconds txg_timeout{1000};
+  std::vector<TxgParticipant*> participants;
+  std::condition_variable txg_cv;  // wakes the commit timer
+  std::int64_t data_version = -1;  // read-only openers: PRAGMA data_version last seen
+
+  // Starts a mutating operation: opens the transaction group if needed, hands
+  // out the next TID and logs the operation. Errors: ReadOnly, BadHandle (closed),
+  // Io (poisoned), and storage errors.
+  Result<Tid> begin_op(DatasetId ds, std::string_view op, std::string_view detail);
+  // Ends one: a storage failure poisons the pool (see poison); sync=always commits.
+  Result<void> end_op(Result<void> outcome);
+  // Checks the pool is usable for reading; a read-only opener drops its caches
+  // when another process has committed since. Errors: BadHandle, Io (poisoned).
+  Result<void> begin_read();
+  // Flushes every participant and commits the transaction group durably.
+  Result<void> commit();
+  // After a storage failure mid-transaction, the in-memory state no longer matches
+  // what can be committed: roll back and refuse every further call.
+  void poison(const Error& cause);
+  Result<void> check_usable() const;
+};
+
+std::int64_t wall_clock_ns();
+
+}  // namespace anyfs

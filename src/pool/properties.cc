@@ -1,0 +1,106 @@
+#include "pool/properties.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <optional>
+
+namespace anyfs {
+namespace {
+
+// "64K", "1M", "65536" → bytes.
+std::optional<std::uint64_t> parse_size(std::string_view text) {
+  std::uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end == text.data()) return std::nullopt;
+  std::string_view unit(end, text.data() + text.size() - end);
+  if (unit.empty()) return value;
+  if (unit == "K" || unit == "k") return value << 10;
+  if (unit == "M" || unit == "m") return value << 20;
+  return std::nullopt;
+}
+
+std::string format_size(std::uint64_t bytes) {
+  if (bytes % (1 << 20) == 0) return fmt::format("{}M", bytes >> 20);
+  if (bytes % (1 << 10) == 0) return fmt::format("{}K", bytes >> 10);
+  return fmt::format("{}", bytes);
+}
+
+}  // namespace
+
+const std::vector<PropertyInfo>& known_properties() {
+  static const std::vector<PropertyInfo> k_all = {
+      {"compression", "lz4", "off, lz4, zstd or zstd-N (N 1..19)"},
+      {"checksum", "on", "on (XXH3 of stored bytes on every read) or verify (also SHA-256 of the content)"},
+      {"chunking", "cdc", "cdc (content-defined) or fixed"},
+      {"recordsize", "64K", "the average chunk size, a power of two from 4K to 1M"},
+      {"sync", "standard", "standard, always or disabled"},
+      {"txg_timeout", "1", "seconds between automatic commits, 1..600"},
+  };
+  return k_all;
+}
+
+Result<std::string> check_property(std::string_view name, std::string_view value) {
+  const PropertyInfo* info = nullptr;
+  for (const auto& p : known_properties())
+    if (p.name == name) info = &p;
+  if (info == nullptr) {
+    std::string names;
+    for (const auto& p : known_properties()) names += (names.empty() ? "" : ", ") + std::string(p.name);
+    return fail(Errc::InvalidArgument, "", fmt::format("unknown property '{}' (known: {})", name, names));
+  }
+  auto bad = [&] {
+    return fail(Errc::InvalidArgument, "", fmt::format("bad value '{}' for {}: expected {}", value, name, info->help));
+  };
+  if (name == "compression") {
+    auto spec = CompressionSpec::parse(value);
+    if (!spec) return bad();
+    return spec->to_string();
+  }
+  if (name == "checksum") {
+    if (value != "on" && value != "verify") return bad();
+    return std::string(value);
+  }
+  if (name == "chunking") {
+    if (value != "cdc" && value != "fixed") return bad();
+    return std::string(value);
+  }
+  if (name == "recordsize") {
+    auto size = parse_size(value);
+    if (!size || *size < 4096 || *size > (1u << 20) || (*size & (*size - 1)) != 0) return bad();
+    return format_size(*size);
+  }
+  if (name == "sync") {
+    if (value != "standard" && value != "always" && value != "disabled") return bad();
+    return std::string(value);
+  }
+  // txg_timeout
+  int seconds = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+  if (ec != std::errc() || end != value.data() + value.size() || seconds < 1 || seconds > 600) return bad();
+  return std::to_string(seconds);
+}
+
+DatasetSettings settings_from(const std::vector<std::pair<std::string, std::string>>& values) {
+  auto get = [&](std::string_view name) -> std::string {
+    for (const auto& [n, v] : values)
+      if (n == name) return v;
+    for (const auto& p : known_properties())
+      if (p.name == name) return std::string(p.default_value);
+    return {};
+  };
+  DatasetSettings s;
+  s.compression = CompressionSpec::parse(get("compression")).value_or(CompressionSpec{});
+  s.verify_reads = get("checksum") == "verify";
+  std::uint64_t avg = parse_size(get("recordsize")).value_or(64 * 1024);
+  s.chunking.avg_size = avg;
+  s.chunking.min_size = avg / 4;
+  s.chunking.max_size = avg * 4;
+  s.chunking.fixed = get("chunking") == "fixed";
+  std::string sync = get("sync");
+  s.sync = sync == "always" ? SyncMode::Always : sync == "disabled" ? SyncMode::Disabled : SyncMode::Standard;
+  s.txg_timeout = std::chrono::seconds(std::stoi(get("txg_timeout")));
+  return s;
+}
+
+}  // namespace anyfs

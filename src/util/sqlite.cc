@@ -1,0 +1,129 @@
+#include "util/sqlite.h"
+
+#include <fmt/format.h>
+
+namespace anyfs::sql {
+
+Error error_from(sqlite3* db, int rc, std::string_view what) {
+  int primary = rc & 0xff;
+  Errc code = Errc::Io;
+  switch (primary) {
+    case SQLITE_FULL: code = Errc::NoSpace; break;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: code = Errc::Busy; break;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: code = Errc::Corrupt; break;
+    case SQLITE_READONLY: code = Errc::ReadOnly; break;
+    case SQLITE_PERM:
+    case SQLITE_AUTH: code = Errc::Permission; break;
+    case SQLITE_CANTOPEN: code = Errc::NotFound; break;
+    case SQLITE_TOOBIG: code = Errc::ArgTooBig; break;
+    case SQLITE_NOMEM: code = Errc::NoSpace; break;
+    default: code = Errc::Io; break;
+  }
+  // SQLite reports a full disk during a write as an I/O error in some paths.
+  if (primary == SQLITE_IOERR && db != nullptr && sqlite3_system_errno(db) == ENOSPC) code = Errc::NoSpace;
+  std::string detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  return Error(code, "", fmt::format("{}: {}", what, detail));
+}
+
+Stmt::~Stmt() {
+  if (stmt_ != nullptr) {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+}
+
+Stmt& Stmt::bind(int index, std::int64_t value) {
+  sqlite3_bind_int64(stmt_, index, value);
+  return *this;
+}
+
+Stmt& Stmt::bind_text(int index, std::string_view value) {
+  sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  return *this;
+}
+
+Stmt& Stmt::bind_blob(int index, std::string_view value) {
+  // A zero-length blob must still be a blob, not NULL: give it a valid pointer.
+  sqlite3_bind_blob64(stmt_, index, value.empty() ? "" : value.data(), value.size(), SQLITE_TRANSIENT);
+  return *this;
+}
+
+Stmt& Stmt::bind_null(int index) {
+  sqlite3_bind_null(stmt_, index);
+  return *this;
+}
+
+Result<bool> Stmt::step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return std::unexpected(error_from(sqlite3_db_handle(stmt_), rc, sqlite3_sql(stmt_)));
+}
+
+Result<void> Stmt::run() {
+  while (ANYFS_TRY(step())) {
+  }
+  return {};
+}
+
+std::string_view Stmt::column_blob(int col) const {
+  const void* data = sqlite3_column_blob(stmt_, col);
+  int size = sqlite3_column_bytes(stmt_, col);
+  if (data == nullptr) return {};
+  return {static_cast<const char*>(data), static_cast<std::size_t>(size)};
+}
+
+Result<std::unique_ptr<Db>> Db::open(const std::string& path, const OpenOptions& options) {
+  int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+  flags |= options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+  if (options.create && !options.read_only) flags |= SQLITE_OPEN_CREATE;
+  sqlite3* handle = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &handle, flags, options.vfs.empty() ? nullptr : options.vfs.c_str());
+  if (rc != SQLITE_OK) {
+    Error error = error_from(handle, rc, "open");
+    sqlite3_close_v2(handle);
+    error.path = path;
+    return std::unexpected(error);
+  }
+  std::unique_ptr<Db> db(new Db(handle, path));
+  sqlite3_busy_timeout(handle, options.busy_timeout_ms);
+  return db;
+}
+
+Db::~Db() {
+  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  sqlite3_close_v2(db_);
+}
+
+Result<void> Db::exec(std::string_view sql) {
+  std::string text(sql);
+  char* message = nullptr;
+  int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &message);
+  if (rc != SQLITE_OK) {
+    sqlite3_free(message);
+    return std::unexpected(error_from(db_, rc, text.substr(0, 60)));
+  }
+  return {};
+}
+
+Result<Stmt> Db::prepare(std::string_view sql) {
+  auto it = cache_.find(sql);
+  if (it == cache_.end()) {
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt,
+                                nullptr);
+    if (rc != SQLITE_OK) return std::unexpected(error_from(db_, rc, sql.substr(0, 60)));
+    it = cache_.emplace(std::string(sql), stmt).first;
+  }
+  return Stmt(this, it->second);
+}
+
+Result<std::optional<std::int64_t>> Db::query_int(std::string_view sql) {
+  Stmt stmt = ANYFS_TRY(prepare(sql));
+  if (!ANYFS_TRY(stmt.step())) return std::optional<std::int64_t>();
+  return std::optional<std::int64_t>(stmt.column_int(0));
+}
+
+}  // namespace anyfs::sql
