@@ -49,7 +49,11 @@ class SqliteChunkStore final : public ChunkStore {
       size = static_cast<std::size_t>(stmt.column_int(4));
     }
     out.stored.resize(size);
-    ANYFS_CHECK(read_blob(rowid, out.stored));
+    auto read = read_blob(rowid, out.stored);
+    // A read-only opener must not keep a read transaction (and its snapshot)
+    // open through an idle blob handle.
+    if (!db_.in_transaction()) close_blob();
+    if (!read) return fail(read.error().code, "chunk " + to_hex(id), read.error().message);
     return out;
   }
 

@@ -338,16 +338,21 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
 
   // --- TxgParticipant ---------------------------------------------------------------
 
-  Result<void> flush_dirty() override {
+  Result<void> flush_dirty(bool all) override {
     Tid tid = core_->last_tid;
     for (auto& [ino, node] : nodes_) {
-      if (node->data_bytes != 0) ANYFS_CHECK(flush_node(*node, true));
+      if (node->data_bytes != 0) ANYFS_CHECK(flush_node(*node, all));
     }
     for (auto& [ino, node] : nodes_) {
       if (!node->dirty) continue;
-      ANYFS_CHECK(core_->meta->put_inode(id_, node->rec, node->dirty_tid ? node->dirty_tid : tid));
-      node->dirty = false;
-      node->dirty_tid = 0;
+      // A tail still buffered is not in any extent yet: the stored size stops
+      // where it starts, so a crash never shows it as a run of zeros.
+      InodeRecord rec = node->rec;
+      bool clamped = !node->data.empty() && node->data.begin()->first < rec.size;
+      if (clamped) rec.size = node->data.begin()->first;
+      ANYFS_CHECK(core_->meta->put_inode(id_, rec, node->dirty_tid ? node->dirty_tid : tid));
+      node->dirty = clamped;
+      if (!clamped) node->dirty_tid = 0;
     }
     if (nodes_.size() > k_cache_limit) std::erase_if(nodes_, [](const auto& kv) { return kv.second->opens == 0; });
     return {};
@@ -493,7 +498,8 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
         rest.remove_prefix(n);
         at += n;
       }
-      if (!all && start + bytes.size() >= node.rec.size && pieces.back().second.size() < settings_.chunking.max_size) {
+      if (!all && node.opens > 0 && start + bytes.size() >= node.rec.size &&
+          pieces.back().second.size() < settings_.chunking.max_size) {
         keep.emplace(pieces.back().first, std::string(pieces.back().second));
         pieces.pop_back();
       }

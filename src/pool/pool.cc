@@ -252,7 +252,7 @@ class PoolImpl final : public Pool {
         core_->txg_cv.wait_until(lock, due);
         continue;
       }
-      if (core_->check_usable()) (void)core_->commit();
+      if (core_->check_usable()) (void)core_->commit(false);
       core_->txg_cv.wait_for(lock, timeout);
     }
   }

@@ -63,7 +63,7 @@ Result<void> PoolCore::end_op(Result<void> outcome) {
   if (sync_mode == SyncMode::Always) return commit();
   if (dirty_bytes > k_dirty_limit) {
     for (auto* p : participants) {
-      auto flushed = p->flush_dirty();
+      auto flushed = p->flush_dirty(false);
       if (!flushed) {
         poison(flushed.error());
         return flushed;
@@ -73,12 +73,12 @@ Result<void> PoolCore::end_op(Result<void> outcome) {
   return {};
 }
 
-Result<void> PoolCore::commit() {
+Result<void> PoolCore::commit(bool all) {
   ANYFS_CHECK(check_usable());
   if (read_only) return {};
   for (auto* p : participants) {
     if (!meta->in_transaction()) ANYFS_CHECK(meta->begin());
-    auto flushed = p->flush_dirty();
+    auto flushed = p->flush_dirty(all);
     if (!flushed) {
       poison(flushed.error());
       return flushed;

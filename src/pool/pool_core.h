@@ -25,8 +25,11 @@ namespace anyfs {
 class TxgParticipant {
  public:
   virtual ~TxgParticipant() = default;
-  // Writes buffered data and records into the open transaction. REQUIRES: mu held.
-  virtual Result<void> flush_dirty() = 0;
+  // Writes buffered data and records into the open transaction. Under memory
+  // pressure (all = false) the unfinished tail of a file being written stays
+  // buffered, so that its chunk boundaries do not depend on when it was flushed.
+  // REQUIRES: mu held.
+  virtual Result<void> flush_dirty(bool all) = 0;
   // Drops every cached record (another process committed). REQUIRES: mu held.
   virtual void forget_cache() = 0;
 };
@@ -67,8 +70,10 @@ struct PoolCore {
   // Checks the pool is usable for reading; a read-only opener drops its caches
   // when another process has committed since. Errors: BadHandle, Io (poisoned).
   Result<void> begin_read();
-  // Flushes every participant and commits the transaction group durably.
-  Result<void> commit();
+  // Flushes every participant and commits the transaction group durably. The
+  // timer passes all = false: the unfinished tails of files still open for
+  // writing wait for their fsync, close or the next sync.
+  Result<void> commit(bool all = true);
   // After a storage failure mid-transaction, the in-memory state no longer matches
   // what can be committed: roll back and refuse every further call.
   void poison(const Error& cause);

@@ -1,0 +1,386 @@
+// Pools as a user meets them through the C++ API: what survives a reopen, the
+// writer lock, read-only openers, dedup, compression, reflinks, gc, verify,
+// properties. Damage and bad files are in bad_input_test.cc.
+#include "anyfs/pool.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <random>
+
+#include "support/result_matchers.h"
+#include "support/temp_dir.h"
+
+namespace anyfs::testing {
+namespace {
+
+template <class T>
+T must(Result<T> r) {
+  if (!r) throw std::runtime_error(r.error().to_string());
+  return std::move(*r);
+}
+
+std::string random_bytes(std::size_t n, std::uint32_t seed) {
+  std::mt19937_64 rng(seed);
+  std::string out(n, '\0');
+  for (auto& c : out) c = static_cast<char>(rng());
+  return out;
+}
+
+// Runs SQL against a pool file directly, as damage from outside would.
+void raw_sql(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  char* err = nullptr;
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  std::string message = err ? err : "";
+  sqlite3_free(err);
+  sqlite3_close(db);
+  ASSERT_EQ(rc, SQLITE_OK) << message;
+}
+
+// Flips one byte of the first chunk's stored bytes in place, as bit rot would.
+void flip_chunk_byte(const std::string& path, int offset) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_blob* blob = nullptr;
+  ASSERT_EQ(sqlite3_blob_open(db, "main", "chunks", "data", 1, 1, &blob), SQLITE_OK) << sqlite3_errmsg(db);
+  char byte = 0;
+  ASSERT_EQ(sqlite3_blob_read(blob, &byte, 1, offset), SQLITE_OK);
+  byte = static_cast<char>(byte ^ 0x10);
+  ASSERT_EQ(sqlite3_blob_write(blob, &byte, 1, offset), SQLITE_OK);
+  sqlite3_blob_close(blob);
+  sqlite3_close(db);
+}
+
+class PoolTest : public ::testing::Test {
+ protected:
+  std::string path() const { return dir_.str() + "/p.anyfs"; }
+  std::shared_ptr<Pool> create(PoolCreateOptions options = {}) { return must(Pool::create(path(), options)); }
+  std::shared_ptr<Pool> open(bool read_only = false) { PoolOpenOptions o;
+    o.read_only = read_only;
+    return must(Pool::open(path(), o)); }
+  TempDir dir_;
+};
+
+TEST_F(PoolTest, EverythingSurvivesCloseAndReopen) {
+  std::string big = random_bytes(700'000, 1);
+  {
+    auto pool = create();
+    auto fs = must(pool->dataset());
+    ASSERT_OK(fs->mkdirs("/a/b"));
+    ASSERT_OK(fs->write_file("/a/b/small", "hello"));
+    ASSERT_OK(fs->write_file("/a/big", big));
+    ASSERT_OK(fs->symlink("b/small", "/a/link"));
+    ASSERT_OK(fs->link("/a/b/small", "/a/hard"));
+    ASSERT_OK(fs->set_xattr("/a/big", "user.k", "v"));
+    ASSERT_OK(fs->chmod("/a/b", 0700));
+    ASSERT_OK(fs->utimens("/a/big", TimeSpec::at(1'000'000'000), TimeSpec::at(2'000'000'000)));
+    ASSERT_OK(pool->close());
+  }
+  auto pool = open();
+  auto fs = must(pool->dataset());
+  EXPECT_EQ(must(fs->read_file("/a/b/small")), "hello");
+  EXPECT_EQ(must(fs->read_file("/a/big")), big);
+  EXPECT_EQ(must(fs->read_file("/a/link")), "hello");
+  EXPECT_EQ(must(fs->stat("/a/hard")).nlink, 2u);
+  EXPECT_EQ(must(fs->get_xattr("/a/big", "user.k")), "v");
+  EXPECT_EQ(must(fs->stat("/a/b")).mode, 0700u);
+  EXPECT_EQ(must(fs->stat("/a/big")).mtime_ns, 2'000'000'000);
+  auto report = must(pool->verify());
+  EXPECT_TRUE(report.ok()) << report.problems.front();
+  EXPECT_EQ(report.inodes, 6u);  // root, a, b, small(=hard), big, link
+}
+
+TEST_F(PoolTest, TidsKeepIncreasingAcrossReopens) {
+  std::uint64_t first = 0;
+  {
+    auto pool = create();
+    ASSERT_OK(must(pool->dataset())->write_file("/f", "x"));
+    first = must(pool->stats()).last_tid;
+  }
+  auto pool = open();
+  ASSERT_OK(must(pool->dataset())->write_file("/g", "y"));
+  EXPECT_GT(must(pool->stats()).last_tid, first);
+}
+
+TEST_F(PoolTest, InodeNumbersAreNeverReusedAfterReopen) {
+  std::uint64_t ino = 0;
+  {
+    auto pool = create();
+    auto fs = must(pool->dataset());
+    ASSERT_OK(fs->write_file("/f", "x"));
+    ino = must(fs->stat("/f")).ino;
+    ASSERT_OK(fs->remove("/f"));
+  }
+  auto pool = open();
+  auto fs = must(pool->dataset());
+  ASSERT_OK(fs->write_file("/g", "y"));
+  EXPECT_GT(must(fs->stat("/g")).ino, ino);
+}
+
+TEST_F(PoolTest, ASecondWriterIsBusyAndToldWhoHoldsThePool) {
+  auto pool = create();
+  auto second = Pool::open(path());
+  ASSERT_ERR(second, Busy);
+  EXPECT_NE(second.error().message.find("pid " + std::to_string(::getpid())), std::string::npos)
+      << second.error().message;
+  // After the writer closes, the pool can be opened for writing again.
+  ASSERT_OK(pool->close());
+  EXPECT_OK(Pool::open(path()));
+}
+
+TEST_F(PoolTest, AWriterInAnotherProcessIsBusyToo) {
+  auto pool = create();
+  ASSERT_OK(pool->sync());
+  pid_t child = fork();
+  if (child == 0) {
+    auto r = Pool::open(path());
+    _exit(!r && r.error().code == Errc::Busy ? 0 : 1);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+TEST_F(PoolTest, ReadOnlyOpenersSeeCommittedStatesOnly) {
+  auto writer = create();
+  auto fs = must(writer->dataset());
+  ASSERT_OK(fs->write_file("/committed", "1"));
+  ASSERT_OK(writer->sync());
+  auto reader = open(/*read_only=*/true);
+  auto view = must(reader->dataset());
+  EXPECT_EQ(must(view->read_file("/committed")), "1");
+  ASSERT_OK(fs->write_file("/pending", "2"));
+  EXPECT_ERR(view->stat("/pending"), NotFound);  // not committed yet
+  ASSERT_OK(writer->sync());
+  EXPECT_EQ(must(view->read_file("/pending")), "2");
+  // An overwrite is seen too: cached records are dropped when the pool changes.
+  ASSERT_OK(fs->write_file("/committed", "one"));
+  ASSERT_OK(writer->sync());
+  EXPECT_EQ(must(view->read_file("/committed")), "one");
+  EXPECT_ERR(view->write_file("/x", "no"), ReadOnly);
+  EXPECT_ERR(view->mkdir("/d"), ReadOnly);
+}
+
+TEST_F(PoolTest, IdenticalContentIsStoredOnce) {
+  auto pool = create();
+  auto fs = must(pool->dataset());
+  std::string data = random_bytes(1 << 20, 7);
+  ASSERT_OK(fs->write_file("/one", data));
+  ASSERT_OK(pool->sync());
+  auto before = must(pool->stats());
+  ASSERT_OK(fs->write_file("/two", data));
+  auto after = must(pool->stats());
+  EXPECT_EQ(after.chunks, before.chunks);
+  EXPECT_EQ(after.chunk_stored_bytes, before.chunk_stored_bytes);
+  EXPECT_NEAR(after.dedup_ratio(), 2.0, 0.01);
+  EXPECT_TRUE(must(pool->verify()).ok());
+}
+
+TEST_F(PoolTest, CompressibleDataIsStoredSmaller) {
+  auto pool = create({.properties = {{"compression", "zstd"}}});
+  auto fs = must(pool->dataset());
+  std::string text;
+  while (text.size() < (1 << 20)) text += "the quick brown fox jumps over the lazy dog " + std::to_string(text.size());
+  ASSERT_OK(fs->write_file("/text", text));
+  auto st = must(pool->stats());
+  EXPECT_GT(st.compression_ratio(), 3.0);
+  EXPECT_EQ(must(fs->read_file("/text")), text);
+}
+
+TEST_F(PoolTest, ReflinkSharesChunksAndDivergesSafely) {
+  auto pool = create();
+  auto fs = must(pool->dataset());
+  std::string data = random_bytes(500'000, 3);
+  ASSERT_OK(fs->write_file("/orig", data));
+  ASSERT_OK(pool->sync());
+  auto before = must(pool->stats());
+  ASSERT_OK(fs->reflink("/orig", "/copy"));
+  EXPECT_EQ(must(pool->stats()).chunk_stored_bytes, before.chunk_stored_bytes);
+  auto f = must(fs->open("/copy", OpenFlags::Write));
+  ASSERT_OK(f->pwrite("CHANGED", 1000));
+  ASSERT_OK(f->close());
+  EXPECT_EQ(must(fs->read_file("/orig")), data);
+  std::string expected = data;
+  expected.replace(1000, 7, "CHANGED");
+  EXPECT_EQ(must(fs->read_file("/copy")), expected);
+  EXPECT_ERR(fs->reflink("/", "/x"), InvalidArgument);
+  EXPECT_ERR(fs->reflink("/orig", "/copy"), Exists);
+  auto report = must(pool->verify());
+  EXPECT_TRUE(report.ok()) << report.problems.front();
+}
+
+TEST_F(PoolTest, GcFreesUnreferencedChunksAfterTheGracePeriod) {
+  auto pool = create();
+  auto fs = must(pool->dataset());
+  ASSERT_OK(fs->write_file("/keep", random_bytes(200'000, 1)));
+  ASSERT_OK(fs->write_file("/drop", random_bytes(200'000, 2)));
+  ASSERT_OK(pool->sync());
+  auto full = must(pool->stats());
+  ASSERT_OK(fs->remove("/drop"));
+  auto waiting = must(pool->gc({.grace_seconds = 3600}));
+  EXPECT_EQ(waiting.chunks_removed, 0u);
+  EXPECT_GT(waiting.chunks_waiting, 0u);
+  auto freed = must(pool->gc({.grace_seconds = 0}));
+  EXPECT_GT(freed.chunks_removed, 0u);
+  EXPECT_GT(freed.bytes_freed, 150'000u);
+  auto after = must(pool->stats());
+  EXPECT_LT(after.chunks, full.chunks);
+  EXPECT_EQ(after.unreferenced_chunks, 0u);
+  EXPECT_EQ(must(fs->read_file("/keep")).size(), 200'000u);
+  EXPECT_TRUE(must(pool->verify()).ok());
+}
+
+TEST_F(PoolTest, ARemovedChunkComesBackWhenItsContentIsWrittenAgain) {
+  auto pool = create();
+  auto fs = must(pool->dataset());
+  std::string data = random_bytes(100'000, 9);
+  ASSERT_OK(fs->write_file("/f", data));
+  ASSERT_OK(fs->remove("/f"));
+  ASSERT_OK(pool->sync());
+  ASSERT_OK(fs->write_file("/g", data));  // refcount back from 0 before gc ran
+  auto gc = must(pool->gc({.grace_seconds = 0}));
+  EXPECT_EQ(gc.chunks_removed, 0u);
+  EXPECT_EQ(must(fs->read_file("/g")), data);
+  EXPECT_TRUE(must(pool->verify()).ok());
+}
+
+TEST_F(PoolTest, AnOpenUnlinkedFileIsRemovedOnReopenAfterACrash) {
+  {
+    auto pool = create();
+    ASSERT_OK(must(pool->dataset())->write_file("/f", random_bytes(100'000, 4)));
+  }
+  pid_t child = fork();
+  if (child == 0) {
+    auto pool = Pool::open(path());
+    auto fs = *pool.value()->dataset();
+    auto handle = fs->open("/f", OpenFlags::Read);
+    (void)fs->remove("/f");
+    (void)pool.value()->sync();
+    _exit(handle ? 0 : 1);  // no close: a crash with the file still open
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  auto pool = open();
+  auto report = must(pool->verify());
+  EXPECT_TRUE(report.ok()) << report.problems.front();
+  EXPECT_EQ(report.inodes, 1u);  // only the root is left
+  EXPECT_EQ(must(pool->gc({.grace_seconds = 0})).chunks_removed, 2u);
+}
+
+TEST_F(PoolTest, LargeFilesWrittenInPiecesReadBackExactly) {
+  auto pool = create();
+  auto fs = must(pool->dataset());
+  auto f = must(fs->open("/big", OpenFlags::Write | OpenFlags::Create));
+  std::string expected;
+  for (int i = 0; i < 96; ++i) {  // 96 MiB: past the dirty-data limit, so flushes happen mid-file
+    std::string piece = random_bytes(1 << 20, i);
+    ASSERT_OK(f->pwrite(piece, expected.size()));
+    expected += piece;
+  }
+  ASSERT_OK(f->fsync());
+  ASSERT_OK(f->close());
+  EXPECT_EQ(must(fs->read_file("/big")), expected);
+  auto report = must(pool->verify({.read_chunks = false}));
+  EXPECT_TRUE(report.ok()) << report.problems.front();
+  // Content-defined cuts do not depend on where the buffer was flushed: the
+  // same bytes written in one go produce the same chunks (nothing new stored).
+  auto before = must(pool->stats());
+  ASSERT_OK(fs->write_file("/again", expected));
+  ASSERT_OK(pool->sync());
+  EXPECT_EQ(must(pool->stats()).chunks, before.chunks);
+}
+
+TEST_F(PoolTest, PropertiesAreCheckedStoredAndListed) {
+  auto pool = create();
+  EXPECT_EQ(must(pool->get_property("", "compression")), "lz4");
+  ASSERT_OK(pool->set_property("", "compression", "zstd-5"));
+  ASSERT_OK(pool->set_property("", "recordsize", "128K"));
+  EXPECT_ERR(pool->set_property("", "compression", "gzip"), InvalidArgument);
+  EXPECT_ERR(pool->set_property("", "recordsize", "3000"), InvalidArgument);
+  EXPECT_ERR(pool->set_property("", "colour", "blue"), InvalidArgument);
+  EXPECT_ERR(pool->set_property("nope", "sync", "always"), NotFound);
+  ASSERT_OK(pool->close());
+  auto reopened = open();
+  EXPECT_EQ(must(reopened->get_property("", "compression")), "zstd-5");
+  bool found = false;
+  for (auto& p : must(reopened->properties("")))
+    if (p.name == "recordsize") {
+      EXPECT_EQ(p.value, "128K");
+      EXPECT_EQ(p.source, "local");
+      found = true;
+    } else if (p.name == "sync") {
+      EXPECT_EQ(p.source, "default");
+    }
+  EXPECT_TRUE(found);
+}
+
+TEST_F(PoolTest, SyncAlwaysMakesEveryOperationDurableAtOnce) {
+  auto pool = create({.properties = {{"sync", "always"}}});
+  ASSERT_OK(must(pool->dataset())->write_file("/f", "now"));
+  // A reader sees it without any sync: it was committed by the write itself.
+  auto reader = open(/*read_only=*/true);
+  EXPECT_EQ(must(must(reader->dataset())->read_file("/f")), "now");
+}
+
+TEST_F(PoolTest, TheTimerCommitsWithoutSync) {
+  auto pool = create({.properties = {{"txg_timeout", "1"}}});
+  ASSERT_OK(must(pool->dataset())->write_file("/f", "later"));
+  auto reader = open(/*read_only=*/true);
+  auto view = must(reader->dataset());
+  bool seen = false;
+  for (int i = 0; i < 50 && !seen; ++i) {
+    seen = view->read_file("/f").has_value();
+    if (!seen) usleep(100'000);
+  }
+  EXPECT_TRUE(seen);
+}
+
+TEST_F(PoolTest, AfterCloseEveryCallFailsCleanly) {
+  auto pool = create();
+  auto fs = must(pool->dataset());
+  auto handle = must(fs->open("/f", OpenFlags::Write | OpenFlags::Create));
+  ASSERT_OK(pool->close());
+  EXPECT_ERR(fs->stat("/"), BadHandle);
+  EXPECT_ERR(handle->pwrite("x", 0), BadHandle);
+  EXPECT_ERR(pool->sync(), BadHandle);
+}
+
+TEST_F(PoolTest, VerifyFindsRecordDamage) {
+  {
+    auto pool = create();
+    auto fs = must(pool->dataset());
+    ASSERT_OK(fs->mkdir("/d"));
+    ASSERT_OK(fs->write_file("/d/f", random_bytes(50'000, 5)));
+  }
+  raw_sql(path(), "UPDATE inodes SET nlink = 5 WHERE kind = 0; DELETE FROM chunk_refs;");
+  auto pool = open();
+  auto report = must(pool->verify());
+  ASSERT_FALSE(report.ok());
+  std::string all;
+  for (auto& p : report.problems) all += p + "\n";
+  EXPECT_NE(all.find("nlink 5 but 1 names"), std::string::npos) << all;
+  EXPECT_NE(all.find("has no reference count"), std::string::npos) << all;
+}
+
+TEST_F(PoolTest, AFlippedChunkByteIsCorruptOnReadAndInVerify) {
+  {
+    auto pool = create({.properties = {{"compression", "off"}}});
+    ASSERT_OK(must(pool->dataset())->write_file("/f", random_bytes(30'000, 6)));
+  }
+  flip_chunk_byte(path(), 100);
+  auto pool = open();
+  auto read = must(pool->dataset())->read_file("/f");
+  ASSERT_ERR(read, Corrupt);
+  EXPECT_NE(read.error().path.find("chunk "), std::string::npos) << read.error().to_string();
+  auto report = must(pool->verify());
+  ASSERT_FALSE(report.ok());
+  EXPECT_NE(report.problems.front().find("checksum mismatch"), std::string::npos) << report.problems.front();
+}
+
+}  // namespace
+}  // namespace anyfs::testing
