@@ -9,6 +9,7 @@
 #include "anyfs/layers/path_filter.h"
 #include "anyfs/layers/read_only.h"
 #include "anyfs/layers/tracing.h"
+#include "pool/location.h"
 
 namespace anyfs::cli {
 
@@ -24,15 +25,66 @@ int exit_code_for(Errc code) {
     case Errc::InvalidPath:
     case Errc::InvalidArgument:
     case Errc::NameTooLong: return k_exit_usage;
+    case Errc::Busy: return k_exit_busy;
     default: return k_exit_failure;
   }
 }
 
+Result<std::shared_ptr<Pool>> Context::pool() {
+  if (pool_) return pool_;
+  if (options_.pool_path.empty())
+    return fail(Errc::InvalidArgument, "", "this command needs a pool: -p POOL or ANYFS_POOL");
+  PoolOpenOptions open;
+  open.read_only = !writes() || options_.read_only;
+  pool_ = ANYFS_TRY(Pool::open(options_.pool_path, open));
+  return pool_;
+}
+
+Result<Target> Context::at(std::string_view location) {
+  if (options_.pool_path.empty()) {
+    if (!location.empty() && location.front() != '/')
+      return fail(Errc::InvalidArgument, std::string(location),
+                  "a location naming a dataset or snapshot needs a pool (-p POOL)");
+    return Target{ANYFS_TRY(fs()), std::string(location)};
+  }
+  Location loc = ANYFS_TRY(parse_location(location));
+  if (loc.snapshot || !options_.at.empty()) {
+    if (!options_.at.empty()) ANYFS_TRY(parse_as_of(options_.at));
+    return fail(Errc::Unsupported, std::string(location),
+                "snapshots and --at views need history, which this version does not have yet");
+  }
+  auto it = datasets_.find(loc.dataset);
+  if (it == datasets_.end()) {
+    auto pool = ANYFS_TRY(this->pool());
+    std::shared_ptr<Fs> ds = ANYFS_TRY(pool->dataset(loc.dataset));
+    it = datasets_.emplace(loc.dataset, ANYFS_TRY(wrap(ds))).first;
+  }
+  return Target{it->second, loc.path};
+}
+
+int Context::finish(int code) {
+  if (pool_) {
+    auto closed = pool_->close();
+    datasets_.clear();
+    pool_.reset();
+    if (!closed && code == k_exit_ok) return report(closed.error());
+  }
+  return code;
+}
+
 Result<std::shared_ptr<Fs>> Context::fs() {
   if (fs_) return fs_;
+  if (!options_.pool_path.empty()) {
+    fs_ = ANYFS_TRY(at("/")).fs;
+    return fs_;
+  }
   if (options_.host_root.empty())
-    return fail(Errc::InvalidArgument, "", "this command needs --host DIR (the directory to work in)");
-  std::shared_ptr<Fs> fs = ANYFS_TRY(open_host_fs(options_.host_root));
+    return fail(Errc::InvalidArgument, "", "this command needs a pool (-p POOL) or --host DIR");
+  fs_ = ANYFS_TRY(wrap(ANYFS_TRY(open_host_fs(options_.host_root))));
+  return fs_;
+}
+
+Result<std::shared_ptr<Fs>> Context::wrap(std::shared_ptr<Fs> fs) {
   if (!options_.denied.empty()) {
     PathFilterOptions filter;
     for (const auto& glob : options_.denied) filter.rules.push_back({FilterAction::Deny, glob});
@@ -40,12 +92,11 @@ Result<std::shared_ptr<Fs>> Context::fs() {
   }
   if (options_.read_only) fs = make_read_only(fs);
   if (!options_.trace_file.empty()) {
-    trace_out_ = std::make_unique<std::ofstream>(options_.trace_file, std::ios::app);
+    if (!trace_out_) trace_out_ = std::make_unique<std::ofstream>(options_.trace_file, std::ios::app);
     if (!*trace_out_) return fail(Errc::Io, options_.trace_file, "cannot open the trace file");
     fs = make_tracing(fs, make_stream_trace_sink(*trace_out_));
   }
-  fs_ = fs;
-  return fs_;
+  return fs;
 }
 
 void Context::print(const nlohmann::json& value, const std::string& human) {

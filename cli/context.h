@@ -4,12 +4,14 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "anyfs/fs.h"
+#include "anyfs/pool.h"
 
 namespace anyfs::cli {
 
@@ -21,28 +23,54 @@ enum ExitCode : int {
   k_exit_not_found = 3,  // Errc::NotFound
   k_exit_exists = 4,     // Errc::Exists
   k_exit_denied = 5,     // Errc::ReadOnly, Permission, NotPermitted
-  k_exit_corrupt = 6,    // Errc::Corrupt, Io
+  k_exit_corrupt = 6,    // Errc::Corrupt, Io; verify found damage
+  k_exit_busy = 7,       // Errc::Busy: another process writes the pool
 };
 
 int exit_code_for(Errc code);
 
 struct GlobalOptions {
   bool json = false;
+  std::string pool_path;            // -p POOL (or ANYFS_POOL)
+  std::string at;                   // --at TID|TIME
   std::string host_root;            // --host DIR
   bool read_only = false;           // --read-only
   std::vector<std::string> denied;  // --deny GLOB
   std::string trace_file;           // --trace FILE
 };
 
+// Whether a command changes what it works on: reading commands open a pool
+// read-only, so they work beside a writer.
+enum class Access { Read, Write };
+
+// A location resolved for a command: the Fs it lives in and the path inside.
+struct Target {
+  std::shared_ptr<Fs> fs;
+  std::string path;
+};
+
 class Context {
  public:
-  explicit Context(const GlobalOptions& options) : options_(options) {}
+  Context(const GlobalOptions& options, Access access) : options_(options), access_(access) {}
 
   bool json() const { return options_.json; }
+  bool writes() const { return access_ == Access::Write; }
 
-  // The Fs the command works on: HostFs over --host, wrapped in the layers the
-  // global options ask for. Fails with a usage error if --host is missing.
+  // The Fs of a location (docs/CLI.md, "Locations"): with a pool, `/path`,
+  // `DATASET:/path`, `DATASET@SNAP:/path`, `@SNAP:/path`; with --host, a path.
+  // Wrapped in the layers the global options ask for.
+  Result<Target> at(std::string_view location);
+  // The root dataset's Fs (or the host directory's).
   Result<std::shared_ptr<Fs>> fs();
+
+  // The pool named by -p / ANYFS_POOL, opened on first use (read-only for
+  // reading commands). Errors: InvalidArgument without -p.
+  Result<std::shared_ptr<Pool>> pool();
+  const std::string& pool_path() const { return options_.pool_path; }
+
+  // Ends the command: a writing command commits and closes its pool (an error
+  // there turns success into failure). Returns the final exit code.
+  int finish(int code);
 
   // Prints a result: `value` as JSON with --json, else `human`.
   void print(const nlohmann::json& value, const std::string& human);
@@ -51,7 +79,12 @@ class Context {
   int report(const Error& error);
 
  private:
+  Result<std::shared_ptr<Fs>> wrap(std::shared_ptr<Fs> fs);
+
   const GlobalOptions& options_;
+  const Access access_;
+  std::shared_ptr<Pool> pool_;
+  std::map<std::string, std::shared_ptr<Fs>> datasets_;
   std::shared_ptr<Fs> fs_;
   std::unique_ptr<std::ostream> trace_out_;
 };
@@ -60,11 +93,23 @@ class Context {
 struct Command {
   const char* name;
   const char* summary;
+  Access access;
   // Adds the command's options to `app`; returns the function that runs it.
   std::function<std::function<int(Context&)>(CLI::App& app)> setup;
 };
 
 // The table of file commands (cli/file_commands.cc).
 const std::vector<Command>& file_commands();
+// The pool commands (cli/pool_commands.cc).
+const std::vector<Command>& pool_commands();
+
+// Runs `body` on the Fs of `location`; an Error becomes a report and exit code.
+template <class F>
+int with_target(Context& ctx, std::string_view location, F&& body) {
+  auto target = ctx.at(location);
+  if (!target) return ctx.report(target.error());
+  Result<void> r = body(*target->fs, target->path);
+  return r ? k_exit_ok : ctx.report(r.error());
+}
 
 }  // namespace anyfs::cli

@@ -9,12 +9,25 @@
 #include <iterator>
 
 #include "context.h"
+#include "transfer.h"
 #include "fs/path.h"
 
 namespace anyfs::cli {
 namespace {
 
 using Runner = std::function<int(Context&)>;
+
+// Runs `body` on two locations that must be in the same dataset.
+template <class F>
+int with_pair(Context& ctx, const std::string& a, const std::string& b, F&& body) {
+  auto first = ctx.at(a);
+  if (!first) return ctx.report(first.error());
+  auto second = ctx.at(b);
+  if (!second) return ctx.report(second.error());
+  if (first->fs != second->fs) return ctx.report(Error(Errc::CrossDevice, b, "the two paths are in different datasets"));
+  Result<void> r = body(*first->fs, first->path, second->path);
+  return r ? k_exit_ok : ctx.report(r.error());
+}
 
 // Runs `body` with the command's Fs; any Error becomes a report and exit code.
 template <class F>
@@ -57,12 +70,12 @@ Runner setup_ls(CLI::App& app) {
   app.add_option("path", *path, "Directory to list (default /)");
   app.add_flag("-l,--long", *longer, "Show kind, mode, size and inode");
   return [=](Context& ctx) {
-    return with_fs(ctx, [&](Fs& fs) -> Result<void> {
-      auto entries = ANYFS_TRY(fs.read_dir(*path));
+    return with_target(ctx, *path, [&](Fs& fs, const std::string& dir) -> Result<void> {
+      auto entries = ANYFS_TRY(fs.read_dir(dir));
       nlohmann::json list = nlohmann::json::array();
       std::string human;
       for (const auto& e : entries) {
-        auto st = fs.lstat(path::child(*path, e.name));
+        auto st = fs.lstat(path::child(dir, e.name));
         nlohmann::json row = {{"name", e.name}, {"kind", file_kind_name(e.kind)}, {"ino", e.ino}};
         if (st) row["size"] = st->size, row["mode"] = st->mode;
         list.push_back(row);
@@ -83,8 +96,8 @@ Runner setup_stat(CLI::App& app) {
   app.add_option("path", *path, "Object to describe")->required();
   app.add_flag("-L,--no-follow", *no_follow, "Describe a symlink itself, not its target");
   return [=](Context& ctx) {
-    return with_fs(ctx, [&](Fs& fs) -> Result<void> {
-      Stat st = ANYFS_TRY(*no_follow ? fs.lstat(*path) : fs.stat(*path));
+    return with_target(ctx, *path, [&](Fs& fs, const std::string& p) -> Result<void> {
+      Stat st = ANYFS_TRY(*no_follow ? fs.lstat(p) : fs.stat(p));
       ctx.print(stat_json(st),
                 fmt::format("{}: {} {:o} size {} nlink {} ino {} uid {} gid {}", *path, file_kind_name(st.kind),
                             st.mode, st.size, st.nlink, st.ino, st.uid, st.gid));
@@ -97,23 +110,17 @@ Runner setup_cat(CLI::App& app) {
   auto paths = std::make_shared<std::vector<std::string>>();
   app.add_option("paths", *paths, "Files to print")->required();
   return [=](Context& ctx) {
-    return with_fs(ctx, [&](Fs& fs) -> Result<void> {
-      for (const auto& p : *paths) {
-        std::string data = ANYFS_TRY(fs.read_file(p));
-        std::cout.write(data.data(), static_cast<std::streamsize>(data.size()));
-      }
-      std::cout.flush();
-      return {};
-    });
+    for (const auto& location : *paths) {
+      int code = with_target(ctx, location, [&](Fs& fs, const std::string& p) -> Result<void> {
+        return copy_out(fs, p, std::cout);
+      });
+      if (code != k_exit_ok) return code;
+    }
+    std::cout.flush();
+    return static_cast<int>(k_exit_ok);
   };
 }
 
-Result<std::string> read_source(const std::string& source) {
-  if (source == "-") return std::string(std::istreambuf_iterator<char>(std::cin), {});
-  std::ifstream in(source, std::ios::binary);
-  if (!in) return fail(Errc::NotFound, source, "cannot read the local file");
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 Runner setup_put(CLI::App& app) {
   auto source = std::make_shared<std::string>();
@@ -125,10 +132,9 @@ Runner setup_put(CLI::App& app) {
       ->default_str("0644")
       ->transform([](std::string s) { return std::to_string(std::stoul(s, nullptr, 8)); });
   return [=](Context& ctx) {
-    return with_fs(ctx, [&](Fs& fs) -> Result<void> {
-      std::string data = ANYFS_TRY(read_source(*source));
-      ANYFS_CHECK(fs.write_file(*dest, data, *mode));
-      ctx.print({{"path", *dest}, {"bytes", data.size()}}, "");
+    return with_target(ctx, *dest, [&](Fs& fs, const std::string& p) -> Result<void> {
+      std::uint64_t bytes = ANYFS_TRY(copy_in(*source, fs, p, *mode));
+      ctx.print({{"path", *dest}, {"bytes", bytes}}, "");
       return {};
     });
   };
@@ -140,10 +146,13 @@ Runner setup_mkdir(CLI::App& app) {
   app.add_option("paths", *paths, "Directories to create")->required();
   app.add_flag("-p,--parents", *parents, "Create missing parents; an existing directory is fine");
   return [=](Context& ctx) {
-    return with_fs(ctx, [&](Fs& fs) -> Result<void> {
-      for (const auto& p : *paths) ANYFS_CHECK(*parents ? fs.mkdirs(p) : fs.mkdir(p));
-      return {};
-    });
+    for (const auto& location : *paths) {
+      int code = with_target(ctx, location, [&](Fs& fs, const std::string& p) -> Result<void> {
+        return *parents ? fs.mkdirs(p) : fs.mkdir(p);
+      });
+      if (code != k_exit_ok) return code;
+    }
+    return static_cast<int>(k_exit_ok);
   };
 }
 
@@ -153,9 +162,9 @@ Runner setup_rm(CLI::App& app) {
   app.add_option("paths", *paths, "Objects to remove")->required();
   app.add_flag("-r,--recursive", *recursive, "Remove directories and everything under them");
   return [=](Context& ctx) {
-    return with_fs(ctx, [&](Fs& fs) -> Result<void> {
-      std::uint64_t removed = 0;
-      for (const auto& p : *paths) {
+    std::uint64_t removed = 0;
+    for (const auto& location : *paths) {
+      int code = with_target(ctx, location, [&](Fs& fs, const std::string& p) -> Result<void> {
         if (*recursive) {
           ANYFS_TRY(fs.lstat(p));  // a missing path is an error here, as with rm -r
           removed += ANYFS_TRY(fs.remove_all(p));
@@ -163,10 +172,12 @@ Runner setup_rm(CLI::App& app) {
           ANYFS_CHECK(fs.remove(p));
           ++removed;
         }
-      }
-      ctx.print({{"removed", removed}}, "");
-      return {};
-    });
+        return {};
+      });
+      if (code != k_exit_ok) return code;
+    }
+    ctx.print({{"removed", removed}}, "");
+    return static_cast<int>(k_exit_ok);
   };
 }
 
@@ -180,9 +191,9 @@ Runner setup_mv(CLI::App& app) {
   auto* nr = app.add_flag("-n,--no-replace", *no_replace, "Fail if the destination exists");
   app.add_flag("-x,--exchange", *exchange, "Swap the two paths atomically")->excludes(nr);
   return [=](Context& ctx) {
-    return with_fs(ctx, [&](Fs& fs) -> Result<void> {
+    return with_pair(ctx, *from, *to, [&](Fs& fs, const std::string& a, const std::string& b) -> Result<void> {
       RenameFlags flags = *exchange ? RenameFlags::Exchange : *no_replace ? RenameFlags::NoReplace : RenameFlags::None;
-      return fs.rename(*from, *to, flags);
+      return fs.rename(a, b, flags);
     });
   };
 }
@@ -195,8 +206,10 @@ Runner setup_ln(CLI::App& app) {
   app.add_option("link", *link, "New name")->required();
   app.add_flag("-s,--symbolic", *symbolic, "Make a symlink instead of a hard link");
   return [=](Context& ctx) {
-    return with_fs(
-        ctx, [&](Fs& fs) -> Result<void> { return *symbolic ? fs.symlink(*target, *link) : fs.link(*target, *link); });
+    if (*symbolic)
+      return with_target(ctx, *link, [&](Fs& fs, const std::string& p) { return fs.symlink(*target, p); });
+    return with_pair(ctx, *target, *link,
+                     [&](Fs& fs, const std::string& a, const std::string& b) { return fs.link(a, b); });
   };
 }
 
@@ -218,11 +231,11 @@ Runner setup_find(CLI::App& app) {
   app.add_option("path", *root, "Where to start (default /)");
   app.add_option("--glob", *glob, "Only paths matching this glob ('*.txt', '/src/**/*.h')");
   return [=](Context& ctx) {
-    return with_fs(ctx, [&](Fs& fs) -> Result<void> {
+    return with_target(ctx, *root, [&](Fs& fs, const std::string& start) -> Result<void> {
       nlohmann::json out = nlohmann::json::array();
       std::string human;
-      ANYFS_TRY(fs.stat(*root));
-      ANYFS_CHECK(walk(fs, path::normalize(*root), *glob, out, human));
+      ANYFS_TRY(fs.stat(start));
+      ANYFS_CHECK(walk(fs, path::normalize(start), *glob, out, human));
       ctx.print(out, human);
       return {};
     });
@@ -250,16 +263,16 @@ Runner setup_df(CLI::App&) {
 
 const std::vector<Command>& file_commands() {
   static const std::vector<Command> k_commands = {
-      {"ls", "List a directory", setup_ls},
-      {"stat", "Show an object's attributes", setup_stat},
-      {"cat", "Print files", setup_cat},
-      {"put", "Write a file from a local file or standard input", setup_put},
-      {"mkdir", "Create directories", setup_mkdir},
-      {"rm", "Remove files, symlinks and directories", setup_rm},
-      {"mv", "Rename or move atomically", setup_mv},
-      {"ln", "Make a hard link or (-s) a symlink", setup_ln},
-      {"find", "List paths under a directory, optionally matching a glob", setup_find},
-      {"df", "Show space and file counts", setup_df},
+      {"ls", "List a directory", Access::Read, setup_ls},
+      {"stat", "Show an object's attributes", Access::Read, setup_stat},
+      {"cat", "Print files", Access::Read, setup_cat},
+      {"put", "Write a file from a local file or standard input: put HOSTFILE|- PATH", Access::Write, setup_put},
+      {"mkdir", "Create directories", Access::Write, setup_mkdir},
+      {"rm", "Remove files, symlinks and directories", Access::Write, setup_rm},
+      {"mv", "Rename or move atomically", Access::Write, setup_mv},
+      {"ln", "Make a hard link or (-s) a symlink", Access::Write, setup_ln},
+      {"find", "List paths under a directory, optionally matching a glob", Access::Read, setup_find},
+      {"df", "Show space and file counts", Access::Read, setup_df},
   };
   return k_commands;
 }

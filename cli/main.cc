@@ -15,27 +15,38 @@ constexpr const char* k_footer = R"(Exit codes: 0 ok, 1 failure, 2 usage error, 
 
 int run(int argc, char** argv) {
   CLI::App app{
-      "anyfs: a filesystem in a file, with history, snapshots and dedup.\n"
-      "This version works on a host directory (--host DIR), confined so that no path\n"
-      "or symlink leaves it; pools arrive with the storage engine.",
+      "anyfs: a filesystem in a file, with dedup, compression and checksums.\n"
+      "Commands work on a pool (-p POOL or ANYFS_POOL; create one with `anyfs init POOL`)\n"
+      "or on a host directory (--host DIR), confined so that no path or symlink leaves it.\n"
+      "Locations in a pool: /path (root dataset), DATASET:/path; DATASET@SNAP:/path and\n"
+      "@SNAP:/path once history lands.",
       "anyfs"};
   app.set_version_flag("--version", std::string("anyfs ") + ANYFS_VERSION);
   app.footer(k_footer);
   app.require_subcommand(1);
   GlobalOptions options;
   app.add_flag("--json", options.json, "Print results (and errors, on stderr) as JSON");
+  app.add_option("-p,--pool", options.pool_path, "Pool file to work on")->envname("ANYFS_POOL");
+  app.add_option("--at", options.at, "View as of a TID or time (needs history)");
   app.add_option("--host", options.host_root, "Host directory to work in (the root of the tree)");
   app.add_flag("--read-only", options.read_only, "Refuse every change");
   app.add_option("--deny", options.denied, "Hide paths matching this glob (repeatable)");
   app.add_option("--trace", options.trace_file, "Append a JSON line per filesystem call to this file");
 
   std::function<int(Context&)> chosen;
-  for (const Command& command : file_commands()) {
-    CLI::App* sub = app.add_subcommand(command.name, command.summary);
-    sub->fallthrough();
-    sub->footer(k_footer);
-    auto runner = command.setup(*sub);
-    sub->callback([&chosen, runner] { chosen = runner; });
+  Access access = Access::Read;
+  for (const auto* table : {&pool_commands(), &file_commands()}) {
+    for (const Command& command : *table) {
+      CLI::App* sub = app.add_subcommand(command.name, command.summary);
+      sub->fallthrough();
+      sub->footer(k_footer);
+      auto runner = command.setup(*sub);
+      Access a = command.access;
+      sub->callback([&chosen, &access, runner, a] {
+        chosen = runner;
+        access = a;
+      });
+    }
   }
   try {
     app.parse(argc, argv);
@@ -43,8 +54,8 @@ int run(int argc, char** argv) {
     int code = app.exit(e);
     return code == 0 ? k_exit_ok : k_exit_usage;
   }
-  Context ctx(options);
-  return chosen(ctx);
+  Context ctx(options, access);
+  return ctx.finish(chosen(ctx));
 }
 
 }  // namespace

@@ -294,6 +294,8 @@ Result<std::shared_ptr<PoolCore>> connect(const std::string& path, const PoolOpe
   auto schema = check_schema(*core->db, !options.read_only);
   if (!schema) {
     schema.error().path = path;
+    if (schema.error().code == Errc::Corrupt && schema.error().message.find("not an AnyFS") == std::string::npos)
+      schema.error().message = "not an AnyFS pool, or its header is damaged (" + schema.error().message + ")";
     return std::unexpected(schema.error());
   }
   ANYFS_CHECK(configure(*core->db, options.read_only));
