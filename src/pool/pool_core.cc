@@ -1,6 +1,7 @@
 #include "pool/pool_core.h"
 
 #include <time.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -10,6 +11,13 @@ std::int64_t wall_clock_ns() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
   return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+PoolCore::~PoolCore() {
+  chunks.reset();
+  meta.reset();
+  db.reset();
+  if (lock_fd >= 0) ::close(lock_fd);
 }
 
 Result<void> PoolCore::check_usable() const {

@@ -35,6 +35,12 @@ class TxgParticipant {
 };
 
 struct PoolCore {
+  PoolCore() = default;
+  PoolCore(const PoolCore&) = delete;
+  PoolCore& operator=(const PoolCore&) = delete;
+  // Closes SQLite before the writer lock's descriptor (see take_writer_lock).
+  ~PoolCore();
+
   // Dirty file data buffered across the pool before it is chunked and written.
   static constexpr std::uint64_t k_dirty_limit = 64ull << 20;
 

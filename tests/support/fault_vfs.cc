@@ -1,0 +1,328 @@
+#include "support/fault_vfs.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace anyfs::testing {
+namespace {
+
+// One write or truncate not yet made durable by a sync of its file.
+struct Change {
+  bool truncate = false;
+  std::int64_t offset = 0;   // write: where; truncate: the new size
+  std::string data;          // write: the bytes written
+  std::string old_data;      // the bytes it replaced (up to the old end of file)
+  std::int64_t old_size = 0;  // the file size before it
+};
+
+struct State {
+  std::mutex mu;
+  sqlite3_vfs* real = nullptr;
+  std::map<std::string, std::vector<Change>> unsynced;  // by file path
+  std::uint64_t syncs = 0, writes = 0;
+  std::uint64_t cut_at = 0, fail_write_at = 0;
+  int fail_code = SQLITE_IOERR_WRITE;
+  bool torn = false;
+  std::uint64_t seed = 0;
+  bool dead = false;
+};
+
+State& state() {
+  static State s;
+  return s;
+}
+
+struct FaultFile {
+  sqlite3_file base;
+  sqlite3_file* real;
+  std::string* path;  // null for files without a name (temp files): not tracked
+};
+
+sqlite3_file* real_of(sqlite3_file* f) { return reinterpret_cast<FaultFile*>(f)->real; }
+
+// Restores `path` to its last synced content, then (torn) replays a prefix.
+void power_cut_file(const std::string& path, const std::vector<Change>& changes, std::mt19937_64& rng, bool torn) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return;
+  for (auto it = changes.rbegin(); it != changes.rend(); ++it) {
+    if (!it->old_data.empty())
+      (void)!::pwrite(fd, it->old_data.data(), it->old_data.size(), it->offset);
+    (void)!::ftruncate(fd, it->old_size);
+  }
+  if (torn && !changes.empty()) {
+    std::size_t keep = rng() % (changes.size() + 1);
+    for (std::size_t i = 0; i < keep && i < changes.size(); ++i) {
+      const Change& c = changes[i];
+      if (c.truncate) {
+        (void)!::ftruncate(fd, c.offset);
+        continue;
+      }
+      std::size_t n = c.data.size();
+      if (i + 1 == keep && rng() % 2 == 0) n = (rng() % (n / 512 + 1)) * 512;  // torn at a sector
+      (void)!::pwrite(fd, c.data.data(), std::min(n, c.data.size()), c.offset);
+    }
+  }
+  ::close(fd);
+}
+
+// REQUIRES: s.mu held.
+void power_cut(State& s) {
+  s.dead = true;
+  std::mt19937_64 rng(s.seed);
+  for (const auto& [path, changes] : s.unsynced) power_cut_file(path, changes, rng, s.torn);
+  s.unsynced.clear();
+}
+
+int x_close(sqlite3_file* f) {
+  auto* ff = reinterpret_cast<FaultFile*>(f);
+  int rc = ff->real->pMethods ? ff->real->pMethods->xClose(ff->real) : SQLITE_OK;
+  delete ff->path;
+  ff->path = nullptr;
+  return rc;
+}
+
+int x_read(sqlite3_file* f, void* buf, int amt, sqlite3_int64 off) {
+  {
+    std::lock_guard lock(state().mu);
+    if (state().dead) return SQLITE_IOERR_READ;
+  }
+  return real_of(f)->pMethods->xRead(real_of(f), buf, amt, off);
+}
+
+int x_write(sqlite3_file* f, const void* buf, int amt, sqlite3_int64 off) {
+  auto* ff = reinterpret_cast<FaultFile*>(f);
+  State& s = state();
+  std::lock_guard lock(s.mu);
+  if (s.dead) return SQLITE_IOERR_WRITE;
+  if (++s.writes == s.fail_write_at) return s.fail_code;
+  if (ff->path != nullptr) {
+    Change c;
+    c.offset = off;
+    c.data.assign(static_cast<const char*>(buf), static_cast<std::size_t>(amt));
+    sqlite3_int64 size = 0;
+    ff->real->pMethods->xFileSize(ff->real, &size);
+    c.old_size = size;
+    if (off < size) {
+      std::size_t n = static_cast<std::size_t>(std::min<sqlite3_int64>(amt, size - off));
+      c.old_data.resize(n);
+      ff->real->pMethods->xRead(ff->real, c.old_data.data(), static_cast<int>(n), off);
+    }
+    s.unsynced[*ff->path].push_back(std::move(c));
+  }
+  return ff->real->pMethods->xWrite(ff->real, buf, amt, off);
+}
+
+int x_truncate(sqlite3_file* f, sqlite3_int64 size) {
+  auto* ff = reinterpret_cast<FaultFile*>(f);
+  State& s = state();
+  std::lock_guard lock(s.mu);
+  if (s.dead) return SQLITE_IOERR_TRUNCATE;
+  if (ff->path != nullptr) {
+    Change c;
+    c.truncate = true;
+    c.offset = size;
+    sqlite3_int64 old = 0;
+    ff->real->pMethods->xFileSize(ff->real, &old);
+    c.old_size = old;
+    if (size < old) {
+      c.old_data.resize(static_cast<std::size_t>(old - size));
+      ff->real->pMethods->xRead(ff->real, c.old_data.data(), static_cast<int>(old - size), size);
+    }
+    s.unsynced[*ff->path].push_back(std::move(c));
+  }
+  return ff->real->pMethods->xTruncate(ff->real, size);
+}
+
+int x_sync(sqlite3_file* f, int flags) {
+  auto* ff = reinterpret_cast<FaultFile*>(f);
+  State& s = state();
+  std::lock_guard lock(s.mu);
+  if (s.dead) return SQLITE_IOERR_FSYNC;
+  if (++s.syncs == s.cut_at) {
+    power_cut(s);
+    return SQLITE_IOERR_FSYNC;
+  }
+  int rc = ff->real->pMethods->xSync(ff->real, flags);
+  if (rc == SQLITE_OK && ff->path != nullptr) s.unsynced.erase(*ff->path);
+  return rc;
+}
+
+int x_file_size(sqlite3_file* f, sqlite3_int64* size) { return real_of(f)->pMethods->xFileSize(real_of(f), size); }
+int x_lock(sqlite3_file* f, int level) { return real_of(f)->pMethods->xLock(real_of(f), level); }
+int x_unlock(sqlite3_file* f, int level) { return real_of(f)->pMethods->xUnlock(real_of(f), level); }
+int x_check_reserved(sqlite3_file* f, int* out) { return real_of(f)->pMethods->xCheckReservedLock(real_of(f), out); }
+int x_file_control(sqlite3_file* f, int op, void* arg) { return real_of(f)->pMethods->xFileControl(real_of(f), op, arg); }
+int x_sector_size(sqlite3_file* f) { return real_of(f)->pMethods->xSectorSize(real_of(f)); }
+int x_device(sqlite3_file* f) { return real_of(f)->pMethods->xDeviceCharacteristics(real_of(f)); }
+int x_shm_map(sqlite3_file* f, int page, int size, int extend, void volatile** out) {
+  return real_of(f)->pMethods->xShmMap(real_of(f), page, size, extend, out);
+}
+int x_shm_lock(sqlite3_file* f, int offset, int n, int flags) {
+  return real_of(f)->pMethods->xShmLock(real_of(f), offset, n, flags);
+}
+void x_shm_barrier(sqlite3_file* f) { real_of(f)->pMethods->xShmBarrier(real_of(f)); }
+int x_shm_unmap(sqlite3_file* f, int delete_flag) {
+  bool dead;
+  {
+    std::lock_guard lock(state().mu);
+    dead = state().dead;
+  }
+  return real_of(f)->pMethods->xShmUnmap(real_of(f), dead ? 0 : delete_flag);
+}
+
+// Version 2: no xFetch, so SQLite reads through xRead (no memory map to bypass us).
+const sqlite3_io_methods k_methods = {2,          x_close,         x_read,         x_write,          x_truncate,
+                                      x_sync,     x_file_size,     x_lock,         x_unlock,         x_check_reserved,
+                                      x_file_control, x_sector_size, x_device,     x_shm_map,        x_shm_lock,
+                                      x_shm_barrier,  x_shm_unmap,   nullptr,      nullptr};
+
+int v_open(sqlite3_vfs* vfs, const char* name, sqlite3_file* f, int flags, int* out_flags) {
+  auto* ff = reinterpret_cast<FaultFile*>(f);
+  std::memset(ff, 0, sizeof(FaultFile));
+  ff->real = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(f) + sizeof(FaultFile));
+  sqlite3_vfs* real = static_cast<State*>(vfs->pAppData)->real;
+  {
+    std::lock_guard lock(state().mu);
+    if (state().dead) return SQLITE_CANTOPEN;
+  }
+  int rc = real->xOpen(real, name, ff->real, flags, out_flags);
+  if (ff->real->pMethods != nullptr) {
+    f->pMethods = &k_methods;
+    if (name != nullptr) ff->path = new std::string(name);
+  }
+  return rc;
+}
+
+int v_delete(sqlite3_vfs* vfs, const char* name, int sync_dir) {
+  {
+    std::lock_guard lock(state().mu);
+    if (state().dead) return SQLITE_IOERR_DELETE;
+    state().unsynced.erase(name);
+  }
+  sqlite3_vfs* real = static_cast<State*>(vfs->pAppData)->real;
+  return real->xDelete(real, name, sync_dir);
+}
+
+int v_access(sqlite3_vfs* vfs, const char* name, int flags, int* out) {
+  sqlite3_vfs* real = static_cast<State*>(vfs->pAppData)->real;
+  return real->xAccess(real, name, flags, out);
+}
+int v_full_pathname(sqlite3_vfs* vfs, const char* name, int n, char* out) {
+  sqlite3_vfs* real = static_cast<State*>(vfs->pAppData)->real;
+  return real->xFullPathname(real, name, n, out);
+}
+void* v_dlopen(sqlite3_vfs* vfs, const char* name) {
+  sqlite3_vfs* real = static_cast<State*>(vfs->pAppData)->real;
+  return real->xDlOpen(real, name);
+}
+void v_dlerror(sqlite3_vfs* vfs, int n, char* out) {
+  sqlite3_vfs* real = static_cast<State*>(vfs->pAppData)->real;
+  real->xDlError(real, n, out);
+}
+void (*v_dlsym(sqlite3_vfs* vfs, void* handle, const char* sym))(void) {
+  sqlite3_vfs* real = static_cast<State*>(vfs->pAppData)->real;
+  return real->xDlSym(real, handle, sym);
+}
+void v_dlclose(sqlite3_vfs* vfs, void* handle) {
+  sqlite3_vfs* real = static_cast<State*>(vfs->pAppData)->real;
+  real->xDlClose(real, handle);
+}
+int v_randomness(sqlite3_vfs* vfs, int n, char* out) {
+  sqlite3_vfs* real = static_cast<State*>(vfs->pAppData)->real;
+  return real->xRandomness(real, n, out);
+}
+int v_sleep(sqlite3_vfs* vfs, int us) {
+  sqlite3_vfs* real = static_cast<State*>(vfs->pAppData)->real;
+  return real->xSleep(real, us);
+}
+int v_current_time(sqlite3_vfs* vfs, double* out) {
+  sqlite3_vfs* real = static_cast<State*>(vfs->pAppData)->real;
+  return real->xCurrentTime(real, out);
+}
+int v_last_error(sqlite3_vfs* vfs, int n, char* out) {
+  sqlite3_vfs* real = static_cast<State*>(vfs->pAppData)->real;
+  return real->xGetLastError(real, n, out);
+}
+int v_current_time64(sqlite3_vfs* vfs, sqlite3_int64* out) {
+  sqlite3_vfs* real = static_cast<State*>(vfs->pAppData)->real;
+  return real->xCurrentTimeInt64(real, out);
+}
+
+}  // namespace
+
+FaultVfs& FaultVfs::get() {
+  static FaultVfs* instance = [] {
+    State& s = state();
+    s.real = sqlite3_vfs_find(nullptr);
+    static sqlite3_vfs vfs{};
+    vfs.iVersion = 2;
+    vfs.szOsFile = static_cast<int>(sizeof(FaultFile)) + s.real->szOsFile;
+    vfs.mxPathname = s.real->mxPathname;
+    vfs.zName = k_name;
+    vfs.pAppData = &s;
+    vfs.xOpen = v_open;
+    vfs.xDelete = v_delete;
+    vfs.xAccess = v_access;
+    vfs.xFullPathname = v_full_pathname;
+    vfs.xDlOpen = v_dlopen;
+    vfs.xDlError = v_dlerror;
+    vfs.xDlSym = v_dlsym;
+    vfs.xDlClose = v_dlclose;
+    vfs.xRandomness = v_randomness;
+    vfs.xSleep = v_sleep;
+    vfs.xCurrentTime = v_current_time;
+    vfs.xGetLastError = v_last_error;
+    vfs.xCurrentTimeInt64 = v_current_time64;
+    sqlite3_vfs_register(&vfs, 0);
+    return new FaultVfs();
+  }();
+  return *instance;
+}
+
+void FaultVfs::reset() {
+  State& s = state();
+  std::lock_guard lock(s.mu);
+  s.unsynced.clear();
+  s.syncs = s.writes = 0;
+  s.cut_at = s.fail_write_at = 0;
+  s.torn = false;
+  s.dead = false;
+}
+
+void FaultVfs::cut_at_sync(std::uint64_t n, bool torn, std::uint64_t seed) {
+  State& s = state();
+  std::lock_guard lock(s.mu);
+  s.cut_at = n;
+  s.torn = torn;
+  s.seed = seed;
+}
+
+void FaultVfs::fail_write(std::uint64_t n, int code) {
+  State& s = state();
+  std::lock_guard lock(s.mu);
+  s.fail_write_at = n;
+  s.fail_code = code;
+}
+
+std::uint64_t FaultVfs::syncs() const {
+  std::lock_guard lock(state().mu);
+  return state().syncs;
+}
+std::uint64_t FaultVfs::writes() const {
+  std::lock_guard lock(state().mu);
+  return state().writes;
+}
+bool FaultVfs::power_lost() const {
+  std::lock_guard lock(state().mu);
+  return state().dead;
+}
+
+}  // namespace anyfs::testing

@@ -1,0 +1,44 @@
+// A SQLite VFS that can lose power and fail I/O on request, for crash and fault
+// tests (registered as "anyfs-fault"; open a pool through it with
+// PoolOpenOptions::vfs). It passes everything to the default VFS and remembers
+// every write and truncate not yet covered by a sync of its file, so that a
+// power cut can put each file back to what its last sync made durable — or, in
+// torn mode, to that plus a random prefix of the unsynced writes, the last one
+// possibly cut short at a sector boundary.
+//
+// After the cut the "machine is off": every further I/O through this VFS fails,
+// nothing more reaches the files, and the test reopens them with the default VFS.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace anyfs::testing {
+
+class FaultVfs {
+ public:
+  // The one instance, registered with SQLite on first use.
+  static FaultVfs& get();
+  static constexpr const char* k_name = "anyfs-fault";
+
+  // Forgets all counters, plans and recorded writes; powers the machine on.
+  void reset();
+
+  // Cut power when the `n`th sync (1-based, counted from reset) is asked for: the
+  // sync does not happen. With `torn`, a random prefix of the unsynced writes
+  // (chosen by `seed`) survives, the last perhaps cut short.
+  void cut_at_sync(std::uint64_t n, bool torn = false, std::uint64_t seed = 0);
+
+  // The `n`th write (1-based) fails with the SQLite result `code` (SQLITE_FULL,
+  // SQLITE_IOERR_WRITE), writing nothing; later writes go through again.
+  void fail_write(std::uint64_t n, int code);
+
+  std::uint64_t syncs() const;
+  std::uint64_t writes() const;
+  bool power_lost() const;
+
+ private:
+  FaultVfs() = default;
+};
+
+}  // namespace anyfs::testing
