@@ -11,7 +11,7 @@ namespace anyfs::cli {
 namespace {
 
 constexpr const char* k_footer = R"(Exit codes: 0 ok, 1 failure, 2 usage error, 3 not found, 4 exists,
-5 denied (read-only, permission), 6 corrupt or I/O error. See docs/CLI.md.)";
+5 denied (read-only, permission), 6 corrupt or I/O error, 7 pool busy. See docs/CLI.md.)";
 
 int run(int argc, char** argv) {
   CLI::App app{

@@ -30,13 +30,13 @@ struct PoolCreateOptions {
   // was chosen by measurement (docs/PERFORMANCE.md, "Page size").
   std::uint32_t page_size = 4096;
   // Properties the root dataset starts with (name → value), checked as set_property does.
-  std::vector<std::pair<std::string, std::string>> properties;
+  std::vector<std::pair<std::string, std::string>> properties = {};
 };
 
 struct PoolOpenOptions {
   bool read_only = false;
   // Test hook: the name of a registered SQLite VFS to open the file through.
-  std::string vfs;
+  std::string vfs = {};
 };
 
 // Space and dedup figures of a pool.

@@ -22,7 +22,7 @@ mutations=(
   "nlink-not-updated-on-rename@@src/memory/memory_fs.cc@@s/    dst_parent->nlink++;\$/    ;/@@MemoryFs"
   "chunk-checksum-unchecked@@src/chunk/chunk_store.cc@@s/if (xxh3(chunk.stored) != chunk.checksum)/if (false)/@@ChunkStore"
   "pool-sync-does-not-commit@@src/pool/pool.cc@@s/^    return core_->commit();\$/    return {};/@@CrashTest"
-  "refcount-never-dropped@@src/meta/sqlite_meta_store.cc@@s/pending_refs_\[chunk\] -= 1;/;/@@PoolTest"
+  "refcount-never-dropped@@src/meta/sqlite_meta_store.cc@@s/pending_refs_\[chunk\] -= 1;/pending_refs_[chunk] -= 0;/@@PoolTest"
   "overwrite-loses-extent-tail@@src/pool/dataset.cc@@s/if (e.end() > to) {/if (false) {/@@Pool"
   "append-ignores-end@@src/memory/memory_fs.cc@@s/if (has(flags_, OpenFlags::Append)) offset = node_->data.size();/;/@@MemoryFs"
 )
