@@ -47,6 +47,10 @@ class ChunkStore {
 
   // Every stored id, sorted. Errors: Io.
   virtual Result<std::vector<ChunkId>> list() = 0;
+
+  // Forgets anything cached about where chunks are (another process changed the
+  // store). A backend without such a cache does nothing.
+  virtual void drop_caches() {}
 };
 
 // An in-memory ChunkStore (tests, scratch pools). Thread-safe.

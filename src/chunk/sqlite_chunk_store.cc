@@ -7,6 +7,9 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
+#include <unordered_map>
+
 #include "util/sqlite.h"
 
 namespace anyfs {
@@ -34,22 +37,13 @@ class SqliteChunkStore final : public ChunkStore {
   }
 
   Result<StoredChunk> get(const ChunkId& id) override {
-    std::int64_t rowid = 0;
+    Where where = ANYFS_TRY(locate(id));
     StoredChunk out;
-    std::size_t size = 0;
-    {
-      auto stmt = ANYFS_TRY(
-          db_.prepare("SELECT id, codec, raw_size, checksum, length(data) FROM chunks WHERE hash = ?1"));
-      stmt.bind_blob(1, id_bytes(id));
-      if (!ANYFS_TRY(stmt.step())) return fail(Errc::NotFound, "", fmt::format("chunk {} is missing", to_hex(id)));
-      rowid = stmt.column_int(0);
-      out.codec = static_cast<Codec>(stmt.column_int(1));
-      out.raw_size = static_cast<std::uint32_t>(stmt.column_int(2));
-      out.checksum = stmt.column_u64(3);
-      size = static_cast<std::size_t>(stmt.column_int(4));
-    }
-    out.stored.resize(size);
-    auto read = read_blob(rowid, out.stored);
+    out.codec = where.codec;
+    out.raw_size = where.raw_size;
+    out.checksum = where.checksum;
+    out.stored.resize(where.size);
+    auto read = read_blob(where.rowid, out.stored);
     // A read-only opener must not keep a read transaction (and its snapshot)
     // open through an idle blob handle.
     if (!db_.in_transaction()) close_blob();
@@ -63,8 +57,14 @@ class SqliteChunkStore final : public ChunkStore {
     return stmt.step();
   }
 
+  void drop_caches() override {
+    where_.clear();
+    close_blob();
+  }
+
   Result<void> remove(const ChunkId& id) override {
     close_blob();
+    where_.erase(id);
     auto stmt = ANYFS_TRY(db_.prepare("DELETE FROM chunks WHERE hash = ?1"));
     stmt.bind_blob(1, id_bytes(id));
     ANYFS_CHECK(stmt.run());
@@ -86,6 +86,37 @@ class SqliteChunkStore final : public ChunkStore {
   }
 
  private:
+  // Where a chunk's row is and what the row says about it, cached: rows are
+  // written once and never change until gc removes them.
+  struct Where {
+    std::int64_t rowid;
+    Codec codec;
+    std::uint32_t raw_size;
+    std::uint64_t checksum;
+    std::size_t size;
+  };
+  struct IdHash {
+    std::size_t operator()(const ChunkId& id) const {
+      std::size_t h;
+      std::memcpy(&h, id.data(), sizeof h);
+      return h;
+    }
+  };
+  static constexpr std::size_t k_where_limit = 1 << 17;
+
+  Result<Where> locate(const ChunkId& id) {
+    if (auto it = where_.find(id); it != where_.end()) return it->second;
+    auto stmt =
+        ANYFS_TRY(db_.prepare("SELECT id, codec, raw_size, checksum, length(data) FROM chunks WHERE hash = ?1"));
+    stmt.bind_blob(1, id_bytes(id));
+    if (!ANYFS_TRY(stmt.step())) return fail(Errc::NotFound, "", fmt::format("chunk {} is missing", to_hex(id)));
+    Where w{stmt.column_int(0), static_cast<Codec>(stmt.column_int(1)), static_cast<std::uint32_t>(stmt.column_int(2)),
+            stmt.column_u64(3), static_cast<std::size_t>(stmt.column_int(4))};
+    if (where_.size() >= k_where_limit) where_.clear();
+    where_.emplace(id, w);
+    return w;
+  }
+
   // One blob handle, moved from row to row with sqlite3_blob_reopen (cheaper than
   // a SELECT of the bytes).
   Result<void> read_blob(std::int64_t rowid, std::string& out) {
@@ -114,6 +145,7 @@ class SqliteChunkStore final : public ChunkStore {
 
   sql::Db& db_;
   sqlite3_blob* blob_ = nullptr;
+  std::unordered_map<ChunkId, Where, IdHash> where_;
 };
 
 }  // namespace

@@ -26,6 +26,19 @@ namespace {
 
 // Cached inodes kept after a commit when nothing holds them.
 constexpr std::size_t k_cache_limit = 8192;
+// Cached directory entries (about 100 bytes each).
+constexpr std::size_t k_dentry_limit = 262144;
+
+struct DentryKey {
+  Ino parent;
+  std::string name;
+  bool operator==(const DentryKey&) const = default;
+};
+struct DentryHash {
+  std::size_t operator()(const DentryKey& k) const {
+    return std::hash<std::string_view>()(k.name) ^ (k.parent * 0x9e3779b97f4a7c15ull);
+  }
+};
 
 struct Node {
   InodeRecord rec;
@@ -305,10 +318,10 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     ANYFS_CHECK(core_->begin_read());
     TreeNode start{k_root_ino, FileKind::Directory};
     for (const auto& name : ANYFS_TRY(path::split(root))) {
-      auto e = ANYFS_TRY(core_->meta->lookup(id_, start.ino, name));
+      auto e = ANYFS_TRY(lookup_entry(start.ino, name));
       if (!e) return fail(Errc::NotFound, std::string(root), "cannot use as a root");
       if (e->kind != FileKind::Directory) return fail(Errc::NotDir, std::string(root), "the root is not a directory");
-      start = {e->ino, e->kind};
+      start = *e;
     }
     Tree tree{this, start};
     auto r = ANYFS_TRY(walk_path(tree, p, follow));
@@ -359,6 +372,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
   }
 
   void forget_cache() override {
+    dentries_.clear();
     std::erase_if(nodes_, [](const auto& kv) { return kv.second->opens == 0; });
     for (auto& [ino, node] : nodes_) {
       node->stale = true;
@@ -529,9 +543,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     TreeNode start{k_root_ino, FileKind::Directory};
     TreeNode root() { return start; }
     Result<std::optional<TreeNode>> lookup(const TreeNode& dir, std::string_view name) {
-      auto e = ANYFS_TRY(ds->core_->meta->lookup(ds->id_, dir.ino, name));
-      if (!e) return std::optional<TreeNode>();
-      return std::optional<TreeNode>(TreeNode{e->ino, e->kind});
+      return ds->lookup_entry(dir.ino, name);
     }
     FileKind kind(const TreeNode& node) { return node.kind; }
     Result<std::string> link_target(const TreeNode& node) {
@@ -541,6 +553,28 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
   };
 
   static std::int64_t now() { return wall_clock_ns(); }
+
+  // Directory entries, through a cache of (parent, name) → child that every
+  // change below keeps true. REQUIRES: mu held.
+  Result<std::optional<TreeNode>> lookup_entry(Ino parent, std::string_view name) {
+    DentryKey key{parent, std::string(name)};
+    if (auto it = dentries_.find(key); it != dentries_.end()) return std::optional<TreeNode>(it->second);
+    auto e = ANYFS_TRY(core_->meta->lookup(id_, parent, name));
+    if (!e) return std::optional<TreeNode>();
+    if (dentries_.size() >= k_dentry_limit) dentries_.clear();
+    TreeNode node{e->ino, e->kind};
+    dentries_.emplace(std::move(key), node);
+    return std::optional<TreeNode>(node);
+  }
+  Result<void> put_entry(const DirentRecord& e, Tid tid) {
+    ANYFS_CHECK(core_->meta->put_dirent(id_, e, tid));
+    dentries_.insert_or_assign(DentryKey{e.parent, e.name}, TreeNode{e.ino, e.kind});
+    return {};
+  }
+  Result<void> drop_entry(Ino parent, const std::string& name, Tid tid) {
+    dentries_.erase(DentryKey{parent, name});
+    return core_->meta->drop_dirent(id_, parent, name, tid);
+  }
 
   // The cached node of `ino`, loaded on first use. REQUIRES: mu held.
   Result<Node*> load(Ino ino) {
@@ -583,7 +617,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
   }
 
   Result<void> add_entry(Node* parent, const std::string& name, Node* node, Tid tid) {
-    ANYFS_CHECK(core_->meta->put_dirent(id_, {parent->rec.ino, name, node->rec.ino, node->rec.kind}, tid));
+    ANYFS_CHECK(put_entry({parent->rec.ino, name, node->rec.ino, node->rec.kind}, tid));
     parent->rec.size++;
     parent->rec.mtime_ns = parent->rec.ctime_ns = now();
     mark(parent, tid);
@@ -592,7 +626,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
 
   // Unlinks `name` (naming `node`) from `parent`.
   Result<void> detach(Node* parent, const std::string& name, Node* node, Tid tid) {
-    ANYFS_CHECK(core_->meta->drop_dirent(id_, parent->rec.ino, name, tid));
+    ANYFS_CHECK(drop_entry(parent->rec.ino, name, tid));
     parent->rec.size--;
     parent->rec.mtime_ns = parent->rec.ctime_ns = now();
     mark(parent, tid);
@@ -733,6 +767,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
   DatasetSettings settings_;
   Chunker chunker_;
   std::unordered_map<Ino, std::shared_ptr<Node>> nodes_;  // GUARDED_BY(core_->mu)
+  std::unordered_map<DentryKey, TreeNode, DentryHash> dentries_;  // GUARDED_BY(core_->mu)
   Tree tree_{this};
 };
 
@@ -788,8 +823,8 @@ Result<void> DatasetImpl::rename(std::string_view from, std::string_view to, Ren
       mark(n, tid);
     };
     if (exchange) {
-      ANYFS_CHECK(core_->meta->put_dirent(id_, {src_parent->rec.ino, src_name, old->rec.ino, old->rec.kind}, tid));
-      ANYFS_CHECK(core_->meta->put_dirent(id_, {dst_parent->rec.ino, dst_name, node->rec.ino, node->rec.kind}, tid));
+      ANYFS_CHECK(put_entry({src_parent->rec.ino, src_name, old->rec.ino, old->rec.kind}, tid));
+      ANYFS_CHECK(put_entry({dst_parent->rec.ino, dst_name, node->rec.ino, node->rec.kind}, tid));
       if (src_parent != dst_parent) {
         int delta = (node->rec.kind == FileKind::Directory) - (old->rec.kind == FileKind::Directory);
         src_parent->rec.nlink -= delta;
@@ -803,9 +838,9 @@ Result<void> DatasetImpl::rename(std::string_view from, std::string_view to, Ren
       return {};
     }
     if (old != nullptr) ANYFS_CHECK(detach(dst_parent, dst_name, old, tid));
-    ANYFS_CHECK(core_->meta->drop_dirent(id_, src_parent->rec.ino, src_name, tid));
+    ANYFS_CHECK(drop_entry(src_parent->rec.ino, src_name, tid));
     src_parent->rec.size--;
-    ANYFS_CHECK(core_->meta->put_dirent(id_, {dst_parent->rec.ino, dst_name, node->rec.ino, node->rec.kind}, tid));
+    ANYFS_CHECK(put_entry({dst_parent->rec.ino, dst_name, node->rec.ino, node->rec.kind}, tid));
     dst_parent->rec.size++;
     if (node->rec.kind == FileKind::Directory && src_parent != dst_parent) {
       src_parent->rec.nlink--;

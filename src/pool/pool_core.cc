@@ -30,13 +30,24 @@ Result<void> PoolCore::check_usable() const {
 
 Result<void> PoolCore::begin_read() {
   ANYFS_CHECK(check_usable());
-  if (!read_only) return {};
+  if (!read_only) {
+    // The writer reads inside its transaction group too: a read outside one would
+    // take and drop SQLite's shared locks (fcntl calls) on every statement.
+    if (!meta->in_transaction()) {
+      auto begun = meta->begin();
+      if (!begun) return begun;
+      txg_opened = std::chrono::steady_clock::now();
+      txg_cv.notify_all();
+    }
+    return {};
+  }
   // Another process may have committed: records cached here could be stale.
   auto version = ANYFS_TRY(db->query_int("PRAGMA data_version"));
   std::int64_t now = version.value_or(0);
   if (now != data_version) {
     for (auto* p : participants) p->forget_cache();
     chunk_cache.clear();
+    chunks->drop_caches();
     data_version = now;
   }
   return {};
@@ -94,8 +105,10 @@ Result<void> PoolCore::commit(bool all) {
   }
   if (!meta->in_transaction()) return {};
   auto done = [&]() -> Result<void> {
-    ANYFS_CHECK(meta->set_setting("last_tid", std::to_string(last_tid)));
-    ANYFS_CHECK(meta->set_setting("last_ino", std::to_string(last_ino)));
+    if (last_tid != committed_tid || last_ino != committed_ino) {
+      ANYFS_CHECK(meta->set_setting("last_tid", std::to_string(last_tid)));
+      ANYFS_CHECK(meta->set_setting("last_ino", std::to_string(last_ino)));
+    }
     return meta->commit();
   }();
   if (!done) {
@@ -103,6 +116,8 @@ Result<void> PoolCore::commit(bool all) {
     return done;
   }
   dirty_bytes = 0;
+  committed_tid = last_tid;
+  committed_ino = last_ino;
   return {};
 }
 
@@ -112,6 +127,7 @@ void PoolCore::poison(const Error& cause) {
   (void)meta->rollback();
   for (auto* p : participants) p->forget_cache();
   chunk_cache.clear();
+  chunks->drop_caches();
 }
 
 }  // namespace anyfs

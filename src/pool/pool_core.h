@@ -55,6 +55,8 @@ struct PoolCore {
 
   Tid last_tid = 0;  // the last TID handed out
   Ino last_ino = 0;  // the last inode number handed out
+  Tid committed_tid = 0;  // last_tid as of the last commit
+  Ino committed_ino = 0;
   std::optional<Error> poisoned;
   bool closed = false;
 
