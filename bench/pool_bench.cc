@@ -58,6 +58,12 @@ struct Options {
   int files = 100'000;
   int rounds = 5;
   int mib = 1024;
+  std::uint32_t page_size = 4096;
+  anyfs::PoolCreateOptions create() const {
+    anyfs::PoolCreateOptions c;
+    c.page_size = page_size;
+    return c;
+  }
 };
 
 double median(std::vector<double> v) {
@@ -93,7 +99,7 @@ int small_reads(const Options& o) {
   std::string pool_path = fresh(o, "small.anyfs");
   std::filesystem::remove(pool_path);
   std::filesystem::create_directories(host);
-  auto pool = must(anyfs::Pool::create(pool_path, {}), "create pool");
+  auto pool = must(anyfs::Pool::create(pool_path, o.create()), "create pool");
   auto fs = must(pool->dataset(), "dataset");
   std::vector<std::string> names;
   for (int d = 0; d < 100; ++d) {
@@ -111,7 +117,9 @@ int small_reads(const Options& o) {
     names.push_back(name);
   }
   must(pool->sync(), "sync");
-  std::printf("small-reads: %d files of 8-12 KB written\n", o.files);
+  must(pool->compact(), "compact");
+  std::printf("small-reads: %d files of 8-12 KB written; pool file %.1f MiB for %.1f MiB of content\n", o.files,
+              std::filesystem::file_size(pool_path) / 1048576.0, must(pool->stats(), "stats").chunk_stored_bytes / 1048576.0);
   const int reads = std::max(20'000, o.files);
   std::vector<int> order(reads);
   for (auto& x : order) x = static_cast<int>(rng() % names.size());
@@ -170,7 +178,7 @@ int create(const Options& o) {
     ::sync();
     host_rate = o.files / seconds_since(start);
     std::string pool_path = fresh(o, "create-" + std::to_string(r) + ".anyfs");
-    auto pool = must(anyfs::Pool::create(pool_path, {}), "create pool");
+    auto pool = must(anyfs::Pool::create(pool_path, o.create()), "create pool");
     auto fs = must(pool->dataset(), "dataset");
     start = Clock::now();
     for (int i = 0; i < o.files; ++i) {
@@ -195,12 +203,14 @@ int create(const Options& o) {
 
 // SQLite alone: the same bytes as 64 KiB blob rows, one writer, WAL, a commit
 // every 2048 rows, checkpoint at the end (the ingest figure of FACTS.md).
-double sqlite_ingest(const std::string& path, const std::vector<std::string>& pieces) {
+double sqlite_ingest(const std::string& path, const std::vector<std::string>& pieces, std::uint32_t page_size) {
   std::filesystem::remove(path);
   sqlite3* db = nullptr;
   sqlite3_open(path.c_str(), &db);
-  sqlite3_exec(db, "PRAGMA page_size=4096; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-               "CREATE TABLE c(id INTEGER PRIMARY KEY, hash BLOB, data BLOB)", nullptr, nullptr, nullptr);
+  std::string setup = "PRAGMA page_size=" + std::to_string(page_size) +
+                      "; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                      "CREATE TABLE c(id INTEGER PRIMARY KEY, hash BLOB, data BLOB)";
+  sqlite3_exec(db, setup.c_str(), nullptr, nullptr, nullptr);
   sqlite3_stmt* stmt = nullptr;
   sqlite3_prepare_v2(db, "INSERT INTO c(hash, data) VALUES(?1, ?2)", -1, &stmt, nullptr);
   auto start = Clock::now();
@@ -235,9 +245,9 @@ int big_write(const Options& o) {
   const double mb = o.mib * 1.048576;
   std::vector<double> write_ratios, read_ratios;
   for (int r = 0; r < o.rounds; ++r) {
-    double sqlite_s = sqlite_ingest(o.dir + "/ingest.sqlite", pieces);
+    double sqlite_s = sqlite_ingest(o.dir + "/ingest.sqlite", pieces, o.page_size);
     std::string pool_path = fresh(o, "big.anyfs");
-    auto pool = must(anyfs::Pool::create(pool_path, {}), "create pool");
+    auto pool = must(anyfs::Pool::create(pool_path, o.create()), "create pool");
     auto fs = must(pool->dataset(), "dataset");
     auto start = Clock::now();
     auto f = must(fs->open("/big", anyfs::OpenFlags::Write | anyfs::OpenFlags::Create), "open");
@@ -290,6 +300,33 @@ int big_write(const Options& o) {
   return 0;
 }
 
+// The pool half of big-write alone, for profiling (perf record pool_bench write-only).
+int write_only(const Options& o) {
+  std::mt19937_64 rng(7);
+  std::vector<std::string> pieces(o.mib, std::string(1 << 20, '\0'));
+  for (auto& p : pieces)
+    for (std::size_t i = 0; i < p.size(); i += 8) {
+      std::uint64_t v = rng();
+      std::memcpy(p.data() + i, &v, 8);
+    }
+  std::string pool_path = fresh(o, "write-only.anyfs");
+  auto pool = must(anyfs::Pool::create(pool_path, o.create()), "create pool");
+  auto fs = must(pool->dataset(), "dataset");
+  auto start = Clock::now();
+  auto f = must(fs->open("/big", anyfs::OpenFlags::Write | anyfs::OpenFlags::Create), "open");
+  std::uint64_t at = 0;
+  for (const auto& p : pieces) {
+    must(f->pwrite(p, at), "pwrite");
+    at += p.size();
+  }
+  must(f->close(), "close");
+  must(pool->sync(), "sync");
+  std::printf("pool write %.0f MB/s\n", o.mib * 1.048576 / seconds_since(start));
+  must(pool->close(), "close");
+  std::filesystem::remove(pool_path);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -305,12 +342,14 @@ int main(int argc, char** argv) {
     else if (k == "--rounds") o.rounds = std::atoi(argv[i + 1]);
     else if (k == "--mib") o.mib = std::atoi(argv[i + 1]);
     else if (k == "--dir") o.dir = argv[i + 1];
+    else if (k == "--page-size") o.page_size = static_cast<std::uint32_t>(std::atoi(argv[i + 1]));
     else return std::fprintf(stderr, "unknown option %s\n", k.c_str()), 2;
   }
   std::filesystem::create_directories(o.dir);
   if (o.workload == "small-reads") return small_reads(o);
   if (o.workload == "create") return create(o);
   if (o.workload == "big-write") return big_write(o);
+  if (o.workload == "write-only") return write_only(o);
   std::fprintf(stderr, "unknown workload %s\n", o.workload.c_str());
   return 2;
 }

@@ -85,11 +85,14 @@ struct Importer {
   TreeCounts counts;
   std::map<std::pair<dev_t, ino_t>, std::string> seen;  // host inode → first path in the pool
 
+  // Objects are created with their final mode (the Fs API checks no permission
+  // bits), so only what differs from a new object's defaults is set here: each
+  // call is an operation, logged and numbered.
   Result<void> attributes(const std::string& host, const std::string& p, const struct stat& st) {
     ANYFS_CHECK(copy_xattrs_in(host, fs, p));
     if (!S_ISLNK(st.st_mode)) {
-      ANYFS_CHECK(fs.chmod(p, st.st_mode & 07777));
-      if (::geteuid() == 0) ANYFS_CHECK(fs.chown(p, st.st_uid, st.st_gid));
+      if (::geteuid() == 0 && (st.st_uid != ::geteuid() || st.st_gid != ::getegid()))
+        ANYFS_CHECK(fs.chown(p, st.st_uid, st.st_gid));
       ANYFS_CHECK(fs.utimens(p, to_spec(st.st_atim), to_spec(st.st_mtim)));
     }
     return {};
@@ -119,7 +122,7 @@ struct Importer {
       }
       Fd fd(::open(host.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
       if (!fd.valid()) return fail_errno(errno, host, "open");
-      auto file = ANYFS_TRY(fs.open(p, OpenFlags::Write | OpenFlags::Create | OpenFlags::Exclusive, 0600));
+      auto file = ANYFS_TRY(fs.open(p, OpenFlags::Write | OpenFlags::Create | OpenFlags::Exclusive, st.st_mode & 07777));
       counts.bytes += ANYFS_TRY(pump_in(fd.get(), *file, host));
       ANYFS_CHECK(file->close());
       counts.files++;
@@ -134,9 +137,12 @@ struct Importer {
   }
 
   Result<void> directory(const std::string& host, const std::string& p, const struct stat& st) {
-    auto made = fs.mkdir(p, 0700);
-    if (!made && !(made.error().code == Errc::Exists && fs.stat(p).value_or(Stat{}).kind == FileKind::Directory))
-      return made;
+    auto made = fs.mkdir(p, st.st_mode & 07777);
+    if (!made) {
+      // Importing into an existing directory (the root, say): it takes the mode.
+      if (!(made.error().code == Errc::Exists && fs.stat(p).value_or(Stat{}).kind == FileKind::Directory)) return made;
+      ANYFS_CHECK(fs.chmod(p, st.st_mode & 07777));
+    }
     counts.dirs++;
     std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(host.c_str()), ::closedir);
     if (!dir) return fail_errno(errno, host, "opendir");

@@ -46,25 +46,40 @@ class MemoryChunkStore final : public ChunkStore {
 
 std::unique_ptr<ChunkStore> make_memory_chunk_store() { return std::make_unique<MemoryChunkStore>(); }
 
+PreparedChunk prepare_chunk(const CompressionSpec& spec, std::string_view raw) {
+  PreparedChunk out;
+  out.id = sha256(raw);
+  Encoded encoded = encode(spec, raw);
+  out.chunk = StoredChunk{encoded.codec, static_cast<std::uint32_t>(raw.size()), std::move(encoded.stored), 0};
+  out.chunk.checksum = xxh3(out.chunk.stored);
+  return out;
+}
+
+Result<ChunkId> store_prepared(ChunkStore& store, const PreparedChunk& prepared) {
+  if (ANYFS_TRY(store.has(prepared.id))) return prepared.id;  // stored once per store: dedup
+  ANYFS_CHECK(store.put(prepared.id, prepared.chunk));
+  return prepared.id;
+}
+
 Result<ChunkId> store_chunk(ChunkStore& store, const CompressionSpec& spec, std::string_view raw) {
   if (raw.size() > std::numeric_limits<std::uint32_t>::max())
     return fail(Errc::ArgTooBig, "", "a chunk is at most 4 GiB");
-  ChunkId id = sha256(raw);
-  if (ANYFS_TRY(store.has(id))) return id;  // stored once per store: dedup
-  Encoded encoded = encode(spec, raw);
-  StoredChunk chunk{encoded.codec, static_cast<std::uint32_t>(raw.size()), std::move(encoded.stored), 0};
-  chunk.checksum = xxh3(chunk.stored);
-  ANYFS_CHECK(store.put(id, chunk));
-  return id;
+  return store_prepared(store, prepare_chunk(spec, raw));
 }
 
 Result<std::string> load_chunk(ChunkStore& store, const ChunkId& id, bool verify_id) {
   StoredChunk chunk = ANYFS_TRY(store.get(id));
-  const std::string where = "chunk " + to_hex(id);
-  if (xxh3(chunk.stored) != chunk.checksum) return fail(Errc::Corrupt, where, "checksum mismatch of the stored bytes");
-  auto raw = decode(chunk.codec, chunk.stored, chunk.raw_size);
-  if (!raw) return fail(Errc::Corrupt, where, raw.error().message);
-  if (verify_id && sha256(*raw) != id) return fail(Errc::Corrupt, where, "content does not match its id");
+  auto where = [&id] { return "chunk " + to_hex(id); };
+  if (xxh3(chunk.stored) != chunk.checksum) return fail(Errc::Corrupt, where(), "checksum mismatch of the stored bytes");
+  std::string raw;
+  if (chunk.codec == Codec::None && chunk.stored.size() == chunk.raw_size) {
+    raw = std::move(chunk.stored);  // nothing to decode: no copy
+  } else {
+    auto decoded = decode(chunk.codec, chunk.stored, chunk.raw_size);
+    if (!decoded) return fail(Errc::Corrupt, where(), decoded.error().message);
+    raw = std::move(*decoded);
+  }
+  if (verify_id && sha256(raw) != id) return fail(Errc::Corrupt, where(), "content does not match its id");
   return raw;
 }
 

@@ -51,14 +51,30 @@ class ChunkStore {
   // Forgets anything cached about where chunks are (another process changed the
   // store). A backend without such a cache does nothing.
   virtual void drop_caches() {}
+
+  // Lets go of open read handles (a backend may keep one between reads), so that
+  // a commit or checkpoint is not held up by them.
+  virtual void release_handles() {}
 };
 
 // An in-memory ChunkStore (tests, scratch pools). Thread-safe.
 std::unique_ptr<ChunkStore> make_memory_chunk_store();
 
-// Hashes `raw` (SHA-256: the id), compresses it per `spec` with early abort,
-// checksums the stored bytes and puts it; returns the id.
-// Errors: ArgTooBig (over 4 GiB), and those of put.
+// A chunk ready to store: its id and its stored form.
+struct PreparedChunk {
+  ChunkId id{};
+  StoredChunk chunk;
+};
+
+// Hashes `raw` (SHA-256: the id), compresses it per `spec` with early abort and
+// checksums the stored bytes. Touches no store, so it runs on any thread.
+// REQUIRES: raw.size() < 4 GiB.
+PreparedChunk prepare_chunk(const CompressionSpec& spec, std::string_view raw);
+
+// Puts a prepared chunk unless its id is stored already (dedup); returns the id.
+Result<ChunkId> store_prepared(ChunkStore& store, const PreparedChunk& prepared);
+
+// prepare_chunk then store_prepared. Errors: ArgTooBig (over 4 GiB), and those of put.
 Result<ChunkId> store_chunk(ChunkStore& store, const CompressionSpec& spec, std::string_view raw);
 
 // Gets `id`, checks the stored bytes' XXH3 (and, with verify_id, the SHA-256 of

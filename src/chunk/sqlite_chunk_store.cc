@@ -32,7 +32,7 @@ class SqliteChunkStore final : public ChunkStore {
         .bind(2, static_cast<int>(chunk.codec))
         .bind(3, chunk.raw_size)
         .bind(4, static_cast<std::int64_t>(chunk.checksum))
-        .bind_blob(5, chunk.stored);
+        .bind_blob_static(5, chunk.stored);
     return stmt.run();
   }
 
@@ -56,6 +56,8 @@ class SqliteChunkStore final : public ChunkStore {
     stmt.bind_blob(1, id_bytes(id));
     return stmt.step();
   }
+
+  void release_handles() override { close_blob(); }
 
   void drop_caches() override {
     where_.clear();

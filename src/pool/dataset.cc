@@ -13,6 +13,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
+#include <future>
 #include <map>
 #include <unordered_map>
 
@@ -60,8 +62,8 @@ struct TreeNode {
 
 class DatasetFile final : public File {
  public:
-  DatasetFile(std::shared_ptr<DatasetImpl> ds, std::shared_ptr<Node> node, OpenFlags flags)
-      : ds_(std::move(ds)), node_(std::move(node)), flags_(flags) {}
+  DatasetFile(std::shared_ptr<DatasetImpl> ds, std::shared_ptr<Node> node, OpenFlags flags, std::string path)
+      : ds_(std::move(ds)), node_(std::move(node)), flags_(flags), path_(std::move(path)) {}
   ~DatasetFile() override { (void)close(); }
 
   Result<std::size_t> pread(std::span<char> buf, std::uint64_t offset) override;
@@ -86,7 +88,8 @@ class DatasetFile final : public File {
   std::shared_ptr<DatasetImpl> ds_;
   std::shared_ptr<Node> node_;
   const OpenFlags flags_;
-  bool closed_ = false;  // GUARDED_BY(pool lock)
+  const std::string path_;  // as opened: names the file in the txlog
+  bool closed_ = false;     // GUARDED_BY(pool lock)
 };
 
 class DatasetImpl final : public Dataset, public TxgParticipant, public std::enable_shared_from_this<DatasetImpl> {
@@ -400,17 +403,22 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     if (offset >= size || buf.empty()) return std::size_t{0};
     const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size - offset));
     const std::uint64_t end = offset + n;
-    std::memset(buf.data(), 0, n);
+    std::uint64_t filled = offset;  // bytes before this are written; holes get zeros
     for (const auto& e : ANYFS_TRY(core_->meta->extents(id_, node.rec.ino, offset, end))) {
-      auto data = ANYFS_TRY(chunk(e.chunk));
+      // A read that takes a whole chunk (streaming) does not need it cached.
+      bool whole = e.chunk_offset == 0 && e.offset >= offset && e.end() <= end;
+      auto data = ANYFS_TRY(chunk(e.chunk, !whole));
       std::uint64_t from = std::max(offset, e.offset);
       std::uint64_t to = std::min(end, e.end());
+      if (from > filled) std::memset(buf.data() + (filled - offset), 0, from - filled);
+      filled = to;
       std::uint64_t in_chunk = e.chunk_offset + (from - e.offset);
       if (in_chunk + (to - from) > data->size())
         return fail(Errc::Corrupt, "", fmt::format("extent of inode {} runs past chunk {}", node.rec.ino,
                                                    to_hex(e.chunk)));
       std::memcpy(buf.data() + (from - offset), data->data() + in_chunk, to - from);
     }
+    if (end > filled) std::memset(buf.data() + (filled - offset), 0, end - filled);
     // Buffered bytes are newer than any extent.
     auto it = node.data.upper_bound(offset);
     if (it != node.data.begin()) --it;
@@ -520,9 +528,26 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
       if (pieces.empty()) continue;
       std::uint64_t run_end = pieces.back().first + pieces.back().second.size();
       ANYFS_CHECK(punch(node, start, run_end, tid));
+      // Hashing and compression run on the workers, a few pieces ahead of this
+      // thread, which stores each piece in order as it becomes ready.
+      const CompressionSpec spec = settings_.compression;
+      std::deque<std::future<PreparedChunk>> ahead;
+      std::size_t next = 0;
+      const std::size_t window = 4 * core_->workers.size() + 2;
       for (const auto& [offset, piece] : pieces) {
-        ChunkId id = ANYFS_TRY(store_chunk(*core_->chunks, settings_.compression, piece));
-        ExtentRecord e{node.rec.ino, offset, piece.size(), id, 0};
+        while (next < pieces.size() && ahead.size() < window) {
+          std::string_view bytes = pieces[next++].second;
+          ahead.push_back(core_->workers.submit([spec, bytes] { return prepare_chunk(spec, bytes); }));
+        }
+        PreparedChunk prepared = ahead.front().get();
+        ahead.pop_front();
+        auto stored = store_prepared(*core_->chunks, prepared);
+        if (!stored) {
+          for (auto& f : ahead) f.wait();  // the workers read `bytes`: let them finish first
+          return std::unexpected(stored.error());
+        }
+        core_->txg_bytes += prepared.chunk.stored.size();
+        ExtentRecord e{node.rec.ino, offset, piece.size(), prepared.id, 0};
         ANYFS_CHECK(core_->meta->put_extent(id_, e, tid));
       }
     }
@@ -720,11 +745,11 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     return {};
   }
 
-  Result<std::shared_ptr<const std::string>> chunk(const ChunkId& id) {
+  Result<std::shared_ptr<const std::string>> chunk(const ChunkId& id, bool keep) {
     if (auto hit = core_->chunk_cache.get(id)) return hit;
     auto raw = ANYFS_TRY(load_chunk(*core_->chunks, id, settings_.verify_reads));
     auto data = std::make_shared<const std::string>(std::move(raw));
-    core_->chunk_cache.put(id, data);
+    if (keep) core_->chunk_cache.put(id, data);
     return data;
   }
 
@@ -890,7 +915,7 @@ Result<FileHandle> DatasetImpl::open(std::string_view p, OpenFlags flags, std::u
   }
   auto held = shared(node);
   held->opens++;
-  return std::make_unique<DatasetFile>(shared_from_this(), std::move(held), flags);
+  return std::make_unique<DatasetFile>(shared_from_this(), std::move(held), flags, std::string(p));
 }
 
 Result<std::size_t> DatasetFile::pread(std::span<char> buf, std::uint64_t offset) {
@@ -908,7 +933,7 @@ Result<std::size_t> DatasetFile::pwrite(std::string_view data, std::uint64_t off
   ANYFS_CHECK(ds_->core().check_usable());
   if (has(flags_, OpenFlags::Append)) offset = node_->rec.size;
   if (data.empty()) return std::size_t{0};
-  Tid tid = ANYFS_TRY(ds_->op("write", fmt::format("inode {}", node_->rec.ino)));
+  Tid tid = ANYFS_TRY(ds_->op("write", path_));
   auto written = ds_->write_node(*node_, data, offset, tid);
   if (!written) return std::unexpected(written.error());
   ANYFS_CHECK(ds_->core().end_op({}));
@@ -921,7 +946,7 @@ Result<std::uint64_t> DatasetFile::append(std::string_view data) {
   ANYFS_CHECK(ds_->core().check_usable());
   std::uint64_t at = node_->rec.size;
   if (data.empty()) return at;
-  Tid tid = ANYFS_TRY(ds_->op("write", fmt::format("inode {}", node_->rec.ino)));
+  Tid tid = ANYFS_TRY(ds_->op("write", path_));
   auto written = ds_->write_node(*node_, data, at, tid);
   if (!written) return std::unexpected(written.error());
   ANYFS_CHECK(ds_->core().end_op({}));
@@ -933,7 +958,7 @@ Result<void> DatasetFile::truncate(std::uint64_t size) {
   std::lock_guard lock(ds_->core().mu);
   ANYFS_CHECK(ds_->core().check_usable());
   ANYFS_CHECK(ds_->check_truncate(node_.get(), size, ""));
-  Tid tid = ANYFS_TRY(ds_->op("truncate", fmt::format("inode {}", node_->rec.ino)));
+  Tid tid = ANYFS_TRY(ds_->op("truncate", path_));
   return ds_->core().end_op(ds_->truncate_node(node_.get(), size, tid));
 }
 

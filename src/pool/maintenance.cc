@@ -191,6 +191,7 @@ Result<GcReport> gc_pool(PoolCore& core, const GcOptions& options) {
 }
 
 Result<void> compact_pool(PoolCore& core) {
+  core.chunks->release_handles();
   ANYFS_CHECK(core.db->exec("PRAGMA wal_checkpoint(TRUNCATE)"));
   ANYFS_CHECK(core.db->exec("VACUUM"));
   return core.db->exec("PRAGMA wal_checkpoint(TRUNCATE)");

@@ -191,6 +191,7 @@ class PoolImpl final : public Pool {
     Result<void> outcome;
     if (!core_->read_only && !core_->poisoned) {
       outcome = core_->commit();
+      core_->chunks->release_handles();
       if (outcome) outcome = core_->db->exec("PRAGMA wal_checkpoint(TRUNCATE)");
       if (outcome) outcome = core_->meta->set_setting("clean", "1");
       if (outcome) outcome = core_->db->exec("PRAGMA wal_checkpoint(TRUNCATE)");

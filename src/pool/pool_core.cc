@@ -63,11 +63,14 @@ Result<Tid> PoolCore::begin_op(DatasetId ds, std::string_view op, std::string_vi
     txg_cv.notify_all();
   }
   Tid tid = ++last_tid;
+  if (ds == last_log_ds && detail == last_log_detail) return tid;
   auto logged = meta->log({tid, wall_clock_ns(), ds, std::string(op), std::string(detail)});
   if (!logged) {
     poison(logged.error());
     return std::unexpected(logged.error());
   }
+  last_log_ds = ds;
+  last_log_detail = detail;
   return tid;
 }
 
@@ -89,6 +92,7 @@ Result<void> PoolCore::end_op(Result<void> outcome) {
       }
     }
   }
+  if (txg_bytes > k_txg_bytes_limit) return commit(false);
   return {};
 }
 
@@ -104,6 +108,8 @@ Result<void> PoolCore::commit(bool all) {
     }
   }
   if (!meta->in_transaction()) return {};
+  // An open blob handle would keep a read transaction (and the WAL) pinned.
+  chunks->release_handles();
   auto done = [&]() -> Result<void> {
     if (last_tid != committed_tid || last_ino != committed_ino) {
       ANYFS_CHECK(meta->set_setting("last_tid", std::to_string(last_tid)));
@@ -116,6 +122,9 @@ Result<void> PoolCore::commit(bool all) {
     return done;
   }
   dirty_bytes = 0;
+  txg_bytes = 0;
+  last_log_ds = 0;
+  last_log_detail.clear();
   committed_tid = last_tid;
   committed_ino = last_ino;
   return {};
@@ -124,6 +133,7 @@ Result<void> PoolCore::commit(bool all) {
 void PoolCore::poison(const Error& cause) {
   if (poisoned) return;
   poisoned = cause;
+  last_log_detail.clear();
   (void)meta->rollback();
   for (auto* p : participants) p->forget_cache();
   chunk_cache.clear();

@@ -18,6 +18,7 @@
 #include "pool/chunk_cache.h"
 #include "pool/properties.h"
 #include "util/sqlite.h"
+#include "util/thread_pool.h"
 
 namespace anyfs {
 
@@ -43,6 +44,9 @@ struct PoolCore {
 
   // Dirty file data buffered across the pool before it is chunked and written.
   static constexpr std::uint64_t k_dirty_limit = 64ull << 20;
+  // Chunk bytes a transaction group may write before it commits by size, so that
+  // the WAL is checkpointed and reused rather than growing with the txg.
+  static constexpr std::uint64_t k_txg_bytes_limit = 128ull << 20;
 
   std::mutex mu;  // guards everything below and every call into db/meta/chunks
   std::string path;
@@ -51,6 +55,8 @@ struct PoolCore {
   std::unique_ptr<MetaStore> meta;
   std::unique_ptr<ChunkStore> chunks;
   ChunkCache chunk_cache{16ull << 20};
+  // Hashes and compresses chunks beside the thread that writes SQLite.
+  ThreadPool workers{std::max(2u, std::thread::hardware_concurrency()) - 1};
   int lock_fd = -1;  // holds the writer lock (flock) for the life of the pool
 
   Tid last_tid = 0;  // the last TID handed out
@@ -63,6 +69,9 @@ struct PoolCore {
   // The open transaction group.
   std::chrono::steady_clock::time_point txg_opened;
   std::uint64_t dirty_bytes = 0;
+  std::uint64_t txg_bytes = 0;  // chunk bytes written into the open txg
+  DatasetId last_log_ds = 0;    // the last txlog row of this txg (for coalescing)
+  std::string last_log_detail;
   SyncMode sync_mode = SyncMode::Standard;
   std::chrono::milliseconds txg_timeout{1000};
   std::vector<TxgParticipant*> participants;
@@ -70,8 +79,10 @@ struct PoolCore {
   std::int64_t data_version = -1;  // read-only openers: PRAGMA data_version last seen
 
   // Starts a mutating operation: opens the transaction group if needed, hands
-  // out the next TID and logs the operation. Errors: ReadOnly, BadHandle (closed),
-  // Io (poisoned), and storage errors.
+  // out the next TID and logs the operation — unless the previous operation of
+  // this txg had the same dataset and detail (create /x, write /x, utimens /x):
+  // the txlog keeps one row for such a run, the first, as its summary.
+  // Errors: ReadOnly, BadHandle (closed), Io (poisoned), and storage errors.
   Result<Tid> begin_op(DatasetId ds, std::string_view op, std::string_view detail);
   // Ends one: a storage failure poisons the pool (see poison); sync=always commits.
   Result<void> end_op(Result<void> outcome);

@@ -30,7 +30,7 @@ std::string format_size(std::uint64_t bytes) {
 
 const std::vector<PropertyInfo>& known_properties() {
   static const std::vector<PropertyInfo> k_all = {
-      {"compression", "lz4", "off, lz4, zstd or zstd-N (N 1..19)"},
+      {"compression", "zstd-3", "off, lz4, zstd or zstd-N (N 1..19)"},
       {"checksum", "on", "on (XXH3 of stored bytes on every read) or verify (also SHA-256 of the content)"},
       {"chunking", "cdc", "cdc (content-defined) or fixed"},
       {"recordsize", "64K", "the average chunk size, a power of two from 4K to 1M"},

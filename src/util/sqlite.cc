@@ -50,6 +50,11 @@ Stmt& Stmt::bind_blob(int index, std::string_view value) {
   return *this;
 }
 
+Stmt& Stmt::bind_blob_static(int index, std::string_view value) {
+  sqlite3_bind_blob64(stmt_, index, value.empty() ? "" : value.data(), value.size(), SQLITE_STATIC);
+  return *this;
+}
+
 Stmt& Stmt::bind_null(int index) {
   sqlite3_bind_null(stmt_, index);
   return *this;

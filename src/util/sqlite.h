@@ -43,6 +43,8 @@ class Stmt {
   Stmt& bind(int index, std::uint32_t value) { return bind(index, static_cast<std::int64_t>(value)); }
   Stmt& bind_text(int index, std::string_view value);
   Stmt& bind_blob(int index, std::string_view value);
+  // As bind_blob, without a copy: `value` must stay valid until the statement is reset.
+  Stmt& bind_blob_static(int index, std::string_view value);
   Stmt& bind_null(int index);
   template <class... Args>
   Stmt& bind_all(const Args&... args) {

@@ -297,7 +297,7 @@ TEST_F(PoolTest, LargeFilesWrittenInPiecesReadBackExactly) {
 
 TEST_F(PoolTest, PropertiesAreCheckedStoredAndListed) {
   auto pool = create();
-  EXPECT_EQ(must(pool->get_property("", "compression")), "lz4");
+  EXPECT_EQ(must(pool->get_property("", "compression")), "zstd-3");
   ASSERT_OK(pool->set_property("", "compression", "zstd-5"));
   ASSERT_OK(pool->set_property("", "recordsize", "128K"));
   EXPECT_ERR(pool->set_property("", "compression", "gzip"), InvalidArgument);
