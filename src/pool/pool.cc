@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <thread>
@@ -48,10 +49,37 @@ bool file_exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
+// A pool file shorter than its header says was cut off (a failed copy, a full
+// disk). Checked only when no WAL holds pages: a checkpoint that a crash
+// interrupted may leave the file short until the WAL is replayed.
+Result<void> check_not_truncated(const std::string& path) {
+  struct stat wal {};
+  if (::stat((path + "-wal").c_str(), &wal) == 0 && wal.st_size > 0) return {};
+  std::ifstream in(path, std::ios::binary);
+  unsigned char header[100] = {};
+  if (!in.read(reinterpret_cast<char*>(header), sizeof header)) return {};  // too short: SQLite says what it is
+  auto be32 = [&](int at) {
+    return (std::uint32_t{header[at]} << 24) | (std::uint32_t{header[at + 1]} << 16) |
+           (std::uint32_t{header[at + 2]} << 8) | std::uint32_t{header[at + 3]};
+  };
+  if (std::memcmp(header, "SQLite format 3", 16) != 0) return {};
+  std::uint32_t page_size = (std::uint32_t{header[16]} << 8) | header[17];
+  if (page_size == 1) page_size = 65536;
+  // The size field is valid only when the change counter matches "version valid for".
+  if (be32(24) != be32(92)) return {};
+  std::uint64_t expected = std::uint64_t{be32(28)} * page_size;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return {};
+  if (static_cast<std::uint64_t>(st.st_size) < expected)
+    return fail(Errc::Corrupt, path,
+                fmt::format("the pool file is truncated: {} bytes, its header says {}", st.st_size, expected));
+  return {};
+}
+
 // Per-connection settings: WAL (atomic commits, readers beside the writer),
 // full fsync on commit, a page cache and a memory map for reads.
 Result<void> configure(sql::Db& db, bool read_only) {
-  ANYFS_CHECK(db.exec("PRAGMA synchronous = FULL; PRAGMA cache_size = -16384; PRAGMA mmap_size = 268435456;"
+  ANYFS_CHECK(db.exec("PRAGMA synchronous = FULL; PRAGMA cache_size = -16384; PRAGMA mmap_size = 67108864;"
                       "PRAGMA foreign_keys = OFF; PRAGMA temp_store = MEMORY"));
   if (!read_only) ANYFS_CHECK(db.exec("PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 4096"));
   return {};
@@ -284,6 +312,7 @@ Result<void> take_writer_lock(PoolCore& core) {
 }
 
 Result<std::shared_ptr<PoolCore>> connect(const std::string& path, const PoolOpenOptions& options) {
+  ANYFS_CHECK(check_not_truncated(path));
   auto core = std::make_shared<PoolCore>();
   core->path = path;
   core->read_only = options.read_only;
@@ -357,13 +386,15 @@ Result<std::shared_ptr<Pool>> Pool::open(const std::string& path, const PoolOpen
   if (!file_exists(path)) return fail(Errc::NotFound, path, "no such pool file");
   if (!options.read_only && ::access(path.c_str(), W_OK) != 0)
     return fail(Errc::ReadOnly, path, "the pool file is not writable; open it read-only");
+  // Looked at before SQLite opens the file, which creates an empty WAL.
+  const bool wal_present = file_exists(path + "-wal");
   auto core = ANYFS_TRY(connect(path, options));
   if (!core->read_only) {
     ANYFS_CHECK(take_writer_lock(*core));
     // A pool whose last writer did not close it has its newest commits in the
     // WAL; if that file is gone, they are gone, and the pool must not pretend.
     auto clean = ANYFS_TRY(core->meta->setting("clean"));
-    if (clean && *clean == "0" && !file_exists(path + "-wal"))
+    if (clean && *clean == "0" && !wal_present)
       return fail(Errc::Corrupt, path,
                   fmt::format("the pool was not closed cleanly and its write-ahead log {}-wal is missing: "
                               "commits since the last checkpoint are lost; restore the -wal file, or open "
