@@ -67,6 +67,18 @@ Result<ChunkId> store_chunk(ChunkStore& store, const CompressionSpec& spec, std:
   return store_prepared(store, prepare_chunk(spec, raw));
 }
 
+Result<bool> load_chunk_into(ChunkStore& store, const ChunkId& id, std::span<char> out, bool verify_id) {
+  StoredChunk chunk = ANYFS_TRY(store.get(id));
+  if (chunk.raw_size != out.size()) return false;
+  auto where = [&id] { return "chunk " + to_hex(id); };
+  if (xxh3(chunk.stored) != chunk.checksum) return fail(Errc::Corrupt, where(), "checksum mismatch of the stored bytes");
+  auto decoded = decode_into(chunk.codec, chunk.stored, out);
+  if (!decoded) return fail(Errc::Corrupt, where(), decoded.error().message);
+  if (verify_id && sha256(std::string_view(out.data(), out.size())) != id)
+    return fail(Errc::Corrupt, where(), "content does not match its id");
+  return true;
+}
+
 Result<std::string> load_chunk(ChunkStore& store, const ChunkId& id, bool verify_id) {
   StoredChunk chunk = ANYFS_TRY(store.get(id));
   auto where = [&id] { return "chunk " + to_hex(id); };

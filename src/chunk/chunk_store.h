@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -76,6 +77,10 @@ Result<ChunkId> store_prepared(ChunkStore& store, const PreparedChunk& prepared)
 
 // prepare_chunk then store_prepared. Errors: ArgTooBig (over 4 GiB), and those of put.
 Result<ChunkId> store_chunk(ChunkStore& store, const CompressionSpec& spec, std::string_view raw);
+
+// As load_chunk, into `out` when it is exactly the chunk's raw size (saving an
+// allocation and a copy); returns false, having done nothing, when it is not.
+Result<bool> load_chunk_into(ChunkStore& store, const ChunkId& id, std::span<char> out, bool verify_id = false);
 
 // Gets `id`, checks the stored bytes' XXH3 (and, with verify_id, the SHA-256 of
 // the result against the id) and decodes. Never returns wrong bytes.

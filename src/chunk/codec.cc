@@ -1,5 +1,7 @@
 #include "chunk/codec.h"
 
+#include <cstring>
+
 #include <lz4.h>
 #include <zstd.h>
 
@@ -61,27 +63,33 @@ Encoded encode(const CompressionSpec& spec, std::string_view raw) {
   return {Codec::None, std::string(raw)};
 }
 
-Result<std::string> decode(Codec codec, std::string_view stored, std::size_t raw_size) {
-  std::string out;
+Result<void> decode_into(Codec codec, std::string_view stored, std::span<char> out) {
   switch (codec) {
     case Codec::None:
-      if (stored.size() != raw_size) return fail(Errc::Corrupt, "", "raw chunk has the wrong size");
-      return std::string(stored);
+      if (stored.size() != out.size()) return fail(Errc::Corrupt, "", "raw chunk has the wrong size");
+      std::memcpy(out.data(), stored.data(), out.size());
+      return {};
     case Codec::Lz4: {
-      out.resize(raw_size);
-      int n =
-          LZ4_decompress_safe(stored.data(), out.data(), static_cast<int>(stored.size()), static_cast<int>(raw_size));
-      if (n < 0 || static_cast<std::size_t>(n) != raw_size) return fail(Errc::Corrupt, "", "lz4 data does not decode");
-      return out;
+      int n = LZ4_decompress_safe(stored.data(), out.data(), static_cast<int>(stored.size()),
+                                  static_cast<int>(out.size()));
+      if (n < 0 || static_cast<std::size_t>(n) != out.size()) return fail(Errc::Corrupt, "", "lz4 data does not decode");
+      return {};
     }
     case Codec::Zstd: {
-      out.resize(raw_size);
       std::size_t n = ZSTD_decompress(out.data(), out.size(), stored.data(), stored.size());
-      if (ZSTD_isError(n) || n != raw_size) return fail(Errc::Corrupt, "", "zstd data does not decode");
-      return out;
+      if (ZSTD_isError(n) || n != out.size()) return fail(Errc::Corrupt, "", "zstd data does not decode");
+      return {};
     }
   }
   return fail(Errc::Corrupt, "", "unknown codec " + std::to_string(static_cast<int>(codec)));
+}
+
+Result<std::string> decode(Codec codec, std::string_view stored, std::size_t raw_size) {
+  std::string out;
+  // Returns raw_size, not its argument: libstdc++ 12 passes the grown capacity.
+  out.resize_and_overwrite(raw_size, [raw_size](char*, std::size_t) { return raw_size; });
+  ANYFS_CHECK(decode_into(codec, stored, out));
+  return out;
 }
 
 }  // namespace anyfs

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -35,5 +36,9 @@ Encoded encode(const CompressionSpec& spec, std::string_view raw);
 
 // Restores the raw bytes. Errors: Corrupt (undecodable, or not raw_size bytes).
 Result<std::string> decode(Codec codec, std::string_view stored, std::size_t raw_size);
+
+// Restores the raw bytes into `out`, which must be exactly the raw size.
+// Errors: Corrupt.
+Result<void> decode_into(Codec codec, std::string_view stored, std::span<char> out);
 
 }  // namespace anyfs

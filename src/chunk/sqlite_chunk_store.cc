@@ -42,7 +42,10 @@ class SqliteChunkStore final : public ChunkStore {
     out.codec = where.codec;
     out.raw_size = where.raw_size;
     out.checksum = where.checksum;
-    out.stored.resize(where.size);
+    // The lambda returns the size asked for, not its argument: libstdc++ 12 passes
+    // the grown capacity there (a bug a test found).
+    const std::size_t size = where.size;
+    out.stored.resize_and_overwrite(size, [size](char*, std::size_t) { return size; });
     auto read = read_blob(where.rowid, out.stored);
     // A read-only opener must not keep a read transaction (and its snapshot)
     // open through an idle blob handle.

@@ -27,18 +27,33 @@ namespace anyfs {
 namespace {
 
 // Cached inodes kept after a commit when nothing holds them.
-constexpr std::size_t k_cache_limit = 8192;
+constexpr std::size_t k_cache_limit = 32768;
 // Cached directory entries (about 100 bytes each).
 constexpr std::size_t k_dentry_limit = 262144;
 
 struct DentryKey {
   Ino parent;
   std::string name;
-  bool operator==(const DentryKey&) const = default;
 };
+struct DentryView {
+  Ino parent;
+  std::string_view name;
+};
+// Looks up by (parent, string_view) without building a key string.
 struct DentryHash {
-  std::size_t operator()(const DentryKey& k) const {
+  using is_transparent = void;
+  std::size_t operator()(const DentryView& k) const {
     return std::hash<std::string_view>()(k.name) ^ (k.parent * 0x9e3779b97f4a7c15ull);
+  }
+  std::size_t operator()(const DentryKey& k) const { return (*this)(DentryView{k.parent, k.name}); }
+};
+struct DentryEq {
+  using is_transparent = void;
+  static DentryView view(const DentryKey& k) { return {k.parent, k.name}; }
+  static DentryView view(const DentryView& k) { return k; }
+  template <class A, class B>
+  bool operator()(const A& a, const B& b) const {
+    return view(a).parent == view(b).parent && view(a).name == view(b).name;
   }
 };
 
@@ -50,7 +65,12 @@ struct Node {
   int opens = 0;        // handles holding it
   std::map<std::uint64_t, std::string> data;  // buffered bytes by offset, not overlapping
   std::uint64_t data_bytes = 0;
+  // All extents of a small file, cached; reset by every change to them.
+  std::optional<std::vector<ExtentRecord>> extents;
 };
+
+// Files up to this size keep their extents cached in the inode cache.
+constexpr std::uint64_t k_extent_cache_max_size = 1 << 20;
 
 class DatasetImpl;
 
@@ -117,7 +137,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
 
   Result<std::vector<DirEntry>> read_dir(std::string_view p) override {
     std::lock_guard lock(core_->mu);
-    ANYFS_CHECK(core_->begin_read());
+    ANYFS_CHECK(start());
     Node* dir = ANYFS_TRY(existing(p, Follow::Yes));
     if (dir->rec.kind != FileKind::Directory) return fail(Errc::NotDir, std::string(p), "not a directory");
     std::vector<DirEntry> out;
@@ -127,7 +147,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
 
   Result<void> mkdir(std::string_view p, std::uint32_t mode) override {
     std::lock_guard lock(core_->mu);
-    ANYFS_CHECK(core_->begin_read());
+    ANYFS_CHECK(start());
     auto r = ANYFS_TRY(for_new_entry(p));
     Tid tid = ANYFS_TRY(core_->begin_op(id_, "mkdir", p));
     return core_->end_op([&]() -> Result<void> {
@@ -142,7 +162,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
   Result<void> remove(std::string_view p) override {
     ANYFS_CHECK(path::check_names_entry(p));
     std::lock_guard lock(core_->mu);
-    ANYFS_CHECK(core_->begin_read());
+    ANYFS_CHECK(start());
     auto r = ANYFS_TRY(walk_path(tree_, p, Follow::No));
     if (!r.found) return fail(Errc::NotFound, std::string(p), "no such file or directory");
     if (r.is_root()) return fail(Errc::Busy, std::string(p), "cannot remove the root");
@@ -159,7 +179,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     ANYFS_CHECK(path::check_names_entry(existing_path));
     ANYFS_CHECK(path::check_names_entry(new_path));
     std::lock_guard lock(core_->mu);
-    ANYFS_CHECK(core_->begin_read());
+    ANYFS_CHECK(start());
     auto src = ANYFS_TRY(walk_path(tree_, existing_path, Follow::No));
     if (!src.found) return fail(Errc::NotFound, std::string(existing_path), "no such file");
     auto dst = ANYFS_TRY(for_new_entry(new_path));
@@ -179,7 +199,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
   Result<void> symlink(std::string_view target, std::string_view link_path) override {
     ANYFS_CHECK(path::validate_symlink_target(target));
     std::lock_guard lock(core_->mu);
-    ANYFS_CHECK(core_->begin_read());
+    ANYFS_CHECK(start());
     auto r = ANYFS_TRY(for_new_entry(link_path));
     Tid tid = ANYFS_TRY(core_->begin_op(id_, "symlink", link_path));
     return core_->end_op([&]() -> Result<void> {
@@ -193,7 +213,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
 
   Result<std::string> readlink(std::string_view p) override {
     std::lock_guard lock(core_->mu);
-    ANYFS_CHECK(core_->begin_read());
+    ANYFS_CHECK(start());
     Node* node = ANYFS_TRY(existing(p, Follow::No));
     if (node->rec.kind != FileKind::Symlink) return fail(Errc::InvalidArgument, std::string(p), "not a symlink");
     return node->rec.target;
@@ -224,7 +244,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
 
   Result<void> truncate(std::string_view p, std::uint64_t size) override {
     std::lock_guard lock(core_->mu);
-    ANYFS_CHECK(core_->begin_read());
+    ANYFS_CHECK(start());
     Node* node = ANYFS_TRY(existing(p, Follow::Yes));
     ANYFS_CHECK(check_truncate(node, size, p));
     Tid tid = ANYFS_TRY(core_->begin_op(id_, "truncate", p));
@@ -234,7 +254,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
   Result<std::string> get_xattr(std::string_view p, std::string_view name) override {
     ANYFS_CHECK(check_xattr_name(p, name));
     std::lock_guard lock(core_->mu);
-    ANYFS_CHECK(core_->begin_read());
+    ANYFS_CHECK(start());
     Node* node = ANYFS_TRY(existing(p, Follow::Yes));
     auto value = ANYFS_TRY(core_->meta->xattr(id_, node->rec.ino, name));
     if (!value) return fail(Errc::NoData, std::string(p), "no such attribute");
@@ -246,7 +266,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     ANYFS_CHECK(check_xattr_name(p, name));
     ANYFS_CHECK(check_xattr_value(p, value));
     std::lock_guard lock(core_->mu);
-    ANYFS_CHECK(core_->begin_read());
+    ANYFS_CHECK(start());
     Node* node = ANYFS_TRY(existing(p, Follow::Yes));
     auto present = ANYFS_TRY(core_->meta->xattr(id_, node->rec.ino, name)).has_value();
     if (flags == XattrFlags::Create && present) return fail(Errc::Exists, std::string(p), "attribute exists");
@@ -262,7 +282,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
 
   Result<std::vector<std::string>> list_xattr(std::string_view p) override {
     std::lock_guard lock(core_->mu);
-    ANYFS_CHECK(core_->begin_read());
+    ANYFS_CHECK(start());
     Node* node = ANYFS_TRY(existing(p, Follow::Yes));
     std::vector<std::string> out;
     for (auto& [name, value] : ANYFS_TRY(core_->meta->xattrs(id_, node->rec.ino))) out.push_back(name);
@@ -272,7 +292,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
   Result<void> remove_xattr(std::string_view p, std::string_view name) override {
     ANYFS_CHECK(check_xattr_name(p, name));
     std::lock_guard lock(core_->mu);
-    ANYFS_CHECK(core_->begin_read());
+    ANYFS_CHECK(start());
     Node* node = ANYFS_TRY(existing(p, Follow::Yes));
     if (!ANYFS_TRY(core_->meta->xattr(id_, node->rec.ino, name)))
       return fail(Errc::NoData, std::string(p), "no such attribute");
@@ -318,7 +338,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
 
   Result<ResolvedPath> resolve(std::string_view p, Follow follow, std::string_view root) override {
     std::lock_guard lock(core_->mu);
-    ANYFS_CHECK(core_->begin_read());
+    ANYFS_CHECK(start());
     TreeNode start{k_root_ino, FileKind::Directory};
     for (const auto& name : ANYFS_TRY(path::split(root))) {
       auto e = ANYFS_TRY(lookup_entry(start.ino, name));
@@ -333,7 +353,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
 
   Result<void> reflink(std::string_view from, std::string_view to) override {
     std::lock_guard lock(core_->mu);
-    ANYFS_CHECK(core_->begin_read());
+    ANYFS_CHECK(start());
     Node* src = ANYFS_TRY(existing(from, Follow::Yes));
     if (src->rec.kind != FileKind::Regular)
       return fail(Errc::InvalidArgument, std::string(from), "only regular files can be reflinked");
@@ -393,8 +413,19 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     if (!node.stale) return {};
     auto rec = ANYFS_TRY(core_->meta->inode(id_, node.rec.ino));
     if (rec) node.rec = std::move(*rec);
+    node.extents.reset();
     node.stale = false;
     return {};
+  }
+
+  // The node's extents overlapping [from, to): from the cache for small files.
+  Result<std::vector<ExtentRecord>> extents_of(Node& node, std::uint64_t from, std::uint64_t to) {
+    if (node.rec.size > k_extent_cache_max_size) return core_->meta->extents(id_, node.rec.ino, from, to);
+    if (!node.extents) node.extents = ANYFS_TRY(core_->meta->extents(id_, node.rec.ino, 0, k_max_file_size));
+    std::vector<ExtentRecord> out;
+    for (const auto& e : *node.extents)
+      if (e.offset < to && e.end() > from) out.push_back(e);
+    return out;
   }
 
   Result<std::size_t> read_node(Node& node, std::span<char> buf, std::uint64_t offset) {
@@ -404,14 +435,19 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size - offset));
     const std::uint64_t end = offset + n;
     std::uint64_t filled = offset;  // bytes before this are written; holes get zeros
-    for (const auto& e : ANYFS_TRY(core_->meta->extents(id_, node.rec.ino, offset, end))) {
+    for (const auto& e : ANYFS_TRY(extents_of(node, offset, end))) {
       // A read that takes a whole chunk (streaming) does not need it cached.
       bool whole = e.chunk_offset == 0 && e.offset >= offset && e.end() <= end;
-      auto data = ANYFS_TRY(chunk(e.chunk, !whole));
       std::uint64_t from = std::max(offset, e.offset);
       std::uint64_t to = std::min(end, e.end());
       if (from > filled) std::memset(buf.data() + (filled - offset), 0, from - filled);
       filled = to;
+      if (whole && !core_->chunk_cache.get(e.chunk)) {
+        // Decoded straight into the caller's buffer: no allocation, no copy.
+        std::span<char> out(buf.data() + (from - offset), to - from);
+        if (ANYFS_TRY(load_chunk_into(*core_->chunks, e.chunk, out, settings_.verify_reads))) continue;
+      }
+      auto data = ANYFS_TRY(chunk(e.chunk, !whole));
       std::uint64_t in_chunk = e.chunk_offset + (from - e.offset);
       if (in_chunk + (to - from) > data->size())
         return fail(Errc::Corrupt, "", fmt::format("extent of inode {} runs past chunk {}", node.rec.ino,
@@ -487,7 +523,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     st.btime_ns = r.btime_ns;
     if (r.kind == FileKind::Regular) {
       std::uint64_t bytes = node.data_bytes;
-      for (const auto& e : ANYFS_TRY(core_->meta->extents(id_, r.ino, 0, k_max_file_size))) bytes += e.length;
+      for (const auto& e : ANYFS_TRY(extents_of(node, 0, k_max_file_size))) bytes += e.length;
       st.blocks = (bytes + 511) / 512;
     }
     return st;
@@ -547,6 +583,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
           return std::unexpected(stored.error());
         }
         core_->txg_bytes += prepared.chunk.stored.size();
+        node.extents.reset();
         ExtentRecord e{node.rec.ino, offset, piece.size(), prepared.id, 0};
         ANYFS_CHECK(core_->meta->put_extent(id_, e, tid));
       }
@@ -579,16 +616,26 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
 
   static std::int64_t now() { return wall_clock_ns(); }
 
+  // Every call begins here: the pool must be usable (and a read-only opener
+  // notices other processes' commits), and the inode cache is kept bounded —
+  // trimmed between calls, never during one, so no Node* a call holds goes away.
+  Result<void> start() {
+    ANYFS_CHECK(core_->begin_read());
+    if (nodes_.size() > 2 * k_cache_limit)
+      std::erase_if(nodes_, [](const auto& kv) { return kv.second->opens == 0 && !kv.second->dirty; });
+    return {};
+  }
+
   // Directory entries, through a cache of (parent, name) → child that every
   // change below keeps true. REQUIRES: mu held.
   Result<std::optional<TreeNode>> lookup_entry(Ino parent, std::string_view name) {
-    DentryKey key{parent, std::string(name)};
-    if (auto it = dentries_.find(key); it != dentries_.end()) return std::optional<TreeNode>(it->second);
+    if (auto it = dentries_.find(DentryView{parent, name}); it != dentries_.end())
+      return std::optional<TreeNode>(it->second);
     auto e = ANYFS_TRY(core_->meta->lookup(id_, parent, name));
     if (!e) return std::optional<TreeNode>();
     if (dentries_.size() >= k_dentry_limit) dentries_.clear();
     TreeNode node{e->ino, e->kind};
-    dentries_.emplace(std::move(key), node);
+    dentries_.emplace(DentryKey{parent, std::string(name)}, node);
     return std::optional<TreeNode>(node);
   }
   Result<void> put_entry(const DirentRecord& e, Tid tid) {
@@ -597,7 +644,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     return {};
   }
   Result<void> drop_entry(Ino parent, const std::string& name, Tid tid) {
-    dentries_.erase(DentryKey{parent, name});
+    if (auto it = dentries_.find(DentryView{parent, name}); it != dentries_.end()) dentries_.erase(it);
     return core_->meta->drop_dirent(id_, parent, name, tid);
   }
 
@@ -727,6 +774,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
   // Removes [from, to) from the node's extents, keeping the parts of extents
   // that stick out (they still reference their chunk: copy-on-write split).
   Result<void> punch(Node& node, std::uint64_t from, std::uint64_t to, Tid tid) {
+    node.extents.reset();
     for (const auto& e : ANYFS_TRY(core_->meta->extents(id_, node.rec.ino, from, to))) {
       ANYFS_CHECK(core_->meta->drop_extent(id_, node.rec.ino, e.offset, tid));
       if (e.offset < from) {
@@ -769,7 +817,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
 
   Result<Stat> stat_impl(std::string_view p, Follow follow) {
     std::lock_guard lock(core_->mu);
-    ANYFS_CHECK(core_->begin_read());
+    ANYFS_CHECK(start());
     Node* node = ANYFS_TRY(existing(p, follow));
     return stat_node(*node);
   }
@@ -777,7 +825,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
   template <class F>
   Result<void> change_inode(std::string_view p, std::string_view what, F&& change) {
     std::lock_guard lock(core_->mu);
-    ANYFS_CHECK(core_->begin_read());
+    ANYFS_CHECK(start());
     Node* node = ANYFS_TRY(existing(p, Follow::Yes));
     Tid tid = ANYFS_TRY(core_->begin_op(id_, what, p));
     change(node->rec);
@@ -792,7 +840,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
   DatasetSettings settings_;
   Chunker chunker_;
   std::unordered_map<Ino, std::shared_ptr<Node>> nodes_;  // GUARDED_BY(core_->mu)
-  std::unordered_map<DentryKey, TreeNode, DentryHash> dentries_;  // GUARDED_BY(core_->mu)
+  std::unordered_map<DentryKey, TreeNode, DentryHash, DentryEq> dentries_;  // GUARDED_BY(core_->mu)
   Tree tree_{this};
 };
 
@@ -810,7 +858,7 @@ Result<void> DatasetImpl::rename(std::string_view from, std::string_view to, Ren
   ANYFS_CHECK(path::check_names_entry(from));
   ANYFS_CHECK(path::check_names_entry(to));
   std::lock_guard lock(core_->mu);
-  ANYFS_CHECK(core_->begin_read());
+  ANYFS_CHECK(start());
   // Both parents are resolved before either name is looked at, as Linux does.
   auto src = ANYFS_TRY(walk_path(tree_, from, Follow::No));
   auto dst = ANYFS_TRY(walk_path(tree_, to, Follow::No));
@@ -885,7 +933,7 @@ Result<FileHandle> DatasetImpl::open(std::string_view p, OpenFlags flags, std::u
   const bool exclusive = create && has(flags, OpenFlags::Exclusive);
   Follow follow = (has(flags, OpenFlags::NoFollow) || exclusive) ? Follow::No : Follow::Yes;
   std::lock_guard lock(core_->mu);
-  ANYFS_CHECK(core_->begin_read());
+  ANYFS_CHECK(start());
   auto r = ANYFS_TRY(walk_path(tree_, p, follow));
   Node* node = nullptr;
   if (!r.found) {
