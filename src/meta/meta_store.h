@@ -108,7 +108,8 @@ class MetaStore {
   virtual Result<std::vector<ChunkId>> unreferenced(std::int64_t before_ns) = 0;
   virtual Result<void> forget_chunk(const ChunkId& chunk) = 0;
   virtual Result<std::vector<ChunkRef>> all_refs() = 0;
-  // Calls fn for every live extent of every dataset (for verify).
+  // Call fn for every live extent / inode / dirent of every dataset (for verify),
+  // streaming: fn must not call back into the store.
   virtual Result<void> for_each_extent(const std::function<Result<void>(DatasetId, const ExtentRecord&)>& fn) = 0;
   virtual Result<void> for_each_inode(const std::function<Result<void>(DatasetId, const InodeRecord&)>& fn) = 0;
   virtual Result<void> for_each_dirent(const std::function<Result<void>(DatasetId, const DirentRecord&)>& fn) = 0;

@@ -337,13 +337,29 @@ class SqliteMetaStore final : public MetaStore {
     return {};
   }
   Result<void> for_each_inode(const std::function<Result<void>(DatasetId, const InodeRecord&)>& fn) override {
-    auto stmt = ANYFS_TRY(db_.prepare("SELECT ds, ino FROM inodes WHERE tid_to = ?1 ORDER BY ds, ino"));
+    auto stmt = ANYFS_TRY(
+        db_.prepare("SELECT ds, ino, kind, mode, uid, gid, nlink, size, atime, mtime, ctime, btime, rdev, target, "
+                    "project, generation, tid_from FROM inodes WHERE tid_to = ?1 ORDER BY ds, ino"));
     stmt.bind(1, k_live);
-    std::vector<std::pair<DatasetId, Ino>> all;
-    while (ANYFS_TRY(stmt.step())) all.emplace_back(stmt.column_u64(0), stmt.column_u64(1));
-    for (auto [ds, ino] : all) {
-      auto r = ANYFS_TRY(inode(ds, ino));
-      if (r) ANYFS_CHECK(fn(ds, *r));
+    while (ANYFS_TRY(stmt.step())) {
+      InodeRecord r;
+      r.ino = stmt.column_u64(1);
+      r.kind = static_cast<FileKind>(stmt.column_int(2));
+      r.mode = static_cast<std::uint32_t>(stmt.column_int(3));
+      r.uid = static_cast<std::uint32_t>(stmt.column_int(4));
+      r.gid = static_cast<std::uint32_t>(stmt.column_int(5));
+      r.nlink = stmt.column_u64(6);
+      r.size = stmt.column_u64(7);
+      r.atime_ns = stmt.column_int(8);
+      r.mtime_ns = stmt.column_int(9);
+      r.ctime_ns = stmt.column_int(10);
+      r.btime_ns = stmt.column_int(11);
+      r.rdev = stmt.column_u64(12);
+      r.target = stmt.column_string(13);
+      r.project = stmt.column_u64(14);
+      r.generation = stmt.column_u64(15);
+      r.tid_from = stmt.column_u64(16);
+      ANYFS_CHECK(fn(stmt.column_u64(0), r));
     }
     return {};
   }

@@ -43,7 +43,7 @@ struct PoolCore {
   ~PoolCore();
 
   // Dirty file data buffered across the pool before it is chunked and written.
-  static constexpr std::uint64_t k_dirty_limit = 64ull << 20;
+  static constexpr std::uint64_t k_dirty_limit = 32ull << 20;
   // Chunk bytes a transaction group may write before it commits by size, so that
   // the WAL is checkpointed and reused rather than growing with the txg.
   static constexpr std::uint64_t k_txg_bytes_limit = 128ull << 20;
