@@ -2,6 +2,9 @@
 // (A B A B ...) so that load from other jobs hits both; the figure quoted is the
 // median of the per-round ratios. Results go to docs/PERFORMANCE.md.
 //
+// Every workload takes --page-size N (default 65536) and --compression C (default:
+// the pool default).
+//
 //   pool_bench small-reads [--files N] [--rounds R] [--dir D]
 //       N files of 8-12 KB in 100 directories, random whole-file reads, warm:
 //       the pool's root dataset vs open/read/close of the same files on ext4.
@@ -58,10 +61,12 @@ struct Options {
   int files = 100'000;
   int rounds = 5;
   int mib = 1024;
-  std::uint32_t page_size = 4096;
+  std::uint32_t page_size = 65536;
+  std::string compression;  // empty: the default
   anyfs::PoolCreateOptions create() const {
     anyfs::PoolCreateOptions c;
     c.page_size = page_size;
+    if (!compression.empty()) c.properties.emplace_back("compression", compression);
     return c;
   }
 };
@@ -201,6 +206,18 @@ int create(const Options& o) {
   return 0;
 }
 
+// `mib` pieces of 1 MiB of incompressible bytes.
+std::vector<std::string> random_pieces(int mib) {
+  std::mt19937_64 rng(7);
+  std::vector<std::string> pieces(mib, std::string(1 << 20, '\0'));
+  for (auto& p : pieces)
+    for (std::size_t i = 0; i < p.size(); i += 8) {
+      std::uint64_t v = rng();
+      std::memcpy(p.data() + i, &v, 8);
+    }
+  return pieces;
+}
+
 // SQLite alone: the same bytes as 64 KiB blob rows, one writer, WAL, a commit
 // every 2048 rows, checkpoint at the end (the ingest figure of FACTS.md).
 double sqlite_ingest(const std::string& path, const std::vector<std::string>& pieces, std::uint32_t page_size) {
@@ -235,13 +252,7 @@ double sqlite_ingest(const std::string& path, const std::vector<std::string>& pi
 }
 
 int big_write(const Options& o) {
-  std::mt19937_64 rng(7);
-  std::vector<std::string> pieces(o.mib, std::string(1 << 20, '\0'));
-  for (auto& p : pieces)
-    for (std::size_t i = 0; i < p.size(); i += 8) {
-      std::uint64_t v = rng();
-      std::memcpy(p.data() + i, &v, 8);
-    }
+  std::vector<std::string> pieces = random_pieces(o.mib);
   const double mb = o.mib * 1.048576;
   std::vector<double> write_ratios, read_ratios;
   for (int r = 0; r < o.rounds; ++r) {
@@ -302,13 +313,7 @@ int big_write(const Options& o) {
 
 // The pool half of big-write alone, for profiling (perf record pool_bench write-only).
 int write_only(const Options& o) {
-  std::mt19937_64 rng(7);
-  std::vector<std::string> pieces(o.mib, std::string(1 << 20, '\0'));
-  for (auto& p : pieces)
-    for (std::size_t i = 0; i < p.size(); i += 8) {
-      std::uint64_t v = rng();
-      std::memcpy(p.data() + i, &v, 8);
-    }
+  std::vector<std::string> pieces = random_pieces(o.mib);
   std::string pool_path = fresh(o, "write-only.anyfs");
   auto pool = must(anyfs::Pool::create(pool_path, o.create()), "create pool");
   auto fs = must(pool->dataset(), "dataset");
@@ -343,6 +348,7 @@ int main(int argc, char** argv) {
     else if (k == "--mib") o.mib = std::atoi(argv[i + 1]);
     else if (k == "--dir") o.dir = argv[i + 1];
     else if (k == "--page-size") o.page_size = static_cast<std::uint32_t>(std::atoi(argv[i + 1]));
+    else if (k == "--compression") o.compression = argv[i + 1];
     else return std::fprintf(stderr, "unknown option %s\n", k.c_str()), 2;
   }
   std::filesystem::create_directories(o.dir);

@@ -16,15 +16,10 @@
 #include "fs/path.h"
 #include "fs/resolve.h"
 #include "memory/sparse_data.h"
+#include "util/clock.h"
 
 namespace anyfs {
 namespace {
-
-std::int64_t now_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 
 // Bytes held by all inodes of one MemoryFs, shared with the inodes so that an
 // inode freed after its Fs (through a handle) still gives its bytes back.
@@ -35,7 +30,7 @@ struct Usage {
 struct Inode : std::enable_shared_from_this<Inode> {
   Inode(std::uint64_t number, FileKind k, std::uint32_t m, std::shared_ptr<Usage> u)
       : ino(number), kind(k), mode(m & 07777), uid(geteuid()), gid(getegid()), usage(std::move(u)) {
-    atime = mtime = ctime = btime = now_ns();
+    atime = mtime = ctime = btime = wall_clock_ns();
     nlink = kind == FileKind::Directory ? 2 : 1;
   }
   ~Inode() { usage->bytes -= data.allocated(); }
@@ -73,7 +68,7 @@ struct Inode : std::enable_shared_from_this<Inode> {
     st.blocks = (data.allocated() + 511) / 512;
     return st;
   }
-  void touch_content() { mtime = ctime = now_ns(); }
+  void touch_content() { mtime = ctime = wall_clock_ns(); }
 };
 
 class MemoryFs;
@@ -157,7 +152,7 @@ class MemoryFs final : public Fs, public std::enable_shared_from_this<MemoryFs> 
       return fail(Errc::NotPermitted, std::string(existing_path), "cannot hard-link a directory");
     Inode* node = src.node();
     node->nlink++;
-    node->ctime = now_ns();
+    node->ctime = wall_clock_ns();
     dst.parent()->children.emplace(dst.leaf, node->shared_from_this());
     dst.parent()->touch_content();
     return {};
@@ -185,7 +180,7 @@ class MemoryFs final : public Fs, public std::enable_shared_from_this<MemoryFs> 
     std::unique_lock lock(mu_);
     Inode* node = ANYFS_TRY(existing(p, Follow::Yes));
     node->mode = mode & 07777;
-    node->ctime = now_ns();
+    node->ctime = wall_clock_ns();
     return {};
   }
 
@@ -194,14 +189,14 @@ class MemoryFs final : public Fs, public std::enable_shared_from_this<MemoryFs> 
     Inode* node = ANYFS_TRY(existing(p, Follow::Yes));
     if (uid != static_cast<std::uint32_t>(-1)) node->uid = uid;
     if (gid != static_cast<std::uint32_t>(-1)) node->gid = gid;
-    node->ctime = now_ns();
+    node->ctime = wall_clock_ns();
     return {};
   }
 
   Result<void> utimens(std::string_view p, TimeSpec atime, TimeSpec mtime) override {
     std::unique_lock lock(mu_);
     Inode* node = ANYFS_TRY(existing(p, Follow::Yes));
-    std::int64_t now = now_ns();
+    std::int64_t now = wall_clock_ns();
     auto apply = [now](std::int64_t& field, TimeSpec t) {
       if (t.kind == TimeSpec::Kind::Set) field = t.ns;
       if (t.kind == TimeSpec::Kind::Now) field = now;
@@ -238,7 +233,7 @@ class MemoryFs final : public Fs, public std::enable_shared_from_this<MemoryFs> 
     if (flags == XattrFlags::Replace && it == node->xattrs.end())
       return fail(Errc::NoData, std::string(p), "no such attribute");
     node->xattrs.insert_or_assign(std::string(name), std::string(value));
-    node->ctime = now_ns();
+    node->ctime = wall_clock_ns();
     return {};
   }
 
@@ -257,7 +252,7 @@ class MemoryFs final : public Fs, public std::enable_shared_from_this<MemoryFs> 
     auto it = node->xattrs.find(name);
     if (it == node->xattrs.end()) return fail(Errc::NoData, std::string(p), "no such attribute");
     node->xattrs.erase(it);
-    node->ctime = now_ns();
+    node->ctime = wall_clock_ns();
     return {};
   }
 
@@ -369,7 +364,7 @@ class MemoryFs final : public Fs, public std::enable_shared_from_this<MemoryFs> 
     } else {
       node->nlink--;
     }
-    node->ctime = now_ns();
+    node->ctime = wall_clock_ns();
     parent->touch_content();
   }
 
@@ -417,7 +412,7 @@ Result<void> MemoryFs::rename(std::string_view from, std::string_view to, Rename
   Inode* dst_parent = dst.parent();
   const std::string dst_name = dst.found ? dst.name() : dst.leaf;
   auto moved = src_parent->children.at(src.name());
-  const std::int64_t now = now_ns();
+  const std::int64_t now = wall_clock_ns();
 
   if (exchange) {
     Inode* other = dst.node();

@@ -2,23 +2,16 @@
 // summed in memory and written once per chunk when the transaction commits (or
 // before anything reads them), so a file of many extents costs one refcount
 // update per distinct chunk, not one per extent.
-#include <time.h>
-
 #include <cstring>
 #include <map>
 #include <unordered_set>
 
 #include "meta/meta_store.h"
+#include "util/clock.h"
 #include "util/sqlite.h"
 
 namespace anyfs {
 namespace {
-
-std::int64_t wall_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 
 std::string_view id_bytes(const ChunkId& id) { return {reinterpret_cast<const char*>(id.data()), id.size()}; }
 
@@ -30,6 +23,31 @@ Result<ChunkId> id_from(std::string_view bytes) {
 }
 
 const std::int64_t k_live = static_cast<std::int64_t>(k_tid_live);
+
+// The columns of an inode row, in the order inode_row reads them.
+constexpr const char* k_inode_columns =
+    "ino, kind, mode, uid, gid, nlink, size, atime, mtime, ctime, btime, rdev, target, project, generation, tid_from";
+
+InodeRecord inode_row(const sql::Stmt& stmt) {
+  InodeRecord r;
+  r.ino = stmt.column_u64(0);
+  r.kind = static_cast<FileKind>(stmt.column_int(1));
+  r.mode = static_cast<std::uint32_t>(stmt.column_int(2));
+  r.uid = static_cast<std::uint32_t>(stmt.column_int(3));
+  r.gid = static_cast<std::uint32_t>(stmt.column_int(4));
+  r.nlink = stmt.column_u64(5);
+  r.size = stmt.column_u64(6);
+  r.atime_ns = stmt.column_int(7);
+  r.mtime_ns = stmt.column_int(8);
+  r.ctime_ns = stmt.column_int(9);
+  r.btime_ns = stmt.column_int(10);
+  r.rdev = stmt.column_u64(11);
+  r.target = stmt.column_string(12);
+  r.project = stmt.column_u64(13);
+  r.generation = stmt.column_u64(14);
+  r.tid_from = stmt.column_u64(15);
+  return r;
+}
 
 class SqliteMetaStore final : public MetaStore {
  public:
@@ -120,29 +138,11 @@ class SqliteMetaStore final : public MetaStore {
 
   // --- Inodes ---
   Result<std::optional<InodeRecord>> inode(DatasetId ds, Ino ino) override {
-    auto stmt = ANYFS_TRY(
-        db_.prepare("SELECT kind, mode, uid, gid, nlink, size, atime, mtime, ctime, btime, rdev, target, project, "
-                    "generation, tid_from FROM inodes WHERE ds = ?1 AND ino = ?2 AND tid_to = ?3"));
+    auto stmt = ANYFS_TRY(db_.prepare(std::string("SELECT ") + k_inode_columns +
+                                      " FROM inodes WHERE ds = ?1 AND ino = ?2 AND tid_to = ?3"));
     stmt.bind(1, ds).bind(2, ino).bind(3, k_live);
     if (!ANYFS_TRY(stmt.step())) return std::optional<InodeRecord>();
-    InodeRecord r;
-    r.ino = ino;
-    r.kind = static_cast<FileKind>(stmt.column_int(0));
-    r.mode = static_cast<std::uint32_t>(stmt.column_int(1));
-    r.uid = static_cast<std::uint32_t>(stmt.column_int(2));
-    r.gid = static_cast<std::uint32_t>(stmt.column_int(3));
-    r.nlink = stmt.column_u64(4);
-    r.size = stmt.column_u64(5);
-    r.atime_ns = stmt.column_int(6);
-    r.mtime_ns = stmt.column_int(7);
-    r.ctime_ns = stmt.column_int(8);
-    r.btime_ns = stmt.column_int(9);
-    r.rdev = stmt.column_u64(10);
-    r.target = stmt.column_string(11);
-    r.project = stmt.column_u64(12);
-    r.generation = stmt.column_u64(13);
-    r.tid_from = stmt.column_u64(14);
-    return std::optional<InodeRecord>(std::move(r));
+    return std::optional<InodeRecord>(inode_row(stmt));
   }
 
   Result<void> put_inode(DatasetId ds, const InodeRecord& r, Tid tid) override {
@@ -337,30 +337,10 @@ class SqliteMetaStore final : public MetaStore {
     return {};
   }
   Result<void> for_each_inode(const std::function<Result<void>(DatasetId, const InodeRecord&)>& fn) override {
-    auto stmt = ANYFS_TRY(
-        db_.prepare("SELECT ds, ino, kind, mode, uid, gid, nlink, size, atime, mtime, ctime, btime, rdev, target, "
-                    "project, generation, tid_from FROM inodes WHERE tid_to = ?1 ORDER BY ds, ino"));
+    auto stmt = ANYFS_TRY(db_.prepare(std::string("SELECT ") + k_inode_columns +
+                                      ", ds FROM inodes WHERE tid_to = ?1 ORDER BY ds, ino"));
     stmt.bind(1, k_live);
-    while (ANYFS_TRY(stmt.step())) {
-      InodeRecord r;
-      r.ino = stmt.column_u64(1);
-      r.kind = static_cast<FileKind>(stmt.column_int(2));
-      r.mode = static_cast<std::uint32_t>(stmt.column_int(3));
-      r.uid = static_cast<std::uint32_t>(stmt.column_int(4));
-      r.gid = static_cast<std::uint32_t>(stmt.column_int(5));
-      r.nlink = stmt.column_u64(6);
-      r.size = stmt.column_u64(7);
-      r.atime_ns = stmt.column_int(8);
-      r.mtime_ns = stmt.column_int(9);
-      r.ctime_ns = stmt.column_int(10);
-      r.btime_ns = stmt.column_int(11);
-      r.rdev = stmt.column_u64(12);
-      r.target = stmt.column_string(13);
-      r.project = stmt.column_u64(14);
-      r.generation = stmt.column_u64(15);
-      r.tid_from = stmt.column_u64(16);
-      ANYFS_CHECK(fn(stmt.column_u64(0), r));
-    }
+    while (ANYFS_TRY(stmt.step())) ANYFS_CHECK(fn(stmt.column_u64(16), inode_row(stmt)));
     return {};
   }
   Result<void> for_each_dirent(const std::function<Result<void>(DatasetId, const DirentRecord&)>& fn) override {
@@ -424,7 +404,7 @@ class SqliteMetaStore final : public MetaStore {
   }
 
   Result<void> flush_refs() {
-    std::int64_t now = wall_ns();
+    std::int64_t now = wall_clock_ns();
     for (const auto& [chunk, delta] : pending_refs_) {
       if (delta == 0) continue;
       auto stmt = ANYFS_TRY(db_.prepare(

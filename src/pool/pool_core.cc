@@ -7,12 +7,6 @@
 
 namespace anyfs {
 
-std::int64_t wall_clock_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
 PoolCore::~PoolCore() {
   chunks.reset();
   meta.reset();

@@ -17,6 +17,7 @@
 #include "meta/meta_store.h"
 #include "pool/chunk_cache.h"
 #include "pool/properties.h"
+#include "util/clock.h"
 #include "util/sqlite.h"
 #include "util/thread_pool.h"
 
@@ -98,7 +99,5 @@ struct PoolCore {
   void poison(const Error& cause);
   Result<void> check_usable() const;
 };
-
-std::int64_t wall_clock_ns();
 
 }  // namespace anyfs

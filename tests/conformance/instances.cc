@@ -12,15 +12,10 @@
 #include "anyfs/memory_fs.h"
 #include "anyfs/pool.h"
 #include "conformance/fs_conformance.h"
+#include "support/must.h"
 
 namespace anyfs::testing {
 namespace {
-
-template <class T>
-T must(Result<T> r) {
-  if (!r) throw std::runtime_error(r.error().to_string());
-  return std::move(*r);
-}
 
 // Counts events so the tracing layer does real work without flooding the log.
 class CountingSink final : public TraceSink {

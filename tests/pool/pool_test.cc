@@ -10,17 +10,12 @@
 
 #include <random>
 
+#include "support/must.h"
 #include "support/result_matchers.h"
 #include "support/temp_dir.h"
 
 namespace anyfs::testing {
 namespace {
-
-template <class T>
-T must(Result<T> r) {
-  if (!r) throw std::runtime_error(r.error().to_string());
-  return std::move(*r);
-}
 
 std::string random_bytes(std::size_t n, std::uint32_t seed) {
   std::mt19937_64 rng(seed);
