@@ -64,26 +64,43 @@ nlohmann::json stat_json(const Stat& st) {
           {"btime_ns", st.btime_ns}};
 }
 
+// Lists `dir` into `list` (JSON rows) and `human`; with `recursive`, every
+// directory below too, each under a "path:" heading as ls -R does.
+Result<void> list_dir(Fs& fs, const std::string& dir, bool longer, bool recursive, nlohmann::json& list,
+                      std::string& human) {
+  auto entries = ANYFS_TRY(fs.read_dir(dir));
+  if (recursive) human += (human.empty() ? "" : "\n") + dir + ":\n";
+  std::vector<std::string> subdirs;
+  for (const auto& e : entries) {
+    std::string p = path::child(dir, e.name);
+    auto st = fs.lstat(p);
+    nlohmann::json row = {{"name", e.name}, {"kind", file_kind_name(e.kind)}, {"ino", e.ino}};
+    if (recursive) row["path"] = p;
+    if (st) row["size"] = st->size, row["mode"] = st->mode, row["nlink"] = st->nlink;
+    list.push_back(row);
+    if (longer && st)
+      human += fmt::format("{} {:>3} {:>12} {}\n", mode_string(*st), st->nlink, st->size, e.name);
+    else
+      human += e.name + (e.kind == FileKind::Directory ? "/\n" : "\n");
+    if (e.kind == FileKind::Directory) subdirs.push_back(p);
+  }
+  if (recursive)
+    for (const auto& sub : subdirs) ANYFS_CHECK(list_dir(fs, sub, longer, recursive, list, human));
+  return {};
+}
+
 Runner setup_ls(CLI::App& app) {
   auto path = std::make_shared<std::string>("/");
   auto longer = std::make_shared<bool>(false);
+  auto recursive = std::make_shared<bool>(false);
   app.add_option("path", *path, "Directory to list (default /)");
-  app.add_flag("-l,--long", *longer, "Show kind, mode, size and inode");
+  app.add_flag("-l,--long", *longer, "Show kind, mode, links and size");
+  app.add_flag("-R,--recursive", *recursive, "List every directory below too");
   return [=](Context& ctx) {
     return with_target(ctx, *path, [&](Fs& fs, const std::string& dir) -> Result<void> {
-      auto entries = ANYFS_TRY(fs.read_dir(dir));
       nlohmann::json list = nlohmann::json::array();
       std::string human;
-      for (const auto& e : entries) {
-        auto st = fs.lstat(path::child(dir, e.name));
-        nlohmann::json row = {{"name", e.name}, {"kind", file_kind_name(e.kind)}, {"ino", e.ino}};
-        if (st) row["size"] = st->size, row["mode"] = st->mode;
-        list.push_back(row);
-        if (*longer && st)
-          human += fmt::format("{} {:>3} {:>12} {}\n", mode_string(*st), st->nlink, st->size, e.name);
-        else
-          human += e.name + (e.kind == FileKind::Directory ? "/\n" : "\n");
-      }
+      ANYFS_CHECK(list_dir(fs, dir, *longer, *recursive, list, human));
       ctx.print(list, human);
       return {};
     });
