@@ -169,6 +169,7 @@ Runner setup_mkdir(CLI::App& app) {
       });
       if (code != k_exit_ok) return code;
     }
+    ctx.print({{"created", *paths}}, "");
     return static_cast<int>(k_exit_ok);
   };
 }
@@ -210,7 +211,9 @@ Runner setup_mv(CLI::App& app) {
   return [=](Context& ctx) {
     return with_pair(ctx, *from, *to, [&](Fs& fs, const std::string& a, const std::string& b) -> Result<void> {
       RenameFlags flags = *exchange ? RenameFlags::Exchange : *no_replace ? RenameFlags::NoReplace : RenameFlags::None;
-      return fs.rename(a, b, flags);
+      ANYFS_CHECK(fs.rename(a, b, flags));
+      ctx.print({{"from", *from}, {"to", *to}}, "");
+      return {};
     });
   };
 }
@@ -223,10 +226,11 @@ Runner setup_ln(CLI::App& app) {
   app.add_option("link", *link, "New name")->required();
   app.add_flag("-s,--symbolic", *symbolic, "Make a symlink instead of a hard link");
   return [=](Context& ctx) {
-    if (*symbolic)
-      return with_target(ctx, *link, [&](Fs& fs, const std::string& p) { return fs.symlink(*target, p); });
-    return with_pair(ctx, *target, *link,
-                     [&](Fs& fs, const std::string& a, const std::string& b) { return fs.link(a, b); });
+    int code = *symbolic ? with_target(ctx, *link, [&](Fs& fs, const std::string& p) { return fs.symlink(*target, p); })
+                         : with_pair(ctx, *target, *link,
+                                     [&](Fs& fs, const std::string& a, const std::string& b) { return fs.link(a, b); });
+    if (code == k_exit_ok) ctx.print({{"target", *target}, {"link", *link}, {"symbolic", *symbolic}}, "");
+    return code;
   };
 }
 

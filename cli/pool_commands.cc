@@ -170,7 +170,9 @@ Runner setup_cp(CLI::App& app) {
     if (a->fs != b->fs) return ctx.report(Error(Errc::CrossDevice, *to, "the two paths are in different datasets"));
     Result<void> r = ds ? ds->reflink(a->path, b->path)
                         : fail(Errc::Unsupported, *from, "cp is a reflink inside a pool (without --deny/--trace layers)");
-    return r ? static_cast<int>(k_exit_ok) : ctx.report(r.error());
+    if (!r) return ctx.report(r.error());
+    ctx.print({{"from", *from}, {"to", *to}, {"reflink", true}}, "");
+    return static_cast<int>(k_exit_ok);
   };
 }
 
@@ -323,7 +325,11 @@ Runner setup_property(CLI::App& app) {
       }
       auto eq = args->front().find('=');
       if (eq == std::string::npos) return fail(Errc::InvalidArgument, args->front(), "expected NAME=VALUE");
-      return pool.set_property(*dataset, args->front().substr(0, eq), args->front().substr(eq + 1));
+      std::string name = args->front().substr(0, eq);
+      ANYFS_CHECK(pool.set_property(*dataset, name, args->front().substr(eq + 1)));
+      std::string value = ANYFS_TRY(pool.get_property(*dataset, name));
+      ctx.print({{"name", name}, {"value", value}, {"source", "local"}}, "");
+      return {};
     });
   };
 }
