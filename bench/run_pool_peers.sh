@@ -3,7 +3,8 @@
 # from other jobs hits everyone (figures in docs/PERFORMANCE.md):
 #
 #   import:   a source tree (default /usr/include) copied in by cp -a, tar | zstd -1,
-#             restic backup, borg create, mksquashfs and anyfs import; wall time
+#             restic backup, borg create, mksquashfs and anyfs import (defaults, lz4,
+#             64 KiB pages); wall time
 #             (median of the rounds, and as a ratio to cp -a) and stored size.
 #   versions: ten versions of a 64 MiB file, each with a few small insertions,
 #             stored by anyfs (ten files in one pool), restic (ten snapshots) and
@@ -63,12 +64,12 @@ if [ "$what" = import ] || [ "$what" = all ]; then
     run borg "$work/borg" sh -c "borg init -e none '$work/borg' && borg create '$work/borg::a' '$src'"
     run squashfs "$work/sq" mksquashfs "$src" "$work/sq" -quiet -no-progress
     run anyfs "$work/p.anyfs" sh -c "'$anyfs' init '$work/p.anyfs' && '$anyfs' -p '$work/p.anyfs' import '$src' /"
-    run anyfs_zstd "$work/pz.anyfs" sh -c "'$anyfs' init '$work/pz.anyfs' -o compression=zstd-1 && '$anyfs' -p '$work/pz.anyfs' import '$src' /"
+    run anyfs_lz4 "$work/pz.anyfs" sh -c "'$anyfs' init '$work/pz.anyfs' -o compression=lz4 && '$anyfs' -p '$work/pz.anyfs' import '$src' /"
     run anyfs_64k "$work/p64.anyfs" sh -c "'$anyfs' init '$work/p64.anyfs' --page-size 65536 && '$anyfs' -p '$work/p64.anyfs' import '$src' /"
   done
   base=$(echo "${times[cp]}" | tr ' ' '\n' | grep . | median)
   printf "%-12s %10s %8s %12s\n" tool "time (s)" "vs cp" "stored MiB"
-  for name in cp tar_zstd restic borg squashfs anyfs anyfs_zstd anyfs_64k; do
+  for name in cp tar_zstd restic borg squashfs anyfs anyfs_lz4 anyfs_64k; do
     t=$(echo "${times[$name]}" | tr ' ' '\n' | grep . | median)
     printf "%-12s %10.2f %8.2f %12.1f\n" "$name" "$t" "$(echo "$t / $base" | bc -l)" "$(echo "${sizes[$name]} / 1048576" | bc -l)"
   done
@@ -99,7 +100,7 @@ EOF
   for v in $(seq 0 9); do "$anyfs" -p "$work/vers.anyfs" put "$work/v/v$v" "/v$v"; done
   anyfs_stored=$("$anyfs" -p "$work/vers.anyfs" --json info | python3 -c 'import json,sys; print(json.load(sys.stdin)["chunk_stored_bytes"])')
   anyfs_file=$(size_of "$work/vers.anyfs")
-  "$anyfs" init "$work/versz.anyfs" -o compression=zstd-3 >/dev/null
+  "$anyfs" init "$work/versz.anyfs" --page-size 65536 >/dev/null
   for v in $(seq 0 9); do "$anyfs" -p "$work/versz.anyfs" put "$work/v/v$v" "/v$v"; done
   anyfsz_file=$(size_of "$work/versz.anyfs")
   restic init -q --repo "$work/vr" >/dev/null
@@ -111,9 +112,9 @@ EOF
   git -C "$work/vg" gc -q --aggressive 2>/dev/null || git -C "$work/vg" gc -q
   git_size=$(size_of "$work/vg/.git")
   printf "logical %.1f MiB\n" "$(echo "$logical / 1048576" | bc -l)"
-  printf "%-24s %10.1f MiB\n" "anyfs chunks (lz4)" "$(echo "$anyfs_stored / 1048576" | bc -l)" \
-    "anyfs pool file (lz4)" "$(echo "$anyfs_file / 1048576" | bc -l)" \
-    "anyfs pool file (zstd-3)" "$(echo "$anyfsz_file / 1048576" | bc -l)" \
+  printf "%-30s %10.1f MiB\n" "anyfs chunks (zstd-3)" "$(echo "$anyfs_stored / 1048576" | bc -l)" \
+    "anyfs pool file (4 KiB pages)" "$(echo "$anyfs_file / 1048576" | bc -l)" \
+    "anyfs pool file (64 KiB pages)" "$(echo "$anyfsz_file / 1048576" | bc -l)" \
     "restic repository" "$(echo "$restic_size / 1048576" | bc -l)" \
     "git after gc" "$(echo "$git_size / 1048576" | bc -l)"
 fi
