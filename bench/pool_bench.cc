@@ -2,7 +2,7 @@
 // (A B A B ...) so that load from other jobs hits both; the figure quoted is the
 // median of the per-round ratios. Results go to docs/PERFORMANCE.md.
 //
-// Every workload takes --page-size N (default 4096) and --compression C (default:
+// Every workload takes --page-size N (default 16384) and --compression C (default:
 // the pool default).
 //
 //   pool_bench small-reads [--files N] [--rounds R] [--dir D]
@@ -61,7 +61,7 @@ struct Options {
   int files = 100'000;
   int rounds = 5;
   int mib = 1024;
-  std::uint32_t page_size = 4096;
+  std::uint32_t page_size = 16384;
   std::string compression;  // empty: the default
   anyfs::PoolCreateOptions create() const {
     anyfs::PoolCreateOptions c;

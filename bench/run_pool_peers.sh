@@ -113,7 +113,7 @@ EOF
   git_size=$(size_of "$work/vg/.git")
   printf "logical %.1f MiB\n" "$(echo "$logical / 1048576" | bc -l)"
   printf "%-30s %10.1f MiB\n" "anyfs chunks (zstd-3)" "$(echo "$anyfs_stored / 1048576" | bc -l)" \
-    "anyfs pool file (4 KiB pages)" "$(echo "$anyfs_file / 1048576" | bc -l)" \
+    "anyfs pool file (16 KiB pages)" "$(echo "$anyfs_file / 1048576" | bc -l)" \
     "anyfs pool file (64 KiB pages)" "$(echo "$anyfsz_file / 1048576" | bc -l)" \
     "restic repository" "$(echo "$restic_size / 1048576" | bc -l)" \
     "git after gc" "$(echo "$git_size / 1048576" | bc -l)"

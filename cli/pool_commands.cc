@@ -72,10 +72,10 @@ WarnFn warner(Context& ctx) {
 
 Runner setup_init(CLI::App& app) {
   auto pool_path = std::make_shared<std::string>();
-  auto page_size = std::make_shared<std::uint32_t>(4096);
+  auto page_size = std::make_shared<std::uint32_t>(16384);
   auto props = std::make_shared<std::vector<std::string>>();
   app.add_option("pool", *pool_path, "Pool file to create (default: -p POOL)");
-  app.add_option("--page-size", *page_size, "SQLite page size, 4096..65536 (see docs/PERFORMANCE.md)")->default_str("4096");
+  app.add_option("--page-size", *page_size, "SQLite page size, 4096..65536 (see docs/PERFORMANCE.md)")->default_str("16384");
   app.add_option("-o,--property", *props, "NAME=VALUE for the root dataset (repeatable)");
   return [=](Context& ctx) {
     std::string target = pool_path->empty() ? ctx.pool_path() : *pool_path;

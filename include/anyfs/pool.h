@@ -28,7 +28,7 @@ namespace anyfs {
 struct PoolCreateOptions {
   // SQLite page size of the pool file: 4096..65536, a power of two. The default
   // was chosen by measurement (docs/PERFORMANCE.md, "Page size").
-  std::uint32_t page_size = 4096;
+  std::uint32_t page_size = 16384;
   // Properties the root dataset starts with (name → value), checked as set_property does.
   std::vector<std::pair<std::string, std::string>> properties = {};
 };
