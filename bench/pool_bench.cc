@@ -218,6 +218,20 @@ std::vector<std::string> random_pieces(int mib) {
   return pieces;
 }
 
+// Writes `pieces` as /big through a handle, then syncs; returns the seconds taken.
+double write_through(anyfs::Pool& pool, anyfs::Fs& fs, const std::vector<std::string>& pieces) {
+  auto start = Clock::now();
+  auto f = must(fs.open("/big", anyfs::OpenFlags::Write | anyfs::OpenFlags::Create), "open");
+  std::uint64_t at = 0;
+  for (const auto& p : pieces) {
+    must(f->pwrite(p, at), "pwrite");
+    at += p.size();
+  }
+  must(f->close(), "close");
+  must(pool.sync(), "sync");
+  return seconds_since(start);
+}
+
 // SQLite alone: the same bytes as 64 KiB blob rows, one writer, WAL, a commit
 // every 2048 rows, checkpoint at the end (the ingest figure of FACTS.md).
 double sqlite_ingest(const std::string& path, const std::vector<std::string>& pieces, std::uint32_t page_size) {
@@ -260,16 +274,7 @@ int big_write(const Options& o) {
     std::string pool_path = fresh(o, "big.anyfs");
     auto pool = must(anyfs::Pool::create(pool_path, o.create()), "create pool");
     auto fs = must(pool->dataset(), "dataset");
-    auto start = Clock::now();
-    auto f = must(fs->open("/big", anyfs::OpenFlags::Write | anyfs::OpenFlags::Create), "open");
-    std::uint64_t at = 0;
-    for (const auto& p : pieces) {
-      must(f->pwrite(p, at), "pwrite");
-      at += p.size();
-    }
-    must(f->close(), "close");
-    must(pool->sync(), "sync");
-    double pool_s = seconds_since(start);
+    double pool_s = write_through(*pool, *fs, pieces);
     write_ratios.push_back(sqlite_s / pool_s);
     std::printf("  round %d: sqlite alone %.0f MB/s, pool %.0f MB/s\n", r, mb / sqlite_s, mb / pool_s);
     // Read back, warm: the pool vs read() of a host file of the same bytes.
@@ -317,16 +322,8 @@ int write_only(const Options& o) {
   std::string pool_path = fresh(o, "write-only.anyfs");
   auto pool = must(anyfs::Pool::create(pool_path, o.create()), "create pool");
   auto fs = must(pool->dataset(), "dataset");
-  auto start = Clock::now();
-  auto f = must(fs->open("/big", anyfs::OpenFlags::Write | anyfs::OpenFlags::Create), "open");
-  std::uint64_t at = 0;
-  for (const auto& p : pieces) {
-    must(f->pwrite(p, at), "pwrite");
-    at += p.size();
-  }
-  must(f->close(), "close");
-  must(pool->sync(), "sync");
-  std::printf("pool write %.0f MB/s\n", o.mib * 1.048576 / seconds_since(start));
+  double seconds = write_through(*pool, *fs, pieces);
+  std::printf("pool write %.0f MB/s\n", o.mib * 1.048576 / seconds);
   must(pool->close(), "close");
   std::filesystem::remove(pool_path);
   return 0;
