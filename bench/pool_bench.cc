@@ -3,7 +3,7 @@
 // median of the per-round ratios. Results go to docs/PERFORMANCE.md.
 //
 // Every workload takes --page-size N (default 16384) and --compression C (default:
-// the pool default).
+// the pool default); small-reads also --mmap-mib M (the reading pool's memory map).
 //
 //   pool_bench small-reads [--files N] [--rounds R] [--dir D]
 //       N files of 8-12 KB in 100 directories, random whole-file reads, warm:
@@ -63,6 +63,7 @@ struct Options {
   int mib = 1024;
   std::uint32_t page_size = 16384;
   std::string compression;  // empty: the default
+  std::uint64_t mmap_mib = 0;  // 0: the default
   anyfs::PoolCreateOptions create() const {
     anyfs::PoolCreateOptions c;
     c.page_size = page_size;
@@ -123,6 +124,13 @@ int small_reads(const Options& o) {
   }
   must(pool->sync(), "sync");
   must(pool->compact(), "compact");
+  if (o.mmap_mib != 0) {  // reopen with the map asked for
+    must(pool->close(), "close");
+    anyfs::PoolOpenOptions open;
+    open.mmap_bytes = o.mmap_mib << 20;
+    pool = must(anyfs::Pool::open(pool_path, open), "open pool");
+    fs = must(pool->dataset(), "dataset");
+  }
   std::printf("small-reads: %d files of 8-12 KB written; pool file %.1f MiB for %.1f MiB of content\n", o.files,
               std::filesystem::file_size(pool_path) / 1048576.0, must(pool->stats(), "stats").chunk_stored_bytes / 1048576.0);
   const int reads = std::max(20'000, o.files);
@@ -346,6 +354,7 @@ int main(int argc, char** argv) {
     else if (k == "--dir") o.dir = argv[i + 1];
     else if (k == "--page-size") o.page_size = static_cast<std::uint32_t>(std::atoi(argv[i + 1]));
     else if (k == "--compression") o.compression = argv[i + 1];
+    else if (k == "--mmap-mib") o.mmap_mib = std::strtoull(argv[i + 1], nullptr, 10);
     else return std::fprintf(stderr, "unknown option %s\n", k.c_str()), 2;
   }
   std::filesystem::create_directories(o.dir);

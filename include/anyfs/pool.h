@@ -35,6 +35,10 @@ struct PoolCreateOptions {
 
 struct PoolOpenOptions {
   bool read_only = false;
+  // How much of the pool file SQLite may read through a memory map. Mapped pages
+  // count in the process's RSS; more map makes random small reads faster
+  // (docs/PERFORMANCE.md, "Small reads and the memory map").
+  std::uint64_t mmap_bytes = 64ull << 20;
   // Test hook: the name of a registered SQLite VFS to open the file through.
   std::string vfs = {};
 };

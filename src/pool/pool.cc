@@ -78,9 +78,10 @@ Result<void> check_not_truncated(const std::string& path) {
 
 // Per-connection settings: WAL (atomic commits, readers beside the writer),
 // full fsync on commit, a page cache and a memory map for reads.
-Result<void> configure(sql::Db& db, bool read_only) {
-  ANYFS_CHECK(db.exec("PRAGMA synchronous = FULL; PRAGMA cache_size = -16384; PRAGMA mmap_size = 67108864;"
-                      "PRAGMA foreign_keys = OFF; PRAGMA temp_store = MEMORY"));
+Result<void> configure(sql::Db& db, bool read_only, std::uint64_t mmap_bytes) {
+  ANYFS_CHECK(db.exec(fmt::format("PRAGMA synchronous = FULL; PRAGMA cache_size = -16384; PRAGMA mmap_size = {};"
+                                  "PRAGMA foreign_keys = OFF; PRAGMA temp_store = MEMORY",
+                                  mmap_bytes)));
   if (!read_only) ANYFS_CHECK(db.exec("PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 4096"));
   return {};
 }
@@ -328,7 +329,7 @@ Result<std::shared_ptr<PoolCore>> connect(const std::string& path, const PoolOpe
       schema.error().message = "not an AnyFS pool, or its header is damaged (" + schema.error().message + ")";
     return std::unexpected(schema.error());
   }
-  ANYFS_CHECK(configure(*core->db, options.read_only));
+  ANYFS_CHECK(configure(*core->db, options.read_only, options.mmap_bytes));
   core->meta = make_sqlite_meta_store(*core->db);
   core->chunks = make_sqlite_chunk_store(*core->db);
   return core;

@@ -10,6 +10,7 @@
 
 #include <random>
 
+#include "chunk/hash.h"
 #include "support/must.h"
 #include "support/result_matchers.h"
 #include "support/temp_dir.h"
@@ -375,6 +376,36 @@ TEST_F(PoolTest, AFlippedChunkByteIsCorruptOnReadAndInVerify) {
   auto report = must(pool->verify());
   ASSERT_FALSE(report.ok());
   EXPECT_NE(report.problems.front().find("checksum mismatch"), std::string::npos) << report.problems.front();
+}
+
+}  // namespace
+}  // namespace anyfs::testing
+
+namespace anyfs::testing {
+namespace {
+
+// checksum=verify checks each chunk's content against its SHA-256 id on every
+// read: it catches a chunk whose stored bytes were replaced together with their
+// XXH3 (which the always-on check cannot see).
+TEST_F(PoolTest, ChecksumVerifyCatchesContentThatNoLongerMatchesItsId) {
+  {
+    auto pool = create({.properties = {{"compression", "off"}, {"checksum", "verify"}}});
+    ASSERT_OK(must(pool->dataset())->write_file("/f", std::string(5000, 'a')));
+  }
+  raw_sql(path(), "UPDATE chunks SET data = x'" + std::string(10000, '0') + "', checksum = " +
+                      std::to_string(static_cast<std::int64_t>(xxh3(std::string(5000, '\0')))));
+  {
+    auto pool = open();
+    auto read = must(pool->dataset())->read_file("/f");
+    ASSERT_ERR(read, Corrupt);
+    EXPECT_NE(read.error().message.find("does not match its id"), std::string::npos) << read.error().to_string();
+    ASSERT_OK(pool->set_property("", "checksum", "on"));
+  }
+  // With checksum=on the forged bytes pass the stored-bytes check: verify still finds them.
+  auto pool = open();
+  auto report = must(pool->verify());
+  ASSERT_FALSE(report.ok());
+  EXPECT_NE(report.problems.front().find("does not match its id"), std::string::npos) << report.problems.front();
 }
 
 }  // namespace
