@@ -8,6 +8,27 @@
 #include <charconv>
 
 namespace anyfs {
+namespace {
+
+// One zstd context per thread, reused: ZSTD_compress/ZSTD_decompress make and
+// free one per call, which costs more than decoding a small chunk.
+struct ZstdContexts {
+  ZSTD_CCtx* cctx = ZSTD_createCCtx();
+  ZSTD_DCtx* dctx = ZSTD_createDCtx();
+  ~ZstdContexts() {
+    ZSTD_freeCCtx(cctx);
+    ZSTD_freeDCtx(dctx);
+  }
+};
+ZstdContexts& zstd_contexts() {
+  thread_local ZstdContexts contexts;
+  return contexts;
+}
+ZSTD_CCtx* zstd_cctx() { return zstd_contexts().cctx; }
+ZSTD_DCtx* zstd_dctx() { return zstd_contexts().dctx; }
+
+}  // namespace
+
 
 std::string_view codec_name(Codec codec) {
   switch (codec) {
@@ -47,7 +68,7 @@ std::string compress(const CompressionSpec& spec, std::string_view raw) {
     out.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
   } else if (spec.codec == Codec::Zstd) {
     out.resize(ZSTD_compressBound(raw.size()));
-    std::size_t n = ZSTD_compress(out.data(), out.size(), raw.data(), raw.size(), spec.level);
+    std::size_t n = ZSTD_compressCCtx(zstd_cctx(), out.data(), out.size(), raw.data(), raw.size(), spec.level);
     out.resize(ZSTD_isError(n) ? 0 : n);
   }
   return out;
@@ -76,7 +97,7 @@ Result<void> decode_into(Codec codec, std::string_view stored, std::span<char> o
       return {};
     }
     case Codec::Zstd: {
-      std::size_t n = ZSTD_decompress(out.data(), out.size(), stored.data(), stored.size());
+      std::size_t n = ZSTD_decompressDCtx(zstd_dctx(), out.data(), out.size(), stored.data(), stored.size());
       if (ZSTD_isError(n) || n != out.size()) return fail(Errc::Corrupt, "", "zstd data does not decode");
       return {};
     }
