@@ -27,7 +27,7 @@ namespace anyfs {
 namespace {
 
 // Cached inodes kept after a commit when nothing holds them.
-constexpr std::size_t k_cache_limit = 32768;
+constexpr std::size_t k_cache_limit = 65536;
 // Cached directory entries (about 100 bytes each).
 constexpr std::size_t k_dentry_limit = 262144;
 
