@@ -38,7 +38,7 @@ Result<PoolStats> pool_stats(PoolCore& core) {
   return s;
 }
 
-Result<VerifyReport> verify_pool(PoolCore& core, const VerifyOptions& options, std::uint64_t) {
+Result<VerifyReport> verify_pool(PoolCore& core, const VerifyOptions& options) {
   VerifyReport report;
   auto problem = [&](std::string text) { report.problems.push_back(std::move(text)); };
 

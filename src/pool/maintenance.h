@@ -15,7 +15,7 @@ Result<PoolStats> pool_stats(PoolCore& core);
 // their file, do not overlap and name stored chunks covering them; reference
 // counts equal the extent rows; (read_chunks) every chunk passes both checksums;
 // SQLite's own quick_check passes.
-Result<VerifyReport> verify_pool(PoolCore& core, const VerifyOptions& options, std::uint64_t open_handles);
+Result<VerifyReport> verify_pool(PoolCore& core, const VerifyOptions& options);
 
 // Removes chunks unreferenced for longer than the grace period, and orphans
 // (stored chunks no reference row names). Commits.

@@ -184,7 +184,7 @@ class PoolImpl final : public Pool {
     std::lock_guard lock(core_->mu);
     ANYFS_CHECK(core_->begin_read());
     ANYFS_CHECK(core_->commit());
-    return verify_pool(*core_, options, open_handles());
+    return verify_pool(*core_, options);
   }
 
   Result<GcReport> gc(const GcOptions& options) override {
@@ -266,8 +266,6 @@ class PoolImpl final : public Pool {
     if (any) return core_->commit();
     return {};
   }
-
-  std::uint64_t open_handles() const { return 0; }
 
   void commit_timer() {
     std::unique_lock lock(core_->mu);
