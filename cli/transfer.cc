@@ -10,6 +10,8 @@
 
 #include <iostream>
 #include <map>
+#include <memory>
+#include <span>
 #include <vector>
 
 #include "fs/path.h"
@@ -20,9 +22,16 @@ namespace {
 
 constexpr std::size_t k_piece = 1 << 20;
 
+// The one transfer buffer of this thread: allocating (and zeroing) 1 MiB per file
+// cost an import of 8,000 small files more than a second.
+std::span<char> piece_buffer() {
+  thread_local std::unique_ptr<char[]> buffer(new char[k_piece]);
+  return {buffer.get(), k_piece};
+}
+
 // Streams everything readable from `fd` into `file`.
 Result<std::uint64_t> pump_in(int fd, File& file, const std::string& what) {
-  std::string buf(k_piece, '\0');
+  std::span<char> buf = piece_buffer();
   std::uint64_t at = 0;
   for (;;) {
     ssize_t n = ::read(fd, buf.data(), buf.size());
@@ -207,7 +216,7 @@ struct Exporter {
         Fd fd(::open(host.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
         if (!fd.valid()) return fail_errno(errno, host, "create");
         auto file = ANYFS_TRY(fs.open(p, OpenFlags::Read));
-        std::string buf(k_piece, '\0');
+        std::span<char> buf = piece_buffer();
         for (std::uint64_t at = 0;;) {
           std::size_t n = ANYFS_TRY(file->pread(buf, at));
           if (n == 0) break;
@@ -249,7 +258,7 @@ Result<void> copy_out(Fs& fs, const std::string& path, std::ostream& out) {
   auto file = ANYFS_TRY(fs.open(path, OpenFlags::Read));
   Stat st = ANYFS_TRY(file->stat());
   if (st.kind == FileKind::Directory) return fail(Errc::IsDir, path, "is a directory");
-  std::string buf(k_piece, '\0');
+  std::span<char> buf = piece_buffer();
   for (std::uint64_t at = 0;;) {
     std::size_t n = ANYFS_TRY(file->pread(buf, at));
     if (n == 0) break;
