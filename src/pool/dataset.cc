@@ -567,7 +567,15 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
       // Hashing and compression run on the workers, a few pieces ahead of this
       // thread, which stores each piece in order as it becomes ready.
       const CompressionSpec spec = settings_.compression;
-      std::deque<std::future<PreparedChunk>> ahead;
+      // The workers read `bytes` out of node.data: on every way out of this
+      // loop (errors included) they must have finished first.
+      struct Pending {
+        std::deque<std::future<PreparedChunk>> futures;
+        ~Pending() {
+          for (auto& f : futures) f.wait();
+        }
+      } pending;
+      auto& ahead = pending.futures;
       std::size_t next = 0;
       const std::size_t window = 4 * core_->workers.size() + 2;
       for (const auto& [offset, piece] : pieces) {
@@ -577,11 +585,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
         }
         PreparedChunk prepared = ahead.front().get();
         ahead.pop_front();
-        auto stored = store_prepared(*core_->chunks, prepared);
-        if (!stored) {
-          for (auto& f : ahead) f.wait();  // the workers read `bytes`: let them finish first
-          return std::unexpected(stored.error());
-        }
+        ANYFS_TRY(store_prepared(*core_->chunks, prepared));
         core_->txg_bytes += prepared.chunk.stored.size();
         node.extents.reset();
         ExtentRecord e{node.rec.ino, offset, piece.size(), prepared.id, 0};
