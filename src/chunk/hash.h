@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -16,5 +17,15 @@ ChunkId sha256(std::string_view data);
 std::string to_hex(const ChunkId& id);
 
 std::uint64_t xxh3(std::string_view data);
+
+// Hashes a ChunkId for unordered containers: its first 8 bytes (SHA-256 output is
+// uniform already).
+struct ChunkIdHash {
+  std::size_t operator()(const ChunkId& id) const {
+    std::size_t h;
+    std::memcpy(&h, id.data(), sizeof h);
+    return h;
+  }
+};
 
 }  // namespace anyfs

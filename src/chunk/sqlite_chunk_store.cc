@@ -100,13 +100,6 @@ class SqliteChunkStore final : public ChunkStore {
     std::uint64_t checksum;
     std::size_t size;
   };
-  struct IdHash {
-    std::size_t operator()(const ChunkId& id) const {
-      std::size_t h;
-      std::memcpy(&h, id.data(), sizeof h);
-      return h;
-    }
-  };
   static constexpr std::size_t k_where_limit = 1 << 17;
 
   Result<Where> locate(const ChunkId& id) {
@@ -150,7 +143,7 @@ class SqliteChunkStore final : public ChunkStore {
 
   sql::Db& db_;
   sqlite3_blob* blob_ = nullptr;
-  std::unordered_map<ChunkId, Where, IdHash> where_;
+  std::unordered_map<ChunkId, Where, ChunkIdHash> where_;
 };
 
 }  // namespace

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <cstring>
 #include <list>
 #include <memory>
 #include <string>
@@ -51,18 +50,11 @@ class ChunkCache {
   }
 
  private:
-  struct IdHash {
-    std::size_t operator()(const ChunkId& id) const {
-      std::size_t h;
-      std::memcpy(&h, id.data(), sizeof h);  // SHA-256 bytes are uniform already
-      return h;
-    }
-  };
   using Entry = std::pair<ChunkId, std::shared_ptr<const std::string>>;
   std::uint64_t capacity_;
   std::uint64_t bytes_ = 0;
   std::list<Entry> order_;
-  std::unordered_map<ChunkId, std::list<Entry>::iterator, IdHash> index_;
+  std::unordered_map<ChunkId, std::list<Entry>::iterator, ChunkIdHash> index_;
 };
 
 }  // namespace anyfs

@@ -5,17 +5,13 @@
 #include <random>
 #include <set>
 
+#include "support/random_bytes.h"
 #include "support/result_matchers.h"
 
 namespace anyfs {
 namespace {
 
-std::string random_bytes(std::size_t n, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::string out(n, '\0');
-  for (auto& c : out) c = static_cast<char>(rng());
-  return out;
-}
+using testing::random_bytes;
 
 std::vector<std::string> chunks_of(const Chunker& chunker, std::string_view data) {
   std::vector<std::string> out;

@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "support/random_bytes.h"
 #include "support/result_matchers.h"
 
 namespace anyfs {
@@ -16,12 +17,7 @@ std::string text_like(std::size_t n) {
   return out;
 }
 
-std::string random_bytes(std::size_t n) {
-  std::mt19937_64 rng(7);
-  std::string out(n, '\0');
-  for (auto& c : out) c = static_cast<char>(rng());
-  return out;
-}
+using testing::random_bytes;
 
 TEST(Codec, SpecsParseAndPrint) {
   EXPECT_EQ(CompressionSpec::parse("off")->codec, Codec::None);

@@ -12,18 +12,13 @@
 
 #include "chunk/hash.h"
 #include "support/must.h"
+#include "support/random_bytes.h"
 #include "support/result_matchers.h"
 #include "support/temp_dir.h"
 
 namespace anyfs::testing {
 namespace {
 
-std::string random_bytes(std::size_t n, std::uint32_t seed) {
-  std::mt19937_64 rng(seed);
-  std::string out(n, '\0');
-  for (auto& c : out) c = static_cast<char>(rng());
-  return out;
-}
 
 // Runs SQL against a pool file directly, as damage from outside would.
 void raw_sql(const std::string& path, const std::string& sql) {
