@@ -15,7 +15,8 @@ namespace anyfs::cli {
 
 int exit_code_for(Errc code) {
   switch (code) {
-    case Errc::NotFound: return k_exit_not_found;
+    case Errc::NotFound:
+    case Errc::NoData: return k_exit_not_found;
     case Errc::Exists: return k_exit_exists;
     case Errc::ReadOnly:
     case Errc::Permission:
@@ -48,16 +49,18 @@ Result<Target> Context::at(std::string_view location) {
     return Target{ANYFS_TRY(fs()), std::string(location)};
   }
   Location loc = ANYFS_TRY(parse_location(location));
-  if (loc.snapshot || !options_.at.empty()) {
-    if (!options_.at.empty()) ANYFS_TRY(parse_as_of(options_.at));
-    return fail(Errc::Unsupported, std::string(location),
-                "snapshots and --at views need history, which this version does not have yet");
-  }
-  auto it = datasets_.find(loc.dataset);
+  if (loc.snapshot && !options_.at.empty())
+    return fail(Errc::InvalidArgument, std::string(location), "a snapshot location and --at name two points in time");
+  std::optional<AsOf> as_of;
+  if (loc.snapshot) as_of = AsOf::at_snapshot(*loc.snapshot);
+  if (!options_.at.empty()) as_of = ANYFS_TRY(parse_as_of(options_.at));
+  std::string key = loc.dataset + (loc.snapshot ? "@" + *loc.snapshot : as_of ? "@--at" : "");
+  auto it = datasets_.find(key);
   if (it == datasets_.end()) {
     auto pool = ANYFS_TRY(this->pool());
-    std::shared_ptr<Fs> ds = ANYFS_TRY(pool->dataset(loc.dataset));
-    it = datasets_.emplace(loc.dataset, ANYFS_TRY(wrap(ds))).first;
+    std::shared_ptr<Fs> ds = as_of ? std::shared_ptr<Fs>(ANYFS_TRY(pool->dataset_at(loc.dataset, *as_of)))
+                                   : std::shared_ptr<Fs>(ANYFS_TRY(pool->dataset(loc.dataset)));
+    it = datasets_.emplace(key, ANYFS_TRY(wrap(ds))).first;
   }
   return Target{it->second, loc.path};
 }

@@ -55,6 +55,8 @@ class Context {
 
   bool json() const { return options_.json; }
   bool writes() const { return access_ == Access::Write; }
+  // --at as given ("" when absent).
+  const std::string& as_of_text() const { return options_.at; }
 
   // The Fs of a location (docs/CLI.md, "Locations"): with a pool, `/path`,
   // `DATASET:/path`, `DATASET@SNAP:/path`, `@SNAP:/path`; with --host, a path.
@@ -102,6 +104,19 @@ struct Command {
 const std::vector<Command>& file_commands();
 // The pool commands (cli/pool_commands.cc).
 const std::vector<Command>& pool_commands();
+// Snapshots, bookmarks, rollback, diff, history, log, prune (cli/history_commands.cc).
+const std::vector<Command>& history_commands();
+// dataset create|list|destroy|rename (cli/dataset_commands.cc).
+const std::vector<Command>& dataset_commands();
+
+// Runs `body` on the pool; an Error becomes a report and exit code.
+template <class F>
+int with_pool(Context& ctx, F&& body) {
+  auto pool = ctx.pool();
+  if (!pool) return ctx.report(pool.error());
+  Result<void> r = body(**pool);
+  return r ? k_exit_ok : ctx.report(r.error());
+}
 
 // Runs `body` on the Fs of `location`; an Error becomes a report and exit code.
 template <class F>

@@ -18,8 +18,8 @@ int run(int argc, char** argv) {
       "anyfs: a filesystem in a file, with dedup, compression and checksums.\n"
       "Commands work on a pool (-p POOL or ANYFS_POOL; create one with `anyfs init POOL`)\n"
       "or on a host directory (--host DIR), confined so that no path or symlink leaves it.\n"
-      "Locations in a pool: /path (root dataset), DATASET:/path; DATASET@SNAP:/path and\n"
-      "@SNAP:/path once history lands.",
+      "Locations in a pool: /path (root dataset), DATASET:/path, and the read-only past:\n"
+      "DATASET@SNAP:/path, @SNAP:/path (a snapshot of the root dataset), or --at TID|TIME.",
       "anyfs"};
   app.set_version_flag("--version", std::string("anyfs ") + ANYFS_VERSION);
   app.footer(k_footer);
@@ -27,7 +27,7 @@ int run(int argc, char** argv) {
   GlobalOptions options;
   app.add_flag("--json", options.json, "Print results (and errors, on stderr) as JSON");
   app.add_option("-p,--pool", options.pool_path, "Pool file to work on")->envname("ANYFS_POOL");
-  app.add_option("--at", options.at, "View as of a TID or time (needs history)");
+  app.add_option("--at", options.at, "Read locations as of a TID or a time (2026-11-22T10:00:00Z, @UNIXSECONDS); needs history or a snapshot there");
   app.add_option("--host", options.host_root, "Host directory to work in (the root of the tree)");
   app.add_flag("--read-only", options.read_only, "Refuse every change");
   app.add_option("--deny", options.denied, "Hide paths matching this glob (repeatable)");
@@ -35,7 +35,7 @@ int run(int argc, char** argv) {
 
   std::function<int(Context&)> chosen;
   Access access = Access::Read;
-  for (const auto* table : {&pool_commands(), &file_commands()}) {
+  for (const auto* table : {&pool_commands(), &dataset_commands(), &history_commands(), &file_commands()}) {
     for (const Command& command : *table) {
       CLI::App* sub = app.add_subcommand(command.name, command.summary);
       sub->fallthrough();

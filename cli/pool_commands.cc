@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "context.h"
+#include "format.h"
 #include "fs/path.h"
 #include "transfer.h"
 
@@ -16,22 +17,6 @@ namespace anyfs::cli {
 namespace {
 
 using Runner = std::function<int(Context&)>;
-
-template <class F>
-int with_pool(Context& ctx, F&& body) {
-  auto pool = ctx.pool();
-  if (!pool) return ctx.report(pool.error());
-  Result<void> r = body(**pool);
-  return r ? k_exit_ok : ctx.report(r.error());
-}
-
-std::string human_bytes(std::uint64_t n) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(n);
-  int u = 0;
-  while (v >= 1024 && u < 4) v /= 1024, ++u;
-  return u == 0 ? fmt::format("{} B", n) : fmt::format("{:.1f} {}", v, units[u]);
-}
 
 // A one-line progress report on stderr, redrawn at most ten times a second, only
 // when stderr is a terminal and output is not JSON.
@@ -297,10 +282,10 @@ Runner setup_property(CLI::App& app) {
   auto action = std::make_shared<std::string>();
   auto args = std::make_shared<std::vector<std::string>>();
   auto dataset = std::make_shared<std::string>();
-  app.add_option("action", *action, "get NAME | set NAME=VALUE | list")
+  app.add_option("action", *action, "get NAME | set NAME=VALUE | inherit NAME | list")
       ->required()
-      ->check(CLI::IsMember({"get", "set", "list"}));
-  app.add_option("args", *args, "NAME (get) or NAME=VALUE (set)");
+      ->check(CLI::IsMember({"get", "set", "inherit", "list"}));
+  app.add_option("args", *args, "NAME (get, inherit) or NAME=VALUE (set)");
   app.add_option("-d,--dataset", *dataset, "Dataset (default: the root dataset)");
   return [=](Context& ctx) {
     return with_pool(ctx, [&](Pool& pool) -> Result<void> {
@@ -314,7 +299,14 @@ Runner setup_property(CLI::App& app) {
         ctx.print(out, human);
         return {};
       }
-      if (args->size() != 1) return fail(Errc::InvalidArgument, "", "property get NAME | property set NAME=VALUE");
+      if (args->size() != 1)
+        return fail(Errc::InvalidArgument, "", "property get NAME | set NAME=VALUE | inherit NAME | list");
+      if (*action == "inherit") {
+        ANYFS_CHECK(pool.inherit_property(*dataset, args->front()));
+        for (const auto& p : ANYFS_TRY(pool.properties(*dataset)))
+          if (p.name == args->front()) ctx.print({{"name", p.name}, {"value", p.value}, {"source", p.source}}, "");
+        return {};
+      }
       if (*action == "get") {
         for (const auto& p : ANYFS_TRY(pool.properties(*dataset)))
           if (p.name == args->front()) {

@@ -22,6 +22,7 @@
 
 #include "anyfs/error.h"
 #include "anyfs/fs.h"
+#include "anyfs/history.h"
 
 namespace anyfs {
 
@@ -116,16 +117,78 @@ class Pool {
   virtual Result<std::shared_ptr<Dataset>> dataset(std::string_view name = "") = 0;
   virtual Result<std::vector<std::string>> datasets() = 0;
 
+  // --- Datasets (docs/SEMANTICS.md, "Datasets") -------------------------------------
+  // Names are hierarchical ("projects/web"); the parent must exist. A new dataset
+  // inherits every property its ancestors set, except those in `properties`.
+  // Errors: InvalidArgument (name, property), NotFound (parent), Exists.
+  virtual Result<void> create_dataset(std::string_view name,
+                                      const std::vector<std::pair<std::string, std::string>>& properties = {}) = 0;
+  // Removes a dataset with its files, snapshots and bookmarks (and, when
+  // `recursive`, its children). Errors: NotFound; Busy (children without
+  // `recursive`, clones depend on its snapshots, or it is open in this process
+  // with handles); InvalidArgument (the root dataset).
+  virtual Result<void> destroy_dataset(std::string_view name, bool recursive = false) = 0;
+  // Renames a dataset and its children. Errors: NotFound, Exists, Busy (open),
+  // InvalidArgument (the root, or into itself).
+  virtual Result<void> rename_dataset(std::string_view from, std::string_view to) = 0;
+  virtual Result<std::vector<DatasetInfo>> dataset_list() = 0;
+
+  // --- History (docs/SEMANTICS.md, "History") ---------------------------------------
+  // A read-only view of a dataset as it was at `at`. Errors: NotFound (dataset,
+  // snapshot, or a time before the pool); InvalidArgument (a TID not committed
+  // yet); NoData (a state history no longer keeps — history=off keeps only
+  // snapshots — naming what can be read).
+  virtual Result<std::shared_ptr<Dataset>> dataset_at(std::string_view name, const AsOf& at) = 0;
+  // The TID of the last committed state (what AsOf::at_tid reads as "now").
+  virtual Result<std::uint64_t> committed_tid() = 0;
+
+  // Takes a snapshot: commits, then names the committed state. O(1) in the size
+  // of the tree. Errors: NotFound (dataset), Exists, InvalidArgument (name).
+  virtual Result<SnapshotInfo> snapshot(std::string_view dataset, std::string_view name) = 0;
+  virtual Result<std::vector<SnapshotInfo>> snapshots(std::string_view dataset) = 0;
+  // Forgets a snapshot; what only it held is pruned in the background (or by
+  // prune()). Errors: NotFound; Busy (a clone depends on it).
+  virtual Result<void> destroy_snapshot(std::string_view dataset, std::string_view name) = 0;
+  virtual Result<void> rename_snapshot(std::string_view dataset, std::string_view from, std::string_view to) = 0;
+
+  // Bookmarks: names for a snapshot's TID that hold nothing.
+  virtual Result<BookmarkInfo> bookmark(std::string_view dataset, std::string_view snapshot, std::string_view name) = 0;
+  virtual Result<std::vector<BookmarkInfo>> bookmarks(std::string_view dataset) = 0;
+  virtual Result<void> destroy_bookmark(std::string_view dataset, std::string_view name) = 0;
+
+  // Makes the live dataset equal to its snapshot (a new state: history and other
+  // snapshots up to it stay). Newer snapshots are refused unless `force`, which
+  // destroys them. Errors: NotFound; Busy (newer snapshots, clones of them, or
+  // files of the dataset open in this process).
+  virtual Result<void> rollback(std::string_view dataset, std::string_view snapshot, bool force = false) = 0;
+
+  // What changed from `from` to `to` (unset: the live tree), sorted by path.
+  // Costs the number of records changed between them, not the tree's size.
+  virtual Result<std::vector<DiffEntry>> diff(std::string_view dataset, const AsOf& from,
+                                              const std::optional<AsOf>& to = std::nullopt) = 0;
+  // The versions of a file that history or snapshots still hold, oldest first.
+  // `path` is resolved in the live tree, or as of `at`.
+  virtual Result<std::vector<FileVersion>> file_history(std::string_view dataset, std::string_view path,
+                                                        const std::optional<AsOf>& at = std::nullopt) = 0;
+  // The transaction log, newest first.
+  virtual Result<std::vector<LogEntry>> log(const LogQuery& query = {}) = 0;
+  // Physically removes the record versions no snapshot and no history window can
+  // see, and gives back their chunk references (gc then frees the chunks). Runs
+  // in the background too; this runs it to the end now.
+  virtual Result<PruneReport> prune() = 0;
+
   // Properties of a dataset: compression, checksum, chunking, recordsize, sync,
-  // txg_timeout. get returns the effective value; list gives (name, value, source)
-  // with source "local" or "default". Errors: InvalidArgument (unknown property or
-  // bad value, naming the accepted ones), NotFound (dataset).
+  // txg_timeout, history. get returns the effective value; list gives (name,
+  // value, source) with source "local", "inherited from NAME" or "default".
+  // inherit_property drops the local value. Errors: InvalidArgument (unknown
+  // property or bad value, naming the accepted ones), NotFound (dataset).
   virtual Result<std::string> get_property(std::string_view dataset, std::string_view name) = 0;
   virtual Result<void> set_property(std::string_view dataset, std::string_view name, std::string_view value) = 0;
   struct PropertyValue {
     std::string name, value, source;
   };
   virtual Result<std::vector<PropertyValue>> properties(std::string_view dataset) = 0;
+  virtual Result<void> inherit_property(std::string_view dataset, std::string_view name) = 0;
 
   // Commits the open transaction group durably.
   virtual Result<void> sync() = 0;

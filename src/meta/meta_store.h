@@ -4,12 +4,14 @@
 //
 // Writes name the TID of the operation making them. Changing a record closes
 // the live row at that TID and inserts the new one; when nothing can see the
-// closed row (no history kept for the dataset, see set_keep_history) it is
-// removed at once instead, so the tables stay the size of the live tree.
+// closed row (it was born after the dataset's pin, see set_pin) it is removed at
+// once instead, so without history the tables stay the size of the live tree.
 // Extent rows hold one reference each on their chunk; the reference is dropped
 // when the row is physically removed, never when it is only closed.
 //
-// Reads see the live view, including writes of the open transaction.
+// Reads take `at`: k_tid_live reads the live view (including writes of the open
+// transaction); a TID T reads the rows with tid_from <= T < tid_to, which is the
+// tree as of T when T ends a transaction group whose rows are still kept.
 // Not thread-safe: the pool serialises calls.
 #pragma once
 
@@ -70,11 +72,18 @@ class MetaStore {
   virtual Result<std::optional<std::string>> property(DatasetId ds, std::string_view name) = 0;
   virtual Result<void> set_property(DatasetId ds, std::string_view name, std::optional<std::string_view> value) = 0;
   virtual Result<std::vector<std::pair<std::string, std::string>>> properties(DatasetId ds) = 0;
-  // Whether closed rows of `ds` are kept (history or snapshots) or removed at once.
-  virtual void set_keep_history(DatasetId ds, bool keep) = 0;
+  // Closed rows of `ds` born after min(pin, txg floor) are removed at once; those
+  // born at or before it are kept, closed, for what can still read them. A dataset
+  // with no history pins its latest snapshot (0: none); one keeping history pins
+  // k_tid_live, so that everything born before the open transaction group stays.
+  virtual void set_pin(DatasetId ds, Tid pin) = 0;
+  // The TID the last committed transaction group ended at.
+  virtual void set_txg_floor(Tid committed) = 0;
+  // Changes the reference count of a chunk (for rows copied or removed in bulk).
+  virtual void adjust_refs(const ChunkId& chunk, std::int64_t delta) = 0;
 
   // --- Inodes -----------------------------------------------------------------------
-  virtual Result<std::optional<InodeRecord>> inode(DatasetId ds, Ino ino) = 0;
+  virtual Result<std::optional<InodeRecord>> inode(DatasetId ds, Ino ino, Tid at = k_tid_live) = 0;
   // Inserts or replaces the live row of record.ino (record.tid_from is set to tid).
   virtual Result<void> put_inode(DatasetId ds, const InodeRecord& record, Tid tid) = 0;
   // Closes the live row (and every extent and xattr of the inode).
@@ -83,22 +92,26 @@ class MetaStore {
   virtual Result<std::vector<Ino>> unlinked_inodes(DatasetId ds) = 0;
 
   // --- Directory entries ------------------------------------------------------------
-  virtual Result<std::optional<DirentRecord>> lookup(DatasetId ds, Ino parent, std::string_view name) = 0;
+  virtual Result<std::optional<DirentRecord>> lookup(DatasetId ds, Ino parent, std::string_view name,
+                                                     Tid at = k_tid_live) = 0;
   // Sorted by name bytewise.
-  virtual Result<std::vector<DirentRecord>> list_dir(DatasetId ds, Ino parent) = 0;
-  virtual Result<bool> has_entries(DatasetId ds, Ino parent) = 0;
+  virtual Result<std::vector<DirentRecord>> list_dir(DatasetId ds, Ino parent, Tid at = k_tid_live) = 0;
+  virtual Result<bool> has_entries(DatasetId ds, Ino parent, Tid at = k_tid_live) = 0;
   virtual Result<void> put_dirent(DatasetId ds, const DirentRecord& entry, Tid tid) = 0;
   virtual Result<void> drop_dirent(DatasetId ds, Ino parent, std::string_view name, Tid tid) = 0;
 
   // --- Extents ----------------------------------------------------------------------
   // Live extents overlapping [from, to), by offset.
-  virtual Result<std::vector<ExtentRecord>> extents(DatasetId ds, Ino ino, std::uint64_t from, std::uint64_t to) = 0;
+  virtual Result<std::vector<ExtentRecord>> extents(DatasetId ds, Ino ino, std::uint64_t from, std::uint64_t to,
+                                                    Tid at = k_tid_live) = 0;
   virtual Result<void> put_extent(DatasetId ds, const ExtentRecord& extent, Tid tid) = 0;
   virtual Result<void> drop_extent(DatasetId ds, Ino ino, std::uint64_t offset, Tid tid) = 0;
 
   // --- Extended attributes ------------------------------------------------------------
-  virtual Result<std::optional<std::string>> xattr(DatasetId ds, Ino ino, std::string_view name) = 0;
-  virtual Result<std::vector<std::pair<std::string, std::string>>> xattrs(DatasetId ds, Ino ino) = 0;
+  virtual Result<std::optional<std::string>> xattr(DatasetId ds, Ino ino, std::string_view name,
+                                                   Tid at = k_tid_live) = 0;
+  virtual Result<std::vector<std::pair<std::string, std::string>>> xattrs(DatasetId ds, Ino ino,
+                                                                         Tid at = k_tid_live) = 0;
   virtual Result<void> put_xattr(DatasetId ds, Ino ino, std::string_view name, std::string_view value, Tid tid) = 0;
   virtual Result<void> drop_xattr(DatasetId ds, Ino ino, std::string_view name, Tid tid) = 0;
 
@@ -109,8 +122,10 @@ class MetaStore {
   virtual Result<void> forget_chunk(const ChunkId& chunk) = 0;
   virtual Result<std::vector<ChunkRef>> all_refs() = 0;
   // Call fn for every live extent / inode / dirent of every dataset (for verify),
-  // streaming: fn must not call back into the store.
-  virtual Result<void> for_each_extent(const std::function<Result<void>(DatasetId, const ExtentRecord&)>& fn) = 0;
+  // streaming: fn must not call back into the store. for_each_extent with
+  // `closed` also visits the closed rows history keeps (they hold references too).
+  virtual Result<void> for_each_extent(const std::function<Result<void>(DatasetId, const ExtentRecord&)>& fn,
+                                       bool closed = false) = 0;
   virtual Result<void> for_each_inode(const std::function<Result<void>(DatasetId, const InodeRecord&)>& fn) = 0;
   virtual Result<void> for_each_dirent(const std::function<Result<void>(DatasetId, const DirentRecord&)>& fn) = 0;
 

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include <iterator>
+
 #include "util/sqlite.h"
 
 namespace anyfs {
@@ -42,16 +44,55 @@ CREATE TABLE chunks(id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, codec INT
   raw_size INTEGER NOT NULL, checksum INTEGER NOT NULL, data BLOB NOT NULL);
 )sql";
 
-// Migrations from version N to N+1, in order; empty while there is one format.
-constexpr const char* k_migrations[] = {nullptr};
+// Migrations from version N to N+1, in order. A new pool is created as format 1
+// and migrated, so every migration runs on every test pool.
+//
+// 1 -> 2: history (docs/FORMAT.md, "History"). Datasets learn their clone
+// origin and how far back their history is kept; snapshots and bookmarks name
+// TIDs; txgs records where each transaction group ended (an as-of read is only
+// consistent at such a boundary). Each record table gets an index on tid_from and
+// a partial one on the tid_to of closed rows, so that diff, rollback and prune
+// read what changed between two TIDs and nothing else; dirents get one by child
+// inode, to name a changed file's path.
+constexpr const char* k_migrations[] = {
+    R"sql(
+ALTER TABLE datasets ADD COLUMN origin INTEGER;
+ALTER TABLE datasets ADD COLUMN origin_tid INTEGER;
+ALTER TABLE datasets ADD COLUMN history_from INTEGER;
+CREATE TABLE snapshots(ds INTEGER NOT NULL, name TEXT NOT NULL, tid INTEGER NOT NULL, time INTEGER NOT NULL,
+  PRIMARY KEY(ds, name)) WITHOUT ROWID;
+CREATE INDEX snapshots_tid ON snapshots(ds, tid);
+CREATE TABLE bookmarks(ds INTEGER NOT NULL, name TEXT NOT NULL, tid INTEGER NOT NULL, time INTEGER NOT NULL,
+  PRIMARY KEY(ds, name)) WITHOUT ROWID;
+CREATE TABLE txgs(tid INTEGER PRIMARY KEY, time INTEGER NOT NULL);
+CREATE INDEX txgs_time ON txgs(time);
+CREATE INDEX txlog_time ON txlog(time);
+CREATE INDEX inodes_born ON inodes(ds, tid_from);
+CREATE INDEX inodes_died ON inodes(ds, tid_to) WHERE tid_to < 9223372036854775807;
+CREATE INDEX dirents_born ON dirents(ds, tid_from);
+CREATE INDEX dirents_died ON dirents(ds, tid_to) WHERE tid_to < 9223372036854775807;
+CREATE INDEX dirents_child ON dirents(ds, ino);
+CREATE INDEX extents_born ON extents(ds, tid_from);
+CREATE INDEX extents_died ON extents(ds, tid_to) WHERE tid_to < 9223372036854775807;
+CREATE INDEX xattrs_born ON xattrs(ds, tid_from);
+CREATE INDEX xattrs_died ON xattrs(ds, tid_to) WHERE tid_to < 9223372036854775807;
+CREATE INDEX kv_born ON kv(ds, tid_from);
+CREATE INDEX kv_died ON kv(ds, tid_to) WHERE tid_to < 9223372036854775807;
+)sql",
+};
+static_assert(std::size(k_migrations) == k_format_version - 1);
+
+Result<void> migrate(sql::Db& db, int from) {
+  for (auto v = from; v < k_format_version; ++v) ANYFS_CHECK(db.exec(k_migrations[v - 1]));
+  return db.exec(fmt::format("PRAGMA user_version = {}", k_format_version));
+}
 
 }  // namespace
 
 Result<void> create_schema(sql::Db& db) {
   ANYFS_CHECK(db.exec(k_schema_v1));
-  ANYFS_CHECK(db.exec(fmt::format("PRAGMA application_id = {}; PRAGMA user_version = {};", k_application_id,
-                                  k_format_version)));
-  return {};
+  ANYFS_CHECK(db.exec(fmt::format("PRAGMA application_id = {};", k_application_id)));
+  return migrate(db, 1);
 }
 
 Result<void> check_schema(sql::Db& db, bool writable) {
@@ -69,14 +110,12 @@ Result<void> check_schema(sql::Db& db, bool writable) {
                   fmt::format("pool format {} needs migrating to {}; open it writable once", version,
                               k_format_version));
     ANYFS_CHECK(db.exec("BEGIN IMMEDIATE"));
-    for (auto v = version; v < k_format_version; ++v) {
-      auto step = db.exec(k_migrations[v - 1]);
-      if (!step) {
-        (void)db.exec("ROLLBACK");
-        return std::unexpected(step.error());
-      }
+    auto step = migrate(db, static_cast<int>(version));
+    if (!step) {
+      (void)db.exec("ROLLBACK");
+      return step;
     }
-    ANYFS_CHECK(db.exec(fmt::format("PRAGMA user_version = {}; COMMIT", k_format_version)));
+    ANYFS_CHECK(db.exec("COMMIT"));
   }
   return {};
 }

@@ -4,50 +4,16 @@
 // update per distinct chunk, not one per extent.
 #include <cstring>
 #include <map>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "meta/meta_store.h"
+#include "meta/sqlite_rows.h"
 #include "util/clock.h"
 #include "util/sqlite.h"
 
 namespace anyfs {
 namespace {
-
-std::string_view id_bytes(const ChunkId& id) { return {reinterpret_cast<const char*>(id.data()), id.size()}; }
-
-Result<ChunkId> id_from(std::string_view bytes) {
-  ChunkId id{};
-  if (bytes.size() != id.size()) return fail(Errc::Corrupt, "", "a chunk reference is not 32 bytes");
-  std::memcpy(id.data(), bytes.data(), id.size());
-  return id;
-}
-
-const std::int64_t k_live = static_cast<std::int64_t>(k_tid_live);
-
-// The columns of an inode row, in the order inode_row reads them.
-constexpr const char* k_inode_columns =
-    "ino, kind, mode, uid, gid, nlink, size, atime, mtime, ctime, btime, rdev, target, project, generation, tid_from";
-
-InodeRecord inode_row(const sql::Stmt& stmt) {
-  InodeRecord r;
-  r.ino = stmt.column_u64(0);
-  r.kind = static_cast<FileKind>(stmt.column_int(1));
-  r.mode = static_cast<std::uint32_t>(stmt.column_int(2));
-  r.uid = static_cast<std::uint32_t>(stmt.column_int(3));
-  r.gid = static_cast<std::uint32_t>(stmt.column_int(4));
-  r.nlink = stmt.column_u64(5);
-  r.size = stmt.column_u64(6);
-  r.atime_ns = stmt.column_int(7);
-  r.mtime_ns = stmt.column_int(8);
-  r.ctime_ns = stmt.column_int(9);
-  r.btime_ns = stmt.column_int(10);
-  r.rdev = stmt.column_u64(11);
-  r.target = stmt.column_string(12);
-  r.project = stmt.column_u64(13);
-  r.generation = stmt.column_u64(14);
-  r.tid_from = stmt.column_u64(15);
-  return r;
-}
+using namespace sqlrows;
 
 class SqliteMetaStore final : public MetaStore {
  public:
@@ -129,18 +95,20 @@ class SqliteMetaStore final : public MetaStore {
     while (ANYFS_TRY(stmt.step())) out.emplace_back(stmt.column_string(0), stmt.column_string(1));
     return out;
   }
-  void set_keep_history(DatasetId ds, bool keep) override {
-    if (keep)
-      keep_.insert(ds);
+  void set_pin(DatasetId ds, Tid pin) override {
+    if (pin == 0)
+      pins_.erase(ds);
     else
-      keep_.erase(ds);
+      pins_[ds] = pin;
   }
+  void set_txg_floor(Tid committed) override { txg_floor_ = committed; }
+  void adjust_refs(const ChunkId& chunk, std::int64_t delta) override { pending_refs_[chunk] += delta; }
 
   // --- Inodes ---
-  Result<std::optional<InodeRecord>> inode(DatasetId ds, Ino ino) override {
-    auto stmt = ANYFS_TRY(db_.prepare(std::string("SELECT ") + k_inode_columns +
-                                      " FROM inodes WHERE ds = ?1 AND ino = ?2 AND tid_to = ?3"));
-    stmt.bind(1, ds).bind(2, ino).bind(3, k_live);
+  Result<std::optional<InodeRecord>> inode(DatasetId ds, Ino ino, Tid at) override {
+    auto stmt = ANYFS_TRY(db_.prepare(std::string("SELECT ") + k_inode_columns + " FROM inodes WHERE ds = ?1 AND ino = ?2 AND " +
+                                      (at == k_tid_live ? "tid_to = ?3" : "tid_to > ?3 AND tid_from <= ?3")));
+    stmt.bind(1, ds).bind(2, ino).bind(3, at);
     if (!ANYFS_TRY(stmt.step())) return std::optional<InodeRecord>();
     return std::optional<InodeRecord>(inode_row(stmt));
   }
@@ -163,7 +131,7 @@ class SqliteMetaStore final : public MetaStore {
   Result<void> drop_inode(DatasetId ds, Ino ino, Tid tid) override {
     ANYFS_CHECK(close_rows("xattrs", "ino", ds, ino, nullptr, tid));
     // Extent by extent, so that each removed row gives its reference back.
-    for (const auto& e : ANYFS_TRY(extents(ds, ino, 0, k_max_file_size))) ANYFS_CHECK(drop_extent(ds, ino, e.offset, tid));
+    for (const auto& e : ANYFS_TRY(extents(ds, ino, 0, k_max_file_size, k_tid_live))) ANYFS_CHECK(drop_extent(ds, ino, e.offset, tid));
     return close_rows("inodes", "ino", ds, ino, nullptr, tid);
   }
 
@@ -176,26 +144,39 @@ class SqliteMetaStore final : public MetaStore {
   }
 
   // --- Directory entries ---
-  Result<std::optional<DirentRecord>> lookup(DatasetId ds, Ino parent, std::string_view name) override {
-    auto stmt = ANYFS_TRY(
-        db_.prepare("SELECT ino, kind FROM dirents WHERE ds = ?1 AND parent = ?2 AND tid_to = ?3 AND name = ?4"));
-    stmt.bind(1, ds).bind(2, parent).bind(3, k_live).bind_blob(4, name);
+  Result<std::optional<DirentRecord>> lookup(DatasetId ds, Ino parent, std::string_view name, Tid at) override {
+    // As of T: the live row if it was born by T, else a closed one through the
+    // dirents_closed index (a range on tid_to would scan the whole directory).
+    auto stmt = ANYFS_TRY(db_.prepare(
+        at == k_tid_live
+            ? "SELECT ino, kind FROM dirents WHERE ds = ?1 AND parent = ?2 AND tid_to = ?3 AND name = ?4"
+            : "SELECT ino, kind FROM dirents WHERE ds = ?1 AND parent = ?2 AND tid_to = 9223372036854775807 "
+              "AND name = ?4 AND tid_from <= ?3 UNION ALL SELECT ino, kind FROM dirents INDEXED BY dirents_closed "
+              "WHERE ds = ?1 AND parent = ?2 AND name = ?4 AND tid_to > ?3 AND tid_to < 9223372036854775807 "
+              "AND tid_from <= ?3 LIMIT 1"));
+    stmt.bind(1, ds).bind(2, parent).bind(3, at).bind_blob(4, name);
     if (!ANYFS_TRY(stmt.step())) return std::optional<DirentRecord>();
     return std::optional<DirentRecord>(
         DirentRecord{parent, std::string(name), stmt.column_u64(0), static_cast<FileKind>(stmt.column_int(1))});
   }
-  Result<std::vector<DirentRecord>> list_dir(DatasetId ds, Ino parent) override {
+  Result<std::vector<DirentRecord>> list_dir(DatasetId ds, Ino parent, Tid at) override {
     auto stmt = ANYFS_TRY(db_.prepare(
-        "SELECT name, ino, kind FROM dirents WHERE ds = ?1 AND parent = ?2 AND tid_to = ?3 ORDER BY name"));
-    stmt.bind(1, ds).bind(2, parent).bind(3, k_live);
+        at == k_tid_live
+            ? "SELECT name, ino, kind FROM dirents WHERE ds = ?1 AND parent = ?2 AND tid_to = ?3 ORDER BY name"
+            : "SELECT name, ino, kind FROM dirents WHERE ds = ?1 AND parent = ?2 AND tid_to > ?3 AND tid_from <= ?3 "
+              "ORDER BY name"));
+    stmt.bind(1, ds).bind(2, parent).bind(3, at);
     std::vector<DirentRecord> out;
     while (ANYFS_TRY(stmt.step()))
       out.push_back({parent, stmt.column_string(0), stmt.column_u64(1), static_cast<FileKind>(stmt.column_int(2))});
     return out;
   }
-  Result<bool> has_entries(DatasetId ds, Ino parent) override {
-    auto stmt = ANYFS_TRY(db_.prepare("SELECT 1 FROM dirents WHERE ds = ?1 AND parent = ?2 AND tid_to = ?3 LIMIT 1"));
-    stmt.bind(1, ds).bind(2, parent).bind(3, k_live);
+  Result<bool> has_entries(DatasetId ds, Ino parent, Tid at) override {
+    auto stmt = ANYFS_TRY(db_.prepare(
+        at == k_tid_live ? "SELECT 1 FROM dirents WHERE ds = ?1 AND parent = ?2 AND tid_to = ?3 LIMIT 1"
+                         : "SELECT 1 FROM dirents WHERE ds = ?1 AND parent = ?2 AND tid_to > ?3 AND tid_from <= ?3 "
+                           "LIMIT 1"));
+    stmt.bind(1, ds).bind(2, parent).bind(3, at);
     return stmt.step();
   }
   Result<void> put_dirent(DatasetId ds, const DirentRecord& e, Tid tid) override {
@@ -213,12 +194,17 @@ class SqliteMetaStore final : public MetaStore {
   }
 
   // --- Extents ---
-  Result<std::vector<ExtentRecord>> extents(DatasetId ds, Ino ino, std::uint64_t from, std::uint64_t to) override {
+  Result<std::vector<ExtentRecord>> extents(DatasetId ds, Ino ino, std::uint64_t from, std::uint64_t to,
+                                            Tid at) override {
+    // As of T the rows of every version after T are in the key range: filter them.
     auto stmt = ANYFS_TRY(db_.prepare(
-        "SELECT offset, length, chunk, chunk_offset FROM extents WHERE ds = ?1 AND ino = ?2 AND tid_to = ?3 "
-        "AND offset < ?5 AND offset >= coalesce((SELECT max(offset) FROM extents WHERE ds = ?1 AND ino = ?2 "
-        "AND tid_to = ?3 AND offset <= ?4), 0) ORDER BY offset"));
-    stmt.bind_all(ds, ino, k_live, from, to);
+        at == k_tid_live
+            ? "SELECT offset, length, chunk, chunk_offset FROM extents WHERE ds = ?1 AND ino = ?2 AND tid_to = ?3 "
+              "AND offset < ?5 AND offset >= coalesce((SELECT max(offset) FROM extents WHERE ds = ?1 AND ino = ?2 "
+              "AND tid_to = ?3 AND offset <= ?4), 0) ORDER BY offset"
+            : "SELECT offset, length, chunk, chunk_offset FROM extents WHERE ds = ?1 AND ino = ?2 AND tid_to > ?3 "
+              "AND tid_from <= ?3 AND offset < ?5 ORDER BY offset"));
+    stmt.bind_all(ds, ino, at, from, to);
     std::vector<ExtentRecord> out;
     while (ANYFS_TRY(stmt.step())) {
       ExtentRecord e;
@@ -247,7 +233,7 @@ class SqliteMetaStore final : public MetaStore {
     if (!ANYFS_TRY(stmt.step())) return fail(Errc::Corrupt, "", "dropping an extent that is not there");
     ChunkId chunk = ANYFS_TRY(id_from(stmt.column_blob(0)));
     Tid born = stmt.column_u64(1);
-    if (keep(ds) && born != tid) {
+    if (born <= keep_to(ds)) {
       auto close = ANYFS_TRY(db_.prepare(
           "UPDATE extents SET tid_to = ?5 WHERE ds = ?1 AND ino = ?2 AND tid_to = ?3 AND offset = ?4"));
       close.bind_all(ds, ino, k_live, offset, tid);
@@ -261,17 +247,22 @@ class SqliteMetaStore final : public MetaStore {
   }
 
   // --- Extended attributes ---
-  Result<std::optional<std::string>> xattr(DatasetId ds, Ino ino, std::string_view name) override {
-    auto stmt = ANYFS_TRY(
-        db_.prepare("SELECT value FROM xattrs WHERE ds = ?1 AND ino = ?2 AND tid_to = ?3 AND name = ?4"));
-    stmt.bind(1, ds).bind(2, ino).bind(3, k_live).bind_blob(4, name);
+  Result<std::optional<std::string>> xattr(DatasetId ds, Ino ino, std::string_view name, Tid at) override {
+    auto stmt = ANYFS_TRY(db_.prepare(
+        at == k_tid_live ? "SELECT value FROM xattrs WHERE ds = ?1 AND ino = ?2 AND tid_to = ?3 AND name = ?4"
+                         : "SELECT value FROM xattrs WHERE ds = ?1 AND ino = ?2 AND tid_to > ?3 AND tid_from <= ?3 "
+                           "AND name = ?4"));
+    stmt.bind(1, ds).bind(2, ino).bind(3, at).bind_blob(4, name);
     if (!ANYFS_TRY(stmt.step())) return std::optional<std::string>();
     return std::optional<std::string>(stmt.column_string(0));
   }
-  Result<std::vector<std::pair<std::string, std::string>>> xattrs(DatasetId ds, Ino ino) override {
-    auto stmt = ANYFS_TRY(
-        db_.prepare("SELECT name, value FROM xattrs WHERE ds = ?1 AND ino = ?2 AND tid_to = ?3 ORDER BY name"));
-    stmt.bind(1, ds).bind(2, ino).bind(3, k_live);
+  Result<std::vector<std::pair<std::string, std::string>>> xattrs(DatasetId ds, Ino ino, Tid at) override {
+    auto stmt = ANYFS_TRY(db_.prepare(
+        at == k_tid_live
+            ? "SELECT name, value FROM xattrs WHERE ds = ?1 AND ino = ?2 AND tid_to = ?3 ORDER BY name"
+            : "SELECT name, value FROM xattrs WHERE ds = ?1 AND ino = ?2 AND tid_to > ?3 AND tid_from <= ?3 "
+              "ORDER BY name"));
+    stmt.bind(1, ds).bind(2, ino).bind(3, at);
     std::vector<std::pair<std::string, std::string>> out;
     while (ANYFS_TRY(stmt.step())) out.emplace_back(stmt.column_string(0), stmt.column_string(1));
     return out;
@@ -321,9 +312,12 @@ class SqliteMetaStore final : public MetaStore {
       out.push_back({ANYFS_TRY(id_from(stmt.column_blob(0))), stmt.column_int(1), stmt.column_int(2)});
     return out;
   }
-  Result<void> for_each_extent(const std::function<Result<void>(DatasetId, const ExtentRecord&)>& fn) override {
-    auto stmt = ANYFS_TRY(db_.prepare(
-        "SELECT ds, ino, offset, length, chunk, chunk_offset FROM extents WHERE tid_to = ?1 ORDER BY ds, ino, offset"));
+  Result<void> for_each_extent(const std::function<Result<void>(DatasetId, const ExtentRecord&)>& fn,
+                               bool closed) override {
+    auto stmt = ANYFS_TRY(db_.prepare(closed ? "SELECT ds, ino, offset, length, chunk, chunk_offset FROM extents "
+                                               "WHERE tid_to <= ?1 ORDER BY ds, ino, offset"
+                                             : "SELECT ds, ino, offset, length, chunk, chunk_offset FROM extents "
+                                               "WHERE tid_to = ?1 ORDER BY ds, ino, offset"));
     stmt.bind(1, k_live);
     while (ANYFS_TRY(stmt.step())) {
       ExtentRecord e;
@@ -363,27 +357,32 @@ class SqliteMetaStore final : public MetaStore {
   }
 
  private:
-  bool keep(DatasetId ds) const { return keep_.contains(ds); }
+  // Closed rows born at or before this stay (see set_pin); 0 keeps none.
+  Tid keep_to(DatasetId ds) const {
+    auto it = pins_.find(ds);
+    return it == pins_.end() ? 0 : std::min(it->second, txg_floor_);
+  }
 
-  // Before a replace of the live row (owner, key): with history kept, the live
-  // row is closed at `tid` unless it was born in `tid` (then it is overwritten).
+  // Before a replace of the live row (owner, key): a row something can still see
+  // is closed at `tid`; otherwise the insert overwrites it.
   Result<void> close_for_replace(const char* table, const char* owner_col, DatasetId ds, std::uint64_t owner,
                                  const std::string* key, Tid tid) {
-    if (!keep(ds)) return {};
+    Tid keep = keep_to(ds);
+    if (keep == 0) return {};
     auto stmt = ANYFS_TRY(db_.prepare(fmt_close(table, owner_col, key != nullptr ? "name" : nullptr, "UPDATE")));
-    stmt.bind(1, ds).bind(2, owner).bind(3, k_live).bind(4, tid);
+    stmt.bind(1, ds).bind(2, owner).bind(3, k_live).bind(4, tid).bind(6, keep);
     if (key != nullptr) stmt.bind_blob(5, *key);
     return stmt.run();
   }
 
-  // Closes the live row(s) (owner[, key]) at `tid`: removed at once unless history
-  // is kept and the row was born before `tid`.
+  // Closes the live row(s) (owner[, key]) at `tid`: kept closed while something
+  // can see them, removed at once otherwise.
   Result<void> close_rows(const char* table, const char* owner_col, DatasetId ds, std::uint64_t owner,
                           const std::string* key, Tid tid) {
     const char* key_col = key != nullptr ? "name" : nullptr;
-    if (keep(ds)) {
+    if (Tid keep = keep_to(ds); keep != 0) {
       auto stmt = ANYFS_TRY(db_.prepare(fmt_close(table, owner_col, key_col, "UPDATE")));
-      stmt.bind(1, ds).bind(2, owner).bind(3, k_live).bind(4, tid);
+      stmt.bind(1, ds).bind(2, owner).bind(3, k_live).bind(4, tid).bind(6, keep);
       if (key != nullptr) stmt.bind_blob(5, *key);
       ANYFS_CHECK(stmt.run());
     }
@@ -393,13 +392,13 @@ class SqliteMetaStore final : public MetaStore {
     return stmt.run();
   }
 
-  // UPDATE: close rows born before ?4; DELETE: remove live rows (those born at ?4
-  // when history is kept, which UPDATE skipped; all of them otherwise).
+  // UPDATE: close at ?4 the rows born at or before ?6; DELETE: remove the live
+  // rows UPDATE left.
   std::string fmt_close(const char* table, const char* owner_col, const char* key_col, const char* verb) const {
     std::string where = std::string("ds = ?1 AND ") + owner_col + " = ?2 AND tid_to = ?3";
     if (key_col != nullptr) where += std::string(" AND ") + key_col + " = ?5";
     if (std::string_view(verb) == "UPDATE")
-      return std::string("UPDATE ") + table + " SET tid_to = ?4 WHERE " + where + " AND tid_from < ?4";
+      return std::string("UPDATE ") + table + " SET tid_to = ?4 WHERE " + where + " AND tid_from <= ?6";
     return std::string("DELETE FROM ") + table + " WHERE " + where;
   }
 
@@ -419,7 +418,8 @@ class SqliteMetaStore final : public MetaStore {
   }
 
   sql::Db& db_;
-  std::unordered_set<DatasetId> keep_;
+  std::unordered_map<DatasetId, Tid> pins_;
+  Tid txg_floor_ = 0;
   std::map<ChunkId, std::int64_t> pending_refs_;
 };
 

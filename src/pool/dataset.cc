@@ -114,8 +114,13 @@ class DatasetFile final : public File {
 
 class DatasetImpl final : public Dataset, public TxgParticipant, public std::enable_shared_from_this<DatasetImpl> {
  public:
-  DatasetImpl(std::shared_ptr<PoolCore> core, DatasetId id, std::string name, DatasetSettings settings)
-      : core_(std::move(core)), id_(id), name_(std::move(name)), settings_(settings), chunker_(settings.chunking) {}
+  DatasetImpl(std::shared_ptr<PoolCore> core, DatasetId id, std::string name, DatasetSettings settings, Tid at)
+      : core_(std::move(core)),
+        id_(id),
+        at_(at),
+        name_(std::move(name)),
+        settings_(settings),
+        chunker_(settings.chunking) {}
 
   ~DatasetImpl() override {
     std::lock_guard lock(core_->mu);
@@ -141,7 +146,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     Node* dir = ANYFS_TRY(existing(p, Follow::Yes));
     if (dir->rec.kind != FileKind::Directory) return fail(Errc::NotDir, std::string(p), "not a directory");
     std::vector<DirEntry> out;
-    for (auto& e : ANYFS_TRY(core_->meta->list_dir(id_, dir->rec.ino))) out.push_back({e.name, e.kind, e.ino});
+    for (auto& e : ANYFS_TRY(core_->meta->list_dir(id_, dir->rec.ino, at_))) out.push_back({e.name, e.kind, e.ino});
     return out;
   }
 
@@ -149,7 +154,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     std::lock_guard lock(core_->mu);
     ANYFS_CHECK(start());
     auto r = ANYFS_TRY(for_new_entry(p));
-    Tid tid = ANYFS_TRY(core_->begin_op(id_, "mkdir", p));
+    Tid tid = ANYFS_TRY(op("mkdir", p));
     return core_->end_op([&]() -> Result<void> {
       Node* parent = ANYFS_TRY(load(r.parent().ino));
       Node* node = new_node(FileKind::Directory, mode, tid);
@@ -167,9 +172,9 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     if (!r.found) return fail(Errc::NotFound, std::string(p), "no such file or directory");
     if (r.is_root()) return fail(Errc::Busy, std::string(p), "cannot remove the root");
     Node* node = ANYFS_TRY(load(r.node().ino));
-    if (node->rec.kind == FileKind::Directory && ANYFS_TRY(core_->meta->has_entries(id_, node->rec.ino)))
+    if (node->rec.kind == FileKind::Directory && ANYFS_TRY(core_->meta->has_entries(id_, node->rec.ino, at_)))
       return fail(Errc::NotEmpty, std::string(p), "directory not empty");
-    Tid tid = ANYFS_TRY(core_->begin_op(id_, "remove", p));
+    Tid tid = ANYFS_TRY(op("remove", p));
     return core_->end_op(detach(ANYFS_TRY(load(r.parent().ino)), r.name(), node, tid));
   }
 
@@ -185,7 +190,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     auto dst = ANYFS_TRY(for_new_entry(new_path));
     if (src.node().kind == FileKind::Directory)
       return fail(Errc::NotPermitted, std::string(existing_path), "cannot hard-link a directory");
-    Tid tid = ANYFS_TRY(core_->begin_op(id_, "link", fmt::format("{} -> {}", new_path, existing_path)));
+    Tid tid = ANYFS_TRY(op("link", fmt::format("{} -> {}", new_path, existing_path)));
     return core_->end_op([&]() -> Result<void> {
       Node* node = ANYFS_TRY(load(src.node().ino));
       Node* parent = ANYFS_TRY(load(dst.parent().ino));
@@ -201,7 +206,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     std::lock_guard lock(core_->mu);
     ANYFS_CHECK(start());
     auto r = ANYFS_TRY(for_new_entry(link_path));
-    Tid tid = ANYFS_TRY(core_->begin_op(id_, "symlink", link_path));
+    Tid tid = ANYFS_TRY(op("symlink", link_path));
     return core_->end_op([&]() -> Result<void> {
       Node* parent = ANYFS_TRY(load(r.parent().ino));
       Node* node = new_node(FileKind::Symlink, 0777, tid);
@@ -247,7 +252,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     ANYFS_CHECK(start());
     Node* node = ANYFS_TRY(existing(p, Follow::Yes));
     ANYFS_CHECK(check_truncate(node, size, p));
-    Tid tid = ANYFS_TRY(core_->begin_op(id_, "truncate", p));
+    Tid tid = ANYFS_TRY(op("truncate", p));
     return core_->end_op(truncate_node(node, size, tid));
   }
 
@@ -256,7 +261,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     std::lock_guard lock(core_->mu);
     ANYFS_CHECK(start());
     Node* node = ANYFS_TRY(existing(p, Follow::Yes));
-    auto value = ANYFS_TRY(core_->meta->xattr(id_, node->rec.ino, name));
+    auto value = ANYFS_TRY(core_->meta->xattr(id_, node->rec.ino, name, at_));
     if (!value) return fail(Errc::NoData, std::string(p), "no such attribute");
     return *value;
   }
@@ -268,10 +273,10 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     std::lock_guard lock(core_->mu);
     ANYFS_CHECK(start());
     Node* node = ANYFS_TRY(existing(p, Follow::Yes));
-    auto present = ANYFS_TRY(core_->meta->xattr(id_, node->rec.ino, name)).has_value();
+    auto present = ANYFS_TRY(core_->meta->xattr(id_, node->rec.ino, name, at_)).has_value();
     if (flags == XattrFlags::Create && present) return fail(Errc::Exists, std::string(p), "attribute exists");
     if (flags == XattrFlags::Replace && !present) return fail(Errc::NoData, std::string(p), "no such attribute");
-    Tid tid = ANYFS_TRY(core_->begin_op(id_, "set_xattr", p));
+    Tid tid = ANYFS_TRY(op("set_xattr", p));
     return core_->end_op([&]() -> Result<void> {
       ANYFS_CHECK(core_->meta->put_xattr(id_, node->rec.ino, name, value, tid));
       node->rec.ctime_ns = now();
@@ -285,7 +290,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     ANYFS_CHECK(start());
     Node* node = ANYFS_TRY(existing(p, Follow::Yes));
     std::vector<std::string> out;
-    for (auto& [name, value] : ANYFS_TRY(core_->meta->xattrs(id_, node->rec.ino))) out.push_back(name);
+    for (auto& [name, value] : ANYFS_TRY(core_->meta->xattrs(id_, node->rec.ino, at_))) out.push_back(name);
     return out;
   }
 
@@ -294,9 +299,9 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     std::lock_guard lock(core_->mu);
     ANYFS_CHECK(start());
     Node* node = ANYFS_TRY(existing(p, Follow::Yes));
-    if (!ANYFS_TRY(core_->meta->xattr(id_, node->rec.ino, name)))
+    if (!ANYFS_TRY(core_->meta->xattr(id_, node->rec.ino, name, at_)))
       return fail(Errc::NoData, std::string(p), "no such attribute");
-    Tid tid = ANYFS_TRY(core_->begin_op(id_, "remove_xattr", p));
+    Tid tid = ANYFS_TRY(op("remove_xattr", p));
     return core_->end_op([&]() -> Result<void> {
       ANYFS_CHECK(core_->meta->drop_xattr(id_, node->rec.ino, name, tid));
       node->rec.ctime_ns = now();
@@ -358,7 +363,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     if (src->rec.kind != FileKind::Regular)
       return fail(Errc::InvalidArgument, std::string(from), "only regular files can be reflinked");
     auto r = ANYFS_TRY(for_new_entry(to));
-    Tid tid = ANYFS_TRY(core_->begin_op(id_, "reflink", fmt::format("{} -> {}", to, from)));
+    Tid tid = ANYFS_TRY(op("reflink", fmt::format("{} -> {}", to, from)));
     return core_->end_op([&]() -> Result<void> {
       ANYFS_CHECK(flush_node(*src, true));
       Node* parent = ANYFS_TRY(load(r.parent().ino));
@@ -375,7 +380,6 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
   // --- TxgParticipant ---------------------------------------------------------------
 
   Result<void> flush_dirty(bool all) override {
-    Tid tid = core_->last_tid;
     for (auto& [ino, node] : nodes_) {
       if (node->data_bytes != 0) ANYFS_CHECK(flush_node(*node, all));
     }
@@ -386,7 +390,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
       InodeRecord rec = node->rec;
       bool clamped = !node->data.empty() && node->data.begin()->first < rec.size;
       if (clamped) rec.size = node->data.begin()->first;
-      ANYFS_CHECK(core_->meta->put_inode(id_, rec, node->dirty_tid ? node->dirty_tid : tid));
+      ANYFS_CHECK(core_->meta->put_inode(id_, rec, core_->stamp(node->dirty_tid)));
       node->dirty = clamped;
       if (!clamped) node->dirty_tid = 0;
     }
@@ -405,13 +409,24 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     }
   }
 
+  void retire() {
+    retired_ = true;
+    forget_cache();
+  }
+
+  bool in_use() const {
+    for (const auto& [ino, node] : nodes_)
+      if (node->opens > 0) return true;
+    return false;
+  }
+
   // --- used by DatasetFile (REQUIRES: core_->mu held) -----------------------------------
 
   PoolCore& core() { return *core_; }
 
   Result<void> refresh(Node& node) {
     if (!node.stale) return {};
-    auto rec = ANYFS_TRY(core_->meta->inode(id_, node.rec.ino));
+    auto rec = ANYFS_TRY(core_->meta->inode(id_, node.rec.ino, at_));
     if (rec) node.rec = std::move(*rec);
     node.extents.reset();
     node.stale = false;
@@ -420,8 +435,8 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
 
   // The node's extents overlapping [from, to): from the cache for small files.
   Result<std::vector<ExtentRecord>> extents_of(Node& node, std::uint64_t from, std::uint64_t to) {
-    if (node.rec.size > k_extent_cache_max_size) return core_->meta->extents(id_, node.rec.ino, from, to);
-    if (!node.extents) node.extents = ANYFS_TRY(core_->meta->extents(id_, node.rec.ino, 0, k_max_file_size));
+    if (node.rec.size > k_extent_cache_max_size) return core_->meta->extents(id_, node.rec.ino, from, to, at_);
+    if (!node.extents) node.extents = ANYFS_TRY(core_->meta->extents(id_, node.rec.ino, 0, k_max_file_size, at_));
     std::vector<ExtentRecord> out;
     for (const auto& e : *node.extents)
       if (e.offset < to && e.end() > from) out.push_back(e);
@@ -532,19 +547,24 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
   // A handle let go of `node`; the last one of an unlinked file removes it.
   Result<void> release(const std::shared_ptr<Node>& node) {
     node->opens--;
-    if (node->opens > 0 || node->rec.nlink > 0 || core_->read_only) return {};
-    Tid tid = ANYFS_TRY(core_->begin_op(id_, "release", fmt::format("inode {}", node->rec.ino)));
+    if (node->opens > 0 || node->rec.nlink > 0 || core_->read_only || historical()) return {};
+    Tid tid = ANYFS_TRY(op("release", fmt::format("inode {}", node->rec.ino)));
     return core_->end_op(destroy(*node, tid));
   }
 
-  Result<Tid> op(std::string_view name, std::string_view detail) { return core_->begin_op(id_, name, detail); }
+  // Starts a mutating operation. Errors: ReadOnly for a view of the past.
+  Result<Tid> op(std::string_view name, std::string_view detail) {
+    if (at_ != k_tid_live) return fail(Errc::ReadOnly, std::string(detail), "a view of the past is read-only");
+    return core_->begin_op(id_, name, detail);
+  }
+  bool historical() const { return at_ != k_tid_live; }
 
   // Writes the buffered bytes of `node` as chunks and extents. Unless `all`, the
   // last piece of a run that ends at the end of the file stays buffered: more
   // may follow, and the chunker should see it whole.
   Result<void> flush_node(Node& node, bool all) {
     if (node.data.empty()) return {};
-    Tid tid = core_->last_tid;
+    Tid tid = core_->txg_tid();
     std::map<std::uint64_t, std::string> keep;
     for (auto& [start, bytes] : node.data) {
       std::string_view rest(bytes);
@@ -624,6 +644,8 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
   // notices other processes' commits), and the inode cache is kept bounded —
   // trimmed between calls, never during one, so no Node* a call holds goes away.
   Result<void> start() {
+    if (retired_)
+      return fail(Errc::BadHandle, name_, "the dataset was destroyed or renamed; open it again");
     ANYFS_CHECK(core_->begin_read());
     if (nodes_.size() > 2 * k_cache_limit)
       std::erase_if(nodes_, [](const auto& kv) { return kv.second->opens == 0 && !kv.second->dirty; });
@@ -635,7 +657,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
   Result<std::optional<TreeNode>> lookup_entry(Ino parent, std::string_view name) {
     if (auto it = dentries_.find(DentryView{parent, name}); it != dentries_.end())
       return std::optional<TreeNode>(it->second);
-    auto e = ANYFS_TRY(core_->meta->lookup(id_, parent, name));
+    auto e = ANYFS_TRY(core_->meta->lookup(id_, parent, name, at_));
     if (!e) return std::optional<TreeNode>();
     if (dentries_.size() >= k_dentry_limit) dentries_.clear();
     TreeNode node{e->ino, e->kind};
@@ -659,7 +681,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
       ANYFS_CHECK(refresh(*it->second));
       return it->second.get();
     }
-    auto rec = ANYFS_TRY(core_->meta->inode(id_, ino));
+    auto rec = ANYFS_TRY(core_->meta->inode(id_, ino, at_));
     if (!rec) return fail(Errc::Corrupt, "", fmt::format("inode {} of dataset '{}' is missing", ino, name_));
     auto node = std::make_shared<Node>();
     node->rec = std::move(*rec);
@@ -831,7 +853,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     std::lock_guard lock(core_->mu);
     ANYFS_CHECK(start());
     Node* node = ANYFS_TRY(existing(p, Follow::Yes));
-    Tid tid = ANYFS_TRY(core_->begin_op(id_, what, p));
+    Tid tid = ANYFS_TRY(op(what, p));
     change(node->rec);
     node->rec.ctime_ns = now();
     mark(node, tid);
@@ -840,6 +862,8 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
 
   std::shared_ptr<PoolCore> core_;
   const DatasetId id_;
+  const Tid at_;  // k_tid_live, or the TID of a read-only view of the past
+  bool retired_ = false;  // GUARDED_BY(core_->mu)
   const std::string name_;
   DatasetSettings settings_;
   Chunker chunker_;
@@ -888,7 +912,7 @@ Result<void> DatasetImpl::rename(std::string_view from, std::string_view to, Ren
       return fail(Errc::IsDir, std::string(to), "is a directory");
     }
   }
-  Tid tid = ANYFS_TRY(core_->begin_op(id_, exchange ? "exchange" : "rename", fmt::format("{} -> {}", from, to)));
+  Tid tid = ANYFS_TRY(op(exchange ? "exchange" : "rename", fmt::format("{} -> {}", from, to)));
   return core_->end_op([&]() -> Result<void> {
     Node* src_parent = ANYFS_TRY(load(src.parent().ino));
     Node* dst_parent = ANYFS_TRY(load(dst.parent().ino));
@@ -936,6 +960,8 @@ Result<FileHandle> DatasetImpl::open(std::string_view p, OpenFlags flags, std::u
   const bool create = has(flags, OpenFlags::Create);
   const bool exclusive = create && has(flags, OpenFlags::Exclusive);
   Follow follow = (has(flags, OpenFlags::NoFollow) || exclusive) ? Follow::No : Follow::Yes;
+  if (historical() && (create || wants_write(flags) || has(flags, OpenFlags::Truncate)))
+    return fail(Errc::ReadOnly, std::string(p), "a view of the past is read-only");
   std::lock_guard lock(core_->mu);
   ANYFS_CHECK(start());
   auto r = ANYFS_TRY(walk_path(tree_, p, follow));
@@ -943,7 +969,7 @@ Result<FileHandle> DatasetImpl::open(std::string_view p, OpenFlags flags, std::u
   if (!r.found) {
     if (!create) return fail(Errc::NotFound, std::string(p), "no such file or directory");
     if (has(flags, OpenFlags::Directory)) return fail(Errc::NotFound, std::string(p), "no such directory");
-    Tid tid = ANYFS_TRY(core_->begin_op(id_, "create", p));
+    Tid tid = ANYFS_TRY(op("create", p));
     ANYFS_CHECK(core_->end_op([&]() -> Result<void> {
       Node* parent = ANYFS_TRY(load(r.parent().ino));
       node = new_node(FileKind::Regular, mode, tid);
@@ -960,7 +986,7 @@ Result<FileHandle> DatasetImpl::open(std::string_view p, OpenFlags flags, std::u
     if (kind == FileKind::Symlink) return fail(Errc::Loop, std::string(p), "is a symlink (NoFollow)");
     if (kind == FileKind::Directory && wants_write(flags)) return fail(Errc::IsDir, std::string(p), "is a directory");
     if (has(flags, OpenFlags::Truncate) && kind == FileKind::Regular && found->rec.size != 0) {
-      Tid tid = ANYFS_TRY(core_->begin_op(id_, "truncate", p));
+      Tid tid = ANYFS_TRY(op("truncate", p));
       ANYFS_CHECK(core_->end_op(truncate_node(found, 0, tid)));
     }
     node = found;
@@ -1041,8 +1067,8 @@ Result<void> DatasetFile::close() {
 }  // namespace
 
 Result<std::shared_ptr<Dataset>> open_dataset(std::shared_ptr<PoolCore> core, DatasetId id, std::string name,
-                                              const DatasetSettings& settings) {
-  auto ds = std::make_shared<DatasetImpl>(std::move(core), id, std::move(name), settings);
+                                              const DatasetSettings& settings, Tid at) {
+  auto ds = std::make_shared<DatasetImpl>(std::move(core), id, std::move(name), settings, at);
   ds->attach();
   return std::static_pointer_cast<Dataset>(ds);
 }
@@ -1050,5 +1076,11 @@ Result<std::shared_ptr<Dataset>> open_dataset(std::shared_ptr<PoolCore> core, Da
 void update_dataset_settings(Dataset& dataset, const DatasetSettings& settings) {
   static_cast<DatasetImpl&>(dataset).apply_settings(settings);
 }
+
+bool dataset_in_use(Dataset& dataset) { return static_cast<DatasetImpl&>(dataset).in_use(); }
+
+void forget_dataset_cache(Dataset& dataset) { static_cast<DatasetImpl&>(dataset).forget_cache(); }
+
+void retire_dataset(Dataset& dataset) { static_cast<DatasetImpl&>(dataset).retire(); }
 
 }  // namespace anyfs

@@ -10,12 +10,25 @@
 
 namespace anyfs {
 
-// A dataset over `core`, registered for transaction-group flushes.
-// REQUIRES: core->mu held.
+// A dataset over `core`, registered for transaction-group flushes; with `at` a
+// TID, a read-only view of the dataset as of that TID. REQUIRES: core->mu held.
 Result<std::shared_ptr<Dataset>> open_dataset(std::shared_ptr<PoolCore> core, DatasetId id, std::string name,
-                                              const DatasetSettings& settings);
+                                              const DatasetSettings& settings, Tid at = k_tid_live);
 
 // Applies changed properties to an open dataset. REQUIRES: core->mu held.
 void update_dataset_settings(Dataset& dataset, const DatasetSettings& settings);
+
+// Whether files of the dataset are open (rollback and destroy wait for them).
+// REQUIRES: core->mu held.
+bool dataset_in_use(Dataset& dataset);
+
+// Drops every cached record after its rows changed underneath (rollback).
+// REQUIRES: core->mu held, nothing dirty (committed) and not in use.
+void forget_dataset_cache(Dataset& dataset);
+
+// Makes every later call on the object fail with BadHandle (the dataset was
+// destroyed or renamed: its holders must open it again).
+// REQUIRES: core->mu held, not in use.
+void retire_dataset(Dataset& dataset);
 
 }  // namespace anyfs

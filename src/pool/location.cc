@@ -15,14 +15,6 @@ bool name_char(char c) {
          c == '.';
 }
 
-Result<void> check_snapshot_name(std::string_view name) {
-  if (name.empty() || name.size() > 200) return fail(Errc::InvalidArgument, std::string(name), "bad snapshot name");
-  for (char c : name)
-    if (!name_char(c))
-      return fail(Errc::InvalidArgument, std::string(name), "a snapshot name holds only A-Z a-z 0-9 _ - .");
-  return {};
-}
-
 std::optional<std::uint64_t> parse_u64(std::string_view text) {
   std::uint64_t v = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
@@ -31,6 +23,24 @@ std::optional<std::uint64_t> parse_u64(std::string_view text) {
 }
 
 }  // namespace
+
+Result<void> check_snapshot_name(std::string_view name) {
+  if (name.empty() || name.size() > 200) return fail(Errc::InvalidArgument, std::string(name), "bad snapshot name");
+  for (char c : name)
+    if (!name_char(c))
+      return fail(Errc::InvalidArgument, std::string(name), "a snapshot name holds only A-Z a-z 0-9 _ - .");
+  return {};
+}
+
+Result<SnapshotSpec> parse_snapshot_spec(std::string_view text) {
+  std::size_t at = text.find('@');
+  if (at == std::string_view::npos)
+    return fail(Errc::InvalidArgument, std::string(text), "expected DATASET@SNAPSHOT or @SNAPSHOT");
+  SnapshotSpec out{std::string(text.substr(0, at)), std::string(text.substr(at + 1))};
+  if (!out.dataset.empty()) ANYFS_CHECK(check_dataset_name(out.dataset));
+  ANYFS_CHECK(check_snapshot_name(out.name));
+  return out;
+}
 
 Result<void> check_dataset_name(std::string_view name) {
   if (name.empty() || name.size() > 200)

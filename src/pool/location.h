@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "anyfs/error.h"
+#include "anyfs/history.h"
 
 namespace anyfs {
 
@@ -29,11 +30,17 @@ Result<Location> parse_location(std::string_view text);
 Result<void> check_dataset_name(std::string_view name);
 
 // --at: a TID ("1234" or "tid:1234") or a time ("2026-11-21T10:00:00Z",
-// "2026-11-21 10:00:00", a Unix time "@1763720000"). Exactly one is set.
-struct AsOf {
-  std::optional<std::uint64_t> tid;
-  std::optional<std::int64_t> time_ns;
-};
+// "2026-11-21 10:00:00", a Unix time "@1763720000"). Sets tid or time_ns.
 Result<AsOf> parse_as_of(std::string_view text);
+
+// A snapshot or bookmark name: [A-Za-z0-9_.-], 1..200 bytes.
+Result<void> check_snapshot_name(std::string_view name);
+
+// "DATASET@SNAP" or "@SNAP" (the root dataset). Errors: InvalidArgument.
+struct SnapshotSpec {
+  std::string dataset;
+  std::string name;
+};
+Result<SnapshotSpec> parse_snapshot_spec(std::string_view text);
 
 }  // namespace anyfs

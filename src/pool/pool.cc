@@ -1,6 +1,7 @@
-// Pool: creating and opening a pool file, the writer lock, the commit timer,
-// datasets and their properties. Maintenance (verify, gc, stats, compact) is in
-// pool/maintenance.cc.
+// Pool: creating and opening a pool file, the writer lock, the commit timer and
+// background prune, and the maintenance calls (whose work is in
+// pool/maintenance.cc). Datasets are in pool/pool_datasets.cc, history in
+// pool/pool_history.cc.
 #include "anyfs/pool.h"
 
 #include <fcntl.h>
@@ -18,8 +19,10 @@
 #include "chunk/sqlite_chunk_store.h"
 #include "meta/schema.h"
 #include "pool/dataset.h"
+#include "pool/history.h"
 #include "pool/maintenance.h"
 #include "pool/pool_core.h"
+#include "pool/pool_impl.h"
 
 namespace anyfs {
 namespace {
@@ -86,210 +89,6 @@ Result<void> configure(sql::Db& db, bool read_only, std::uint64_t mmap_bytes) {
   return {};
 }
 
-class PoolImpl final : public Pool {
- public:
-  explicit PoolImpl(std::shared_ptr<PoolCore> core) : core_(std::move(core)) {}
-  ~PoolImpl() override { (void)close(); }
-
-  // Loads counters, applies the root dataset's settings and starts the timer.
-  Result<void> start() {
-    std::lock_guard lock(core_->mu);
-    auto& meta = *core_->meta;
-    auto last_tid = ANYFS_TRY(meta.setting("last_tid"));
-    auto last_ino = ANYFS_TRY(meta.setting("last_ino"));
-    core_->last_tid = std::max<Tid>(last_tid ? std::stoull(*last_tid) : 0, ANYFS_TRY(meta.max_tid()));
-    core_->last_ino = std::max<Ino>(last_ino ? std::stoull(*last_ino) : 0, ANYFS_TRY(meta.max_ino()));
-    auto root = ANYFS_TRY(settings_of(""));
-    core_->sync_mode = root.sync;
-    core_->txg_timeout = root.txg_timeout;
-    if (!core_->read_only) {
-      ANYFS_CHECK(remove_orphan_inodes());
-      timer_ = std::thread([this] { commit_timer(); });
-    }
-    return {};
-  }
-
-  Result<std::shared_ptr<Dataset>> dataset(std::string_view name) override {
-    std::lock_guard lock(core_->mu);
-    ANYFS_CHECK(core_->check_usable());
-    auto it = open_.find(name);
-    if (it != open_.end()) return it->second;
-    auto id = ANYFS_TRY(dataset_id(name));
-    auto settings = ANYFS_TRY(settings_of(name));
-    auto ds = ANYFS_TRY(open_dataset(core_, id, std::string(name), settings));
-    open_.emplace(std::string(name), ds);
-    return ds;
-  }
-
-  Result<std::vector<std::string>> datasets() override {
-    std::lock_guard lock(core_->mu);
-    ANYFS_CHECK(core_->check_usable());
-    std::vector<std::string> out;
-    for (auto& d : ANYFS_TRY(core_->meta->datasets())) out.push_back(d.name);
-    return out;
-  }
-
-  Result<std::string> get_property(std::string_view dataset, std::string_view name) override {
-    for (auto& p : ANYFS_TRY(properties(dataset)))
-      if (p.name == name) return p.value;
-    return std::unexpected(check_property(name, "").error());
-  }
-
-  Result<void> set_property(std::string_view dataset, std::string_view name, std::string_view value) override {
-    std::string canonical = ANYFS_TRY(check_property(name, value));
-    std::lock_guard lock(core_->mu);
-    ANYFS_CHECK(core_->check_usable());
-    if (core_->read_only) return fail(Errc::ReadOnly, core_->path, "the pool is open read-only");
-    auto id = ANYFS_TRY(dataset_id(dataset));
-    Tid tid = ANYFS_TRY(core_->begin_op(id, "set", fmt::format("{}={}", name, canonical)));
-    (void)tid;
-    ANYFS_CHECK(core_->end_op(core_->meta->set_property(id, name, canonical)));
-    auto settings = ANYFS_TRY(settings_of(dataset));
-    if (auto it = open_.find(dataset); it != open_.end()) update_dataset_settings(*it->second, settings);
-    if (dataset.empty()) {
-      core_->sync_mode = settings.sync;
-      core_->txg_timeout = settings.txg_timeout;
-    }
-    return {};
-  }
-
-  Result<std::vector<PropertyValue>> properties(std::string_view dataset) override {
-    std::lock_guard lock(core_->mu);
-    ANYFS_CHECK(core_->begin_read());
-    auto id = ANYFS_TRY(dataset_id(dataset));
-    auto local = ANYFS_TRY(core_->meta->properties(id));
-    std::vector<PropertyValue> out;
-    for (const auto& info : known_properties()) {
-      PropertyValue v{std::string(info.name), std::string(info.default_value), "default"};
-      for (const auto& [n, value] : local)
-        if (n == info.name) v = {n, value, "local"};
-      out.push_back(std::move(v));
-    }
-    return out;
-  }
-
-  Result<void> sync() override {
-    std::lock_guard lock(core_->mu);
-    return core_->commit();
-  }
-
-  Result<PoolStats> stats() override {
-    std::lock_guard lock(core_->mu);
-    ANYFS_CHECK(core_->begin_read());
-    ANYFS_CHECK(core_->commit());
-    return pool_stats(*core_);
-  }
-
-  Result<VerifyReport> verify(const VerifyOptions& options) override {
-    std::lock_guard lock(core_->mu);
-    ANYFS_CHECK(core_->begin_read());
-    ANYFS_CHECK(core_->commit());
-    return verify_pool(*core_, options);
-  }
-
-  Result<GcReport> gc(const GcOptions& options) override {
-    std::lock_guard lock(core_->mu);
-    ANYFS_CHECK(core_->check_usable());
-    if (core_->read_only) return fail(Errc::ReadOnly, core_->path, "gc needs the pool open for writing");
-    ANYFS_CHECK(core_->commit());
-    auto report = gc_pool(*core_, options);
-    if (!report) core_->poison(report.error());
-    return report;
-  }
-
-  Result<void> compact() override {
-    std::lock_guard lock(core_->mu);
-    ANYFS_CHECK(core_->check_usable());
-    if (core_->read_only) return fail(Errc::ReadOnly, core_->path, "compact needs the pool open for writing");
-    ANYFS_CHECK(core_->commit());
-    return compact_pool(*core_);
-  }
-
-  Result<void> close() override {
-    {
-      std::lock_guard lock(core_->mu);
-      if (core_->closed) return {};
-      stopping_ = true;
-      core_->txg_cv.notify_all();
-    }
-    if (timer_.joinable()) timer_.join();
-    // Datasets lock the pool when they go, so they go after the lock is released.
-    std::map<std::string, std::shared_ptr<Dataset>, std::less<>> datasets;
-    std::lock_guard lock(core_->mu);
-    datasets.swap(open_);
-    Result<void> outcome;
-    if (!core_->read_only && !core_->poisoned) {
-      outcome = core_->commit();
-      core_->chunks->release_handles();
-      if (outcome) outcome = core_->db->exec("PRAGMA wal_checkpoint(TRUNCATE)");
-      if (outcome) outcome = core_->meta->set_setting("clean", "1");
-      if (outcome) outcome = core_->db->exec("PRAGMA wal_checkpoint(TRUNCATE)");
-    }
-    core_->closed = true;
-    core_->participants.clear();
-    core_->chunks.reset();
-    core_->meta.reset();
-    core_->db.reset();
-    if (core_->lock_fd >= 0) ::close(core_->lock_fd);  // after SQLite closed the file: see take_writer_lock
-    core_->lock_fd = -1;
-    return outcome;
-  }
-
-  bool read_only() const override { return core_->read_only; }
-  const std::string& path() const override { return core_->path; }
-
- private:
-  Result<DatasetId> dataset_id(std::string_view name) {
-    for (auto& d : ANYFS_TRY(core_->meta->datasets()))
-      if (d.name == name) return d.id;
-    return fail(Errc::NotFound, std::string(name), "no such dataset");
-  }
-
-  Result<DatasetSettings> settings_of(std::string_view name) {
-    auto id = ANYFS_TRY(dataset_id(name));
-    return settings_from(ANYFS_TRY(core_->meta->properties(id)));
-  }
-
-  // Files unlinked while open when the last writer stopped without closing them.
-  Result<void> remove_orphan_inodes() {
-    bool any = false;
-    for (auto& d : ANYFS_TRY(core_->meta->datasets())) {
-      auto inos = ANYFS_TRY(core_->meta->unlinked_inodes(d.id));
-      for (Ino ino : inos) {
-        if (!any) {
-          ANYFS_TRY(core_->begin_op(d.id, "recover", "inodes unlinked while open"));
-          any = true;
-        }
-        ANYFS_CHECK(core_->meta->drop_inode(d.id, ino, core_->last_tid));
-      }
-    }
-    if (any) return core_->commit();
-    return {};
-  }
-
-  void commit_timer() {
-    std::unique_lock lock(core_->mu);
-    while (!stopping_) {
-      auto timeout = core_->txg_timeout;
-      if (!core_->meta || !core_->meta->in_transaction()) {
-        core_->txg_cv.wait_for(lock, timeout);
-        continue;
-      }
-      auto due = core_->txg_opened + timeout;
-      if (std::chrono::steady_clock::now() < due) {
-        core_->txg_cv.wait_until(lock, due);
-        continue;
-      }
-      if (core_->check_usable()) (void)core_->commit(false);
-      core_->txg_cv.wait_for(lock, timeout);
-    }
-  }
-
-  std::shared_ptr<PoolCore> core_;
-  std::map<std::string, std::shared_ptr<Dataset>, std::less<>> open_;  // GUARDED_BY(core_->mu)
-  bool stopping_ = false;                                              // GUARDED_BY(core_->mu)
-  std::thread timer_;
-};
 
 // The writer lock: flock on the pool file itself, so it dies with the process.
 // The descriptor stays open until SQLite has closed the file, because closing any
@@ -329,11 +128,158 @@ Result<std::shared_ptr<PoolCore>> connect(const std::string& path, const PoolOpe
   }
   ANYFS_CHECK(configure(*core->db, options.read_only, options.mmap_bytes));
   core->meta = make_sqlite_meta_store(*core->db);
+  core->history = make_sqlite_history_store(*core->db, *core->meta);
   core->chunks = make_sqlite_chunk_store(*core->db);
   return core;
 }
 
 }  // namespace
+
+Result<void> PoolImpl::start() {
+  std::lock_guard lock(core_->mu);
+  auto& meta = *core_->meta;
+  auto last_tid = ANYFS_TRY(meta.setting("last_tid"));
+  auto last_ino = ANYFS_TRY(meta.setting("last_ino"));
+  core_->last_tid = std::max<Tid>(last_tid ? std::stoull(*last_tid) : 0, ANYFS_TRY(meta.max_tid()));
+  core_->last_ino = std::max<Ino>(last_ino ? std::stoull(*last_ino) : 0, ANYFS_TRY(meta.max_ino()));
+  core_->committed_tid = core_->last_tid;
+  core_->committed_ino = core_->last_ino;
+  meta.set_txg_floor(core_->committed_tid);
+  auto root = ANYFS_TRY(settings_of(""));
+  core_->sync_mode = root.sync;
+  core_->txg_timeout = root.txg_timeout;
+  for (const auto& d : ANYFS_TRY(core_->history->datasets()))
+    ANYFS_CHECK(refresh_pin(*core_, d.id, ANYFS_TRY(settings_of(d.name))));
+  if (!core_->read_only) {
+    ANYFS_CHECK(remove_orphan_inodes());
+    // No pass at start: a short-lived process would spend its time on it. What a
+    // pass cut short by the last close left waits for the periodic one.
+    last_prune_ = std::chrono::steady_clock::now();
+    timer_ = std::thread([this] { commit_timer(); });
+  }
+  return {};
+}
+
+Result<void> PoolImpl::sync() {
+  std::lock_guard lock(core_->mu);
+  return core_->commit();
+}
+
+Result<PoolStats> PoolImpl::stats() {
+  std::lock_guard lock(core_->mu);
+  ANYFS_CHECK(core_->begin_read());
+  ANYFS_CHECK(core_->commit());
+  return pool_stats(*core_);
+}
+
+Result<VerifyReport> PoolImpl::verify(const VerifyOptions& options) {
+  std::lock_guard lock(core_->mu);
+  ANYFS_CHECK(core_->begin_read());
+  ANYFS_CHECK(core_->commit());
+  return verify_pool(*core_, options);
+}
+
+Result<GcReport> PoolImpl::gc(const GcOptions& options) {
+  std::lock_guard lock(core_->mu);
+  ANYFS_CHECK(core_->check_usable());
+  if (core_->read_only) return fail(Errc::ReadOnly, core_->path, "gc needs the pool open for writing");
+  ANYFS_CHECK(core_->commit());
+  auto report = gc_pool(*core_, options);
+  if (!report) core_->poison(report.error());
+  return report;
+}
+
+Result<void> PoolImpl::compact() {
+  std::lock_guard lock(core_->mu);
+  ANYFS_CHECK(core_->check_usable());
+  if (core_->read_only) return fail(Errc::ReadOnly, core_->path, "compact needs the pool open for writing");
+  ANYFS_CHECK(core_->commit());
+  return compact_pool(*core_);
+}
+
+Result<void> PoolImpl::close() {
+  {
+    std::lock_guard lock(core_->mu);
+    if (core_->closed) return {};
+    stopping_ = true;
+    core_->txg_cv.notify_all();
+  }
+  if (timer_.joinable()) timer_.join();
+  // Datasets lock the pool when they go, so they go after the lock is released.
+  std::map<std::string, std::shared_ptr<Dataset>, std::less<>> datasets;
+  std::lock_guard lock(core_->mu);
+  datasets.swap(open_);
+  Result<void> outcome;
+  if (!core_->read_only && !core_->poisoned) {
+    outcome = core_->commit();
+    core_->chunks->release_handles();
+    if (outcome) outcome = core_->db->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    if (outcome) outcome = core_->meta->set_setting("clean", "1");
+    if (outcome) outcome = core_->db->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  }
+  core_->closed = true;
+  core_->participants.clear();
+  core_->chunks.reset();
+  core_->history.reset();
+  core_->meta.reset();
+  core_->db.reset();
+  if (core_->lock_fd >= 0) ::close(core_->lock_fd);  // after SQLite closed the file: see take_writer_lock
+  core_->lock_fd = -1;
+  return outcome;
+}
+
+Result<void> PoolImpl::remove_orphan_inodes() {
+  bool any = false;
+  for (auto& d : ANYFS_TRY(core_->meta->datasets())) {
+    auto inos = ANYFS_TRY(core_->meta->unlinked_inodes(d.id));
+    for (Ino ino : inos) {
+      if (!any) {
+        ANYFS_TRY(core_->begin_op(d.id, "recover", "inodes unlinked while open"));
+        any = true;
+      }
+      ANYFS_CHECK(core_->meta->drop_inode(d.id, ino, core_->txg_tid()));
+    }
+  }
+  if (any) return core_->commit();
+  return {};
+}
+
+// Commits the open transaction group once it is txg_timeout old, and runs the
+// prune pass in small steps in between (releasing the lock after each, so that
+// writers wait for one step at most).
+void PoolImpl::commit_timer() {
+  std::unique_lock lock(core_->mu);
+  while (!stopping_) {
+    auto timeout = core_->txg_timeout;
+    if (core_->meta && core_->meta->in_transaction() &&
+        std::chrono::steady_clock::now() >= core_->txg_opened + timeout) {
+      if (core_->check_usable()) (void)core_->commit(false);
+      continue;
+    }
+    if (std::chrono::steady_clock::now() - last_prune_ > std::chrono::seconds(60)) prune_wanted_ = true;
+    if (prune_wanted_ && background_prune_step()) {
+      lock.unlock();
+      std::this_thread::yield();
+      lock.lock();
+      continue;
+    }
+    if (core_->meta && core_->meta->in_transaction())
+      core_->txg_cv.wait_until(lock, core_->txg_opened + timeout);
+    else
+      core_->txg_cv.wait_for(lock, timeout);
+  }
+}
+
+bool PoolImpl::background_prune_step() {
+  if (!core_->check_usable()) return false;
+  PruneReport report;
+  auto more = prune_step_locked(2000, report);
+  if (!more) {
+    core_->poison(more.error());
+    return false;
+  }
+  return *more;
+}
 
 Result<std::shared_ptr<Pool>> Pool::create(const std::string& path, const PoolCreateOptions& options) {
   if (options.page_size < 4096 || options.page_size > 65536 || (options.page_size & (options.page_size - 1)) != 0)
@@ -355,6 +301,9 @@ Result<std::shared_ptr<Pool>> Pool::create(const std::string& path, const PoolCr
     ANYFS_CHECK(meta->set_setting("created", std::to_string(wall_clock_ns())));
     DatasetId root = ANYFS_TRY(meta->create_dataset("", 1));
     for (const auto& [name, value] : props) ANYFS_CHECK(meta->set_property(root, name, value));
+    for (const auto& [name, value] : props)
+      if (name == "history" && value != "off")
+        ANYFS_CHECK(db->exec(fmt::format("UPDATE datasets SET history_from = 1 WHERE id = {}", root)));
     std::int64_t t = wall_clock_ns();
     InodeRecord rec;
     rec.ino = k_root_ino;

@@ -39,6 +39,9 @@ Result<void> PoolCore::begin_read() {
   auto version = ANYFS_TRY(db->query_int("PRAGMA data_version"));
   std::int64_t now = version.value_or(0);
   if (now != data_version) {
+    // What the writer committed last bounds the TIDs a view of the past may ask for.
+    auto committed = ANYFS_TRY(meta->setting("last_tid"));
+    if (committed) committed_tid = last_tid = std::max<Tid>(committed_tid, std::stoull(*committed));
     for (auto* p : participants) p->forget_cache();
     chunk_cache.clear();
     chunks->drop_caches();
@@ -67,6 +70,8 @@ Result<Tid> PoolCore::begin_op(DatasetId ds, std::string_view op, std::string_vi
   last_log_detail = detail;
   return tid;
 }
+
+Tid PoolCore::txg_tid() { return last_tid > committed_tid ? last_tid : ++last_tid; }
 
 Result<void> PoolCore::end_op(Result<void> outcome) {
   if (!outcome) {
@@ -109,6 +114,7 @@ Result<void> PoolCore::commit(bool all) {
       ANYFS_CHECK(meta->set_setting("last_tid", std::to_string(last_tid)));
       ANYFS_CHECK(meta->set_setting("last_ino", std::to_string(last_ino)));
     }
+    if (last_tid != committed_tid) ANYFS_CHECK(history->record_txg(last_tid, wall_clock_ns()));
     return meta->commit();
   }();
   if (!done) {
@@ -121,6 +127,7 @@ Result<void> PoolCore::commit(bool all) {
   last_log_detail.clear();
   committed_tid = last_tid;
   committed_ino = last_ino;
+  meta->set_txg_floor(committed_tid);
   return {};
 }
 

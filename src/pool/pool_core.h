@@ -14,6 +14,7 @@
 
 #include "anyfs/error.h"
 #include "chunk/chunk_store.h"
+#include "meta/history_store.h"
 #include "meta/meta_store.h"
 #include "pool/chunk_cache.h"
 #include "pool/properties.h"
@@ -54,6 +55,7 @@ struct PoolCore {
   bool read_only = false;
   std::unique_ptr<sql::Db> db;
   std::unique_ptr<MetaStore> meta;
+  std::unique_ptr<HistoryStore> history;
   std::unique_ptr<ChunkStore> chunks;
   ChunkCache chunk_cache{16ull << 20};
   // Hashes and compresses chunks beside the thread that writes SQLite.
@@ -85,6 +87,14 @@ struct PoolCore {
   // the txlog keeps one row for such a run, the first, as its summary.
   // Errors: ReadOnly, BadHandle (closed), Io (poisoned), and storage errors.
   Result<Tid> begin_op(DatasetId ds, std::string_view op, std::string_view detail);
+  // A TID of the open transaction group, for records written without an
+  // operation of their own (data flushed at commit): the last TID handed out if
+  // it belongs to this group, else a new one. Every row a group writes then
+  // carries a TID in (the previous group's end, this group's end], which is what
+  // makes an as-of read at a group's end see exactly that group's state.
+  Tid txg_tid();
+  // `tid` if it belongs to the open transaction group, else txg_tid().
+  Tid stamp(Tid tid) { return tid > committed_tid ? tid : txg_tid(); }
   // Ends one: a storage failure poisons the pool (see poison); sync=always commits.
   Result<void> end_op(Result<void> outcome);
   // Checks the pool is usable for reading; a read-only opener drops its caches

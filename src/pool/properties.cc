@@ -26,7 +26,33 @@ std::string format_size(std::uint64_t bytes) {
   return fmt::format("{}", bytes);
 }
 
+std::string format_duration(std::chrono::seconds d) {
+  auto n = d.count();
+  if (n % (7 * 86400) == 0) return fmt::format("{}w", n / (7 * 86400));
+  if (n % 86400 == 0) return fmt::format("{}d", n / 86400);
+  if (n % 3600 == 0) return fmt::format("{}h", n / 3600);
+  if (n % 60 == 0) return fmt::format("{}m", n / 60);
+  return fmt::format("{}s", n);
+}
+
 }  // namespace
+
+std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
+  std::int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end == text.data() || end + 1 != text.data() + text.size() || value < 1) return std::nullopt;
+  std::int64_t unit = 0;
+  switch (*end) {
+    case 's': unit = 1; break;
+    case 'm': unit = 60; break;
+    case 'h': unit = 3600; break;
+    case 'd': unit = 86400; break;
+    case 'w': unit = 7 * 86400; break;
+    default: return std::nullopt;
+  }
+  if (value > 100ll * 366 * 86400 / unit) return std::nullopt;
+  return std::chrono::seconds(value * unit);
+}
 
 const std::vector<PropertyInfo>& known_properties() {
   static const std::vector<PropertyInfo> k_all = {
@@ -36,6 +62,8 @@ const std::vector<PropertyInfo>& known_properties() {
       {"recordsize", "64K", "the average chunk size, a power of two from 4K to 1M"},
       {"sync", "standard", "standard, always or disabled"},
       {"txg_timeout", "1", "seconds between automatic commits, 1..600"},
+      {"history", "off",
+       "off (only what snapshots hold), all, or a window such as 90s, 30m, 24h, 7d, 2w (every state inside it)"},
   };
   return k_all;
 }
@@ -74,6 +102,12 @@ Result<std::string> check_property(std::string_view name, std::string_view value
     if (value != "standard" && value != "always" && value != "disabled") return bad();
     return std::string(value);
   }
+  if (name == "history") {
+    if (value == "off" || value == "all") return std::string(value);
+    auto window = parse_duration(value);
+    if (!window) return bad();
+    return format_duration(*window);
+  }
   // txg_timeout
   int seconds = 0;
   auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
@@ -100,6 +134,13 @@ DatasetSettings settings_from(const std::vector<std::pair<std::string, std::stri
   std::string sync = get("sync");
   s.sync = sync == "always" ? SyncMode::Always : sync == "disabled" ? SyncMode::Disabled : SyncMode::Standard;
   s.txg_timeout = std::chrono::seconds(std::stoi(get("txg_timeout")));
+  std::string history = get("history");
+  if (history == "all") {
+    s.history = DatasetSettings::History::All;
+  } else if (auto window = parse_duration(history)) {
+    s.history = DatasetSettings::History::Window;
+    s.history_window = *window;
+  }
   return s;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,7 +36,13 @@ struct DatasetSettings {
   bool verify_reads = false;  // checksum=verify: also check SHA-256 on every read
   SyncMode sync = SyncMode::Standard;
   std::chrono::milliseconds txg_timeout{1000};
+  // history: off (only what snapshots hold), a window, or everything.
+  enum class History { Off, Window, All } history = History::Off;
+  std::chrono::seconds history_window{0};  // History::Window
 };
+
+// "90s", "30m", "24h", "7d", "2w" → seconds (1s .. 100 years).
+std::optional<std::chrono::seconds> parse_duration(std::string_view text);
 
 // Builds the settings from (name, value) pairs already checked; missing names
 // take their defaults.

@@ -1,0 +1,102 @@
+// PoolImpl: the Pool of one open pool file. Its members are defined by concern:
+// pool/pool.cc (open, close, commit timer, sync, maintenance),
+// pool/pool_datasets.cc (datasets and properties) and pool/pool_history.cc
+// (snapshots, bookmarks, views of the past, rollback, diff, log, prune).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "anyfs/pool.h"
+#include "meta/history_store.h"
+#include "pool/pool_core.h"
+#include "pool/properties.h"
+
+namespace anyfs {
+
+class PoolImpl final : public Pool {
+ public:
+  explicit PoolImpl(std::shared_ptr<PoolCore> core) : core_(std::move(core)) {}
+  ~PoolImpl() override { (void)close(); }
+
+  // Loads counters, applies the root dataset's settings and starts the timer.
+  Result<void> start();
+
+  // --- Datasets and properties (pool_datasets.cc) ---
+  Result<std::shared_ptr<Dataset>> dataset(std::string_view name) override;
+  Result<std::vector<std::string>> datasets() override;
+  Result<void> create_dataset(std::string_view name,
+                              const std::vector<std::pair<std::string, std::string>>& properties) override;
+  Result<void> destroy_dataset(std::string_view name, bool recursive) override;
+  Result<void> rename_dataset(std::string_view from, std::string_view to) override;
+  Result<std::vector<DatasetInfo>> dataset_list() override;
+  Result<std::string> get_property(std::string_view dataset, std::string_view name) override;
+  Result<void> set_property(std::string_view dataset, std::string_view name, std::string_view value) override;
+  Result<std::vector<PropertyValue>> properties(std::string_view dataset) override;
+  Result<void> inherit_property(std::string_view dataset, std::string_view name) override;
+
+  // --- History (pool_history.cc) ---
+  Result<std::shared_ptr<Dataset>> dataset_at(std::string_view name, const AsOf& at) override;
+  Result<std::uint64_t> committed_tid() override;
+  Result<SnapshotInfo> snapshot(std::string_view dataset, std::string_view name) override;
+  Result<std::vector<SnapshotInfo>> snapshots(std::string_view dataset) override;
+  Result<void> destroy_snapshot(std::string_view dataset, std::string_view name) override;
+  Result<void> rename_snapshot(std::string_view dataset, std::string_view from, std::string_view to) override;
+  Result<BookmarkInfo> bookmark(std::string_view dataset, std::string_view snapshot, std::string_view name) override;
+  Result<std::vector<BookmarkInfo>> bookmarks(std::string_view dataset) override;
+  Result<void> destroy_bookmark(std::string_view dataset, std::string_view name) override;
+  Result<void> rollback(std::string_view dataset, std::string_view snapshot, bool force) override;
+  Result<std::vector<DiffEntry>> diff(std::string_view dataset, const AsOf& from,
+                                      const std::optional<AsOf>& to) override;
+  Result<std::vector<FileVersion>> file_history(std::string_view dataset, std::string_view path,
+                                                const std::optional<AsOf>& at) override;
+  Result<std::vector<LogEntry>> log(const LogQuery& query) override;
+  Result<PruneReport> prune() override;
+
+  // --- The pool (pool.cc) ---
+  Result<void> sync() override;
+  Result<PoolStats> stats() override;
+  Result<VerifyReport> verify(const VerifyOptions& options) override;
+  Result<GcReport> gc(const GcOptions& options) override;
+  Result<void> compact() override;
+  Result<void> close() override;
+  bool read_only() const override { return core_->read_only; }
+  const std::string& path() const override { return core_->path; }
+
+ private:
+  // REQUIRES (all below): core_->mu held.
+  Result<DatasetState> dataset_state(std::string_view name);
+  Result<DatasetId> dataset_id(std::string_view name) { return ANYFS_TRY(dataset_state(name)).id; }
+  // Effective properties: local, inherited from the nearest ancestor, or default.
+  Result<std::vector<PropertyValue>> effective_properties(std::string_view name);
+  Result<DatasetSettings> settings_of(std::string_view name);
+  // After properties of `name` changed: applies the settings of it and of every
+  // dataset inheriting from it; `before` holds their history modes beforehand.
+  Result<void> apply_properties(std::string_view name,
+                                const std::map<std::string, DatasetSettings::History, std::less<>>& before);
+  std::map<std::string, DatasetSettings::History, std::less<>> history_modes(std::string_view name);
+  Result<void> check_writable(std::string_view what);
+  // The open live dataset `name` in this process, if any.
+  std::shared_ptr<Dataset> open_dataset_named(std::string_view name);
+  Result<void> check_not_in_use(std::string_view name);
+  Result<void> remove_orphan_inodes();
+  // Runs one step of the background prune pass; false when there is nothing to do.
+  bool background_prune_step();
+  Result<bool> prune_step_locked(std::size_t limit, PruneReport& report);
+  void commit_timer();
+
+  std::shared_ptr<PoolCore> core_;
+  std::map<std::string, std::shared_ptr<Dataset>, std::less<>> open_;  // GUARDED_BY(core_->mu)
+  bool stopping_ = false;                                              // GUARDED_BY(core_->mu)
+  std::thread timer_;
+  // The prune pass under way: datasets left, and where the current one is.
+  bool prune_wanted_ = false;  // GUARDED_BY(core_->mu)
+  std::vector<DatasetId> prune_todo_;
+  PruneCursor prune_cursor_;
+  std::chrono::steady_clock::time_point last_prune_{};
+};
+
+}  // namespace anyfs
