@@ -111,6 +111,9 @@ class HistoryStore {
   virtual Result<std::vector<DirentRecord>> names_of(DatasetId ds, Ino ino, Tid at) = 0;
   // Whether an extent or xattr row of `ino` was born or closed in (from, to].
   virtual Result<bool> content_changed(DatasetId ds, Ino ino, Tid from, Tid to) = 0;
+  // What is wrong with the state at `at` (for verify): entries naming inodes
+  // that state lacks, extents of inodes it lacks or that are not files.
+  virtual Result<std::vector<std::string>> check_state(DatasetId ds, Tid at) = 0;
   // Every kept row version of an inode, oldest first.
   virtual Result<std::vector<InodeVersion>> inode_versions(DatasetId ds, Ino ino) = 0;
   // Transaction-log rows newest first, from `before` down (exclusive; k_tid_live

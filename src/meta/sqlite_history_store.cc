@@ -306,6 +306,31 @@ class SqliteHistoryStore final : public HistoryStore {
     return false;
   }
 
+  Result<std::vector<std::string>> check_state(DatasetId ds, Tid at) override {
+    std::vector<std::string> out;
+    auto missing = ANYFS_TRY(db_.prepare(
+        "SELECT d.parent, d.name, d.ino FROM dirents d WHERE d.ds = ?1 AND d.tid_from <= ?2 AND d.tid_to > ?2 "
+        "AND NOT EXISTS (SELECT 1 FROM inodes i WHERE i.ds = d.ds AND i.ino = d.ino AND i.tid_from <= ?2 "
+        "AND i.tid_to > ?2)"));
+    missing.bind(1, ds).bind(2, at);
+    while (ANYFS_TRY(missing.step()))
+      out.push_back(fmt::format("entry '{}' in directory {} names inode {}, which that state lacks",
+                                missing.column_string(1), missing.column_u64(0), missing.column_u64(2)));
+    auto stray = ANYFS_TRY(db_.prepare(
+        "SELECT e.ino, e.offset FROM extents e WHERE e.ds = ?1 AND e.tid_from <= ?2 AND e.tid_to > ?2 "
+        "AND NOT EXISTS (SELECT 1 FROM inodes i WHERE i.ds = e.ds AND i.ino = e.ino AND i.tid_from <= ?2 "
+        "AND i.tid_to > ?2 AND i.kind = 0 AND i.size >= e.offset + e.length)"));
+    stray.bind(1, ds).bind(2, at);
+    while (ANYFS_TRY(stray.step()))
+      out.push_back(fmt::format("extent at {} of inode {} is outside any file of that state", stray.column_u64(1),
+                                stray.column_u64(0)));
+    auto root = ANYFS_TRY(db_.prepare(
+        "SELECT 1 FROM inodes WHERE ds = ?1 AND ino = 1 AND tid_from <= ?2 AND tid_to > ?2"));
+    root.bind(1, ds).bind(2, at);
+    if (!ANYFS_TRY(root.step())) out.push_back("the root directory is missing");
+    return out;
+  }
+
   Result<std::vector<InodeVersion>> inode_versions(DatasetId ds, Ino ino) override {
     auto stmt = ANYFS_TRY(db_.prepare(std::string("SELECT ") + k_inode_columns +
                                       ", tid_to FROM inodes WHERE ds = ?1 AND ino = ?2 ORDER BY tid_from"));

@@ -82,6 +82,12 @@ Result<Tid> resolve_as_of(PoolCore& core, const DatasetState& ds, const AsOf& at
       return fail(Errc::InvalidArgument, std::to_string(*at.tid),
                   fmt::format("TID {} is not committed yet (the last committed TID is {})", *at.tid,
                               core.committed_tid));
+    auto snaps = ANYFS_TRY(snapshot_tids(core, ds.id));
+    if (std::binary_search(snaps.begin(), snaps.end(), *at.tid)) return *at.tid;
+    // Group boundaries older than the history are forgotten: a TID there would
+    // map to a later state.
+    if (!ds.history_from || *at.tid < *ds.history_from)
+      return std::unexpected(ANYFS_TRY(not_kept(core, ds, *at.tid)));
     auto found = ANYFS_TRY(core.history->txg_containing(*at.tid));
     boundary = found.value_or(core.committed_tid);
   } else if (at.time_ns) {

@@ -108,8 +108,6 @@ Result<VerifyReport> verify_pool(PoolCore& core, const VerifyOptions& options) {
   std::uint64_t last_end = 0;
   ANYFS_CHECK(core.meta->for_each_extent([&](DatasetId ds, const ExtentRecord& e) -> Result<void> {
     report.extents++;
-    refs[e.chunk]++;
-    needed[e.chunk] = std::max(needed[e.chunk], e.chunk_offset + e.length);
     std::pair<DatasetId, Ino> key{ds, e.ino};
     if (key == last && e.offset < last_end)
       problem(fmt::format("dataset {}: extents of inode {} overlap at offset {}", ds, e.ino, e.offset));
@@ -126,13 +124,30 @@ Result<VerifyReport> verify_pool(PoolCore& core, const VerifyOptions& options) {
     return {};
   }));
 
+  // Every extent row holds a reference, closed ones (kept for history) too.
+  ANYFS_CHECK(core.meta->for_each_extent(
+      [&](DatasetId, const ExtentRecord& e) -> Result<void> {
+        refs[e.chunk]++;
+        needed[e.chunk] = std::max(needed[e.chunk], e.chunk_offset + e.length);
+        return {};
+      },
+      /*closed=*/true));
+
+  // Every state a snapshot names is whole: its entries name its inodes, its
+  // extents belong to its files.
+  for (const auto& d : ANYFS_TRY(core.history->datasets()))
+    for (const auto& snap : ANYFS_TRY(core.history->names(d.id, NameKind::Snapshot)))
+      for (auto& p : ANYFS_TRY(core.history->check_state(d.id, snap.tid)))
+        problem(fmt::format("dataset {} snapshot {}: {}", d.id, snap.name, p));
+
   auto stored = ANYFS_TRY(core.chunks->list());
   std::set<ChunkId> stored_set(stored.begin(), stored.end());
   report.chunks = stored.size();
   for (const auto& r : ANYFS_TRY(core.meta->all_refs())) {
     std::int64_t expected = refs.contains(r.chunk) ? refs[r.chunk] : 0;
     if (r.refs != expected)
-      problem(fmt::format("chunk {}: reference count {} but {} extents name it", to_hex(r.chunk), r.refs, expected));
+      problem(fmt::format("chunk {}: reference count {} but {} extent rows name it", to_hex(r.chunk), r.refs,
+                        expected));
     refs.erase(r.chunk);
     if (r.refs > 0 && !stored_set.contains(r.chunk))
       problem(fmt::format("chunk {}: referenced but missing", to_hex(r.chunk)));

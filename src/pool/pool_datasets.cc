@@ -125,6 +125,8 @@ Result<void> PoolImpl::create_dataset(std::string_view name,
 }
 
 Result<void> PoolImpl::destroy_dataset(std::string_view name, bool recursive) {
+  // Datasets lock the pool when they go, so the ones dropped go after the lock.
+  std::vector<std::shared_ptr<Dataset>> dropped;
   std::lock_guard lock(core_->mu);
   ANYFS_CHECK(check_writable("destroying a dataset"));
   if (name.empty()) return fail(Errc::InvalidArgument, "(root)", "the root dataset cannot be destroyed");
@@ -153,6 +155,7 @@ Result<void> PoolImpl::destroy_dataset(std::string_view name, bool recursive) {
     for (const auto& d : doomed) {
       if (auto open = open_dataset_named(d.name)) {
         retire_dataset(*open);
+        dropped.push_back(std::move(open));
         open_.erase(d.name);
       }
       ANYFS_CHECK(core_->history->drop_dataset(d.id));
@@ -165,6 +168,7 @@ Result<void> PoolImpl::destroy_dataset(std::string_view name, bool recursive) {
 
 Result<void> PoolImpl::rename_dataset(std::string_view from, std::string_view to) {
   ANYFS_CHECK(check_dataset_name(to));
+  std::vector<std::shared_ptr<Dataset>> dropped;  // released after the lock, as in destroy_dataset
   std::lock_guard lock(core_->mu);
   ANYFS_CHECK(check_writable("renaming a dataset"));
   if (from.empty()) return fail(Errc::InvalidArgument, "(root)", "the root dataset cannot be renamed");
@@ -184,6 +188,7 @@ Result<void> PoolImpl::rename_dataset(std::string_view from, std::string_view to
       if (!within(d.name, from)) continue;
       if (auto open = open_dataset_named(d.name)) {
         retire_dataset(*open);
+        dropped.push_back(std::move(open));
         open_.erase(d.name);
       }
       ANYFS_CHECK(core_->history->rename_dataset(d.id, std::string(to) + d.name.substr(from.size())));

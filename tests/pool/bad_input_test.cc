@@ -12,6 +12,7 @@
 
 #include "anyfs/pool.h"
 #include "fs/path.h"
+#include "support/raw_sql.h"
 #include "support/result_matchers.h"
 #include "support/temp_dir.h"
 
@@ -26,13 +27,6 @@ std::string slurp(const std::string& path) {
 void spit(const std::string& path, const std::string& data) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(data.data(), static_cast<std::streamsize>(data.size()));
-}
-
-void raw_sql(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
-  sqlite3_close(db);
 }
 
 PoolOpenOptions read_only() {

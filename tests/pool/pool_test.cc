@@ -13,24 +13,13 @@
 #include "chunk/hash.h"
 #include "support/must.h"
 #include "support/random_bytes.h"
+#include "support/raw_sql.h"
 #include "support/result_matchers.h"
 #include "support/temp_dir.h"
 
 namespace anyfs::testing {
 namespace {
 
-
-// Runs SQL against a pool file directly, as damage from outside would.
-void raw_sql(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  char* err = nullptr;
-  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-  std::string message = err ? err : "";
-  sqlite3_free(err);
-  sqlite3_close(db);
-  ASSERT_EQ(rc, SQLITE_OK) << message;
-}
 
 // Flips one byte of the first chunk's stored bytes in place, as bit rot would.
 void flip_chunk_byte(const std::string& path, int offset) {

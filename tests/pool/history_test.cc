@@ -1,0 +1,604 @@
+// History as a user meets it through the C++ API: views of the past at TIDs,
+// times and snapshots; what history=off keeps; snapshots, bookmarks, rollback,
+// diff, file versions, the log, prune; datasets and inherited properties; the
+// migration from format 1.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <random>
+#include <thread>
+
+#include "anyfs/pool.h"
+#include "support/must.h"
+#include "support/random_bytes.h"
+#include "support/random_tree.h"
+#include "support/raw_sql.h"
+#include "support/result_matchers.h"
+#include "support/temp_dir.h"
+
+namespace anyfs::testing {
+namespace {
+
+class HistoryTest : public ::testing::Test {
+ protected:
+  std::string path() const { return dir_.str() + "/p.anyfs"; }
+  std::shared_ptr<Pool> create(std::vector<std::pair<std::string, std::string>> props = {}) {
+    PoolCreateOptions o;
+    o.properties = std::move(props);
+    return must(Pool::create(path(), o));
+  }
+  std::shared_ptr<Pool> open(bool read_only = false) {
+    PoolOpenOptions o;
+    o.read_only = read_only;
+    return must(Pool::open(path(), o));
+  }
+  static Tree tree_of(Fs& fs) {
+    Tree t;
+    must(read_tree(fs, "/", t));
+    return t;
+  }
+  static Tree tree_at(Pool& pool, const std::string& ds, const AsOf& at) {
+    return tree_of(*must(pool.dataset_at(ds, at)));
+  }
+  static void expect_verified(Pool& pool) {
+    auto report = must(pool.verify());
+    for (const auto& p : report.problems) ADD_FAILURE() << p;
+  }
+  std::int64_t rows(const std::string& table, const std::string& where = "1") {
+    return raw_sql_int(path(), "SELECT count(*) FROM " + table + " WHERE " + where);
+  }
+  TempDir dir_;
+};
+
+TEST_F(HistoryTest, ReadsAFileAtEveryTidItHad) {
+  auto pool = create({{"history", "all"}});
+  auto fs = must(pool->dataset());
+  std::map<std::uint64_t, std::optional<std::string>> at_tid;  // nullopt: the file did not exist
+  for (int v = 0; v < 24; ++v) {
+    if (v % 7 == 6) {
+      ASSERT_OK(fs->remove("/f"));
+      ASSERT_OK(pool->sync());
+      at_tid[must(pool->committed_tid())] = std::nullopt;
+      ASSERT_OK(fs->write_file("/f", ""));  // back, empty
+    } else {
+      // Sizes cross the small-file extent cache and chunk boundaries.
+      std::string data = random_bytes(v % 3 == 0 ? 300'000 + 1000 * v : 10 * v, v);
+      ASSERT_OK(fs->write_file("/f", data));
+    }
+    ASSERT_OK(pool->sync());
+    at_tid[must(pool->committed_tid())] = must(fs->read_file("/f"));
+  }
+  auto check = [&](Pool& p) {
+    for (const auto& [tid, content] : at_tid) {
+      auto view = must(p.dataset_at("", AsOf::at_tid(tid)));
+      if (!content) {
+        EXPECT_ERR(view->stat("/f"), NotFound) << "TID " << tid;
+        continue;
+      }
+      EXPECT_EQ(must(view->read_file("/f")), *content) << "TID " << tid;
+      // A TID inside the transaction group reads the state the group committed.
+      auto inside = must(p.dataset_at("", AsOf::at_tid(tid - 1)));
+      auto got = inside->read_file("/f");
+      EXPECT_TRUE(got.has_value() || got.error().code == Errc::NotFound);
+    }
+  };
+  check(*pool);
+  expect_verified(*pool);
+  ASSERT_OK(pool->close());
+  check(*open(/*read_only=*/true));
+}
+
+TEST_F(HistoryTest, ViewsOfThePastAreReadOnlyAndErrorsSayWhy) {
+  auto pool = create();
+  auto fs = must(pool->dataset());
+  ASSERT_OK(fs->write_file("/a", "one"));
+  auto snap = must(pool->snapshot("", "s1"));
+  auto view = must(pool->dataset_at("", AsOf::at_snapshot("s1")));
+  EXPECT_ERR(view->write_file("/a", "x"), ReadOnly);
+  EXPECT_ERR(view->open("/a", OpenFlags::ReadWrite), ReadOnly);
+  EXPECT_ERR(view->mkdir("/d"), ReadOnly);
+  EXPECT_ERR(view->remove("/a"), ReadOnly);
+  EXPECT_ERR(view->rename("/a", "/b"), ReadOnly);
+  EXPECT_ERR(view->set_xattr("/a", "user.x", "1"), ReadOnly);
+  EXPECT_EQ(must(view->read_file("/a")), "one");
+  // Unknown snapshot; a TID not committed; a time before the pool; history=off.
+  EXPECT_ERR(pool->dataset_at("", AsOf::at_snapshot("nope")), NotFound);
+  EXPECT_ERR(pool->dataset_at("", AsOf::at_tid(1'000'000)), InvalidArgument);
+  EXPECT_ERR(pool->dataset_at("", AsOf::at_time(1'000'000'000)), NotFound);
+  ASSERT_OK(fs->write_file("/a", "two"));
+  ASSERT_OK(pool->sync());
+  auto off = pool->dataset_at("", AsOf::at_tid(snap.tid + 1));
+  ASSERT_ERR(off, NoData);
+  EXPECT_NE(off.error().message.find("history=off"), std::string::npos) << off.error().to_string();
+  // The snapshot's own TID is readable by number too.
+  EXPECT_EQ(must(must(pool->dataset_at("", AsOf::at_tid(snap.tid)))->read_file("/a")), "one");
+}
+
+TEST_F(HistoryTest, AsOfATimeReadsTheLastStateCommittedByThen) {
+  auto pool = create({{"history", "1h"}});
+  auto fs = must(pool->dataset());
+  ASSERT_OK(fs->write_file("/a", "early"));
+  ASSERT_OK(pool->sync());
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  auto between = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_OK(fs->write_file("/a", "late"));
+  ASSERT_OK(pool->sync());
+  EXPECT_EQ(must(must(pool->dataset_at("", AsOf::at_time(between)))->read_file("/a")), "early");
+  EXPECT_EQ(must(fs->read_file("/a")), "late");
+}
+
+TEST_F(HistoryTest, SnapshotsKeepTheirTreeWhileTheLiveTreeChanges) {
+  auto pool = create();
+  auto fs = must(pool->dataset());
+  std::mt19937_64 rng(7);
+  Tree model;
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE(random_step(*fs, model, rng));
+  must(pool->snapshot("", "s1"));
+  Tree at_s1 = model;
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE(random_step(*fs, model, rng));
+  must(pool->snapshot("", "s2"));
+  Tree at_s2 = model;
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE(random_step(*fs, model, rng));
+  EXPECT_EQ(tree_at(*pool, "", AsOf::at_snapshot("s1")), at_s1) << describe(at_s1);
+  EXPECT_EQ(tree_at(*pool, "", AsOf::at_snapshot("s2")), at_s2);
+  EXPECT_EQ(tree_of(*fs), model);
+  expect_verified(*pool);
+
+  auto snaps = must(pool->snapshots(""));
+  ASSERT_EQ(snaps.size(), 2u);
+  EXPECT_EQ(snaps[0].name, "s1");
+  EXPECT_LT(snaps[0].tid, snaps[1].tid);
+
+  // Destroying s1 frees what only it held; s2 and the live tree stay whole.
+  ASSERT_OK(pool->destroy_snapshot("", "s1"));
+  must(pool->prune());  // (the background pass may have done it already)
+  EXPECT_ERR(pool->dataset_at("", AsOf::at_snapshot("s1")), NotFound);
+  EXPECT_EQ(tree_at(*pool, "", AsOf::at_snapshot("s2")), at_s2);
+  EXPECT_EQ(tree_of(*fs), model);
+  expect_verified(*pool);
+  GcOptions now;
+  now.grace_seconds = 0;
+  must(pool->gc(now));
+  EXPECT_EQ(tree_at(*pool, "", AsOf::at_snapshot("s2")), at_s2);
+  expect_verified(*pool);
+
+  ASSERT_OK(pool->close());
+  auto again = open();
+  EXPECT_EQ(tree_at(*again, "", AsOf::at_snapshot("s2")), at_s2);
+  EXPECT_EQ(tree_of(*must(again->dataset())), model);
+}
+
+TEST_F(HistoryTest, TheBytesASnapshotAloneHoldsAreWhatItsDestroyFrees) {
+  auto pool = create({{"compression", "off"}});
+  auto fs = must(pool->dataset());
+  ASSERT_OK(fs->write_file("/keep", random_bytes(50'000, 1)));
+  ASSERT_OK(fs->write_file("/old", random_bytes(80'000, 2)));
+  must(pool->snapshot("", "s1"));
+  ASSERT_OK(fs->remove("/old"));  // only s1 holds it now
+  must(pool->snapshot("", "s2"));
+  auto snaps = must(pool->snapshots(""));
+  ASSERT_EQ(snaps.size(), 2u);
+  EXPECT_EQ(snaps[0].unique_bytes, 80'000u);
+  EXPECT_EQ(snaps[1].unique_bytes, 0u);
+  auto before = must(pool->stats());
+  ASSERT_OK(pool->destroy_snapshot("", "s1"));
+  must(pool->prune());
+  GcOptions now;
+  now.grace_seconds = 0;
+  auto gc = must(pool->gc(now));
+  EXPECT_GE(gc.bytes_freed, 80'000u);
+  EXPECT_LT(must(pool->stats()).chunk_raw_bytes, before.chunk_raw_bytes);
+  expect_verified(*pool);
+}
+
+TEST_F(HistoryTest, WithHistoryOffAndNoSnapshotOverwritesLeaveNoOldRows) {
+  auto pool = create();
+  auto fs = must(pool->dataset());
+  ASSERT_OK(fs->write_file("/f", "version 0"));
+  ASSERT_OK(pool->sync());
+  ASSERT_OK(pool->close());
+  std::int64_t inodes = rows("inodes"), extents = rows("extents"), dirents = rows("dirents");
+  pool = open();
+  fs = must(pool->dataset());
+  for (int i = 1; i <= 300; ++i) {
+    ASSERT_OK(fs->write_file("/f", "version " + std::to_string(i)));
+    if (i % 3 == 0) {
+      ASSERT_OK(pool->sync());
+    }
+  }
+  ASSERT_OK(pool->close());
+  EXPECT_EQ(rows("inodes"), inodes);
+  EXPECT_EQ(rows("extents"), extents);
+  EXPECT_EQ(rows("dirents"), dirents);
+  // Turning history on keeps them.
+  pool = open();
+  fs = must(pool->dataset());
+  ASSERT_OK(pool->set_property("", "history", "all"));
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_OK(fs->write_file("/f", "kept " + std::to_string(i)));
+    ASSERT_OK(pool->sync());
+  }
+  ASSERT_OK(pool->close());
+  EXPECT_GE(rows("extents", "tid_to < 9223372036854775807"), 10);
+  // Turning it off again lets prune remove them all.
+  pool = open();
+  ASSERT_OK(pool->set_property("", "history", "off"));
+  must(pool->prune());
+  ASSERT_OK(pool->close());
+  EXPECT_EQ(rows("extents", "tid_to < 9223372036854775807"), 0);
+  EXPECT_EQ(rows("inodes", "tid_to < 9223372036854775807"), 0);
+}
+
+TEST_F(HistoryTest, AHistoryWindowKeepsWhatIsInsideItAndPrunesTheRest) {
+  auto pool = create({{"history", "1s"}});
+  auto fs = must(pool->dataset());
+  ASSERT_OK(fs->write_file("/f", "old"));
+  ASSERT_OK(pool->sync());
+  std::uint64_t old_tid = must(pool->committed_tid());
+  ASSERT_OK(fs->write_file("/f", "replaced before the window"));
+  ASSERT_OK(pool->sync());
+  std::uint64_t edge_tid = must(pool->committed_tid());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+  ASSERT_OK(fs->write_file("/f", "new"));
+  ASSERT_OK(pool->sync());
+  std::uint64_t new_tid = must(pool->committed_tid());
+  EXPECT_EQ(must(must(pool->dataset_at("", AsOf::at_tid(old_tid)))->read_file("/f")), "old");
+  must(pool->prune());
+  // A state replaced before the window began is gone; the one the window
+  // starts in, and those after, stay.
+  EXPECT_ERR(pool->dataset_at("", AsOf::at_tid(old_tid)), NoData);
+  EXPECT_EQ(must(must(pool->dataset_at("", AsOf::at_tid(edge_tid)))->read_file("/f")), "replaced before the window");
+  EXPECT_EQ(must(must(pool->dataset_at("", AsOf::at_tid(new_tid)))->read_file("/f")), "new");
+  expect_verified(*pool);
+}
+
+TEST_F(HistoryTest, RandomSnapshotPruneAndWriteSequencesNeverLoseWhatASnapshotSees) {
+  for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    TempDir dir;
+    PoolCreateOptions options;
+    options.properties = {{"recordsize", "4K"}};
+    auto pool = must(Pool::create(dir.str() + "/p.anyfs", options));
+    auto fs = must(pool->dataset());
+    std::mt19937_64 rng(seed);
+    Tree model;
+    std::map<std::string, Tree> snapshots;
+    int next = 0;
+    GcOptions now;
+    now.grace_seconds = 0;
+    for (int round = 0; round < 60; ++round) {
+      for (int i = 0; i < 5; ++i) ASSERT_TRUE(random_step(*fs, model, rng));
+      switch (rng() % 8) {
+        case 0:
+        case 1: {
+          std::string name = "s" + std::to_string(next++);
+          must(pool->snapshot("", name));
+          snapshots[name] = model;
+          break;
+        }
+        case 2:
+          if (!snapshots.empty()) {
+            auto it = std::next(snapshots.begin(), static_cast<long>(rng() % snapshots.size()));
+            ASSERT_OK(pool->destroy_snapshot("", it->first));
+            snapshots.erase(it);
+          }
+          break;
+        case 3:
+          must(pool->prune());
+          must(pool->gc(now));
+          break;
+        case 4:
+          ASSERT_OK(pool->set_property("", "history", rng() % 2 ? "all" : "off"));
+          break;
+        default:
+          ASSERT_OK(pool->sync());
+      }
+      if (round % 10 == 9) {
+        must(pool->prune());
+        must(pool->gc(now));
+        expect_verified(*pool);
+        for (const auto& [name, tree] : snapshots)
+          ASSERT_EQ(tree_at(*pool, "", AsOf::at_snapshot(name)), tree) << name;
+        ASSERT_EQ(tree_of(*fs), model);
+      }
+    }
+    ASSERT_OK(pool->close());
+    auto again = must(Pool::open(dir.str() + "/p.anyfs"));
+    for (const auto& [name, tree] : snapshots) EXPECT_EQ(tree_at(*again, "", AsOf::at_snapshot(name)), tree) << name;
+    EXPECT_EQ(tree_of(*must(again->dataset())), model);
+    expect_verified(*again);
+  }
+}
+
+TEST_F(HistoryTest, DestroyedSnapshotsArePrunedInTheBackground) {
+  auto pool = create();
+  auto fs = must(pool->dataset());
+  for (int i = 0; i < 50; ++i) ASSERT_OK(fs->write_file("/f" + std::to_string(i), random_bytes(5000, i)));
+  must(pool->snapshot("", "s"));
+  for (int i = 0; i < 50; ++i) ASSERT_OK(fs->remove("/f" + std::to_string(i)));
+  ASSERT_OK(pool->sync());
+  EXPECT_GE(rows("extents", "tid_to < 9223372036854775807"), 50);
+  ASSERT_OK(pool->destroy_snapshot("", "s"));
+  // No prune() call: the commit timer's background pass does it.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (rows("extents", "tid_to < 9223372036854775807") != 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(rows("extents", "tid_to < 9223372036854775807"), 0);
+  expect_verified(*pool);
+}
+
+TEST_F(HistoryTest, RollbackRestoresTheSnapshotThenWritesGoOn) {
+  auto pool = create({{"history", "all"}});
+  auto fs = must(pool->dataset());
+  std::mt19937_64 rng(3);
+  Tree model;
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(random_step(*fs, model, rng));
+  must(pool->snapshot("", "base"));
+  Tree base = model;
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(random_step(*fs, model, rng));
+  ASSERT_OK(pool->sync());
+  std::uint64_t before_rollback = must(pool->committed_tid());
+  Tree changed = model;
+  must(pool->snapshot("", "later"));
+
+  // A newer snapshot is refused unless forced; an open file is refused.
+  auto refused = pool->rollback("", "base");
+  ASSERT_ERR(refused, Busy);
+  EXPECT_NE(refused.error().message.find("@later"), std::string::npos) << refused.error().to_string();
+  {
+    ASSERT_OK(fs->write_file("/open", "x"));
+    auto handle = must(fs->open("/open", OpenFlags::Read));
+    EXPECT_ERR(pool->rollback("", "base", /*force=*/true), Busy);
+  }
+  ASSERT_OK(pool->rollback("", "base", /*force=*/true));
+  EXPECT_EQ(tree_of(*fs), base);
+  EXPECT_ERR(pool->dataset_at("", AsOf::at_snapshot("later")), NotFound);
+  expect_verified(*pool);
+  // History still shows the state before the rollback.
+  EXPECT_EQ(tree_at(*pool, "", AsOf::at_tid(before_rollback)), changed);
+  // And the dataset goes on.
+  model = base;
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(random_step(*fs, model, rng));
+  EXPECT_EQ(tree_of(*fs), model);
+  ASSERT_OK(pool->close());
+  auto again = open();
+  EXPECT_EQ(tree_of(*must(again->dataset())), model);
+  EXPECT_EQ(tree_at(*again, "", AsOf::at_snapshot("base")), base);
+  expect_verified(*again);
+}
+
+TEST_F(HistoryTest, RollbackWithoutHistoryFreesWhatCameAfter) {
+  auto pool = create();
+  auto fs = must(pool->dataset());
+  ASSERT_OK(fs->write_file("/a", "a"));
+  must(pool->snapshot("", "s"));
+  ASSERT_OK(fs->write_file("/b", random_bytes(100'000, 9)));
+  ASSERT_OK(fs->write_file("/a", "changed"));
+  ASSERT_OK(pool->rollback("", "s"));
+  EXPECT_EQ(tree_of(*fs), (Tree{{"/a", "a"}}));
+  expect_verified(*pool);
+  GcOptions now;
+  now.grace_seconds = 0;
+  EXPECT_GT(must(pool->gc(now)).chunks_removed, 0u);
+  expect_verified(*pool);
+}
+
+TEST_F(HistoryTest, DiffReportsAddedRemovedModifiedAndRenamed) {
+  auto pool = create({{"history", "all"}});
+  auto fs = must(pool->dataset());
+  ASSERT_OK(fs->mkdirs("/dir/sub"));
+  for (const char* p : {"/same", "/gone", "/changed", "/moved", "/dir/sub/deep", "/mode"})
+    ASSERT_OK(fs->write_file(p, std::string("content of ") + p));
+  auto s1 = must(pool->snapshot("", "s1"));
+  ASSERT_OK(fs->write_file("/new", "n"));
+  ASSERT_OK(fs->remove("/gone"));
+  ASSERT_OK(fs->write_file("/changed", "different"));
+  ASSERT_OK(fs->rename("/moved", "/dir/moved-here"));
+  ASSERT_OK(fs->write_file("/dir/sub/deep", "deeper"));
+  ASSERT_OK(fs->chmod("/mode", 0600));
+  using C = DiffEntry::Change;
+  std::vector<std::tuple<C, std::string, std::string>> want = {
+      {C::Modified, "/changed", ""}, {C::Renamed, "/dir/moved-here", "/moved"}, {C::Modified, "/dir/sub/deep", ""},
+      {C::Removed, "/gone", ""},     {C::Modified, "/mode", ""},                {C::Added, "/new", ""},
+  };
+  auto flatten = [](const std::vector<DiffEntry>& d) {
+    std::vector<std::tuple<C, std::string, std::string>> out;
+    for (const auto& e : d) out.emplace_back(e.change, e.path, e.old_path);
+    return out;
+  };
+  EXPECT_EQ(flatten(must(pool->diff("", AsOf::at_snapshot("s1")))), want);  // against the live tree
+  auto s2 = must(pool->snapshot("", "s2"));
+  EXPECT_EQ(flatten(must(pool->diff("", AsOf::at_snapshot("s1"), AsOf::at_snapshot("s2")))), want);
+  EXPECT_EQ(flatten(must(pool->diff("", AsOf::at_tid(s1.tid), AsOf::at_tid(s2.tid)))), want);
+  // Nothing changed since s2; and the other way round, adds and removes swap.
+  EXPECT_TRUE(must(pool->diff("", AsOf::at_snapshot("s2"))).empty());
+  auto back = must(pool->diff("", AsOf::at_snapshot("s2"), AsOf::at_snapshot("s1")));
+  bool saw_new_removed = false;
+  for (const auto& e : back) saw_new_removed |= e.change == C::Removed && e.path == "/new";
+  EXPECT_TRUE(saw_new_removed);
+}
+
+TEST_F(HistoryTest, FileHistoryListsEachCommittedVersionReadableAtItsTid) {
+  auto pool = create({{"history", "all"}});
+  auto fs = must(pool->dataset());
+  std::vector<std::string> contents = {"a", "bb", "ccc"};
+  for (const auto& c : contents) {
+    ASSERT_OK(fs->write_file("/f", c));
+    ASSERT_OK(pool->sync());
+  }
+  auto versions = must(pool->file_history("", "/f"));
+  ASSERT_EQ(versions.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(versions[i].size, contents[i].size());
+    EXPECT_GT(versions[i].time_ns, 0);
+    EXPECT_EQ(must(must(pool->dataset_at("", AsOf::at_tid(versions[i].tid)))->read_file("/f")), contents[i]);
+  }
+  EXPECT_EQ(versions.back().until_tid, 0u);
+  EXPECT_NE(versions.front().until_tid, 0u);
+  // A removed file is found through a view of the past.
+  ASSERT_OK(fs->remove("/f"));
+  EXPECT_ERR(pool->file_history("", "/f"), NotFound);
+  EXPECT_EQ(must(pool->file_history("", "/f", AsOf::at_tid(versions[1].tid))).size(), 3u);
+}
+
+TEST_F(HistoryTest, TheLogListsOperationsFilteredByPathDatasetAndTime) {
+  auto pool = create();
+  auto fs = must(pool->dataset());
+  ASSERT_OK(fs->mkdir("/docs"));
+  ASSERT_OK(fs->write_file("/docs/a", "1"));
+  ASSERT_OK(fs->write_file("/other", "2"));
+  ASSERT_OK(fs->rename("/other", "/docs/b"));
+  ASSERT_OK(pool->create_dataset("data"));
+  ASSERT_OK(must(pool->dataset("data"))->write_file("/x", "3"));
+  must(pool->snapshot("data", "snap"));
+  LogQuery q;
+  q.path = "/docs";
+  q.dataset = "";
+  auto docs = must(pool->log(q));
+  std::vector<std::string> details;
+  for (const auto& e : docs) details.push_back(e.op + " " + e.detail);
+  EXPECT_EQ(details, (std::vector<std::string>{"rename /other -> /docs/b", "create /docs/a", "mkdir /docs"}));
+  LogQuery data;
+  data.dataset = "data";
+  auto in_data = must(pool->log(data));
+  ASSERT_FALSE(in_data.empty());
+  EXPECT_EQ(in_data.front().op, "snapshot");
+  for (const auto& e : in_data) EXPECT_EQ(e.dataset, "data");
+  LogQuery newest;
+  newest.limit = 2;
+  EXPECT_EQ(must(pool->log(newest)).size(), 2u);
+  LogQuery future;
+  future.since_ns = std::numeric_limits<std::int64_t>::max() - 1;
+  EXPECT_TRUE(must(pool->log(future)).empty());
+}
+
+TEST_F(HistoryTest, BookmarksNameATidAndOutliveTheirSnapshot) {
+  auto pool = create();
+  auto fs = must(pool->dataset());
+  ASSERT_OK(fs->write_file("/a", "1"));
+  auto snap = must(pool->snapshot("", "s"));
+  auto mark = must(pool->bookmark("", "s", "mark"));
+  EXPECT_EQ(mark.tid, snap.tid);
+  EXPECT_ERR(pool->bookmark("", "s", "mark"), Exists);
+  EXPECT_ERR(pool->bookmark("", "nope", "other"), NotFound);
+  ASSERT_OK(pool->destroy_snapshot("", "s"));
+  auto marks = must(pool->bookmarks(""));
+  ASSERT_EQ(marks.size(), 1u);
+  EXPECT_EQ(marks[0].tid, snap.tid);
+  ASSERT_OK(pool->destroy_bookmark("", "mark"));
+  EXPECT_TRUE(must(pool->bookmarks("")).empty());
+  EXPECT_ERR(pool->destroy_bookmark("", "mark"), NotFound);
+}
+
+TEST_F(HistoryTest, SnapshotsCanBeRenamedAndNamesAreChecked) {
+  auto pool = create();
+  must(pool->snapshot("", "a"));
+  EXPECT_ERR(pool->snapshot("", "a"), Exists);
+  EXPECT_ERR(pool->snapshot("", "bad/name"), InvalidArgument);
+  EXPECT_ERR(pool->snapshot("missing", "x"), NotFound);
+  must(pool->snapshot("", "b"));
+  EXPECT_ERR(pool->rename_snapshot("", "a", "b"), Exists);
+  ASSERT_OK(pool->rename_snapshot("", "a", "c"));
+  auto snaps = must(pool->snapshots(""));
+  ASSERT_EQ(snaps.size(), 2u);
+  EXPECT_EQ(snaps[0].name, "c");
+  EXPECT_ERR(pool->destroy_snapshot("", "a"), NotFound);
+}
+
+TEST_F(HistoryTest, DatasetsNestInheritPropertiesAndRename) {
+  auto pool = create();
+  ASSERT_OK(pool->create_dataset("proj"));
+  ASSERT_OK(pool->create_dataset("proj/web", {{"recordsize", "16K"}}));
+  EXPECT_ERR(pool->create_dataset("proj"), Exists);
+  EXPECT_ERR(pool->create_dataset("x/y"), NotFound);
+  EXPECT_ERR(pool->create_dataset("bad name"), InvalidArgument);
+  ASSERT_OK(pool->set_property("proj", "compression", "lz4"));
+  auto source = [&](const std::string& ds, const std::string& name) {
+    for (const auto& p : must(pool->properties(ds)))
+      if (p.name == name) return p.value + " " + p.source;
+    return std::string();
+  };
+  EXPECT_EQ(source("proj/web", "compression"), "lz4 inherited from proj");
+  EXPECT_EQ(source("proj/web", "recordsize"), "16K local");
+  EXPECT_EQ(source("proj", "recordsize"), "64K default");
+  ASSERT_OK(pool->set_property("", "history", "all"));
+  EXPECT_EQ(source("proj/web", "history"), "all inherited from (root)");
+  ASSERT_OK(pool->inherit_property("proj/web", "recordsize"));
+  EXPECT_EQ(source("proj/web", "recordsize"), "64K default");
+
+  // Datasets hold separate trees.
+  auto web = must(pool->dataset("proj/web"));
+  ASSERT_OK(web->write_file("/index.html", "hello"));
+  EXPECT_ERR(must(pool->dataset())->stat("/index.html"), NotFound);
+
+  // Rename moves children; old handles stop working; history goes with it.
+  must(pool->snapshot("proj/web", "v1"));
+  ASSERT_OK(pool->rename_dataset("proj", "work"));
+  EXPECT_ERR(web->stat("/index.html"), BadHandle);
+  EXPECT_EQ(must(must(pool->dataset("work/web"))->read_file("/index.html")), "hello");
+  EXPECT_EQ(must(must(pool->dataset_at("work/web", AsOf::at_snapshot("v1")))->read_file("/index.html")), "hello");
+  EXPECT_ERR(pool->dataset("proj/web"), NotFound);
+  EXPECT_ERR(pool->rename_dataset("work", "work/inside"), InvalidArgument);
+
+  // Destroy: children and snapshots need recursive.
+  EXPECT_ERR(pool->destroy_dataset("work"), Busy);
+  EXPECT_ERR(pool->destroy_dataset(""), InvalidArgument);
+  ASSERT_OK(pool->destroy_dataset("work", /*recursive=*/true));
+  EXPECT_EQ(must(pool->datasets()), std::vector<std::string>{""});
+  expect_verified(*pool);
+  GcOptions now;
+  now.grace_seconds = 0;
+  EXPECT_GT(must(pool->gc(now)).chunks_removed, 0u);
+  ASSERT_OK(pool->close());
+  EXPECT_EQ(must(open()->datasets()), std::vector<std::string>{""});
+}
+
+TEST_F(HistoryTest, ReadOnlyOpenersReadSnapshotsAndHistory) {
+  auto writer = create({{"history", "all"}});
+  auto fs = must(writer->dataset());
+  ASSERT_OK(fs->write_file("/a", "first"));
+  auto s = must(writer->snapshot("", "s"));
+  ASSERT_OK(fs->write_file("/a", "second"));
+  ASSERT_OK(writer->sync());
+  auto reader = open(/*read_only=*/true);
+  EXPECT_EQ(must(must(reader->dataset_at("", AsOf::at_snapshot("s")))->read_file("/a")), "first");
+  EXPECT_EQ(must(must(reader->dataset_at("", AsOf::at_tid(s.tid)))->read_file("/a")), "first");
+  EXPECT_EQ(must(reader->diff("", AsOf::at_snapshot("s"))).size(), 1u);
+  // A later commit of the writer becomes readable to it.
+  ASSERT_OK(fs->write_file("/a", "third"));
+  ASSERT_OK(writer->sync());
+  auto last = must(writer->committed_tid());
+  EXPECT_EQ(must(must(reader->dataset_at("", AsOf::at_tid(last)))->read_file("/a")), "third");
+  EXPECT_ERR(reader->snapshot("", "no"), ReadOnly);
+}
+
+TEST_F(HistoryTest, APoolOfFormat1IsMigratedWhenOpenedForWriting) {
+  {
+    auto pool = create();
+    ASSERT_OK(must(pool->dataset())->write_file("/kept", "from format 1"));
+    ASSERT_OK(pool->close());
+  }
+  // Undo what format 2 added, as a pool written by the previous release has it.
+  raw_sql(path(),
+          "DROP TABLE snapshots; DROP TABLE bookmarks; DROP TABLE txgs; DROP INDEX txlog_time;"
+          "DROP INDEX inodes_born; DROP INDEX inodes_died; DROP INDEX dirents_born; DROP INDEX dirents_died;"
+          "DROP INDEX dirents_child; DROP INDEX extents_born; DROP INDEX extents_died; DROP INDEX xattrs_born;"
+          "DROP INDEX xattrs_died; DROP INDEX kv_born; DROP INDEX kv_died;"
+          "ALTER TABLE datasets DROP COLUMN origin; ALTER TABLE datasets DROP COLUMN origin_tid;"
+          "ALTER TABLE datasets DROP COLUMN history_from; PRAGMA user_version = 1;");
+  auto ro = Pool::open(path(), PoolOpenOptions{.read_only = true});
+  ASSERT_ERR(ro, ReadOnly);
+  EXPECT_NE(ro.error().message.find("needs migrating"), std::string::npos);
+  auto pool = open();
+  EXPECT_EQ(must(must(pool->dataset())->read_file("/kept")), "from format 1");
+  must(pool->snapshot("", "after"));
+  expect_verified(*pool);
+  ASSERT_OK(pool->close());
+  EXPECT_EQ(raw_sql_int(path(), "PRAGMA user_version"), 2);
+}
+
+}  // namespace
+}  // namespace anyfs::testing

@@ -1,0 +1,111 @@
+#include "support/random_tree.h"
+
+#include "fs/path.h"
+
+namespace anyfs::testing {
+
+std::string random_content(std::mt19937_64& rng) {
+  std::size_t n = rng() % 4 == 0 ? 100'000 + rng() % 300'000 : rng() % 5'000;
+  std::string out(n, '\0');
+  bool text = rng() % 2 == 0;
+  for (std::size_t i = 0; i < n; ++i) out[i] = text ? static_cast<char>('a' + (i * 7 + n) % 26) : static_cast<char>(rng());
+  return out;
+}
+
+// Applies one random operation to both the dataset and the model. Returns false
+// once an operation fails (power is gone).
+bool random_step(Fs& fs, Tree& model, std::mt19937_64& rng) {
+  static const char* dirs[] = {"/", "/d0", "/d1", "/d0/e"};
+  auto pick_dir = [&] {
+    for (int tries = 0; tries < 4; ++tries) {
+      std::string d = dirs[rng() % 4];
+      if (d == "/" || model.contains(d)) return d;
+    }
+    return std::string("/");
+  };
+  auto pick_file = [&]() -> std::string {
+    std::vector<std::string> files;
+    for (const auto& [p, c] : model)
+      if (c != "/") files.push_back(p);
+    return files.empty() ? std::string() : files[rng() % files.size()];
+  };
+  switch (rng() % 7) {
+    case 0: {  // mkdir
+      std::string d = dirs[1 + rng() % 3];
+      std::string parent(path::parent(d));
+      if (model.contains(d) || (parent != "/" && !model.contains(parent))) return true;
+      if (!fs.mkdir(d)) return false;
+      model[d] = "/";
+      return true;
+    }
+    case 1:
+    case 2: {  // write a whole file
+      std::string p = path::child(pick_dir(), "f" + std::to_string(rng() % 8));
+      if (model.contains(p) && model[p] == "/") return true;
+      std::string data = random_content(rng);
+      if (!fs.write_file(p, data)) return false;
+      model[p] = data;
+      return true;
+    }
+    case 3: {  // overwrite a piece through a handle
+      std::string p = pick_file();
+      if (p.empty()) return true;
+      std::string& cur = model[p];
+      std::uint64_t at = cur.empty() ? 0 : rng() % (cur.size() + 1000);
+      std::string piece = random_content(rng).substr(0, 3000);
+      auto f = fs.open(p, OpenFlags::Write);
+      if (!f || !(*f)->pwrite(piece, at) || !(*f)->close()) return false;
+      if (cur.size() < at + piece.size()) cur.resize(at + piece.size(), '\0');
+      cur.replace(at, piece.size(), piece);
+      return true;
+    }
+    case 4: {  // truncate
+      std::string p = pick_file();
+      if (p.empty()) return true;
+      std::uint64_t size = rng() % (model[p].size() + 10);
+      if (!fs.truncate(p, size)) return false;
+      model[p].resize(size, '\0');
+      return true;
+    }
+    case 5: {  // rename a file over another name
+      std::string from = pick_file();
+      if (from.empty()) return true;
+      std::string to = path::child(pick_dir(), "f" + std::to_string(rng() % 8));
+      if (model.contains(to) && model[to] == "/") return true;
+      if (!fs.rename(from, to)) return false;
+      if (from != to) {
+        model[to] = model[from];
+        model.erase(from);
+      }
+      return true;
+    }
+    default: {  // remove
+      std::string p = pick_file();
+      if (p.empty()) return true;
+      if (!fs.remove(p)) return false;
+      model.erase(p);
+      return true;
+    }
+  }
+}
+
+Result<void> read_tree(Fs& fs, const std::string& dir, Tree& out) {
+  for (const auto& e : ANYFS_TRY(fs.read_dir(dir))) {
+    std::string p = path::child(dir, e.name);
+    if (e.kind == FileKind::Directory) {
+      out[p] = "/";
+      ANYFS_CHECK(read_tree(fs, p, out));
+    } else {
+      out[p] = ANYFS_TRY(fs.read_file(p));
+    }
+  }
+  return {};
+}
+
+std::string describe(const Tree& t) {
+  std::string s;
+  for (const auto& [p, c] : t) s += p + (c == "/" ? "/" : "(" + std::to_string(c.size()) + ")") + " ";
+  return s;
+}
+
+}  // namespace anyfs::testing

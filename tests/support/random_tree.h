@@ -1,0 +1,30 @@
+// A small random workload and the model it must match: files and directories
+// by path, changed one random operation at a time on an Fs and on the model
+// alike (crash and history tests), and read back for comparison.
+#pragma once
+
+#include <map>
+#include <random>
+#include <string>
+
+#include "anyfs/fs.h"
+
+namespace anyfs::testing {
+
+// What a tree holds: files by path with their bytes; directories with "/" as content.
+using Tree = std::map<std::string, std::string>;
+
+// File content: mostly small, sometimes a few hundred KB; text or random bytes.
+std::string random_content(std::mt19937_64& rng);
+
+// Applies one random operation (mkdir, write, pwrite, truncate, rename, remove)
+// to both `fs` and `model`. Returns false once an operation fails.
+bool random_step(Fs& fs, Tree& model, std::mt19937_64& rng);
+
+// Reads the tree under `dir` into `out`.
+Result<void> read_tree(Fs& fs, const std::string& dir, Tree& out);
+
+// "/a(12) /d/ ..." for failure messages.
+std::string describe(const Tree& t);
+
+}  // namespace anyfs::testing
