@@ -209,8 +209,10 @@ Result<std::vector<DiffEntry>> diff_states(PoolCore& core, DatasetId ds, Tid fro
       modified = ANYFS_TRY(core.history->content_changed(ds, ino, lo, hi));  // xattrs
     if (modified) out.push_back({DiffEntry::Change::Modified, after->kind, new_path, {}});
   }
-  std::sort(out.begin(), out.end(), [](const DiffEntry& a, const DiffEntry& b) {
-    return std::tie(a.path, a.change) < std::tie(b.path, b.change);
+  // By path; at one path a rename shows before the change of content.
+  auto rank = [](DiffEntry::Change c) { return c == DiffEntry::Change::Renamed ? 0 : 1 + static_cast<int>(c); };
+  std::sort(out.begin(), out.end(), [&](const DiffEntry& a, const DiffEntry& b) {
+    return std::pair(std::string_view(a.path), rank(a.change)) < std::pair(std::string_view(b.path), rank(b.change));
   });
   return out;
 }

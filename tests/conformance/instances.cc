@@ -12,6 +12,7 @@
 #include "anyfs/memory_fs.h"
 #include "anyfs/pool.h"
 #include "conformance/fs_conformance.h"
+#include "conformance/newest_state_fs.h"
 #include "support/must.h"
 
 namespace anyfs::testing {
@@ -60,6 +61,17 @@ const FsFactory k_pool_small_chunks{"PoolSmallChunksSyncAlways", [](const std::s
                                                                      {"sync", "always"}}),
                                                      nullptr};
                                     }};
+
+// A view of the past (history=all): the seed writes the live dataset, the
+// subject reads the state just committed.
+const FsFactory k_pool_past{"PoolViewOfThePast",
+                            [](const std::string& dir) {
+                              auto pool =
+                                  must(Pool::create(dir + "/test.anyfs", {.properties = {{"history", "all"}}}));
+                              std::shared_ptr<Fs> live = must(pool->dataset());
+                              return Subject{std::make_shared<NewestStateFs>(pool), live};
+                            },
+                            false};
 
 const FsFactory k_read_only{"ReadOnly",
                             [](const std::string&) {
@@ -116,7 +128,7 @@ const FsFactory k_reversed_stack{"ReversedStack", [](const std::string&) {
 }  // namespace
 
 ANYFS_CONFORMANCE(Base, k_memory, k_host);
-ANYFS_CONFORMANCE(Pools, k_pool, k_pool_small_chunks);
+ANYFS_CONFORMANCE(Pools, k_pool, k_pool_small_chunks, k_pool_past);
 ANYFS_CONFORMANCE(Layers, k_read_only, k_path_filter, k_subdir, k_subdir_host, k_rate_limit, k_tracing, k_metrics,
                   k_overlay, k_overlay_host, k_stack, k_reversed_stack);
 
