@@ -31,29 +31,11 @@
 #include <vector>
 
 #include "anyfs/pool.h"
+#include "bench_support.h"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-template <class T>
-T must(anyfs::Result<T> r, const char* what) {
-  if (!r) {
-    std::fprintf(stderr, "%s: %s\n", what, r.error().to_string().c_str());
-    std::exit(1);
-  }
-  return std::move(*r);
-}
-void must(anyfs::Result<void> r, const char* what) {
-  if (!r) {
-    std::fprintf(stderr, "%s: %s\n", what, r.error().to_string().c_str());
-    std::exit(1);
-  }
-}
+using namespace anyfs::bench;
 
 struct Options {
   std::string workload;
@@ -72,31 +54,10 @@ struct Options {
   }
 };
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
-
-// Text-like content (compressible about 2-3x, like source files).
-std::string file_content(std::mt19937_64& rng, std::size_t n) {
-  static const char* words[] = {"int ", "return ", "struct ", "const ", "void ", "(x) ", "{\n", "}\n", "if ", "0x1f ",
-                                "data", "size_t ", "; ", "/* note */ ", "value_", "char* "};
-  std::string out;
-  while (out.size() < n) out += words[rng() % 16];
-  out.resize(n);
-  return out;
-}
-
 std::string fresh(const Options& o, const std::string& name) {
   std::string p = o.dir + "/" + name;
   std::filesystem::remove_all(p);
   return p;
-}
-
-void report(const char* what, const std::vector<double>& ratios, const char* meaning) {
-  std::printf("%-34s median ratio %.3f  (rounds:", what, median(ratios));
-  for (double r : ratios) std::printf(" %.3f", r);
-  std::printf(")  %s\n", meaning);
 }
 
 int small_reads(const Options& o) {

@@ -60,6 +60,8 @@ struct DentryEq {
 struct Node {
   InodeRecord rec;
   bool dirty = false;   // rec differs from its stored row
+  bool listed = false;  // in the dataset's dirty list
+  bool gone = false;    // destroyed: its rows are closed, it must not be written
   Tid dirty_tid = 0;    // the first TID that changed it since it was written
   bool stale = false;   // a read-only opener saw another process commit
   int opens = 0;        // handles holding it
@@ -379,12 +381,16 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
 
   // --- TxgParticipant ---------------------------------------------------------------
 
+  // Only the nodes changed since the last flush are visited: a commit costs what
+  // changed, not the size of the inode cache.
   Result<void> flush_dirty(bool all) override {
-    for (auto& [ino, node] : nodes_) {
-      if (node->data_bytes != 0) ANYFS_CHECK(flush_node(*node, all));
-    }
-    for (auto& [ino, node] : nodes_) {
-      if (!node->dirty) continue;
+    std::vector<std::shared_ptr<Node>> work;
+    work.swap(dirty_);
+    for (auto& node : work) node->listed = false;
+    for (auto& node : work)
+      if (!node->gone && node->data_bytes != 0) ANYFS_CHECK(flush_node(*node, all));
+    for (auto& node : work) {
+      if (node->gone || !node->dirty) continue;
       // A tail still buffered is not in any extent yet: the stored size stops
       // where it starts, so a crash never shows it as a run of zeros.
       InodeRecord rec = node->rec;
@@ -393,6 +399,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
       ANYFS_CHECK(core_->meta->put_inode(id_, rec, core_->stamp(node->dirty_tid)));
       node->dirty = clamped;
       if (!clamped) node->dirty_tid = 0;
+      if (clamped) list(node);
     }
     if (nodes_.size() > k_cache_limit) std::erase_if(nodes_, [](const auto& kv) { return kv.second->opens == 0; });
     return {};
@@ -400,6 +407,8 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
 
   void forget_cache() override {
     dentries_.clear();
+    for (auto& node : dirty_) node->listed = false;
+    dirty_.clear();
     std::erase_if(nodes_, [](const auto& kv) { return kv.second->opens == 0; });
     for (auto& [ino, node] : nodes_) {
       node->stale = true;
@@ -683,6 +692,10 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     }
     auto rec = ANYFS_TRY(core_->meta->inode(id_, ino, at_));
     if (!rec) return fail(Errc::Corrupt, "", fmt::format("inode {} of dataset '{}' is missing", ino, name_));
+    // Damaged pages can answer a lookup with another key's row: the cache is
+    // keyed by the number asked for, and must agree with the record.
+    if (rec->ino != ino)
+      return fail(Errc::Corrupt, "", fmt::format("inode {} of dataset '{}' reads back as inode {}", ino, name_, rec->ino));
     auto node = std::make_shared<Node>();
     node->rec = std::move(*rec);
     Node* raw = node.get();
@@ -695,6 +708,15 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
   void mark(Node* node, Tid tid) {
     if (!node->dirty) node->dirty_tid = tid;
     node->dirty = true;
+    // A node no longer in the cache (dropped while a handle held it after a
+    // read-only opener saw a change) is not written back, as before.
+    if (node->listed) return;
+    if (auto it = nodes_.find(node->rec.ino); it != nodes_.end() && it->second.get() == node) list(it->second);
+  }
+
+  void list(const std::shared_ptr<Node>& node) {
+    node->listed = true;
+    dirty_.push_back(node);
   }
 
   Node* new_node(FileKind kind, std::uint32_t mode, Tid tid) {
@@ -709,8 +731,8 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     r.atime_ns = r.mtime_ns = r.ctime_ns = r.btime_ns = now();
     r.generation = 1;
     Node* raw = node.get();
-    mark(raw, tid);
     nodes_.emplace(r.ino, std::move(node));
+    mark(raw, tid);
     return raw;
   }
 
@@ -745,6 +767,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     Ino ino = node.rec.ino;
     core_->dirty_bytes -= std::min(core_->dirty_bytes, node.data_bytes);
     ANYFS_CHECK(core_->meta->drop_inode(id_, ino, tid));
+    node.gone = true;
     nodes_.erase(ino);
     return {};
   }
@@ -868,6 +891,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
   DatasetSettings settings_;
   Chunker chunker_;
   std::unordered_map<Ino, std::shared_ptr<Node>> nodes_;  // GUARDED_BY(core_->mu)
+  std::vector<std::shared_ptr<Node>> dirty_;              // changed since the last flush; GUARDED_BY(core_->mu)
   std::unordered_map<DentryKey, TreeNode, DentryHash, DentryEq> dentries_;  // GUARDED_BY(core_->mu)
   Tree tree_{this};
 };

@@ -21,9 +21,14 @@ mutations=(
   "mapping-without-lock@@src/layers/mapping_fs.h@@s/std::shared_mutex names_mu_;/struct { void lock() {} void unlock() {} void lock_shared() {} void unlock_shared() {} } names_mu_;/@@Swaps.*Subdir"
   "nlink-not-updated-on-rename@@src/memory/memory_fs.cc@@s/    dst_parent->nlink++;\$/    ;/@@MemoryFs"
   "chunk-checksum-unchecked@@src/chunk/chunk_store.cc@@s/if (xxh3(chunk.stored) != chunk.checksum)/if (false)/@@ChunkStore"
-  "pool-sync-does-not-commit@@src/pool/pool.cc@@s/^    return core_->commit();\$/    return {};/@@CrashTest"
+  "pool-sync-does-not-commit@@src/pool/pool.cc@@/PoolImpl::sync()/,/^}/ s/return core_->commit();/return {};/@@CrashTest"
   "refcount-never-dropped@@src/meta/sqlite_meta_store.cc@@s/pending_refs_\[chunk\] -= 1;/pending_refs_[chunk] -= 0;/@@PoolTest"
   "overwrite-loses-extent-tail@@src/pool/dataset.cc@@s/if (e.end() > to) {/if (false) {/@@Pool"
+  "prune-ignores-snapshots@@src/meta/sqlite_history_store.cc@@s/\*it < r.tid_to) continue;/false) continue;/@@HistoryTest|CrashTest"
+  "closed-rows-never-kept@@src/meta/sqlite_meta_store.cc@@s/: std::min(it->second, txg_floor_);/: 0 * std::min(it->second, txg_floor_);/@@HistoryTest"
+  "rollback-revives-nothing@@src/meta/sqlite_history_store.cc@@s/revive.bind(1, ds).bind(2, to)/revive.bind(1, ds).bind(2, 0)/@@HistoryTest"
+  "as-of-ignores-birth@@src/meta/sqlite_meta_store.cc@@s/parent = ?2 AND tid_to > ?3 AND tid_from <= ?3 \"/parent = ?2 AND tid_to > ?3 \"/@@PoolViewOfThePast|HistoryTest"
+  "txg-ends-not-recorded@@src/pool/pool_core.cc@@s/if (last_tid != committed_tid) ANYFS_CHECK(history->record_txg/if (false) ANYFS_CHECK(history->record_txg/@@HistoryTest"
   "append-ignores-end@@src/memory/memory_fs.cc@@s/if (has(flags_, OpenFlags::Append)) offset = node_->data.size();/;/@@MemoryFs"
 )
 
