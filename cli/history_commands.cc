@@ -22,6 +22,16 @@ nlohmann::json snapshot_json(const SnapshotInfo& s) {
           {"time_ns", s.time_ns}, {"unique_bytes", s.unique_bytes}};
 }
 
+nlohmann::json bookmark_json(const BookmarkInfo& b) {
+  return {{"dataset", b.dataset}, {"name", b.name}, {"tid", b.tid}, {"time_ns", b.time_ns}};
+}
+
+// The datasets a listing names, or every dataset.
+Result<std::vector<std::string>> chosen_datasets(Pool& pool, const std::vector<std::string>& named) {
+  if (!named.empty()) return named;
+  return pool.datasets();
+}
+
 // A point for diff: [DATASET]@SNAP, or a TID or time as --at takes them (the
 // dataset then comes from -d).
 struct Point {
@@ -60,8 +70,7 @@ Runner setup_snapshots(CLI::App& app) {
   app.add_option("dataset", *dataset, "Datasets to list (default: every dataset)");
   return [=](Context& ctx) {
     return with_pool(ctx, [&](Pool& pool) -> Result<void> {
-      std::vector<std::string> names = *dataset;
-      if (names.empty()) names = ANYFS_TRY(pool.datasets());
+      auto names = ANYFS_TRY(chosen_datasets(pool, *dataset));
       nlohmann::json out = nlohmann::json::array();
       std::string human = fmt::format("{:<30} {:>10} {:<21} {:>10}\n", "SNAPSHOT", "TID", "TAKEN", "UNIQUE");
       for (const auto& name : names)
@@ -133,8 +142,7 @@ Runner setup_bookmark(CLI::App& app) {
       auto s = ANYFS_TRY(parse_snapshot_spec(*snap));
       std::string bm = name->substr(name->find('#') == std::string::npos ? 0 : name->find('#') + 1);
       auto b = ANYFS_TRY(pool.bookmark(s.dataset, s.name, bm));
-      ctx.print({{"dataset", b.dataset}, {"name", b.name}, {"tid", b.tid}, {"time_ns", b.time_ns}},
-                fmt::format("{} at TID {}", spec(b.dataset, b.name, '#'), b.tid));
+      ctx.print(bookmark_json(b), fmt::format("{} at TID {}", spec(b.dataset, b.name, '#'), b.tid));
       return {};
     });
   };
@@ -145,13 +153,12 @@ Runner setup_bookmarks(CLI::App& app) {
   app.add_option("dataset", *dataset, "Datasets to list (default: every dataset)");
   return [=](Context& ctx) {
     return with_pool(ctx, [&](Pool& pool) -> Result<void> {
-      std::vector<std::string> names = *dataset;
-      if (names.empty()) names = ANYFS_TRY(pool.datasets());
+      auto names = ANYFS_TRY(chosen_datasets(pool, *dataset));
       nlohmann::json out = nlohmann::json::array();
       std::string human;
       for (const auto& n : names)
         for (const auto& b : ANYFS_TRY(pool.bookmarks(n))) {
-          out.push_back({{"dataset", b.dataset}, {"name", b.name}, {"tid", b.tid}, {"time_ns", b.time_ns}});
+          out.push_back(bookmark_json(b));
           human += fmt::format("{:<30} {:>10} {}\n", spec(b.dataset, b.name, '#'), b.tid, human_time(b.time_ns));
         }
       ctx.print(out, human);

@@ -245,7 +245,8 @@ class SqliteHistoryStore final : public HistoryStore {
       ANYFS_CHECK(del.run());
       changed += static_cast<std::uint64_t>(db_.changes());
       // Rows `to` saw that were closed since: live again, as new rows.
-      std::string visible = "ds = ?1 AND tid_to > ?2 AND tid_to < 9223372036854775807 AND tid_from <= ?2";
+      // (+tid_from: through the index of closed rows, not of every row born before `to`)
+      std::string visible = "ds = ?1 AND tid_to > ?2 AND tid_to < 9223372036854775807 AND +tid_from <= ?2";
       if (t.chunk_col >= 0) {
         auto refs = ANYFS_TRY(db_.prepare(
             fmt::format("SELECT chunk FROM {} WHERE {} AND chunk IS NOT NULL", t.name, visible)));
@@ -284,9 +285,10 @@ class SqliteHistoryStore final : public HistoryStore {
   Result<std::vector<DirentRecord>> names_of(DatasetId ds, Ino ino, Tid at) override {
     auto stmt = ANYFS_TRY(db_.prepare(
         at == k_tid_live
-            ? "SELECT parent, name, kind FROM dirents WHERE ds = ?1 AND ino = ?2 AND tid_to = ?3 ORDER BY parent, name"
-            : "SELECT parent, name, kind FROM dirents WHERE ds = ?1 AND ino = ?2 AND tid_to > ?3 AND tid_from <= ?3 "
-              "ORDER BY parent, name"));
+            ? "SELECT parent, name, kind FROM dirents INDEXED BY dirents_child WHERE ds = ?1 AND ino = ?2 "
+              "AND tid_to = ?3 ORDER BY parent, name"
+            : "SELECT parent, name, kind FROM dirents INDEXED BY dirents_child WHERE ds = ?1 AND ino = ?2 "
+              "AND tid_to > ?3 AND tid_from <= ?3 ORDER BY parent, name"));
     stmt.bind(1, ds).bind(2, ino).bind(3, at);
     std::vector<DirentRecord> out;
     while (ANYFS_TRY(stmt.step()))
@@ -310,7 +312,7 @@ class SqliteHistoryStore final : public HistoryStore {
     std::vector<std::string> out;
     auto missing = ANYFS_TRY(db_.prepare(
         "SELECT d.parent, d.name, d.ino FROM dirents d WHERE d.ds = ?1 AND d.tid_from <= ?2 AND d.tid_to > ?2 "
-        "AND NOT EXISTS (SELECT 1 FROM inodes i WHERE i.ds = d.ds AND i.ino = d.ino AND i.tid_from <= ?2 "
+        "AND NOT EXISTS (SELECT 1 FROM inodes i WHERE i.ds = d.ds AND i.ino = d.ino AND +i.tid_from <= ?2 "
         "AND i.tid_to > ?2)"));
     missing.bind(1, ds).bind(2, at);
     while (ANYFS_TRY(missing.step()))
@@ -318,7 +320,7 @@ class SqliteHistoryStore final : public HistoryStore {
                                 missing.column_string(1), missing.column_u64(0), missing.column_u64(2)));
     auto stray = ANYFS_TRY(db_.prepare(
         "SELECT e.ino, e.offset FROM extents e WHERE e.ds = ?1 AND e.tid_from <= ?2 AND e.tid_to > ?2 "
-        "AND NOT EXISTS (SELECT 1 FROM inodes i WHERE i.ds = e.ds AND i.ino = e.ino AND i.tid_from <= ?2 "
+        "AND NOT EXISTS (SELECT 1 FROM inodes i WHERE i.ds = e.ds AND i.ino = e.ino AND +i.tid_from <= ?2 "
         "AND i.tid_to > ?2 AND i.kind = 0 AND i.size >= e.offset + e.length)"));
     stray.bind(1, ds).bind(2, at);
     while (ANYFS_TRY(stray.step()))

@@ -107,7 +107,7 @@ class SqliteMetaStore final : public MetaStore {
   // --- Inodes ---
   Result<std::optional<InodeRecord>> inode(DatasetId ds, Ino ino, Tid at) override {
     auto stmt = ANYFS_TRY(db_.prepare(std::string("SELECT ") + k_inode_columns + " FROM inodes WHERE ds = ?1 AND ino = ?2 AND " +
-                                      (at == k_tid_live ? "tid_to = ?3" : "tid_to > ?3 AND tid_from <= ?3")));
+                                      (at == k_tid_live ? "tid_to = ?3" : "tid_to > ?3 AND +tid_from <= ?3")));
     stmt.bind(1, ds).bind(2, ino).bind(3, at);
     if (!ANYFS_TRY(stmt.step())) return std::optional<InodeRecord>();
     return std::optional<InodeRecord>(inode_row(stmt));
@@ -151,7 +151,7 @@ class SqliteMetaStore final : public MetaStore {
         at == k_tid_live
             ? "SELECT ino, kind FROM dirents WHERE ds = ?1 AND parent = ?2 AND tid_to = ?3 AND name = ?4"
             : "SELECT ino, kind FROM dirents WHERE ds = ?1 AND parent = ?2 AND tid_to = 9223372036854775807 "
-              "AND name = ?4 AND tid_from <= ?3 UNION ALL SELECT ino, kind FROM dirents INDEXED BY dirents_closed "
+              "AND name = ?4 AND +tid_from <= ?3 UNION ALL SELECT ino, kind FROM dirents INDEXED BY dirents_closed "
               "WHERE ds = ?1 AND parent = ?2 AND name = ?4 AND tid_to > ?3 AND tid_to < 9223372036854775807 "
               "AND tid_from <= ?3 LIMIT 1"));
     stmt.bind(1, ds).bind(2, parent).bind(3, at).bind_blob(4, name);
@@ -163,7 +163,7 @@ class SqliteMetaStore final : public MetaStore {
     auto stmt = ANYFS_TRY(db_.prepare(
         at == k_tid_live
             ? "SELECT name, ino, kind FROM dirents WHERE ds = ?1 AND parent = ?2 AND tid_to = ?3 ORDER BY name"
-            : "SELECT name, ino, kind FROM dirents WHERE ds = ?1 AND parent = ?2 AND tid_to > ?3 AND tid_from <= ?3 "
+            : "SELECT name, ino, kind FROM dirents WHERE ds = ?1 AND parent = ?2 AND tid_to > ?3 AND +tid_from <= ?3 "
               "ORDER BY name"));
     stmt.bind(1, ds).bind(2, parent).bind(3, at);
     std::vector<DirentRecord> out;
@@ -174,7 +174,7 @@ class SqliteMetaStore final : public MetaStore {
   Result<bool> has_entries(DatasetId ds, Ino parent, Tid at) override {
     auto stmt = ANYFS_TRY(db_.prepare(
         at == k_tid_live ? "SELECT 1 FROM dirents WHERE ds = ?1 AND parent = ?2 AND tid_to = ?3 LIMIT 1"
-                         : "SELECT 1 FROM dirents WHERE ds = ?1 AND parent = ?2 AND tid_to > ?3 AND tid_from <= ?3 "
+                         : "SELECT 1 FROM dirents WHERE ds = ?1 AND parent = ?2 AND tid_to > ?3 AND +tid_from <= ?3 "
                            "LIMIT 1"));
     stmt.bind(1, ds).bind(2, parent).bind(3, at);
     return stmt.step();
@@ -203,7 +203,7 @@ class SqliteMetaStore final : public MetaStore {
               "AND offset < ?5 AND offset >= coalesce((SELECT max(offset) FROM extents WHERE ds = ?1 AND ino = ?2 "
               "AND tid_to = ?3 AND offset <= ?4), 0) ORDER BY offset"
             : "SELECT offset, length, chunk, chunk_offset FROM extents WHERE ds = ?1 AND ino = ?2 AND tid_to > ?3 "
-              "AND tid_from <= ?3 AND offset < ?5 ORDER BY offset"));
+              "AND +tid_from <= ?3 AND offset < ?5 ORDER BY offset"));
     stmt.bind_all(ds, ino, at, from, to);
     std::vector<ExtentRecord> out;
     while (ANYFS_TRY(stmt.step())) {
@@ -250,7 +250,7 @@ class SqliteMetaStore final : public MetaStore {
   Result<std::optional<std::string>> xattr(DatasetId ds, Ino ino, std::string_view name, Tid at) override {
     auto stmt = ANYFS_TRY(db_.prepare(
         at == k_tid_live ? "SELECT value FROM xattrs WHERE ds = ?1 AND ino = ?2 AND tid_to = ?3 AND name = ?4"
-                         : "SELECT value FROM xattrs WHERE ds = ?1 AND ino = ?2 AND tid_to > ?3 AND tid_from <= ?3 "
+                         : "SELECT value FROM xattrs WHERE ds = ?1 AND ino = ?2 AND tid_to > ?3 AND +tid_from <= ?3 "
                            "AND name = ?4"));
     stmt.bind(1, ds).bind(2, ino).bind(3, at).bind_blob(4, name);
     if (!ANYFS_TRY(stmt.step())) return std::optional<std::string>();
@@ -260,7 +260,7 @@ class SqliteMetaStore final : public MetaStore {
     auto stmt = ANYFS_TRY(db_.prepare(
         at == k_tid_live
             ? "SELECT name, value FROM xattrs WHERE ds = ?1 AND ino = ?2 AND tid_to = ?3 ORDER BY name"
-            : "SELECT name, value FROM xattrs WHERE ds = ?1 AND ino = ?2 AND tid_to > ?3 AND tid_from <= ?3 "
+            : "SELECT name, value FROM xattrs WHERE ds = ?1 AND ino = ?2 AND tid_to > ?3 AND +tid_from <= ?3 "
               "ORDER BY name"));
     stmt.bind(1, ds).bind(2, ino).bind(3, at);
     std::vector<std::pair<std::string, std::string>> out;

@@ -27,7 +27,7 @@ mutations=(
   "prune-ignores-snapshots@@src/meta/sqlite_history_store.cc@@s/\*it < r.tid_to) continue;/false) continue;/@@HistoryTest|CrashTest"
   "closed-rows-never-kept@@src/meta/sqlite_meta_store.cc@@s/: std::min(it->second, txg_floor_);/: 0 * std::min(it->second, txg_floor_);/@@HistoryTest"
   "rollback-revives-nothing@@src/meta/sqlite_history_store.cc@@s/revive.bind(1, ds).bind(2, to)/revive.bind(1, ds).bind(2, 0)/@@HistoryTest"
-  "as-of-ignores-birth@@src/meta/sqlite_meta_store.cc@@s/parent = ?2 AND tid_to > ?3 AND tid_from <= ?3 \"/parent = ?2 AND tid_to > ?3 \"/@@PoolViewOfThePast|HistoryTest"
+  "as-of-ignores-birth@@src/meta/sqlite_meta_store.cc@@s/parent = ?2 AND tid_to > ?3 AND +tid_from <= ?3 \"/parent = ?2 AND tid_to > ?3 \"/@@PoolViewOfThePast|HistoryTest"
   "txg-ends-not-recorded@@src/pool/pool_core.cc@@s/if (last_tid != committed_tid) ANYFS_CHECK(history->record_txg/if (false) ANYFS_CHECK(history->record_txg/@@HistoryTest"
   "append-ignores-end@@src/memory/memory_fs.cc@@s/if (has(flags_, OpenFlags::Append)) offset = node_->data.size();/;/@@MemoryFs"
 )

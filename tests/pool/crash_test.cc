@@ -69,47 +69,64 @@ class CrashTest : public ::testing::Test {
     if (pool) (void)(*pool)->close();
     return p;
   }
+  // Runs `run(pool_path, seed)` whole for each seed (ANYFS_CRASH_SEEDS, else
+  // `default_seeds`), then again cut at each of its sync points, clean and torn,
+  // and calls check(pool_path, outcome, where) after each cut. A run whose power
+  // was never cut (it went through fewer syncs) is skipped when `may_end_early`,
+  // a failure otherwise. Returns the cuts exercised.
+  template <class Run, class Check>
+  std::uint64_t cut_at_every_sync(int default_seeds, bool may_end_early, Run run, Check check) {
+    int seeds = std::getenv("ANYFS_CRASH_SEEDS") ? std::atoi(std::getenv("ANYFS_CRASH_SEEDS")) : default_seeds;
+    FaultVfs& vfs = FaultVfs::get();
+    std::uint64_t cut_points = 0;
+    for (int seed = 1; seed <= seeds; ++seed) {
+      vfs.reset();
+      auto full = run(fresh_pool(), seed);
+      EXPECT_GT(full.syncs, 10u);
+      for (std::uint64_t n = 1; n <= full.syncs; ++n) {
+        for (bool torn : {false, true}) {
+          std::string pool_path = fresh_pool();
+          vfs.reset();
+          vfs.cut_at_sync(n, torn, seed * 1000 + n);
+          auto cut = run(pool_path, seed);
+          std::string where = "seed " + std::to_string(seed) + " cut " + std::to_string(n) + (torn ? " torn" : "");
+          if (!vfs.power_lost()) {
+            EXPECT_TRUE(may_end_early) << where << ": the run ended before the cut";
+            continue;
+          }
+          vfs.reset();
+          cut_points++;
+          check(pool_path, cut, where);
+          if (::testing::Test::HasFatalFailure()) return cut_points;
+        }
+      }
+    }
+    std::cout << "power cuts exercised: " << cut_points << "\n";
+    return cut_points;
+  }
+
   TempDir dir_;
   int count_ = 0;
 };
 
 TEST_F(CrashTest, EveryAcknowledgedSyncSurvivesAPowerCutAtEverySyncPoint) {
-  int seeds = std::getenv("ANYFS_CRASH_SEEDS") ? std::atoi(std::getenv("ANYFS_CRASH_SEEDS")) : 5;
-  FaultVfs& vfs = FaultVfs::get();
-  std::uint64_t cut_points = 0;
-  for (int seed = 1; seed <= seeds; ++seed) {
-    vfs.reset();
-    Outcome full = run_workload(fresh_pool(), seed);
-    ASSERT_GT(full.syncs, 10u);
-    for (std::uint64_t n = 1; n <= full.syncs; ++n) {
-      for (bool torn : {false, true}) {
-        std::string pool_path = fresh_pool();
-        vfs.reset();
-        vfs.cut_at_sync(n, torn, seed * 1000 + n);
-        Outcome cut = run_workload(pool_path, seed);
-        ASSERT_TRUE(vfs.power_lost()) << "seed " << seed << " cut " << n;
-        vfs.reset();
-        cut_points++;
-        auto pool = Pool::open(pool_path);
-        ASSERT_TRUE(pool.has_value()) << "seed " << seed << " cut " << n << " torn " << torn << ": "
-                                      << pool.error().to_string();
-        auto report = (*pool)->verify();
-        ASSERT_TRUE(report.has_value());
-        ASSERT_TRUE(report->ok()) << "seed " << seed << " cut " << n << " torn " << torn << ": "
-                                  << report->problems.front();
-        Tree now;
-        ASSERT_OK(read_tree(*(*pool)->dataset().value(), "/", now));
-        EXPECT_TRUE(now == cut.durable || now == cut.pending)
-            << "seed " << seed << " cut " << n << " torn " << torn << "\n got:     " << describe(now)
-            << "\n durable: " << describe(cut.durable) << "\n pending: " << describe(cut.pending);
-        // Nothing is left for gc but what the cut made unreachable, and gc keeps the tree intact.
-        ASSERT_OK((*pool)->gc({.grace_seconds = 0}));
-        ASSERT_TRUE((*pool)->verify()->ok());
-      }
-    }
-  }
-  std::cout << "power cuts exercised: " << cut_points << "\n";
-  EXPECT_GE(cut_points, 100u);
+  auto cuts = cut_at_every_sync(5, false, run_workload, [](const std::string& pool_path, const Outcome& cut,
+                                                            const std::string& where) {
+    auto pool = Pool::open(pool_path);
+    ASSERT_TRUE(pool.has_value()) << where << ": " << pool.error().to_string();
+    auto report = (*pool)->verify();
+    ASSERT_TRUE(report.has_value());
+    ASSERT_TRUE(report->ok()) << where << ": " << report->problems.front();
+    Tree now;
+    ASSERT_OK(read_tree(*(*pool)->dataset().value(), "/", now));
+    EXPECT_TRUE(now == cut.durable || now == cut.pending)
+        << where << "\n got:     " << describe(now) << "\n durable: " << describe(cut.durable)
+        << "\n pending: " << describe(cut.pending);
+    // Nothing is left for gc but what the cut made unreachable, and gc keeps the tree intact.
+    ASSERT_OK((*pool)->gc({.grace_seconds = 0}));
+    ASSERT_TRUE((*pool)->verify()->ok());
+  });
+  EXPECT_GE(cuts, 100u);
 }
 
 // The history workload: the live tree and the snapshots, as the model knows them.
@@ -205,45 +222,28 @@ Result<HistoryState> read_history(Pool& pool) {
 }
 
 TEST_F(CrashTest, SnapshotsDestroyPruneAndRollbackSurviveAPowerCutAtEverySyncPoint) {
-  int seeds = std::getenv("ANYFS_CRASH_SEEDS") ? std::atoi(std::getenv("ANYFS_CRASH_SEEDS")) : 3;
-  FaultVfs& vfs = FaultVfs::get();
-  std::uint64_t cut_points = 0;
-  for (int seed = 1; seed <= seeds; ++seed) {
-    vfs.reset();
-    HistoryOutcome full = run_history_workload(fresh_pool(), seed);
-    ASSERT_GT(full.syncs, 10u);
-    for (std::uint64_t n = 1; n <= full.syncs; ++n) {
-      for (bool torn : {false, true}) {
-        std::string pool_path = fresh_pool();
-        vfs.reset();
-        vfs.cut_at_sync(n, torn, seed * 1000 + n);
-        HistoryOutcome cut = run_history_workload(pool_path, seed);
-        // The background prune may move a checkpoint by a commit: a run can end
-        // a sync or two short of the full one.
-        if (!vfs.power_lost()) continue;
-        vfs.reset();
-        cut_points++;
-        std::string where = "seed " + std::to_string(seed) + " cut " + std::to_string(n) + (torn ? " torn" : "");
-        auto pool = Pool::open(pool_path);
-        ASSERT_TRUE(pool.has_value()) << where << ": " << pool.error().to_string();
-        auto report = (*pool)->verify();
-        ASSERT_TRUE(report.has_value());
-        ASSERT_TRUE(report->ok()) << where << ": " << report->problems.front();
-        auto now = read_history(**pool);
-        ASSERT_TRUE(now.has_value()) << where << ": " << now.error().to_string();
-        EXPECT_TRUE(*now == cut.durable || *now == cut.pending || *now == cut.before_rollback)
-            << where << "\n got:     " << describe(now->live) << " + " << now->snapshots.size() << " snapshots"
-            << "\n durable: " << describe(cut.durable.live) << " + " << cut.durable.snapshots.size()
-            << "\n pending: " << describe(cut.pending.live) << " + " << cut.pending.snapshots.size();
-        ASSERT_OK((*pool)->prune());
-        ASSERT_OK((*pool)->gc({.grace_seconds = 0}));
-        ASSERT_TRUE((*pool)->verify()->ok()) << where;
-        EXPECT_EQ(read_history(**pool).value(), *now) << where;
-      }
-    }
-  }
-  std::cout << "power cuts exercised: " << cut_points << "\n";
-  EXPECT_GE(cut_points, 60u);
+  // The background prune may move a checkpoint by a commit: a run can end a sync
+  // or two short of the full one.
+  auto cuts = cut_at_every_sync(3, true, run_history_workload, [](const std::string& pool_path,
+                                                                   const HistoryOutcome& cut,
+                                                                   const std::string& where) {
+    auto pool = Pool::open(pool_path);
+    ASSERT_TRUE(pool.has_value()) << where << ": " << pool.error().to_string();
+    auto report = (*pool)->verify();
+    ASSERT_TRUE(report.has_value());
+    ASSERT_TRUE(report->ok()) << where << ": " << report->problems.front();
+    auto now = read_history(**pool);
+    ASSERT_TRUE(now.has_value()) << where << ": " << now.error().to_string();
+    EXPECT_TRUE(*now == cut.durable || *now == cut.pending || *now == cut.before_rollback)
+        << where << "\n got:     " << describe(now->live) << " + " << now->snapshots.size() << " snapshots"
+        << "\n durable: " << describe(cut.durable.live) << " + " << cut.durable.snapshots.size()
+        << "\n pending: " << describe(cut.pending.live) << " + " << cut.pending.snapshots.size();
+    ASSERT_OK((*pool)->prune());
+    ASSERT_OK((*pool)->gc({.grace_seconds = 0}));
+    ASSERT_TRUE((*pool)->verify()->ok()) << where;
+    EXPECT_EQ(read_history(**pool).value(), *now) << where;
+  });
+  EXPECT_GE(cuts, 60u);
 }
 
 TEST_F(CrashTest, AFullDiskFailsTheCallAndKeepsWhatWasCommitted) {
