@@ -182,6 +182,41 @@ Runner setup_rollback(CLI::App& app) {
   };
 }
 
+Runner setup_clone(CLI::App& app) {
+  auto snap = std::make_shared<std::string>();
+  auto name = std::make_shared<std::string>();
+  auto options = std::make_shared<std::vector<std::string>>();
+  app.add_option("snapshot", *snap, "DATASET@SNAP (or @SNAP) to start from")->required();
+  app.add_option("name", *name, "The new dataset (its parent must exist)")->required();
+  app.add_option("-o", *options, "A property NAME=VALUE for the clone (repeatable)");
+  return [=](Context& ctx) {
+    return with_pool(ctx, [&](Pool& pool) -> Result<void> {
+      auto s = ANYFS_TRY(parse_snapshot_spec(*snap));
+      std::vector<std::pair<std::string, std::string>> props;
+      for (const auto& o : *options) {
+        auto eq = o.find('=');
+        if (eq == std::string::npos) return fail(Errc::InvalidArgument, o, "expected -o NAME=VALUE");
+        props.emplace_back(o.substr(0, eq), o.substr(eq + 1));
+      }
+      ANYFS_CHECK(pool.clone(s.dataset, s.name, *name, props));
+      ctx.print({{"origin", *snap}, {"clone", *name}}, "");
+      return {};
+    });
+  };
+}
+
+Runner setup_promote(CLI::App& app) {
+  auto name = std::make_shared<std::string>();
+  app.add_option("clone", *name, "The clone to make independent of its origin")->required();
+  return [=](Context& ctx) {
+    return with_pool(ctx, [&](Pool& pool) -> Result<void> {
+      ANYFS_CHECK(pool.promote(*name));
+      ctx.print({{"promoted", *name}}, "");
+      return {};
+    });
+  };
+}
+
 Runner setup_diff(CLI::App& app) {
   auto from = std::make_shared<std::string>();
   auto to = std::make_shared<std::string>();
@@ -314,6 +349,9 @@ const std::vector<Command>& history_commands() {
       {"bookmarks", "List bookmarks", Access::Read, setup_bookmarks},
       {"rollback", "Make a dataset's live tree equal to a snapshot: rollback [-f] DATASET@SNAP", Access::Write,
        setup_rollback},
+      {"clone", "A writable dataset starting as a snapshot, sharing all it does not change: clone DATASET@SNAP NAME",
+       Access::Write, setup_clone},
+      {"promote", "Make a clone independent of its origin's snapshot: promote NAME", Access::Write, setup_promote},
       {"diff", "What changed between two states: diff A [B] (B: the live tree)", Access::Read, setup_diff},
       {"history", "List the kept versions of a file", Access::Read, setup_history},
       {"log", "List transactions, newest first: log [PATH] [--since T] [--until T]", Access::Read, setup_log},

@@ -156,6 +156,17 @@ class Pool {
   virtual Result<std::vector<BookmarkInfo>> bookmarks(std::string_view dataset) = 0;
   virtual Result<void> destroy_bookmark(std::string_view dataset, std::string_view name) = 0;
 
+  // Clones: a new writable dataset `name` that starts as `dataset`@`snapshot` and
+  // shares every record and chunk with it until it changes them (O(1) to create).
+  // The snapshot cannot be destroyed while the clone depends on it. Errors:
+  // NotFound (dataset, snapshot, parent of name), Exists, InvalidArgument.
+  virtual Result<void> clone(std::string_view dataset, std::string_view snapshot, std::string_view name,
+                             const std::vector<std::pair<std::string, std::string>>& properties = {}) = 0;
+  // Makes a clone independent of its origin (copying the records it still
+  // shares — no file data), so that the origin's snapshot and the origin can be
+  // destroyed. Errors: NotFound; InvalidArgument (not a clone); Busy (open files).
+  virtual Result<void> promote(std::string_view name) = 0;
+
   // Makes the live dataset equal to its snapshot (a new state: history and other
   // snapshots up to it stay). Newer snapshots are refused unless `force`, which
   // destroys them. Errors: NotFound; Busy (newer snapshots, clones of them, or

@@ -109,8 +109,6 @@ class HistoryStore {
   virtual Result<std::vector<Ino>> changed_inodes(DatasetId ds, Tid from, Tid to) = 0;
   // The directory entries naming `ino` at `at`.
   virtual Result<std::vector<DirentRecord>> names_of(DatasetId ds, Ino ino, Tid at) = 0;
-  // Whether an extent or xattr row of `ino` was born or closed in (from, to].
-  virtual Result<bool> content_changed(DatasetId ds, Ino ino, Tid from, Tid to) = 0;
   // What is wrong with the state at `at` (for verify): entries naming inodes
   // that state lacks, extents of inodes it lacks or that are not files.
   virtual Result<std::vector<std::string>> check_state(DatasetId ds, Tid at) = 0;

@@ -185,14 +185,16 @@ class SqliteHistoryStore final : public HistoryStore {
       // The next rows by tid_to, and every row sharing the last tid_to, so that
       // the cursor can move past it.
       std::string cols = fmt::format("tid_to, {}, tid_from, {}", key_columns(t), chunk_column(t));
-      std::string where = fmt::format("ds = ?1 AND tid_to > ?2 AND tid_to <= ?3 AND tid_to < 9223372036854775807");
+      std::string where = "ds = ?1 AND tid_to > ?2 AND tid_to <= ?3 AND tid_to < 9223372036854775807";
       auto stmt = ANYFS_TRY(db_.prepare(fmt::format(
           "SELECT {0} FROM {1} INDEXED BY {2}_died WHERE {3} ORDER BY tid_to LIMIT ?4", cols, t.name, t.name, where)));
       stmt.bind(1, ds).bind(2, cursor.after).bind(3, window_to).bind(4, static_cast<std::int64_t>(limit));
       std::vector<Row> rows = ANYFS_TRY(read_rows(stmt, t));
       if (rows.size() == limit) {
         auto rest = ANYFS_TRY(db_.prepare(fmt::format(
-            "SELECT {0} FROM {1} INDEXED BY {2}_died WHERE ds = ?1 AND tid_to = ?2", cols, t.name, t.name)));
+            "SELECT {0} FROM {1} INDEXED BY {2}_died WHERE ds = ?1 AND tid_to = ?2 "
+            "AND tid_to < 9223372036854775807",
+            cols, t.name, t.name)));
         rest.bind(1, ds).bind(2, rows.back().tid_to);
         std::vector<Row> more = ANYFS_TRY(read_rows(rest, t));
         std::erase_if(rows, [&](const Row& r) { return r.tid_to == rows.back().tid_to; });
@@ -294,18 +296,6 @@ class SqliteHistoryStore final : public HistoryStore {
     while (ANYFS_TRY(stmt.step()))
       out.push_back({stmt.column_u64(0), stmt.column_string(1), ino, static_cast<FileKind>(stmt.column_int(2))});
     return out;
-  }
-
-  Result<bool> content_changed(DatasetId ds, Ino ino, Tid from, Tid to) override {
-    for (const char* table : {"extents", "xattrs"}) {
-      auto stmt = ANYFS_TRY(db_.prepare(fmt::format(
-          "SELECT 1 FROM {} WHERE ds = ?1 AND ino = ?2 AND ((tid_from > ?3 AND tid_from <= ?4) OR "
-          "(tid_to > ?3 AND tid_to <= ?4 AND tid_to < 9223372036854775807)) LIMIT 1",
-          table)));
-      stmt.bind(1, ds).bind(2, ino).bind(3, from).bind(4, to);
-      if (ANYFS_TRY(stmt.step())) return true;
-    }
-    return false;
   }
 
   Result<std::vector<std::string>> check_state(DatasetId ds, Tid at) override {

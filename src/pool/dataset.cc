@@ -17,6 +17,7 @@
 #include <future>
 #include <map>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "chunk/chunker.h"
 #include "fs/checks.h"
@@ -62,6 +63,9 @@ struct Node {
   bool dirty = false;   // rec differs from its stored row
   bool listed = false;  // in the dataset's dirty list
   bool gone = false;    // destroyed: its rows are closed, it must not be written
+  // Where its rows are read: 0 the dataset itself, above 0 an origin of a clone
+  // (the inode is shared with it until the clone changes it, see own()).
+  int layer = 0;
   Tid dirty_tid = 0;    // the first TID that changed it since it was written
   bool stale = false;   // a read-only opener saw another process commit
   int opens = 0;        // handles holding it
@@ -116,13 +120,17 @@ class DatasetFile final : public File {
 
 class DatasetImpl final : public Dataset, public TxgParticipant, public std::enable_shared_from_this<DatasetImpl> {
  public:
-  DatasetImpl(std::shared_ptr<PoolCore> core, DatasetId id, std::string name, DatasetSettings settings, Tid at)
+  DatasetImpl(std::shared_ptr<PoolCore> core, DatasetId id, std::string name, DatasetSettings settings, Tid at,
+              const std::vector<DatasetLayer>& origins)
       : core_(std::move(core)),
         id_(id),
         at_(at),
         name_(std::move(name)),
         settings_(settings),
-        chunker_(settings.chunking) {}
+        chunker_(settings.chunking) {
+    layers_.push_back({id_, at_});
+    layers_.insert(layers_.end(), origins.begin(), origins.end());
+  }
 
   ~DatasetImpl() override {
     std::lock_guard lock(core_->mu);
@@ -148,7 +156,8 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     Node* dir = ANYFS_TRY(existing(p, Follow::Yes));
     if (dir->rec.kind != FileKind::Directory) return fail(Errc::NotDir, std::string(p), "not a directory");
     std::vector<DirEntry> out;
-    for (auto& e : ANYFS_TRY(core_->meta->list_dir(id_, dir->rec.ino, at_))) out.push_back({e.name, e.kind, e.ino});
+    for (auto& e : ANYFS_TRY(core_->meta->list_dir(src(*dir).ds, dir->rec.ino, src(*dir).at)))
+      out.push_back({e.name, e.kind, e.ino});
     return out;
   }
 
@@ -174,7 +183,8 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     if (!r.found) return fail(Errc::NotFound, std::string(p), "no such file or directory");
     if (r.is_root()) return fail(Errc::Busy, std::string(p), "cannot remove the root");
     Node* node = ANYFS_TRY(load(r.node().ino));
-    if (node->rec.kind == FileKind::Directory && ANYFS_TRY(core_->meta->has_entries(id_, node->rec.ino, at_)))
+    if (node->rec.kind == FileKind::Directory &&
+        ANYFS_TRY(core_->meta->has_entries(src(*node).ds, node->rec.ino, src(*node).at)))
       return fail(Errc::NotEmpty, std::string(p), "directory not empty");
     Tid tid = ANYFS_TRY(op("remove", p));
     return core_->end_op(detach(ANYFS_TRY(load(r.parent().ino)), r.name(), node, tid));
@@ -196,6 +206,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     return core_->end_op([&]() -> Result<void> {
       Node* node = ANYFS_TRY(load(src.node().ino));
       Node* parent = ANYFS_TRY(load(dst.parent().ino));
+      ANYFS_CHECK(own(node, tid));
       node->rec.nlink++;
       node->rec.ctime_ns = now();
       mark(node, tid);
@@ -263,7 +274,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     std::lock_guard lock(core_->mu);
     ANYFS_CHECK(start());
     Node* node = ANYFS_TRY(existing(p, Follow::Yes));
-    auto value = ANYFS_TRY(core_->meta->xattr(id_, node->rec.ino, name, at_));
+    auto value = ANYFS_TRY(core_->meta->xattr(src(*node).ds, node->rec.ino, name, src(*node).at));
     if (!value) return fail(Errc::NoData, std::string(p), "no such attribute");
     return *value;
   }
@@ -275,11 +286,12 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     std::lock_guard lock(core_->mu);
     ANYFS_CHECK(start());
     Node* node = ANYFS_TRY(existing(p, Follow::Yes));
-    auto present = ANYFS_TRY(core_->meta->xattr(id_, node->rec.ino, name, at_)).has_value();
+    auto present = ANYFS_TRY(core_->meta->xattr(src(*node).ds, node->rec.ino, name, src(*node).at)).has_value();
     if (flags == XattrFlags::Create && present) return fail(Errc::Exists, std::string(p), "attribute exists");
     if (flags == XattrFlags::Replace && !present) return fail(Errc::NoData, std::string(p), "no such attribute");
     Tid tid = ANYFS_TRY(op("set_xattr", p));
     return core_->end_op([&]() -> Result<void> {
+      ANYFS_CHECK(own(node, tid));
       ANYFS_CHECK(core_->meta->put_xattr(id_, node->rec.ino, name, value, tid));
       node->rec.ctime_ns = now();
       mark(node, tid);
@@ -292,7 +304,8 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     ANYFS_CHECK(start());
     Node* node = ANYFS_TRY(existing(p, Follow::Yes));
     std::vector<std::string> out;
-    for (auto& [name, value] : ANYFS_TRY(core_->meta->xattrs(id_, node->rec.ino, at_))) out.push_back(name);
+    for (auto& [name, value] : ANYFS_TRY(core_->meta->xattrs(src(*node).ds, node->rec.ino, src(*node).at)))
+      out.push_back(name);
     return out;
   }
 
@@ -301,10 +314,11 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     std::lock_guard lock(core_->mu);
     ANYFS_CHECK(start());
     Node* node = ANYFS_TRY(existing(p, Follow::Yes));
-    if (!ANYFS_TRY(core_->meta->xattr(id_, node->rec.ino, name, at_)))
+    if (!ANYFS_TRY(core_->meta->xattr(src(*node).ds, node->rec.ino, name, src(*node).at)))
       return fail(Errc::NoData, std::string(p), "no such attribute");
     Tid tid = ANYFS_TRY(op("remove_xattr", p));
     return core_->end_op([&]() -> Result<void> {
+      ANYFS_CHECK(own(node, tid));
       ANYFS_CHECK(core_->meta->drop_xattr(id_, node->rec.ino, name, tid));
       node->rec.ctime_ns = now();
       mark(node, tid);
@@ -371,7 +385,8 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
       Node* parent = ANYFS_TRY(load(r.parent().ino));
       Node* node = new_node(FileKind::Regular, src->rec.mode, tid);
       node->rec.size = src->rec.size;
-      for (auto e : ANYFS_TRY(core_->meta->extents(id_, src->rec.ino, 0, k_max_file_size))) {
+      for (auto e : ANYFS_TRY(core_->meta->extents(this->src(*src).ds, src->rec.ino, 0, k_max_file_size,
+                                                  this->src(*src).at))) {
         e.ino = node->rec.ino;
         ANYFS_CHECK(core_->meta->put_extent(id_, e, tid));
       }
@@ -435,7 +450,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
 
   Result<void> refresh(Node& node) {
     if (!node.stale) return {};
-    auto rec = ANYFS_TRY(core_->meta->inode(id_, node.rec.ino, at_));
+    auto rec = ANYFS_TRY(core_->meta->inode(src(node).ds, node.rec.ino, src(node).at));
     if (rec) node.rec = std::move(*rec);
     node.extents.reset();
     node.stale = false;
@@ -444,8 +459,11 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
 
   // The node's extents overlapping [from, to): from the cache for small files.
   Result<std::vector<ExtentRecord>> extents_of(Node& node, std::uint64_t from, std::uint64_t to) {
-    if (node.rec.size > k_extent_cache_max_size) return core_->meta->extents(id_, node.rec.ino, from, to, at_);
-    if (!node.extents) node.extents = ANYFS_TRY(core_->meta->extents(id_, node.rec.ino, 0, k_max_file_size, at_));
+    const DatasetLayer& from_layer = src(node);
+    if (node.rec.size > k_extent_cache_max_size)
+      return core_->meta->extents(from_layer.ds, node.rec.ino, from, to, from_layer.at);
+    if (!node.extents)
+      node.extents = ANYFS_TRY(core_->meta->extents(from_layer.ds, node.rec.ino, 0, k_max_file_size, from_layer.at));
     std::vector<ExtentRecord> out;
     for (const auto& e : *node.extents)
       if (e.offset < to && e.end() > from) out.push_back(e);
@@ -494,6 +512,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     if (offset > k_max_file_size || data.size() > k_max_file_size - offset)
       return fail(Errc::FileTooBig, "", "write past the largest file");
     if (data.empty()) return offset;
+    ANYFS_CHECK(own(&node, tid));
     buffer(node, data, offset);
     node.rec.size = std::max(node.rec.size, offset + data.size());
     node.rec.mtime_ns = node.rec.ctime_ns = now();
@@ -509,6 +528,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
   }
 
   Result<void> truncate_node(Node* node, std::uint64_t size, Tid tid) {
+    ANYFS_CHECK(own(node, tid));
     if (size < node->rec.size) {
       // Buffered bytes past the new end go; so do extents.
       auto it = node->data.lower_bound(size);
@@ -666,7 +686,8 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
   Result<std::optional<TreeNode>> lookup_entry(Ino parent, std::string_view name) {
     if (auto it = dentries_.find(DentryView{parent, name}); it != dentries_.end())
       return std::optional<TreeNode>(it->second);
-    auto e = ANYFS_TRY(core_->meta->lookup(id_, parent, name, at_));
+    Node* dir = ANYFS_TRY(load(parent));
+    auto e = ANYFS_TRY(core_->meta->lookup(src(*dir).ds, parent, name, src(*dir).at));
     if (!e) return std::optional<TreeNode>();
     if (dentries_.size() >= k_dentry_limit) dentries_.clear();
     TreeNode node{e->ino, e->kind};
@@ -690,7 +711,11 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
       ANYFS_CHECK(refresh(*it->second));
       return it->second.get();
     }
-    auto rec = ANYFS_TRY(core_->meta->inode(id_, ino, at_));
+    // A clone's inode is its own once it has a row; until then it is its origin's.
+    std::optional<InodeRecord> rec;
+    int layer = 0;
+    for (; layer < static_cast<int>(layers_.size()) && !rec; ++layer)
+      rec = ANYFS_TRY(core_->meta->inode(layers_[layer].ds, ino, layers_[layer].at));
     if (!rec) return fail(Errc::Corrupt, "", fmt::format("inode {} of dataset '{}' is missing", ino, name_));
     // Damaged pages can answer a lookup with another key's row: the cache is
     // keyed by the number asked for, and must agree with the record.
@@ -698,12 +723,57 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
       return fail(Errc::Corrupt, "", fmt::format("inode {} of dataset '{}' reads back as inode {}", ino, name_, rec->ino));
     auto node = std::make_shared<Node>();
     node->rec = std::move(*rec);
+    node->layer = layer - 1;
     Node* raw = node.get();
     nodes_.emplace(ino, std::move(node));
     return raw;
   }
 
   std::shared_ptr<Node> shared(Node* node) { return nodes_.at(node->rec.ino); }
+
+  const DatasetLayer& src(const Node& node) const { return layers_[static_cast<std::size_t>(node.layer)]; }
+
+  // Before a clone changes an inode it shares with its origin, the inode's rows
+  // (extents, xattrs, a directory's entries) become its own, as of the origin's
+  // snapshot; the inode row itself is written when the group commits. Extents
+  // take a chunk reference each; no data is copied.
+  Result<void> own(Node* node, Tid tid) {
+    if (node->layer == 0) return {};
+    const DatasetLayer from = src(*node);
+    Ino ino = node->rec.ino;
+    for (const auto& e : ANYFS_TRY(core_->meta->extents(from.ds, ino, 0, k_max_file_size, from.at)))
+      ANYFS_CHECK(core_->meta->put_extent(id_, e, tid));
+    for (const auto& [name, value] : ANYFS_TRY(core_->meta->xattrs(from.ds, ino, from.at)))
+      ANYFS_CHECK(core_->meta->put_xattr(id_, ino, name, value, tid));
+    if (node->rec.kind == FileKind::Directory)
+      for (const auto& e : ANYFS_TRY(core_->meta->list_dir(from.ds, ino, from.at)))
+        ANYFS_CHECK(core_->meta->put_dirent(id_, e, tid));
+    node->layer = 0;
+    mark(node, tid);
+    return {};
+  }
+
+ public:
+  // Makes every inode the clone can reach its own (promote), then forgets the
+  // origin. REQUIRES: core_->mu held, inside an operation `tid`.
+  Result<std::uint64_t> own_everything(Tid tid) {
+    std::uint64_t copied = 0;
+    std::vector<Ino> todo{k_root_ino};
+    std::unordered_set<Ino> seen{k_root_ino};
+    while (!todo.empty()) {
+      Node* node = ANYFS_TRY(load(todo.back()));
+      todo.pop_back();
+      if (node->layer != 0) ++copied;
+      ANYFS_CHECK(own(node, tid));
+      if (node->rec.kind != FileKind::Directory) continue;
+      for (const auto& e : ANYFS_TRY(core_->meta->list_dir(id_, node->rec.ino)))
+        if (seen.insert(e.ino).second) todo.push_back(e.ino);
+    }
+    layers_.resize(1);
+    return copied;
+  }
+
+ private:
 
   void mark(Node* node, Tid tid) {
     if (!node->dirty) node->dirty_tid = tid;
@@ -737,6 +807,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
   }
 
   Result<void> add_entry(Node* parent, const std::string& name, Node* node, Tid tid) {
+    ANYFS_CHECK(own(parent, tid));
     ANYFS_CHECK(put_entry({parent->rec.ino, name, node->rec.ino, node->rec.kind}, tid));
     parent->rec.size++;
     parent->rec.mtime_ns = parent->rec.ctime_ns = now();
@@ -746,6 +817,8 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
 
   // Unlinks `name` (naming `node`) from `parent`.
   Result<void> detach(Node* parent, const std::string& name, Node* node, Tid tid) {
+    ANYFS_CHECK(own(parent, tid));
+    ANYFS_CHECK(own(node, tid));
     ANYFS_CHECK(drop_entry(parent->rec.ino, name, tid));
     parent->rec.size--;
     parent->rec.mtime_ns = parent->rec.ctime_ns = now();
@@ -877,6 +950,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     ANYFS_CHECK(start());
     Node* node = ANYFS_TRY(existing(p, Follow::Yes));
     Tid tid = ANYFS_TRY(op(what, p));
+    ANYFS_CHECK(core_->end_op(own(node, tid)));
     change(node->rec);
     node->rec.ctime_ns = now();
     mark(node, tid);
@@ -892,6 +966,8 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
   Chunker chunker_;
   std::unordered_map<Ino, std::shared_ptr<Node>> nodes_;  // GUARDED_BY(core_->mu)
   std::vector<std::shared_ptr<Node>> dirty_;              // changed since the last flush; GUARDED_BY(core_->mu)
+  // Where rows are read: [0] this dataset (at at_), then a clone's origins.
+  std::vector<DatasetLayer> layers_;
   std::unordered_map<DentryKey, TreeNode, DentryHash, DentryEq> dentries_;  // GUARDED_BY(core_->mu)
   Tree tree_{this};
 };
@@ -940,6 +1016,8 @@ Result<void> DatasetImpl::rename(std::string_view from, std::string_view to, Ren
   return core_->end_op([&]() -> Result<void> {
     Node* src_parent = ANYFS_TRY(load(src.parent().ino));
     Node* dst_parent = ANYFS_TRY(load(dst.parent().ino));
+    for (Node* n : {src_parent, dst_parent, node, old})
+      if (n != nullptr) ANYFS_CHECK(own(n, tid));
     const std::string src_name = src.name();
     const std::string dst_name = dst.found ? dst.name() : dst.leaf;
     const std::int64_t t = now();
@@ -1091,14 +1169,19 @@ Result<void> DatasetFile::close() {
 }  // namespace
 
 Result<std::shared_ptr<Dataset>> open_dataset(std::shared_ptr<PoolCore> core, DatasetId id, std::string name,
-                                              const DatasetSettings& settings, Tid at) {
-  auto ds = std::make_shared<DatasetImpl>(std::move(core), id, std::move(name), settings, at);
+                                              const DatasetSettings& settings, Tid at,
+                                              const std::vector<DatasetLayer>& origins) {
+  auto ds = std::make_shared<DatasetImpl>(std::move(core), id, std::move(name), settings, at, origins);
   ds->attach();
   return std::static_pointer_cast<Dataset>(ds);
 }
 
 void update_dataset_settings(Dataset& dataset, const DatasetSettings& settings) {
   static_cast<DatasetImpl&>(dataset).apply_settings(settings);
+}
+
+Result<std::uint64_t> own_everything(Dataset& clone, Tid tid) {
+  return static_cast<DatasetImpl&>(clone).own_everything(tid);
 }
 
 bool dataset_in_use(Dataset& dataset) { return static_cast<DatasetImpl&>(dataset).in_use(); }

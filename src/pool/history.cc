@@ -36,20 +36,69 @@ Result<Error> not_kept(PoolCore& core, const DatasetState& ds, Tid boundary) {
   return Error{Errc::NoData, "", what};
 }
 
-// The path of `ino` at `at`, following its first name up to the root; empty
-// when it has none (an open file unlinked, or a loop in damaged records).
-Result<std::string> path_of(PoolCore& core, DatasetId ds, Ino ino, Tid at) {
-  std::vector<std::string> parts;
-  for (int depth = 0; ino != k_root_ino; ++depth) {
-    if (depth > 4096) return std::string();
-    auto names = ANYFS_TRY(core.history->names_of(ds, ino, at));
-    if (names.empty()) return std::string();
-    parts.push_back(names.front().name);
-    ino = names.front().parent;
+// Reads of one dataset's state at a TID, through a clone's origins for the
+// inodes it has not changed (as the dataset itself reads them).
+class StateReader {
+ public:
+  StateReader(PoolCore& core, DatasetId ds, Tid at, const std::vector<DatasetLayer>& origins)
+      : core_(core), layers_{{ds, at}} {
+    layers_.insert(layers_.end(), origins.begin(), origins.end());
   }
-  std::string out;
-  for (auto it = parts.rbegin(); it != parts.rend(); ++it) out += "/" + *it;
-  return out.empty() ? std::string("/") : out;
+
+  // The layer whose rows the inode is read from, or none.
+  Result<std::optional<std::size_t>> owner(Ino ino) {
+    for (std::size_t i = 0; i < layers_.size(); ++i)
+      if (ANYFS_TRY(core_.meta->inode(layers_[i].ds, ino, layers_[i].at))) return std::optional<std::size_t>(i);
+    return std::optional<std::size_t>();
+  }
+  Result<std::optional<InodeRecord>> inode(Ino ino) {
+    for (const auto& l : layers_)
+      if (auto rec = ANYFS_TRY(core_.meta->inode(l.ds, ino, l.at))) return rec;
+    return std::optional<InodeRecord>();
+  }
+  // Names live in the parent directory, read from the layer that owns it.
+  Result<std::vector<DirentRecord>> names(Ino ino) {
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      std::vector<DirentRecord> out;
+      for (auto& e : ANYFS_TRY(core_.history->names_of(layers_[i].ds, ino, layers_[i].at)))
+        if (ANYFS_TRY(owner(e.parent)) == std::optional<std::size_t>(i)) out.push_back(std::move(e));
+      if (!out.empty()) return out;
+    }
+    return std::vector<DirentRecord>();
+  }
+  // The path of `ino`, following its first name up to the root; empty when it
+  // has none (an open file unlinked, or a loop in damaged records).
+  Result<std::string> path(Ino ino) {
+    std::vector<std::string> parts;
+    for (int depth = 0; ino != k_root_ino; ++depth) {
+      if (depth > 4096) return std::string();
+      auto names = ANYFS_TRY(this->names(ino));
+      if (names.empty()) return std::string();
+      parts.push_back(names.front().name);
+      ino = names.front().parent;
+    }
+    std::string out;
+    for (auto it = parts.rbegin(); it != parts.rend(); ++it) out += "/" + *it;
+    return out.empty() ? std::string("/") : out;
+  }
+  // What a file holds: its extents and xattrs, from the layer that owns it.
+  Result<std::pair<std::vector<ExtentRecord>, std::vector<std::pair<std::string, std::string>>>> content(Ino ino) {
+    auto at = ANYFS_TRY(owner(ino));
+    if (!at) return std::pair<std::vector<ExtentRecord>, std::vector<std::pair<std::string, std::string>>>();
+    const auto& l = layers_[*at];
+    return std::pair(ANYFS_TRY(core_.meta->extents(l.ds, ino, 0, k_max_file_size, l.at)),
+                     ANYFS_TRY(core_.meta->xattrs(l.ds, ino, l.at)));
+  }
+
+ private:
+  PoolCore& core_;
+  std::vector<DatasetLayer> layers_;
+};
+
+bool same_extents(const std::vector<ExtentRecord>& a, const std::vector<ExtentRecord>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const ExtentRecord& x, const ExtentRecord& y) {
+    return x.offset == y.offset && x.length == y.length && x.chunk == y.chunk && x.chunk_offset == y.chunk_offset;
+  });
 }
 
 bool attributes_differ(const InodeRecord& a, const InodeRecord& b) {
@@ -172,25 +221,17 @@ Result<void> forget_old_txgs(PoolCore& core) {
   return core.history->forget_txgs_before(keep_from);
 }
 
-Result<std::vector<DiffEntry>> diff_states(PoolCore& core, DatasetId ds, Tid from, Tid to) {
+Result<std::vector<DiffEntry>> diff_states(PoolCore& core, DatasetId ds, Tid from, Tid to,
+                                           const std::vector<DatasetLayer>& origins) {
   Tid lo = std::min(from, to), hi = std::max(from, to);
+  StateReader old_state(core, ds, from, origins), new_state(core, ds, to, origins);
   std::vector<DiffEntry> out;
   for (Ino ino : ANYFS_TRY(core.history->changed_inodes(ds, lo, hi))) {
-    auto before = ANYFS_TRY(core.meta->inode(ds, ino, from));
-    auto after = ANYFS_TRY(core.meta->inode(ds, ino, to));
+    auto before = ANYFS_TRY(old_state.inode(ino));
+    auto after = ANYFS_TRY(new_state.inode(ino));
     if (!before && !after) continue;  // born and gone in between
-    if (!before) {
-      std::string path = ANYFS_TRY(path_of(core, ds, ino, to));
-      if (!path.empty()) out.push_back({DiffEntry::Change::Added, after->kind, path, {}});
-      continue;
-    }
-    if (!after) {
-      std::string path = ANYFS_TRY(path_of(core, ds, ino, from));
-      if (!path.empty()) out.push_back({DiffEntry::Change::Removed, before->kind, path, {}});
-      continue;
-    }
-    std::string old_path = ANYFS_TRY(path_of(core, ds, ino, from));
-    std::string new_path = ANYFS_TRY(path_of(core, ds, ino, to));
+    std::string old_path = before ? ANYFS_TRY(old_state.path(ino)) : std::string();
+    std::string new_path = after ? ANYFS_TRY(new_state.path(ino)) : std::string();
     if (old_path.empty() && new_path.empty()) continue;
     if (old_path.empty()) {
       out.push_back({DiffEntry::Change::Added, after->kind, new_path, {}});
@@ -203,10 +244,14 @@ Result<std::vector<DiffEntry>> diff_states(PoolCore& core, DatasetId ds, Tid fro
     if (old_path != new_path) out.push_back({DiffEntry::Change::Renamed, after->kind, new_path, old_path});
     bool modified = attributes_differ(*before, *after);
     if (after->kind != FileKind::Directory)
-      modified = modified || before->size != after->size || before->mtime_ns != after->mtime_ns ||
-                 ANYFS_TRY(core.history->content_changed(ds, ino, lo, hi));
-    else if (!modified)
-      modified = ANYFS_TRY(core.history->content_changed(ds, ino, lo, hi));  // xattrs
+      modified = modified || before->size != after->size || before->mtime_ns != after->mtime_ns;
+    if (!modified) {
+      // Rows written again with the same content (a clone taking over a file it
+      // shares) are no change.
+      auto a = ANYFS_TRY(old_state.content(ino));
+      auto b = ANYFS_TRY(new_state.content(ino));
+      modified = a.second != b.second || (after->kind != FileKind::Directory && !same_extents(a.first, b.first));
+    }
     if (modified) out.push_back({DiffEntry::Change::Modified, after->kind, new_path, {}});
   }
   // By path; at one path a rename shows before the change of content.

@@ -39,8 +39,10 @@ Result<PruneStep> prune_step(PoolCore& core, const DatasetState& ds, const Datas
 // Forgets transaction-group boundaries no dataset's history can read.
 Result<void> forget_old_txgs(PoolCore& core);
 
-// What changed in `ds` between the states at `from` and `to` (k_tid_live: now).
-Result<std::vector<DiffEntry>> diff_states(PoolCore& core, DatasetId ds, Tid from, Tid to);
+// What changed in `ds` between the states at `from` and `to` (k_tid_live: now);
+// a clone reads what it shares through `origins`.
+Result<std::vector<DiffEntry>> diff_states(PoolCore& core, DatasetId ds, Tid from, Tid to,
+                                           const std::vector<DatasetLayer>& origins = {});
 
 // Every kept version of inode `ino` of `ds`.
 Result<std::vector<FileVersion>> file_versions(PoolCore& core, const DatasetState& ds, Ino ino);

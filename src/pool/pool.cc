@@ -257,7 +257,8 @@ void PoolImpl::commit_timer() {
       continue;
     }
     if (std::chrono::steady_clock::now() - last_prune_ > std::chrono::seconds(60)) prune_wanted_ = true;
-    if (prune_wanted_ && background_prune_step()) {
+    // A pass under way goes on; a new one starts when one is wanted.
+    if ((prune_wanted_ || !prune_todo_.empty()) && background_prune_step()) {
       lock.unlock();
       std::this_thread::yield();
       lock.lock();

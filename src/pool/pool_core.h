@@ -24,6 +24,12 @@
 
 namespace anyfs {
 
+// Where a dataset's rows are read: a dataset at a TID (k_tid_live: live).
+struct DatasetLayer {
+  DatasetId ds = 0;
+  Tid at = k_tid_live;
+};
+
 // A dataset's buffered state, written out when the transaction group commits.
 class TxgParticipant {
  public:

@@ -34,6 +34,22 @@ Result<DatasetState> PoolImpl::dataset_state(std::string_view name) {
   return fail(Errc::NotFound, show(name), "no such dataset");
 }
 
+Result<std::vector<DatasetLayer>> PoolImpl::origins_of(const DatasetState& state) {
+  std::vector<DatasetLayer> out;
+  auto all = ANYFS_TRY(core_->history->datasets());
+  const DatasetState* at = &state;
+  while (at->origin) {
+    out.push_back({*at->origin, at->origin_tid});
+    const DatasetState* next = nullptr;
+    for (const auto& d : all)
+      if (d.id == *at->origin) next = &d;
+    if (next == nullptr || out.size() > all.size())
+      return fail(Errc::Corrupt, state.name, "the clone's origin is missing");
+    at = next;
+  }
+  return out;
+}
+
 Result<void> PoolImpl::check_writable(std::string_view what) {
   ANYFS_CHECK(core_->check_usable());
   if (core_->read_only) return fail(Errc::ReadOnly, core_->path, fmt::format("{} needs the pool open for writing", what));
@@ -58,7 +74,8 @@ Result<std::shared_ptr<Dataset>> PoolImpl::dataset(std::string_view name) {
   if (auto ds = open_dataset_named(name)) return ds;
   auto state = ANYFS_TRY(dataset_state(name));
   auto settings = ANYFS_TRY(settings_of(name));
-  auto ds = ANYFS_TRY(open_dataset(core_, state.id, std::string(name), settings));
+  auto ds = ANYFS_TRY(open_dataset(core_, state.id, std::string(name), settings, k_tid_live,
+                                   ANYFS_TRY(origins_of(state))));
   open_.emplace(std::string(name), ds);
   return ds;
 }

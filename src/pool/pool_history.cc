@@ -32,7 +32,7 @@ Result<std::shared_ptr<Dataset>> PoolImpl::dataset_at(std::string_view name, con
   Tid tid = ANYFS_TRY(resolve_as_of(*core_, state, at));
   auto settings = ANYFS_TRY(settings_of(name));
   std::string label = at.snapshot ? fmt::format("{}@{}", name, *at.snapshot) : fmt::format("{}@tid:{}", name, tid);
-  return open_dataset(core_, state.id, label, settings, tid);
+  return open_dataset(core_, state.id, label, settings, tid, ANYFS_TRY(origins_of(state)));
 }
 
 Result<std::uint64_t> PoolImpl::committed_tid() {
@@ -138,6 +138,64 @@ Result<void> PoolImpl::destroy_bookmark(std::string_view dataset, std::string_vi
   return core_->commit();
 }
 
+// --- Clones -----------------------------------------------------------------------
+
+Result<void> PoolImpl::clone(std::string_view dataset, std::string_view snapshot, std::string_view name,
+                             const std::vector<std::pair<std::string, std::string>>& properties) {
+  ANYFS_CHECK(check_dataset_name(name));
+  std::vector<std::pair<std::string, std::string>> canonical;
+  for (const auto& [n, v] : properties) canonical.emplace_back(n, ANYFS_TRY(check_property(n, v)));
+  std::lock_guard lock(core_->mu);
+  ANYFS_CHECK(check_writable("cloning"));
+  auto origin = ANYFS_TRY(dataset_state(dataset));
+  auto snap = ANYFS_TRY(core_->history->name(origin.id, snapshot, NameKind::Snapshot));
+  if (!snap) return fail(Errc::NotFound, fmt::format("{}@{}", dataset, snapshot), "no such snapshot");
+  if (dataset_state(name)) return fail(Errc::Exists, std::string(name), "a dataset of this name exists");
+  std::string parent_name(name.substr(0, name.rfind('/') == std::string_view::npos ? 0 : name.rfind('/')));
+  auto parent = dataset_state(parent_name);
+  if (!parent)
+    return fail(Errc::NotFound, std::string(name),
+                fmt::format("its parent dataset {} does not exist", parent_name.empty() ? "(root)" : parent_name));
+  Tid tid = ANYFS_TRY(core_->begin_op(parent->id, "clone", fmt::format("{}@{} -> {}", dataset, snapshot, name)));
+  ANYFS_CHECK(core_->end_op([&]() -> Result<void> {
+    // No rows: the clone reads its origin as of the snapshot until it changes something.
+    DatasetId id = ANYFS_TRY(core_->meta->create_dataset(name, tid));
+    ANYFS_CHECK(core_->history->set_origin(id, origin.id, snap->tid));
+    for (const auto& [n, v] : canonical) ANYFS_CHECK(core_->meta->set_property(id, n, v));
+    auto settings = ANYFS_TRY(settings_of(name));
+    if (settings.history != DatasetSettings::History::Off) ANYFS_CHECK(core_->history->set_history_from(id, tid));
+    return refresh_pin(*core_, id, settings);
+  }()));
+  return core_->commit();
+}
+
+Result<void> PoolImpl::promote(std::string_view name) {
+  std::shared_ptr<Dataset> clone;
+  {
+    auto opened = dataset(name);
+    if (!opened) return std::unexpected(opened.error());
+    clone = *opened;
+  }
+  std::lock_guard lock(core_->mu);
+  ANYFS_CHECK(check_writable("promote"));
+  auto state = ANYFS_TRY(dataset_state(name));
+  if (!state.origin) return fail(Errc::InvalidArgument, std::string(name), "not a clone");
+  // Its snapshots read through the origin; after promote nothing would hold that.
+  if (!ANYFS_TRY(core_->history->names(state.id, NameKind::Snapshot)).empty())
+    return fail(Errc::Busy, std::string(name), "the clone has snapshots, which read its origin; destroy them first");
+  ANYFS_CHECK(check_not_in_use(name));
+  ANYFS_CHECK(core_->commit());
+  Tid tid = ANYFS_TRY(core_->begin_op(state.id, "promote", std::string(name)));
+  ANYFS_CHECK(core_->end_op([&]() -> Result<void> {
+    ANYFS_TRY(own_everything(*clone, tid));
+    ANYFS_CHECK(core_->history->set_origin(state.id, std::nullopt, 0));
+    // States from before read the origin: history starts again here.
+    if (state.history_from) ANYFS_CHECK(core_->history->set_history_from(state.id, tid));
+    return {};
+  }()));
+  return core_->commit();
+}
+
 // --- Rollback ----------------------------------------------------------------------
 
 Result<void> PoolImpl::rollback(std::string_view dataset, std::string_view snapshot, bool force) {
@@ -191,7 +249,7 @@ Result<std::vector<DiffEntry>> PoolImpl::diff(std::string_view dataset, const As
   auto state = ANYFS_TRY(dataset_state(dataset));
   Tid a = ANYFS_TRY(resolve_as_of(*core_, state, from));
   Tid b = to ? ANYFS_TRY(resolve_as_of(*core_, state, *to)) : k_tid_live;
-  return diff_states(*core_, state.id, a, b);
+  return diff_states(*core_, state.id, a, b, ANYFS_TRY(origins_of(state)));
 }
 
 Result<std::vector<FileVersion>> PoolImpl::file_history(std::string_view dataset, std::string_view path,

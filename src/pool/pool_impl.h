@@ -49,6 +49,9 @@ class PoolImpl final : public Pool {
   Result<std::vector<BookmarkInfo>> bookmarks(std::string_view dataset) override;
   Result<void> destroy_bookmark(std::string_view dataset, std::string_view name) override;
   Result<void> rollback(std::string_view dataset, std::string_view snapshot, bool force) override;
+  Result<void> clone(std::string_view dataset, std::string_view snapshot, std::string_view name,
+                     const std::vector<std::pair<std::string, std::string>>& properties) override;
+  Result<void> promote(std::string_view name) override;
   Result<std::vector<DiffEntry>> diff(std::string_view dataset, const AsOf& from,
                                       const std::optional<AsOf>& to) override;
   Result<std::vector<FileVersion>> file_history(std::string_view dataset, std::string_view path,
@@ -70,6 +73,9 @@ class PoolImpl final : public Pool {
   // REQUIRES (all below): core_->mu held.
   Result<DatasetState> dataset_state(std::string_view name);
   Result<DatasetId> dataset_id(std::string_view name) { return ANYFS_TRY(dataset_state(name)).id; }
+  // Where a clone reads what it has not changed: its origin at the snapshot, and
+  // so on up the chain (empty for a dataset that is not a clone).
+  Result<std::vector<DatasetLayer>> origins_of(const DatasetState& state);
   // Effective properties: local, inherited from the nearest ancestor, or default.
   Result<std::vector<PropertyValue>> effective_properties(std::string_view name);
   Result<DatasetSettings> settings_of(std::string_view name);
