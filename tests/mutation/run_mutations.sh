@@ -29,6 +29,7 @@ mutations=(
   "rollback-revives-nothing@@src/meta/sqlite_history_store.cc@@s/revive.bind(1, ds).bind(2, to)/revive.bind(1, ds).bind(2, 0)/@@HistoryTest"
   "as-of-ignores-birth@@src/meta/sqlite_meta_store.cc@@s/parent = ?2 AND tid_to > ?3 AND +tid_from <= ?3 \"/parent = ?2 AND tid_to > ?3 \"/@@PoolViewOfThePast|HistoryTest"
   "txg-ends-not-recorded@@src/pool/pool_core.cc@@s/if (last_tid != committed_tid) ANYFS_CHECK(history->record_txg/if (false) ANYFS_CHECK(history->record_txg/@@HistoryTest"
+  "clone-takes-over-without-extents@@src/pool/dataset.cc@@s/^      ANYFS_CHECK(core_->meta->put_extent(id_, e, tid));\$/      (void)e;/@@HistoryTest"
   "append-ignores-end@@src/memory/memory_fs.cc@@s/if (has(flags_, OpenFlags::Append)) offset = node_->data.size();/;/@@MemoryFs"
 )
 
