@@ -11,22 +11,41 @@ using Runner = std::function<int(Context&)>;
 
 std::string show(const std::string& name) { return name.empty() ? "(root)" : name; }
 
+// The table of datasets (for `datasets` and `dataset list`).
+Result<void> list_datasets(Context& ctx, Pool& pool) {
+  nlohmann::json out = nlohmann::json::array();
+  std::string human = fmt::format("{:<30} {:>10} {:>9} {:<14} {}\n", "DATASET", "CREATED", "SNAPSHOTS",
+                                  "HISTORY FROM", "ORIGIN");
+  for (const auto& d : ANYFS_TRY(pool.dataset_list())) {
+    nlohmann::json j = {{"name", d.name},           {"created_tid", d.created_tid}, {"snapshots", d.snapshots},
+                        {"origin", d.origin},       {"history", ANYFS_TRY(pool.get_property(d.name, "history"))}};
+    j["history_from"] = d.history_from ? nlohmann::json(*d.history_from) : nlohmann::json(nullptr);
+    out.push_back(std::move(j));
+    human += fmt::format("{:<30} {:>10} {:>9} {:<14} {}\n", show(d.name), d.created_tid, d.snapshots,
+                         d.history_from ? fmt::format("TID {}", *d.history_from) : "-", d.origin);
+  }
+  ctx.print(out, human);
+  return {};
+}
+
 Runner setup_dataset(CLI::App& app) {
   auto action = std::make_shared<std::string>();
   auto args = std::make_shared<std::vector<std::string>>();
   auto options = std::make_shared<std::vector<std::string>>();
   auto recursive = std::make_shared<bool>(false);
-  app.add_option("action", *action, "create NAME | destroy NAME | rename OLD NEW")
+  app.add_option("action", *action, "create NAME | destroy NAME | rename OLD NEW | list")
       ->required()
-      ->check(CLI::IsMember({"create", "destroy", "rename"}));
+      ->check(CLI::IsMember({"create", "destroy", "rename", "list"}));
   app.add_option("args", *args, "Dataset names (hierarchical: projects/web)");
   app.add_option("-o", *options, "create: a property NAME=VALUE (repeatable); others are inherited");
   app.add_flag("-r,--recursive", *recursive, "destroy: also child datasets, snapshots and bookmarks");
   return [=](Context& ctx) {
     return with_pool(ctx, [&](Pool& pool) -> Result<void> {
+      // `list` opens the pool for writing like every `dataset` action; `datasets` reads beside a writer.
+      if (*action == "list") return list_datasets(ctx, pool);
       const std::size_t want = *action == "rename" ? 2 : 1;
       if (args->size() != want)
-        return fail(Errc::InvalidArgument, "", "dataset create NAME | destroy [-r] NAME | rename OLD NEW");
+        return fail(Errc::InvalidArgument, "", "dataset create NAME | destroy [-r] NAME | rename OLD NEW | list");
       if (*action == "create") {
         std::vector<std::pair<std::string, std::string>> props;
         for (const auto& o : *options) {
@@ -47,30 +66,15 @@ Runner setup_dataset(CLI::App& app) {
 }
 
 Runner setup_datasets(CLI::App&) {
-  return [](Context& ctx) {
-    return with_pool(ctx, [&](Pool& pool) -> Result<void> {
-      nlohmann::json out = nlohmann::json::array();
-      std::string human = fmt::format("{:<30} {:>10} {:>9} {:<14} {}\n", "DATASET", "CREATED", "SNAPSHOTS",
-                                      "HISTORY FROM", "ORIGIN");
-      for (const auto& d : ANYFS_TRY(pool.dataset_list())) {
-        nlohmann::json j = {{"name", d.name},           {"created_tid", d.created_tid}, {"snapshots", d.snapshots},
-                            {"origin", d.origin},       {"history", ANYFS_TRY(pool.get_property(d.name, "history"))}};
-        j["history_from"] = d.history_from ? nlohmann::json(*d.history_from) : nlohmann::json(nullptr);
-        out.push_back(std::move(j));
-        human += fmt::format("{:<30} {:>10} {:>9} {:<14} {}\n", show(d.name), d.created_tid, d.snapshots,
-                             d.history_from ? fmt::format("TID {}", *d.history_from) : "-", d.origin);
-      }
-      ctx.print(out, human);
-      return {};
-    });
-  };
+  return [](Context& ctx) { return with_pool(ctx, [&](Pool& pool) { return list_datasets(ctx, pool); }); };
 }
 
 }  // namespace
 
 const std::vector<Command>& dataset_commands() {
   static const std::vector<Command> k_commands = {
-      {"dataset", "Create, destroy or rename datasets: dataset create|destroy|rename", Access::Write, setup_dataset},
+      {"dataset", "Create, destroy, rename or list datasets: dataset create|destroy|rename|list", Access::Write,
+       setup_dataset},
       {"datasets", "List datasets with their snapshots, history and origin", Access::Read, setup_datasets},
   };
   return k_commands;
