@@ -109,14 +109,23 @@ class CrashTest : public ::testing::Test {
   int count_ = 0;
 };
 
+// Opens a pool after a cut, as a user would next; it must open and pass verify.
+void reopen_verified(const std::string& pool_path, const std::string& where, std::shared_ptr<Pool>& out) {
+  auto pool = Pool::open(pool_path);
+  ASSERT_TRUE(pool.has_value()) << where << ": " << pool.error().to_string();
+  auto report = (*pool)->verify();
+  ASSERT_TRUE(report.has_value());
+  ASSERT_TRUE(report->ok()) << where << ": " << report->problems.front();
+  out = *pool;
+}
+
 TEST_F(CrashTest, EveryAcknowledgedSyncSurvivesAPowerCutAtEverySyncPoint) {
   auto cuts = cut_at_every_sync(5, false, run_workload, [](const std::string& pool_path, const Outcome& cut,
                                                             const std::string& where) {
-    auto pool = Pool::open(pool_path);
-    ASSERT_TRUE(pool.has_value()) << where << ": " << pool.error().to_string();
-    auto report = (*pool)->verify();
-    ASSERT_TRUE(report.has_value());
-    ASSERT_TRUE(report->ok()) << where << ": " << report->problems.front();
+    std::shared_ptr<Pool> opened;
+    reopen_verified(pool_path, where, opened);
+    if (!opened) return;
+    auto pool = &opened;
     Tree now;
     ASSERT_OK(read_tree(*(*pool)->dataset().value(), "/", now));
     EXPECT_TRUE(now == cut.durable || now == cut.pending)
@@ -227,11 +236,10 @@ TEST_F(CrashTest, SnapshotsDestroyPruneAndRollbackSurviveAPowerCutAtEverySyncPoi
   auto cuts = cut_at_every_sync(3, true, run_history_workload, [](const std::string& pool_path,
                                                                    const HistoryOutcome& cut,
                                                                    const std::string& where) {
-    auto pool = Pool::open(pool_path);
-    ASSERT_TRUE(pool.has_value()) << where << ": " << pool.error().to_string();
-    auto report = (*pool)->verify();
-    ASSERT_TRUE(report.has_value());
-    ASSERT_TRUE(report->ok()) << where << ": " << report->problems.front();
+    std::shared_ptr<Pool> opened;
+    reopen_verified(pool_path, where, opened);
+    if (!opened) return;
+    auto pool = &opened;
     auto now = read_history(**pool);
     ASSERT_TRUE(now.has_value()) << where << ": " << now.error().to_string();
     EXPECT_TRUE(*now == cut.durable || *now == cut.pending || *now == cut.before_rollback)
