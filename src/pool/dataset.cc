@@ -950,7 +950,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     ANYFS_CHECK(start());
     Node* node = ANYFS_TRY(existing(p, Follow::Yes));
     Tid tid = ANYFS_TRY(op(what, p));
-    ANYFS_CHECK(core_->end_op(own(node, tid)));
+    if (auto owned = own(node, tid); !owned) return core_->end_op(owned);
     change(node->rec);
     node->rec.ctime_ns = now();
     mark(node, tid);
