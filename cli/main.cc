@@ -10,8 +10,9 @@
 namespace anyfs::cli {
 namespace {
 
-constexpr const char* k_footer = R"(Exit codes: 0 ok, 1 failure, 2 usage error, 3 not found, 4 exists,
-5 denied (read-only, permission), 6 corrupt or I/O error, 7 pool busy. See docs/CLI.md.)";
+constexpr const char* k_footer = R"(Exit codes: 0 ok, 1 failure, 2 usage error, 3 not found (or no longer kept),
+4 exists, 5 denied (read-only, permission), 6 corrupt or I/O error, 7 busy (another writer,
+open files, children, newer snapshots or clones in the way). See docs/CLI.md.)";
 
 int run(int argc, char** argv) {
   CLI::App app{
