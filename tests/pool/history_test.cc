@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <iostream>
 #include <random>
 #include <thread>
 
@@ -255,35 +256,68 @@ TEST_F(HistoryTest, AHistoryWindowKeepsWhatIsInsideItAndPrunesTheRest) {
   expect_verified(*pool);
 }
 
-TEST_F(HistoryTest, RandomSnapshotPruneAndWriteSequencesNeverLoseWhatASnapshotSees) {
-  for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+// ANYFS_SOAK=1 runs 40 seeds.
+TEST_F(HistoryTest, RandomSnapshotCloneAndPruneSequencesNeverLoseWhatAnyStateSees) {
+  struct Ds {
+    std::shared_ptr<Dataset> fs;
+    Tree model;
+    std::map<std::string, Tree> snapshots;
+    std::optional<std::pair<std::string, std::string>> origin;  // (dataset, snapshot) of a clone
+  };
+  const std::uint64_t seeds = std::getenv("ANYFS_SOAK") ? 40 : 4;
+  std::map<std::string, int> done;  // how often each kind of step ran, printed at the end
+  for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     TempDir dir;
     PoolCreateOptions options;
     options.properties = {{"recordsize", "4K"}};
     auto pool = must(Pool::create(dir.str() + "/p.anyfs", options));
-    auto fs = must(pool->dataset());
     std::mt19937_64 rng(seed);
-    Tree model;
-    std::map<std::string, Tree> snapshots;
+    std::map<std::string, Ds> all;
+    all[""].fs = must(pool->dataset());
     int next = 0;
     GcOptions now;
     now.grace_seconds = 0;
+    auto pick = [&]() -> std::pair<const std::string, Ds>& {
+      return *std::next(all.begin(), static_cast<long>(rng() % all.size()));
+    };
+    auto depended_on = [&](const std::string& ds, const std::string& snap) {
+      for (const auto& [name, d] : all)
+        if (d.origin && *d.origin == std::pair(ds, snap)) return true;
+      return false;
+    };
+    auto check_all = [&](Pool& p) {
+      for (auto& [name, d] : all) {
+        ASSERT_EQ(tree_of(*must(p.dataset(name))), d.model) << "dataset '" << name << "'";
+        for (const auto& [snap, tree] : d.snapshots)
+          ASSERT_EQ(tree_at(p, name, AsOf::at_snapshot(snap)), tree) << name << "@" << snap;
+      }
+    };
     for (int round = 0; round < 60; ++round) {
-      for (int i = 0; i < 5; ++i) ASSERT_TRUE(random_step(*fs, model, rng));
-      switch (rng() % 8) {
+      {
+        auto& [name, d] = pick();
+        for (int i = 0; i < 5; ++i) ASSERT_TRUE(random_step(*d.fs, d.model, rng)) << name;
+      }
+      auto& [name, d] = pick();
+      switch (rng() % 10) {
         case 0:
         case 1: {
-          std::string name = "s" + std::to_string(next++);
-          must(pool->snapshot("", name));
-          snapshots[name] = model;
+          std::string snap = "s" + std::to_string(next++);
+          must(pool->snapshot(name, snap));
+          d.snapshots[snap] = d.model;
+          done[name.empty() ? "snapshot" : "snapshot of a clone"]++;
           break;
         }
         case 2:
-          if (!snapshots.empty()) {
-            auto it = std::next(snapshots.begin(), static_cast<long>(rng() % snapshots.size()));
-            ASSERT_OK(pool->destroy_snapshot("", it->first));
-            snapshots.erase(it);
+          if (!d.snapshots.empty()) {
+            auto it = std::next(d.snapshots.begin(), static_cast<long>(rng() % d.snapshots.size()));
+            if (depended_on(name, it->first)) {
+              ASSERT_ERR(pool->destroy_snapshot(name, it->first), Busy);
+            } else {
+              ASSERT_OK(pool->destroy_snapshot(name, it->first));
+              d.snapshots.erase(it);
+              done["destroy"]++;
+            }
           }
           break;
         case 3:
@@ -291,7 +325,39 @@ TEST_F(HistoryTest, RandomSnapshotPruneAndWriteSequencesNeverLoseWhatASnapshotSe
           must(pool->gc(now));
           break;
         case 4:
-          ASSERT_OK(pool->set_property("", "history", rng() % 2 ? "all" : "off"));
+          ASSERT_OK(pool->set_property(name, "history", rng() % 2 ? "all" : "off"));
+          break;
+        case 5:
+          if (!d.snapshots.empty() && all.size() < 4) {
+            auto it = std::next(d.snapshots.begin(), static_cast<long>(rng() % d.snapshots.size()));
+            std::string clone = "c" + std::to_string(next++);
+            ASSERT_OK(pool->clone(name, it->first, clone));
+            Ds c{must(pool->dataset(clone)), it->second, {}, std::pair(name, it->first)};
+            all[clone] = std::move(c);
+            done["clone"]++;
+          }
+          break;
+        case 6:
+          if (d.origin) {
+            if (!d.snapshots.empty()) {
+              ASSERT_ERR(pool->promote(name), Busy);
+            } else {
+              ASSERT_OK(pool->promote(name));
+              d.origin.reset();
+              done["promote"]++;
+            }
+          }
+          break;
+        case 7:
+          // Roll back to the newest snapshot (no --force: nothing newer).
+          if (!d.snapshots.empty()) {
+            auto newest = std::max_element(d.snapshots.begin(), d.snapshots.end(), [](auto& x, auto& y) {
+              return std::stoi(x.first.substr(1)) < std::stoi(y.first.substr(1));
+            });
+            ASSERT_OK(pool->rollback(name, newest->first));
+            d.model = newest->second;
+            done["rollback"]++;
+          }
           break;
         default:
           ASSERT_OK(pool->sync());
@@ -300,17 +366,18 @@ TEST_F(HistoryTest, RandomSnapshotPruneAndWriteSequencesNeverLoseWhatASnapshotSe
         must(pool->prune());
         must(pool->gc(now));
         expect_verified(*pool);
-        for (const auto& [name, tree] : snapshots)
-          ASSERT_EQ(tree_at(*pool, "", AsOf::at_snapshot(name)), tree) << name;
-        ASSERT_EQ(tree_of(*fs), model);
+        check_all(*pool);
+        if (HasFatalFailure()) return;
       }
     }
+    for (auto& [name, d] : all) d.fs.reset();
     ASSERT_OK(pool->close());
     auto again = must(Pool::open(dir.str() + "/p.anyfs"));
-    for (const auto& [name, tree] : snapshots) EXPECT_EQ(tree_at(*again, "", AsOf::at_snapshot(name)), tree) << name;
-    EXPECT_EQ(tree_of(*must(again->dataset())), model);
+    check_all(*again);
     expect_verified(*again);
   }
+  for (const auto& [what, n] : done) std::cout << what << ": " << n << "  ";
+  std::cout << "\n";
 }
 
 TEST_F(HistoryTest, DestroyedSnapshotsArePrunedInTheBackground) {
