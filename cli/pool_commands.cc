@@ -201,6 +201,8 @@ Runner setup_info(CLI::App&) {
                           {"files", s.files},
                           {"logical_bytes", s.logical_bytes},
                           {"referenced_bytes", s.referenced_bytes},
+                          {"history_bytes", s.history_bytes},
+                          {"snapshots", s.snapshots},
                           {"chunks", s.chunks},
                           {"chunk_raw_bytes", s.chunk_raw_bytes},
                           {"chunk_stored_bytes", s.chunk_stored_bytes},
@@ -212,13 +214,15 @@ Runner setup_info(CLI::App&) {
       ctx.print(j, fmt::format("pool         {}\n"
                                "files        {} in {} dataset(s)\n"
                                "logical      {}\n"
+                               "history      {} held only by {} snapshot(s) and history\n"
                                "chunks       {} ({} raw, {} stored)\n"
                                "dedup        {:.2f}x\n"
                                "compression  {:.2f}x\n"
                                "on disk      {}\n"
                                "gc pending   {} chunk(s)\n"
                                "last TID     {}",
-                               pool.path(), s.files, s.datasets, human_bytes(s.logical_bytes), s.chunks,
+                               pool.path(), s.files, s.datasets, human_bytes(s.logical_bytes),
+                               human_bytes(s.history_bytes), s.snapshots, s.chunks,
                                human_bytes(s.chunk_raw_bytes), human_bytes(s.chunk_stored_bytes), s.dedup_ratio(),
                                s.compression_ratio(), human_bytes(s.file_bytes), s.unreferenced_chunks, s.last_tid));
       return {};

@@ -51,13 +51,19 @@ struct PoolStats {
   std::uint64_t files = 0;            // live inodes of every kind
   std::uint64_t logical_bytes = 0;    // sum of live file sizes
   std::uint64_t referenced_bytes = 0; // bytes the live extents cover (holes excluded)
+  // Bytes of file data that only snapshots and history still reference (the
+  // extents of replaced or removed versions), before dedup.
+  std::uint64_t history_bytes = 0;
+  std::uint64_t snapshots = 0;
   std::uint64_t chunks = 0;           // distinct chunks stored
   std::uint64_t chunk_raw_bytes = 0;  // their size before compression
   std::uint64_t chunk_stored_bytes = 0;  // their size as stored
   std::uint64_t unreferenced_chunks = 0; // waiting for gc
   std::uint64_t file_bytes = 0;       // the pool file (and WAL) on disk
   std::uint64_t last_tid = 0;
-  double dedup_ratio() const { return chunk_raw_bytes ? double(referenced_bytes) / double(chunk_raw_bytes) : 1.0; }
+  double dedup_ratio() const {
+    return chunk_raw_bytes ? double(referenced_bytes + history_bytes) / double(chunk_raw_bytes) : 1.0;
+  }
   double compression_ratio() const {
     return chunk_stored_bytes ? double(chunk_raw_bytes) / double(chunk_stored_bytes) : 1.0;
   }

@@ -29,6 +29,8 @@ Result<PoolStats> pool_stats(PoolCore& core) {
   s.files = count(core, "SELECT count(*) FROM inodes WHERE tid_to = " + live);
   s.logical_bytes = count(core, "SELECT coalesce(sum(size), 0) FROM inodes WHERE kind = 0 AND tid_to = " + live);
   s.referenced_bytes = count(core, "SELECT coalesce(sum(length), 0) FROM extents WHERE tid_to = " + live);
+  s.history_bytes = count(core, "SELECT coalesce(sum(length), 0) FROM extents WHERE tid_to < " + live);
+  s.snapshots = count(core, "SELECT count(*) FROM snapshots");
   s.chunks = count(core, "SELECT count(*) FROM chunks");
   s.chunk_raw_bytes = count(core, "SELECT coalesce(sum(raw_size), 0) FROM chunks");
   s.chunk_stored_bytes = count(core, "SELECT coalesce(sum(length(data)), 0) FROM chunks");

@@ -185,13 +185,18 @@ TEST_F(HistoryTest, TheBytesASnapshotAloneHoldsAreWhatItsDestroyFrees) {
   EXPECT_EQ(snaps[0].unique_bytes, 80'000u);
   EXPECT_EQ(snaps[1].unique_bytes, 0u);
   auto before = must(pool->stats());
+  EXPECT_EQ(before.history_bytes, 80'000u);
+  EXPECT_EQ(before.snapshots, 2u);
+  EXPECT_NEAR(before.dedup_ratio(), 1.0, 0.01);  // the removed file's chunks count as referenced
   ASSERT_OK(pool->destroy_snapshot("", "s1"));
   must(pool->prune());
   GcOptions now;
   now.grace_seconds = 0;
   auto gc = must(pool->gc(now));
   EXPECT_GE(gc.bytes_freed, 80'000u);
-  EXPECT_LT(must(pool->stats()).chunk_raw_bytes, before.chunk_raw_bytes);
+  auto after = must(pool->stats());
+  EXPECT_LT(after.chunk_raw_bytes, before.chunk_raw_bytes);
+  EXPECT_EQ(after.history_bytes, 0u);
   expect_verified(*pool);
 }
 
