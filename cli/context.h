@@ -55,6 +55,7 @@ class Context {
 
   bool json() const { return options_.json; }
   bool writes() const { return access_ == Access::Write; }
+  bool read_only() const { return options_.read_only; }
   // --at as given ("" when absent).
   const std::string& as_of_text() const { return options_.at; }
 
@@ -108,6 +109,8 @@ const std::vector<Command>& pool_commands();
 const std::vector<Command>& history_commands();
 // dataset create|list|destroy|rename (cli/dataset_commands.cc).
 const std::vector<Command>& dataset_commands();
+// mount, unmount (cli/mount_commands.cc).
+const std::vector<Command>& mount_commands();
 
 // Runs `body` on the pool; an Error becomes a report and exit code.
 template <class F>

@@ -7,6 +7,7 @@ k_packages=(
   libcli11-dev libfmt-dev nlohmann-json3-dev
   libssl-dev libzstd-dev liblz4-dev libxxhash-dev libsqlite3-dev sqlite3
   libgtest-dev libgmock-dev libbenchmark-dev
+  libfuse3-dev fuse3
 )
 
 say() { printf 'anyfs-setup: %s\n' "$*" >&2; }

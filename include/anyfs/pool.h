@@ -22,6 +22,7 @@
 
 #include "anyfs/error.h"
 #include "anyfs/fs.h"
+#include "anyfs/inode_fs.h"
 #include "anyfs/history.h"
 
 namespace anyfs {
@@ -97,8 +98,26 @@ struct GcReport {
 };
 
 // A filesystem inside a pool: an Fs with what only a pool can do.
-class Dataset : public Fs {
+// A dataset is an Fs (by path) and an InodeFs (by inode number, for servers).
+class Dataset : public Fs, public InodeFs {
  public:
+  using Fs::get_xattr;
+  using Fs::link;
+  using Fs::list_xattr;
+  using Fs::open;
+  using Fs::readlink;
+  using Fs::remove_xattr;
+  using Fs::rename;
+  using Fs::set_xattr;
+  using InodeFs::get_xattr;
+  using InodeFs::link;
+  using InodeFs::list_xattr;
+  using InodeFs::open;
+  using InodeFs::readlink;
+  using InodeFs::remove_xattr;
+  using InodeFs::rename;
+  using InodeFs::set_xattr;
+
   // Makes `to` a copy of the regular file `from` that shares all its chunks (a
   // reflink: no data is copied). Errors: as open(from) and as creating `to`
   // (Exists if present), InvalidArgument if `from` is not a regular file.

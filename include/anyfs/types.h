@@ -7,7 +7,12 @@
 
 namespace anyfs {
 
-enum class FileKind : std::uint8_t { Regular, Directory, Symlink, Other };
+// Stored as its number: new kinds go at the end. Other is a host object the
+// kinds below do not name.
+enum class FileKind : std::uint8_t { Regular, Directory, Symlink, Other, Fifo, CharDevice, BlockDevice, Socket };
+
+// True for the kinds whose content is not stored (FIFOs, devices, sockets).
+inline bool is_special(FileKind kind) { return kind >= FileKind::Other; }
 
 std::string_view file_kind_name(FileKind kind);
 
@@ -25,6 +30,7 @@ struct Stat {
   std::int64_t mtime_ns = 0;
   std::int64_t ctime_ns = 0;
   std::int64_t btime_ns = 0;  // birth time; 0 where the Fs cannot tell
+  std::uint64_t rdev = 0;     // device number of a CharDevice or BlockDevice
 
   bool is_dir() const { return kind == FileKind::Directory; }
   bool is_regular() const { return kind == FileKind::Regular; }

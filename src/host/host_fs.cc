@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -38,6 +39,10 @@ FileKind kind_of(mode_t mode) {
     case S_IFREG: return FileKind::Regular;
     case S_IFDIR: return FileKind::Directory;
     case S_IFLNK: return FileKind::Symlink;
+    case S_IFIFO: return FileKind::Fifo;
+    case S_IFCHR: return FileKind::CharDevice;
+    case S_IFBLK: return FileKind::BlockDevice;
+    case S_IFSOCK: return FileKind::Socket;
     default: return FileKind::Other;
   }
 }
@@ -61,6 +66,7 @@ Result<Stat> stat_fd(int fd, std::string_view p) {
   st.mtime_ns = ns_of(sx.stx_mtime);
   st.ctime_ns = ns_of(sx.stx_ctime);
   st.btime_ns = (sx.stx_mask & STATX_BTIME) ? ns_of(sx.stx_btime) : 0;
+  st.rdev = makedev(sx.stx_rdev_major, sx.stx_rdev_minor);
   return st;
 }
 
@@ -209,6 +215,10 @@ class HostFs final : public Fs {
         case DT_REG: e.kind = FileKind::Regular; break;
         case DT_DIR: e.kind = FileKind::Directory; break;
         case DT_LNK: e.kind = FileKind::Symlink; break;
+        case DT_FIFO: e.kind = FileKind::Fifo; break;
+        case DT_CHR: e.kind = FileKind::CharDevice; break;
+        case DT_BLK: e.kind = FileKind::BlockDevice; break;
+        case DT_SOCK: e.kind = FileKind::Socket; break;
         case DT_UNKNOWN: {
           struct stat st {};
           if (fstatat(dirfd(dir), d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) e.kind = kind_of(st.st_mode);

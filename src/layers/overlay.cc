@@ -422,7 +422,7 @@ Result<void> OverlayFs::copy_up(const std::string& c, const Where& w, bool with_
       else
         ANYFS_CHECK(upper_->write_file(c, "", st.mode));
       break;
-    case FileKind::Other: return fail(Errc::Unsupported, c, "cannot copy up a special file");
+    default: return fail(Errc::Unsupported, c, "cannot copy up a special file");
   }
   return copy_attributes(c, st);
 }

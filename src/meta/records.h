@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "anyfs/inode_fs.h"
 #include "anyfs/types.h"
 #include "chunk/hash.h"
 
@@ -18,8 +19,7 @@ using DatasetId = std::uint64_t;
 // tid_to of a live row: the largest value SQLite's INTEGER holds.
 inline constexpr Tid k_tid_live = 0x7fff'ffff'ffff'ffffull;
 
-// The root directory of every dataset.
-inline constexpr Ino k_root_ino = 1;
+// The root directory of every dataset is k_root_ino (anyfs/inode_fs.h).
 
 struct InodeRecord {
   Ino ino = 0;

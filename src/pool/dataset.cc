@@ -6,6 +6,7 @@
 // it is flushed (delayed allocation), so the chunker sees whole runs.
 #include "pool/dataset.h"
 
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -155,10 +156,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     ANYFS_CHECK(start());
     Node* dir = ANYFS_TRY(existing(p, Follow::Yes));
     if (dir->rec.kind != FileKind::Directory) return fail(Errc::NotDir, std::string(p), "not a directory");
-    std::vector<DirEntry> out;
-    for (auto& e : ANYFS_TRY(core_->meta->list_dir(src(*dir).ds, dir->rec.ino, src(*dir).at)))
-      out.push_back({e.name, e.kind, e.ino});
-    return out;
+    return list_node(*dir);
   }
 
   Result<void> mkdir(std::string_view p, std::uint32_t mode) override {
@@ -168,9 +166,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     Tid tid = ANYFS_TRY(op("mkdir", p));
     return core_->end_op([&]() -> Result<void> {
       Node* parent = ANYFS_TRY(load(r.parent().ino));
-      Node* node = new_node(FileKind::Directory, mode, tid);
-      ANYFS_CHECK(add_entry(parent, r.leaf, node, tid));
-      parent->rec.nlink++;
+      ANYFS_TRY(create_in(parent, r.leaf, process_owned(FileKind::Directory, mode), tid));
       return {};
     }());
   }
@@ -191,6 +187,8 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
   }
 
   Result<void> rename(std::string_view from, std::string_view to, RenameFlags flags) override;
+  Result<void> move(Ino src_dir, const std::string& src_name, Ino dst_dir, const std::string& dst_name, Ino moved,
+                    std::optional<Ino> replaced, bool exchange, std::string_view to, std::string_view detail);
 
   Result<void> link(std::string_view existing_path, std::string_view new_path) override {
     ANYFS_CHECK(path::check_names_entry(existing_path));
@@ -206,11 +204,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     return core_->end_op([&]() -> Result<void> {
       Node* node = ANYFS_TRY(load(src.node().ino));
       Node* parent = ANYFS_TRY(load(dst.parent().ino));
-      ANYFS_CHECK(own(node, tid));
-      node->rec.nlink++;
-      node->rec.ctime_ns = now();
-      mark(node, tid);
-      return add_entry(parent, dst.leaf, node, tid);
+      return link_node(node, parent, dst.leaf, tid);
     }());
   }
 
@@ -222,19 +216,17 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     Tid tid = ANYFS_TRY(op("symlink", link_path));
     return core_->end_op([&]() -> Result<void> {
       Node* parent = ANYFS_TRY(load(r.parent().ino));
-      Node* node = new_node(FileKind::Symlink, 0777, tid);
-      node->rec.target = std::string(target);
-      node->rec.size = target.size();
-      return add_entry(parent, r.leaf, node, tid);
+      NewObject what = process_owned(FileKind::Symlink, 0777);
+      what.target = std::string(target);
+      ANYFS_TRY(create_in(parent, r.leaf, what, tid));
+      return {};
     }());
   }
 
   Result<std::string> readlink(std::string_view p) override {
     std::lock_guard lock(core_->mu);
     ANYFS_CHECK(start());
-    Node* node = ANYFS_TRY(existing(p, Follow::No));
-    if (node->rec.kind != FileKind::Symlink) return fail(Errc::InvalidArgument, std::string(p), "not a symlink");
-    return node->rec.target;
+    return readlink_node(*ANYFS_TRY(existing(p, Follow::No)), p);
   }
 
   Result<void> chmod(std::string_view p, std::uint32_t mode) override {
@@ -273,10 +265,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     ANYFS_CHECK(check_xattr_name(p, name));
     std::lock_guard lock(core_->mu);
     ANYFS_CHECK(start());
-    Node* node = ANYFS_TRY(existing(p, Follow::Yes));
-    auto value = ANYFS_TRY(core_->meta->xattr(src(*node).ds, node->rec.ino, name, src(*node).at));
-    if (!value) return fail(Errc::NoData, std::string(p), "no such attribute");
-    return *value;
+    return xattr_node(*ANYFS_TRY(existing(p, Follow::Yes)), name, p);
   }
 
   Result<void> set_xattr(std::string_view p, std::string_view name, std::string_view value,
@@ -285,45 +274,20 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     ANYFS_CHECK(check_xattr_value(p, value));
     std::lock_guard lock(core_->mu);
     ANYFS_CHECK(start());
-    Node* node = ANYFS_TRY(existing(p, Follow::Yes));
-    auto present = ANYFS_TRY(core_->meta->xattr(src(*node).ds, node->rec.ino, name, src(*node).at)).has_value();
-    if (flags == XattrFlags::Create && present) return fail(Errc::Exists, std::string(p), "attribute exists");
-    if (flags == XattrFlags::Replace && !present) return fail(Errc::NoData, std::string(p), "no such attribute");
-    Tid tid = ANYFS_TRY(op("set_xattr", p));
-    return core_->end_op([&]() -> Result<void> {
-      ANYFS_CHECK(own(node, tid));
-      ANYFS_CHECK(core_->meta->put_xattr(id_, node->rec.ino, name, value, tid));
-      node->rec.ctime_ns = now();
-      mark(node, tid);
-      return {};
-    }());
+    return set_xattr_node(ANYFS_TRY(existing(p, Follow::Yes)), name, value, flags, p);
   }
 
   Result<std::vector<std::string>> list_xattr(std::string_view p) override {
     std::lock_guard lock(core_->mu);
     ANYFS_CHECK(start());
-    Node* node = ANYFS_TRY(existing(p, Follow::Yes));
-    std::vector<std::string> out;
-    for (auto& [name, value] : ANYFS_TRY(core_->meta->xattrs(src(*node).ds, node->rec.ino, src(*node).at)))
-      out.push_back(name);
-    return out;
+    return xattr_names(*ANYFS_TRY(existing(p, Follow::Yes)));
   }
 
   Result<void> remove_xattr(std::string_view p, std::string_view name) override {
     ANYFS_CHECK(check_xattr_name(p, name));
     std::lock_guard lock(core_->mu);
     ANYFS_CHECK(start());
-    Node* node = ANYFS_TRY(existing(p, Follow::Yes));
-    if (!ANYFS_TRY(core_->meta->xattr(src(*node).ds, node->rec.ino, name, src(*node).at)))
-      return fail(Errc::NoData, std::string(p), "no such attribute");
-    Tid tid = ANYFS_TRY(op("remove_xattr", p));
-    return core_->end_op([&]() -> Result<void> {
-      ANYFS_CHECK(own(node, tid));
-      ANYFS_CHECK(core_->meta->drop_xattr(id_, node->rec.ino, name, tid));
-      node->rec.ctime_ns = now();
-      mark(node, tid);
-      return {};
-    }());
+    return remove_xattr_node(ANYFS_TRY(existing(p, Follow::Yes)), name, p);
   }
 
   Result<StatFs> statfs() override {
@@ -383,14 +347,260 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     return core_->end_op([&]() -> Result<void> {
       ANYFS_CHECK(flush_node(*src, true));
       Node* parent = ANYFS_TRY(load(r.parent().ino));
-      Node* node = new_node(FileKind::Regular, src->rec.mode, tid);
+      Node* node = ANYFS_TRY(create_in(parent, r.leaf, process_owned(FileKind::Regular, src->rec.mode), tid));
       node->rec.size = src->rec.size;
       for (auto e : ANYFS_TRY(core_->meta->extents(this->src(*src).ds, src->rec.ino, 0, k_max_file_size,
                                                   this->src(*src).at))) {
         e.ino = node->rec.ino;
         ANYFS_CHECK(core_->meta->put_extent(id_, e, tid));
       }
-      return add_entry(parent, r.leaf, node, tid);
+      return {};
+    }());
+  }
+
+  // --- InodeFs ----------------------------------------------------------------------
+
+  Result<Stat> lookup(Ino dir, std::string_view name) override {
+    ANYFS_CHECK(path::validate_name(name));
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(start());
+    ANYFS_TRY(dir_node(dir));
+    auto e = ANYFS_TRY(lookup_entry(dir, name));
+    if (!e) return fail(Errc::NotFound, std::string(name), "no such file or directory");
+    return stat_node(*ANYFS_TRY(load(e->ino)));
+  }
+
+  Result<Stat> getattr(Ino ino) override {
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(start());
+    return stat_node(*ANYFS_TRY(load(ino, Errc::NotFound)));
+  }
+
+  Result<Stat> setattr(Ino ino, const AttrChange& change) override {
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(start());
+    Node* node = ANYFS_TRY(load(ino, Errc::NotFound));
+    const std::string what = ANYFS_TRY(path_of(*node));
+    if (change.size) ANYFS_CHECK(check_truncate(node, *change.size, what));
+    Tid tid = ANYFS_TRY(op("setattr", what));
+    ANYFS_CHECK(core_->end_op([&]() -> Result<void> {
+      ANYFS_CHECK(own(node, tid));
+      if (change.size && *change.size != node->rec.size) ANYFS_CHECK(truncate_node(node, *change.size, tid));
+      auto& r = node->rec;
+      if (change.mode) r.mode = *change.mode & 07777;
+      if (change.uid) r.uid = *change.uid;
+      if (change.gid) r.gid = *change.gid;
+      const std::int64_t t = now();
+      for (auto [field, spec] : {std::pair{&r.atime_ns, change.atime}, std::pair{&r.mtime_ns, change.mtime}}) {
+        if (spec.kind == TimeSpec::Kind::Set) *field = spec.ns;
+        if (spec.kind == TimeSpec::Kind::Now) *field = t;
+      }
+      r.ctime_ns = t;
+      mark(node, tid);
+      return {};
+    }()));
+    return stat_node(*node);
+  }
+
+  Result<std::vector<DirEntry>> list(Ino dir) override {
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(start());
+    return list_node(*ANYFS_TRY(dir_node(dir)));
+  }
+
+  Result<Stat> make(Ino dir, std::string_view name, const NewObject& what) override {
+    ANYFS_CHECK(path::validate_name(name));
+    if (what.kind == FileKind::Symlink) ANYFS_CHECK(path::validate_symlink_target(what.target));
+    if (what.kind == FileKind::Other) return fail(Errc::InvalidArgument, std::string(name), "unknown kind of object");
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(start());
+    Node* parent = ANYFS_TRY(dir_node(dir));
+    if (ANYFS_TRY(lookup_entry(dir, name))) return fail(Errc::Exists, std::string(name), "already exists");
+    Tid tid = ANYFS_TRY(op(what.kind == FileKind::Directory ? "mkdir" : "create", ANYFS_TRY(entry_path(dir, name))));
+    Node* node = nullptr;
+    ANYFS_CHECK(core_->end_op([&]() -> Result<void> {
+      node = ANYFS_TRY(create_in(parent, std::string(name), what, tid));
+      return {};
+    }()));
+    return stat_node(*node);
+  }
+
+  Result<void> unlink(Ino dir, std::string_view name, bool directory) override {
+    ANYFS_CHECK(path::validate_name(name));
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(start());
+    Node* parent = ANYFS_TRY(dir_node(dir));
+    auto e = ANYFS_TRY(lookup_entry(dir, name));
+    if (!e) return fail(Errc::NotFound, std::string(name), "no such file or directory");
+    Node* node = ANYFS_TRY(load(e->ino));
+    const bool is_dir = node->rec.kind == FileKind::Directory;
+    if (directory && !is_dir) return fail(Errc::NotDir, std::string(name), "not a directory");
+    if (!directory && is_dir) return fail(Errc::IsDir, std::string(name), "is a directory");
+    if (is_dir && ANYFS_TRY(core_->meta->has_entries(src(*node).ds, node->rec.ino, src(*node).at)))
+      return fail(Errc::NotEmpty, std::string(name), "directory not empty");
+    Tid tid = ANYFS_TRY(op("remove", ANYFS_TRY(entry_path(dir, name))));
+    return core_->end_op(detach(parent, std::string(name), node, tid));
+  }
+
+  Result<void> rename(Ino from_dir, std::string_view from, Ino to_dir, std::string_view to,
+                      RenameFlags flags) override {
+    ANYFS_CHECK(path::validate_name(from));
+    ANYFS_CHECK(path::validate_name(to));
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(start());
+    ANYFS_TRY(dir_node(from_dir));
+    ANYFS_TRY(dir_node(to_dir));
+    auto moved = ANYFS_TRY(lookup_entry(from_dir, from));
+    auto replaced = ANYFS_TRY(lookup_entry(to_dir, to));
+    if (!moved) return fail(Errc::NotFound, std::string(from), "no such file or directory");
+    const bool exchange = flags == RenameFlags::Exchange;
+    if (flags == RenameFlags::NoReplace && replaced) return fail(Errc::Exists, std::string(to), "destination exists");
+    if (exchange && !replaced) return fail(Errc::NotFound, std::string(to), "exchange needs both to exist");
+    // A directory may not go into its own subtree, nor be replaced by (or swap
+    // with) a directory that holds the source.
+    if (moved->kind == FileKind::Directory && ANYFS_TRY(is_ancestor(moved->ino, to_dir)))
+      return fail(Errc::InvalidArgument, std::string(to), "cannot move a directory into itself");
+    if (replaced && replaced->kind == FileKind::Directory && ANYFS_TRY(is_ancestor(replaced->ino, from_dir)))
+      return fail(exchange ? Errc::InvalidArgument : Errc::NotEmpty, std::string(to),
+                  "the destination is an ancestor of the source");
+    const std::string from_path = ANYFS_TRY(entry_path(from_dir, from));
+    const std::string to_path = ANYFS_TRY(entry_path(to_dir, to));
+    std::optional<Ino> replaced_ino;
+    if (replaced) replaced_ino = replaced->ino;
+    return move(from_dir, std::string(from), to_dir, std::string(to), moved->ino, replaced_ino, exchange, to_path,
+                fmt::format("{} -> {}", from_path, to_path));
+  }
+
+  Result<Stat> link(Ino ino, Ino dir, std::string_view name) override {
+    ANYFS_CHECK(path::validate_name(name));
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(start());
+    Node* parent = ANYFS_TRY(dir_node(dir));
+    Node* node = ANYFS_TRY(load(ino, Errc::NotFound));
+    if (node->rec.kind == FileKind::Directory)
+      return fail(Errc::NotPermitted, std::string(name), "cannot hard-link a directory");
+    if (ANYFS_TRY(lookup_entry(dir, name))) return fail(Errc::Exists, std::string(name), "already exists");
+    const std::string to_path = ANYFS_TRY(entry_path(dir, name));
+    Tid tid = ANYFS_TRY(op("link", fmt::format("{} -> {}", to_path, ANYFS_TRY(path_of(*node)))));
+    ANYFS_CHECK(core_->end_op(link_node(node, parent, std::string(name), tid)));
+    return stat_node(*node);
+  }
+
+  Result<std::string> readlink(Ino ino) override {
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(start());
+    return readlink_node(*ANYFS_TRY(load(ino, Errc::NotFound)), "");
+  }
+
+  Result<FileHandle> open(Ino ino, OpenFlags flags) override {
+    if (has(flags, OpenFlags::Create) || has(flags, OpenFlags::Exclusive))
+      return fail(Errc::InvalidArgument, "", "open by inode cannot create (use make)");
+    ANYFS_CHECK(check_open_flags("", flags));
+    if (historical() && (wants_write(flags) || has(flags, OpenFlags::Truncate)))
+      return fail(Errc::ReadOnly, "", "a view of the past is read-only");
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(start());
+    Node* node = ANYFS_TRY(load(ino, Errc::NotFound));
+    const FileKind kind = node->rec.kind;
+    if (has(flags, OpenFlags::Directory) && kind != FileKind::Directory)
+      return fail(Errc::NotDir, "", "not a directory");
+    if (kind == FileKind::Directory && wants_write(flags)) return fail(Errc::IsDir, "", "is a directory");
+    if (kind != FileKind::Regular && kind != FileKind::Directory)
+      return fail(Errc::InvalidArgument, "", "only files and directories are opened here");
+    std::string name;
+    if (wants_write(flags) || has(flags, OpenFlags::Truncate)) name = ANYFS_TRY(path_of(*node));
+    if (has(flags, OpenFlags::Truncate) && kind == FileKind::Regular && node->rec.size != 0) {
+      Tid tid = ANYFS_TRY(op("truncate", name));
+      ANYFS_CHECK(core_->end_op(truncate_node(node, 0, tid)));
+    }
+    auto held = shared(node);
+    held->opens++;
+    return std::make_unique<DatasetFile>(shared_from_this(), std::move(held), flags, std::move(name));
+  }
+
+  Result<std::string> get_xattr(Ino ino, std::string_view name) override {
+    ANYFS_CHECK(check_xattr_name("", name));
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(start());
+    return xattr_node(*ANYFS_TRY(load(ino, Errc::NotFound)), name, "");
+  }
+
+  Result<void> set_xattr(Ino ino, std::string_view name, std::string_view value, XattrFlags flags) override {
+    ANYFS_CHECK(check_xattr_name("", name));
+    ANYFS_CHECK(check_xattr_value("", value));
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(start());
+    Node* node = ANYFS_TRY(load(ino, Errc::NotFound));
+    return set_xattr_node(node, name, value, flags, ANYFS_TRY(path_of(*node)));
+  }
+
+  Result<std::vector<std::string>> list_xattr(Ino ino) override {
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(start());
+    return xattr_names(*ANYFS_TRY(load(ino, Errc::NotFound)));
+  }
+
+  Result<void> remove_xattr(Ino ino, std::string_view name) override {
+    ANYFS_CHECK(check_xattr_name("", name));
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(start());
+    Node* node = ANYFS_TRY(load(ino, Errc::NotFound));
+    return remove_xattr_node(node, name, ANYFS_TRY(path_of(*node)));
+  }
+
+  Result<std::uint64_t> clone_range(Ino from, std::uint64_t from_offset, Ino to, std::uint64_t to_offset,
+                                    std::uint64_t length) override {
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(start());
+    Node* source = ANYFS_TRY(load(from, Errc::NotFound));
+    Node* target = ANYFS_TRY(load(to, Errc::NotFound));
+    for (Node* n : {source, target}) {
+      if (n->rec.kind == FileKind::Directory) return fail(Errc::IsDir, "", "is a directory");
+      if (n->rec.kind != FileKind::Regular) return fail(Errc::InvalidArgument, "", "not a regular file");
+    }
+    if (from_offset >= source->rec.size || length == 0) return std::uint64_t{0};
+    length = std::min(length, source->rec.size - from_offset);
+    if (to_offset > k_max_file_size || length > k_max_file_size - to_offset)
+      return fail(Errc::FileTooBig, "", "past the largest file");
+    if (source == target && from_offset < to_offset + length && to_offset < from_offset + length)
+      return fail(Errc::InvalidArgument, "", "the ranges overlap");
+    Tid tid = ANYFS_TRY(op("clone", fmt::format("{} -> {}", ANYFS_TRY(path_of(*target)), ANYFS_TRY(path_of(*source)))));
+    ANYFS_CHECK(core_->end_op([&]() -> Result<void> {
+      ANYFS_CHECK(flush_node(*source, true));
+      ANYFS_CHECK(flush_node(*target, true));
+      ANYFS_CHECK(own(target, tid));
+      ANYFS_CHECK(punch(*target, to_offset, to_offset + length, tid));
+      const DatasetLayer& layer = src(*source);
+      for (const auto& e : ANYFS_TRY(core_->meta->extents(layer.ds, from, from_offset, from_offset + length, layer.at))) {
+        std::uint64_t start = std::max(e.offset, from_offset);
+        std::uint64_t end = std::min(e.end(), from_offset + length);
+        ExtentRecord copy{to, to_offset + (start - from_offset), end - start, e.chunk, e.chunk_offset + (start - e.offset)};
+        ANYFS_CHECK(core_->meta->put_extent(id_, copy, tid));
+      }
+      target->extents.reset();
+      target->rec.size = std::max(target->rec.size, to_offset + length);
+      target->rec.mtime_ns = target->rec.ctime_ns = now();
+      mark(target, tid);
+      return {};
+    }()));
+    return length;
+  }
+
+  Result<void> punch_hole(Ino ino, std::uint64_t offset, std::uint64_t length) override {
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(start());
+    Node* node = ANYFS_TRY(load(ino, Errc::NotFound));
+    if (node->rec.kind != FileKind::Regular) return fail(Errc::InvalidArgument, "", "not a regular file");
+    std::uint64_t end = length > node->rec.size - std::min(offset, node->rec.size) ? node->rec.size : offset + length;
+    if (offset >= end) return {};
+    Tid tid = ANYFS_TRY(op("punch", ANYFS_TRY(path_of(*node))));
+    return core_->end_op([&]() -> Result<void> {
+      ANYFS_CHECK(flush_node(*node, true));
+      ANYFS_CHECK(own(node, tid));
+      ANYFS_CHECK(punch(*node, offset, end, tid));
+      node->rec.mtime_ns = node->rec.ctime_ns = now();
+      mark(node, tid);
+      return {};
     }());
   }
 
@@ -422,6 +632,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
 
   void forget_cache() override {
     dentries_.clear();
+    up_.clear();
     for (auto& node : dirty_) node->listed = false;
     dirty_.clear();
     std::erase_if(nodes_, [](const auto& kv) { return kv.second->opens == 0; });
@@ -565,6 +776,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     st.mtime_ns = r.mtime_ns;
     st.ctime_ns = r.ctime_ns;
     st.btime_ns = r.btime_ns;
+    st.rdev = r.rdev;
     if (r.kind == FileKind::Regular) {
       std::uint64_t bytes = node.data_bytes;
       for (const auto& e : ANYFS_TRY(extents_of(node, 0, k_max_file_size))) bytes += e.length;
@@ -692,11 +904,13 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     if (dentries_.size() >= k_dentry_limit) dentries_.clear();
     TreeNode node{e->ino, e->kind};
     dentries_.emplace(DentryKey{parent, std::string(name)}, node);
+    if (node.kind == FileKind::Directory) remember_up(node.ino, parent, name);
     return std::optional<TreeNode>(node);
   }
   Result<void> put_entry(const DirentRecord& e, Tid tid) {
     ANYFS_CHECK(core_->meta->put_dirent(id_, e, tid));
     dentries_.insert_or_assign(DentryKey{e.parent, e.name}, TreeNode{e.ino, e.kind});
+    if (e.kind == FileKind::Directory) remember_up(e.ino, e.parent, e.name);
     return {};
   }
   Result<void> drop_entry(Ino parent, const std::string& name, Tid tid) {
@@ -705,7 +919,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
   }
 
   // The cached node of `ino`, loaded on first use. REQUIRES: mu held.
-  Result<Node*> load(Ino ino) {
+  Result<Node*> load(Ino ino, Errc missing = Errc::Corrupt) {
     auto it = nodes_.find(ino);
     if (it != nodes_.end()) {
       ANYFS_CHECK(refresh(*it->second));
@@ -716,6 +930,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     int layer = 0;
     for (; layer < static_cast<int>(layers_.size()) && !rec; ++layer)
       rec = ANYFS_TRY(core_->meta->inode(layers_[layer].ds, ino, layers_[layer].at));
+    if (!rec && missing == Errc::NotFound) return fail(missing, "", fmt::format("inode {} does not exist", ino));
     if (!rec) return fail(Errc::Corrupt, "", fmt::format("inode {} of dataset '{}' is missing", ino, name_));
     // Damaged pages can answer a lookup with another key's row: the cache is
     // keyed by the number asked for, and must agree with the record.
@@ -795,8 +1010,6 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     r.ino = ++core_->last_ino;
     r.kind = kind;
     r.mode = mode & 07777;
-    r.uid = ::geteuid();
-    r.gid = ::getegid();
     r.nlink = kind == FileKind::Directory ? 2 : 1;
     r.atime_ns = r.mtime_ns = r.ctime_ns = r.btime_ns = now();
     r.generation = 1;
@@ -804,6 +1017,94 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     nodes_.emplace(r.ino, std::move(node));
     mark(raw, tid);
     return raw;
+  }
+
+  // --- the work of one call, on nodes (shared by path and inode calls) -----------
+
+  Result<std::vector<DirEntry>> list_node(Node& dir) {
+    std::vector<DirEntry> out;
+    for (auto& e : ANYFS_TRY(core_->meta->list_dir(src(dir).ds, dir.rec.ino, src(dir).at)))
+      out.push_back({e.name, e.kind, e.ino});
+    return out;
+  }
+
+  Result<void> link_node(Node* node, Node* parent, const std::string& name, Tid tid) {
+    ANYFS_CHECK(own(node, tid));
+    node->rec.nlink++;
+    node->rec.ctime_ns = now();
+    mark(node, tid);
+    return add_entry(parent, name, node, tid);
+  }
+
+  static Result<std::string> readlink_node(const Node& node, std::string_view p) {
+    if (node.rec.kind != FileKind::Symlink) return fail(Errc::InvalidArgument, std::string(p), "not a symlink");
+    return node.rec.target;
+  }
+
+  Result<std::string> xattr_node(Node& node, std::string_view name, std::string_view p) {
+    auto value = ANYFS_TRY(core_->meta->xattr(src(node).ds, node.rec.ino, name, src(node).at));
+    if (!value) return fail(Errc::NoData, std::string(p), "no such attribute");
+    return *value;
+  }
+
+  Result<std::vector<std::string>> xattr_names(Node& node) {
+    std::vector<std::string> out;
+    for (auto& [name, value] : ANYFS_TRY(core_->meta->xattrs(src(node).ds, node.rec.ino, src(node).at)))
+      out.push_back(name);
+    return out;
+  }
+
+  Result<void> set_xattr_node(Node* node, std::string_view name, std::string_view value, XattrFlags flags,
+                              std::string_view p) {
+    auto present = ANYFS_TRY(core_->meta->xattr(src(*node).ds, node->rec.ino, name, src(*node).at)).has_value();
+    if (flags == XattrFlags::Create && present) return fail(Errc::Exists, std::string(p), "attribute exists");
+    if (flags == XattrFlags::Replace && !present) return fail(Errc::NoData, std::string(p), "no such attribute");
+    Tid tid = ANYFS_TRY(op("set_xattr", p));
+    return core_->end_op([&]() -> Result<void> {
+      ANYFS_CHECK(own(node, tid));
+      ANYFS_CHECK(core_->meta->put_xattr(id_, node->rec.ino, name, value, tid));
+      node->rec.ctime_ns = now();
+      mark(node, tid);
+      return {};
+    }());
+  }
+
+  Result<void> remove_xattr_node(Node* node, std::string_view name, std::string_view p) {
+    if (!ANYFS_TRY(core_->meta->xattr(src(*node).ds, node->rec.ino, name, src(*node).at)))
+      return fail(Errc::NoData, std::string(p), "no such attribute");
+    Tid tid = ANYFS_TRY(op("remove_xattr", p));
+    return core_->end_op([&]() -> Result<void> {
+      ANYFS_CHECK(own(node, tid));
+      ANYFS_CHECK(core_->meta->drop_xattr(id_, node->rec.ino, name, tid));
+      node->rec.ctime_ns = now();
+      mark(node, tid);
+      return {};
+    }());
+  }
+
+  static NewObject process_owned(FileKind kind, std::uint32_t mode) {
+    return {kind, mode, static_cast<std::uint32_t>(::geteuid()), static_cast<std::uint32_t>(::getegid()), 0, {}};
+  }
+
+  // A new object `name` in `parent`, owned as `what` says; a set-group-ID
+  // directory passes on its group (and, to a directory, the bit itself).
+  Result<Node*> create_in(Node* parent, const std::string& name, const NewObject& what, Tid tid) {
+    Node* node = new_node(what.kind, what.mode, tid);
+    auto& r = node->rec;
+    r.uid = what.uid;
+    r.gid = what.gid;
+    if (parent->rec.mode & S_ISGID) {
+      r.gid = parent->rec.gid;
+      if (what.kind == FileKind::Directory) r.mode |= S_ISGID;
+    }
+    r.rdev = what.rdev;
+    if (what.kind == FileKind::Symlink) {
+      r.target = what.target;
+      r.size = what.target.size();
+    }
+    ANYFS_CHECK(add_entry(parent, name, node, tid));
+    if (what.kind == FileKind::Directory) parent->rec.nlink++;
+    return node;
   }
 
   Result<void> add_entry(Node* parent, const std::string& name, Node* node, Tid tid) {
@@ -923,6 +1224,74 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     return data;
   }
 
+  // --- names of inodes (for inode calls) ----------------------------------------------
+
+  Result<Node*> dir_node(Ino ino) {
+    Node* node = ANYFS_TRY(load(ino, Errc::NotFound));
+    if (node->rec.kind != FileKind::Directory) return fail(Errc::NotDir, "", "not a directory");
+    return node;
+  }
+
+  void remember_up(Ino dir, Ino parent, std::string_view name) {
+    if (up_.size() >= k_dentry_limit) up_.clear();
+    up_.insert_or_assign(dir, DentryKey{parent, std::string(name)});
+  }
+
+  // Where directory `dir` hangs: from the cache, else from the rows naming it
+  // (the dataset's own, then a clone's origins). nullopt: it has no name.
+  Result<std::optional<DentryKey>> up_of(Ino dir) {
+    if (auto it = up_.find(dir); it != up_.end()) return std::optional<DentryKey>(it->second);
+    for (const auto& layer : layers_) {
+      auto names = ANYFS_TRY(core_->history->names_of(layer.ds, dir, layer.at));
+      if (names.empty()) continue;
+      remember_up(dir, names[0].parent, names[0].name);
+      return std::optional<DentryKey>(DentryKey{names[0].parent, names[0].name});
+    }
+    return std::optional<DentryKey>();
+  }
+
+  // The directories from `dir` up to the root, `dir` first.
+  Result<std::vector<DentryKey>> chain_of(Ino dir) {
+    std::vector<DentryKey> chain;
+    for (Ino at = dir; at != k_root_ino;) {
+      auto up = ANYFS_TRY(up_of(at));
+      if (!up) return fail(Errc::NotFound, "", fmt::format("directory {} has been removed", dir));
+      at = up->parent;
+      chain.push_back(std::move(*up));
+      if (chain.size() > k_max_path_length) return fail(Errc::Corrupt, "", fmt::format("directory {} is in a loop", dir));
+    }
+    return chain;
+  }
+
+  // True if directory `ancestor` is `dir` or above it.
+  Result<bool> is_ancestor(Ino ancestor, Ino dir) {
+    if (ancestor == dir) return true;
+    for (const auto& up : ANYFS_TRY(chain_of(dir)))
+      if (up.parent == ancestor) return true;
+    return false;
+  }
+
+  Result<std::string> entry_path(Ino dir, std::string_view name) {
+    std::string out;
+    auto chain = ANYFS_TRY(chain_of(dir));
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it) out += "/" + it->name;
+    return out + "/" + std::string(name);
+  }
+
+  // A path naming `node` for the txlog ("inode N" once it has no name).
+  Result<std::string> path_of(Node& node) {
+    if (node.rec.ino == k_root_ino) return std::string("/");
+    if (node.rec.kind == FileKind::Directory) {
+      if (auto up = ANYFS_TRY(up_of(node.rec.ino))) return entry_path(up->parent, up->name);
+    } else {
+      for (const auto& layer : layers_) {
+        auto names = ANYFS_TRY(core_->history->names_of(layer.ds, node.rec.ino, layer.at));
+        if (!names.empty()) return entry_path(names[0].parent, names[0].name);
+      }
+    }
+    return fmt::format("inode {}", node.rec.ino);
+  }
+
   // REQUIRES: mu held.
   Result<Node*> existing(std::string_view p, Follow follow) {
     auto r = ANYFS_TRY(walk_path(tree_, p, follow));
@@ -969,6 +1338,9 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
   // Where rows are read: [0] this dataset (at at_), then a clone's origins.
   std::vector<DatasetLayer> layers_;
   std::unordered_map<DentryKey, TreeNode, DentryHash, DentryEq> dentries_;  // GUARDED_BY(core_->mu)
+  // Directory → (its parent, its name), as far as known: names inode-level
+  // changes in the txlog and finds a directory's ancestors. GUARDED_BY(core_->mu)
+  std::unordered_map<Ino, DentryKey> up_;
   Tree tree_{this};
 };
 
@@ -1000,8 +1372,18 @@ Result<void> DatasetImpl::rename(std::string_view from, std::string_view to, Ren
   if (dst.found && is_above(src, dst.node().ino))
     return fail(exchange ? Errc::InvalidArgument : Errc::NotEmpty, std::string(to),
                 "the destination is an ancestor of the source");
+  std::optional<Ino> replaced;
+  if (dst.found) replaced = dst.node().ino;
+  return move(src.parent().ino, src.name(), dst.parent().ino, dst.found ? dst.name() : dst.leaf, moved, replaced,
+              exchange, to, fmt::format("{} -> {}", from, to));
+}
+
+// The rest of a rename, once both names are known and the tree checks passed.
+Result<void> DatasetImpl::move(Ino src_dir, const std::string& src_name, Ino dst_dir, const std::string& dst_name,
+                               Ino moved, std::optional<Ino> replaced, bool exchange, std::string_view to,
+                               std::string_view detail) {
   Node* node = ANYFS_TRY(load(moved));
-  Node* old = dst.found ? ANYFS_TRY(load(dst.node().ino)) : nullptr;
+  Node* old = replaced ? ANYFS_TRY(load(*replaced)) : nullptr;
   if (old != nullptr && !exchange) {
     if (old == node) return {};  // the same file: POSIX says do nothing
     if (node->rec.kind == FileKind::Directory) {
@@ -1012,14 +1394,12 @@ Result<void> DatasetImpl::rename(std::string_view from, std::string_view to, Ren
       return fail(Errc::IsDir, std::string(to), "is a directory");
     }
   }
-  Tid tid = ANYFS_TRY(op(exchange ? "exchange" : "rename", fmt::format("{} -> {}", from, to)));
+  Tid tid = ANYFS_TRY(op(exchange ? "exchange" : "rename", detail));
   return core_->end_op([&]() -> Result<void> {
-    Node* src_parent = ANYFS_TRY(load(src.parent().ino));
-    Node* dst_parent = ANYFS_TRY(load(dst.parent().ino));
+    Node* src_parent = ANYFS_TRY(load(src_dir));
+    Node* dst_parent = ANYFS_TRY(load(dst_dir));
     for (Node* n : {src_parent, dst_parent, node, old})
       if (n != nullptr) ANYFS_CHECK(own(n, tid));
-    const std::string src_name = src.name();
-    const std::string dst_name = dst.found ? dst.name() : dst.leaf;
     const std::int64_t t = now();
     auto touch = [&](Node* n) {
       n->rec.mtime_ns = n->rec.ctime_ns = t;
@@ -1074,8 +1454,8 @@ Result<FileHandle> DatasetImpl::open(std::string_view p, OpenFlags flags, std::u
     Tid tid = ANYFS_TRY(op("create", p));
     ANYFS_CHECK(core_->end_op([&]() -> Result<void> {
       Node* parent = ANYFS_TRY(load(r.parent().ino));
-      node = new_node(FileKind::Regular, mode, tid);
-      return add_entry(parent, r.leaf, node, tid);
+      node = ANYFS_TRY(create_in(parent, r.leaf, process_owned(FileKind::Regular, mode), tid));
+      return {};
     }()));
   } else {
     Node* found = ANYFS_TRY(load(r.node().ino));

@@ -1,0 +1,308 @@
+// mount and unmount (docs/CLI.md, "Mounting"; docs/MOUNT.md for the behaviour).
+//
+// `mount` opens the pool itself instead of through the Context: in daemon mode
+// it must fork before the pool starts any thread, and it blocks the stop
+// signals before any thread exists, so that only its sigwait sees them.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "anyfs/mount.h"
+#include "context.h"
+#include "pool/location.h"
+
+extern char** environ;
+
+namespace anyfs::cli {
+namespace {
+
+using Runner = std::function<int(Context&)>;
+
+struct MountArgs {
+  std::vector<std::string> positional;  // [DATASET[@SNAP]] MOUNTPOINT
+  bool foreground = false;
+  bool snapdir_visible = false;
+  bool allow_other = false;
+  bool debug = false;
+  unsigned threads = 8;
+  double cache_seconds = 10.0;
+};
+
+Result<std::string> absolute(const std::string& p) {
+  char buf[PATH_MAX];
+  if (::realpath(p.c_str(), buf) == nullptr) return fail_errno(errno, p);
+  return std::string(buf);
+}
+
+// What to mount: the dataset, the point in time (if any) and where.
+struct MountPlan {
+  std::string pool;
+  std::string dataset;
+  std::optional<AsOf> as_of;
+  std::string mountpoint;
+  MountOptions options;
+};
+
+Result<MountPlan> plan_mount(Context& ctx, const MountArgs& a, bool read_only) {
+  if (ctx.pool_path().empty()) return fail(Errc::InvalidArgument, "", "mount needs a pool: -p POOL or ANYFS_POOL");
+  if (a.positional.empty() || a.positional.size() > 2)
+    return fail(Errc::InvalidArgument, "", "usage: anyfs mount [DATASET[@SNAP]] MOUNTPOINT");
+  MountPlan plan;
+  plan.pool = ANYFS_TRY(absolute(ctx.pool_path()));
+  plan.mountpoint = ANYFS_TRY(absolute(a.positional.back()));
+  if (a.positional.size() == 2) {
+    const std::string& spec = a.positional.front();
+    if (auto at = spec.find('@'); at != std::string::npos) {
+      auto snap = ANYFS_TRY(parse_snapshot_spec(spec));
+      plan.dataset = snap.dataset;
+      plan.as_of = AsOf::at_snapshot(snap.name);
+    } else {
+      plan.dataset = spec;
+      if (!spec.empty()) ANYFS_CHECK(check_dataset_name(spec));
+    }
+  }
+  if (!ctx.as_of_text().empty()) {
+    if (plan.as_of) return fail(Errc::InvalidArgument, a.positional.front(), "a snapshot and --at name two points in time");
+    plan.as_of = ANYFS_TRY(parse_as_of(ctx.as_of_text()));
+  }
+  plan.options.read_only = read_only || plan.as_of.has_value();
+  plan.options.allow_other = a.allow_other || ::geteuid() == 0;
+  plan.options.snapdir_visible = a.snapdir_visible;
+  plan.options.debug = a.debug;
+  plan.options.max_threads = a.threads;
+  plan.options.cache_seconds = a.cache_seconds;
+  plan.options.source = plan.pool;
+  return plan;
+}
+
+// Daemon mode: the parent waits for one byte (the exit code) from the child,
+// which reports for itself; EOF means the child died before it could say.
+int wait_for_daemon(int fd) {
+  char code = 0;
+  ssize_t n;
+  while ((n = ::read(fd, &code, 1)) < 0 && errno == EINTR) {
+  }
+  ::close(fd);
+  if (n != 1) {
+    std::cerr << "anyfs: the mount daemon exited before the mount was ready\n";
+    return k_exit_failure;
+  }
+  return code;
+}
+
+void tell_parent(int& fd, int code) {
+  if (fd < 0) return;
+  char c = static_cast<char>(code);
+  (void)!::write(fd, &c, 1);
+  ::close(fd);
+  fd = -1;
+}
+
+void detach_from_terminal() {
+  int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null >= 0) {
+    ::dup2(null, 0);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    ::close(null);
+  }
+  (void)!::chdir("/");
+}
+
+int run_mount(Context& ctx, const MountArgs& a, bool read_only) {
+  auto plan = plan_mount(ctx, a, read_only);
+  if (!plan) return ctx.report(plan.error());
+  int notify = -1;
+  if (!a.foreground) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return ctx.report(fail_errno(errno, "", "pipe").error());
+    pid_t pid = ::fork();
+    if (pid < 0) return ctx.report(fail_errno(errno, "", "fork").error());
+    if (pid > 0) {
+      ::close(fds[1]);
+      return wait_for_daemon(fds[0]);
+    }
+    ::close(fds[0]);
+    notify = fds[1];
+    ::setsid();
+  }
+  // Before any thread: only the sigwait below takes these.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) sigaddset(&stop_signals, s);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  auto fail_early = [&](const Error& e) {
+    int code = ctx.report(e);
+    tell_parent(notify, code);
+    return code;
+  };
+  auto pool = Pool::open(plan->pool, {.read_only = plan->options.read_only});
+  if (!pool) return fail_early(pool.error());
+  auto dataset = plan->as_of ? (*pool)->dataset_at(plan->dataset, *plan->as_of) : (*pool)->dataset(plan->dataset);
+  if (!dataset) return fail_early(dataset.error());
+  auto mount = Mount::start(*pool, *dataset, plan->mountpoint, plan->options);
+  if (!mount) return fail_early(mount.error());
+
+  const std::string what = plan->dataset.empty() ? plan->pool : plan->pool + ":" + plan->dataset;
+  ctx.print({{"mountpoint", plan->mountpoint}, {"pool", plan->pool}, {"dataset", plan->dataset},
+             {"read_only", plan->options.read_only}, {"pid", ::getpid()}},
+            fmt::format("mounted {} at {}{}{}", what, plan->mountpoint, plan->options.read_only ? " (read-only)" : "",
+                        a.foreground ? "; Ctrl-C or `anyfs unmount` to stop" : fmt::format(" (pid {})", ::getpid())));
+  std::cout.flush();
+  if (notify >= 0) {
+    tell_parent(notify, k_exit_ok);
+    detach_from_terminal();
+  }
+  // The mount ends by a signal, or by an unmount from outside (then the
+  // watcher wakes the sigwait).
+  std::thread watcher([&] {
+    (void)(*mount)->wait();
+    ::kill(::getpid(), SIGUSR1);
+  });
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  auto stopped = (*mount)->stop();
+  watcher.join();
+  mount->reset();
+  dataset->reset();
+  auto closed = (*pool)->close();
+  if (!stopped) return ctx.report(stopped.error());
+  if (!closed) return ctx.report(closed.error());
+  return k_exit_ok;
+}
+
+Runner setup_mount(CLI::App& app) {
+  auto a = std::make_shared<MountArgs>();
+  app.add_option("target", a->positional,
+                 "[DATASET[@SNAP]] MOUNTPOINT: the root dataset by default; @SNAP or --at mounts the past, read-only")
+      ->required()
+      ->expected(1, 2);
+  app.add_flag("-f,--foreground", a->foreground, "Stay in the foreground (default: return once mounted)");
+  app.add_flag("--snapdir-visible", a->snapdir_visible, "List .anyfs in the root (it is always reachable by name)");
+  app.add_flag("--allow-other", a->allow_other, "Let other users in (always on for root)");
+  app.add_option("--threads", a->threads, "Threads serving requests at most")->check(CLI::Range(1, 256));
+  app.add_option("--cache-seconds", a->cache_seconds, "How long the kernel keeps names and attributes")
+      ->check(CLI::Range(0.0, 3600.0));
+  app.add_flag("--debug", a->debug, "Print every FUSE request on stderr (with -f)");
+  return [=](Context& ctx) { return run_mount(ctx, *a, ctx.read_only()); };
+}
+
+// --- unmount ---------------------------------------------------------------------------
+
+// "\040" → ' ' (how /proc escapes mount paths).
+std::string unescape(const std::string& s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size()) {
+      out.push_back(static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8)));
+      i += 3;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+// The pool behind the anyfs mount at `mountpoint` (its source is anyfs:POOL).
+Result<std::string> anyfs_mount_source(const std::string& mountpoint) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::vector<std::string> f;
+    for (std::string w; fields >> w;) f.push_back(w);
+    auto dash = std::find(f.begin(), f.end(), "-");
+    if (f.size() < 5 || dash == f.end() || dash + 2 >= f.end()) continue;
+    if (unescape(f[4]) != mountpoint || *(dash + 1) != "fuse.anyfs") continue;
+    std::string source = unescape(*(dash + 2));
+    return source.starts_with("anyfs:") ? source.substr(6) : source;
+  }
+  return fail(Errc::NotFound, mountpoint, "no anyfs mount here");
+}
+
+// Waits until the daemon serving `pool` has closed it (its writer lock is free).
+Result<void> wait_for_close(const std::string& pool, std::chrono::seconds limit) {
+  int fd = ::open(pool.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};  // not a path we can see: nothing to wait for
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  Result<void> out = {};
+  while (::flock(fd, LOCK_SH | LOCK_NB) != 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      out = fail(Errc::TimedOut, pool, "the mount daemon has not closed the pool yet");
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ::close(fd);
+  return out;
+}
+
+Result<void> unmount(const std::string& given, bool lazy) {
+  const std::string mountpoint = ANYFS_TRY(absolute(given));
+  const std::string pool = ANYFS_TRY(anyfs_mount_source(mountpoint));
+  if (::geteuid() == 0) {
+    if (::umount2(mountpoint.c_str(), lazy ? MNT_DETACH : 0) != 0) {
+      if (errno == EBUSY) return fail(Errc::Busy, mountpoint, "in use; close what uses it, or pass --lazy");
+      return fail_errno(errno, mountpoint, "umount");
+    }
+  } else {
+    std::vector<const char*> argv{"fusermount3", "-u"};
+    if (lazy) argv.push_back("-z");
+    argv.push_back(mountpoint.c_str());
+    argv.push_back(nullptr);
+    pid_t pid = 0;
+    if (posix_spawnp(&pid, "fusermount3", nullptr, nullptr, const_cast<char**>(argv.data()), environ) != 0)
+      return fail(Errc::NotFound, "fusermount3", "cannot run fusermount3 (Debian package fuse3)");
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+      return fail(Errc::Busy, mountpoint, "fusermount3 -u failed (in use? it said why above)");
+  }
+  // A lazy unmount leaves the daemon serving those still inside.
+  if (lazy) return {};
+  return wait_for_close(pool, std::chrono::seconds(120));
+}
+
+Runner setup_unmount(CLI::App& app) {
+  auto mountpoint = std::make_shared<std::string>();
+  auto lazy = std::make_shared<bool>(false);
+  app.add_option("mountpoint", *mountpoint, "Where an anyfs pool is mounted")->required();
+  app.add_flag("-l,--lazy", *lazy, "Detach now even if in use; the daemon ends when the last user leaves");
+  return [=](Context& ctx) {
+    auto r = unmount(*mountpoint, *lazy);
+    if (!r) return ctx.report(r.error());
+    ctx.print({{"unmounted", *mountpoint}}, "unmounted " + *mountpoint);
+    return static_cast<int>(k_exit_ok);
+  };
+}
+
+}  // namespace
+
+const std::vector<Command>& mount_commands() {
+  static const std::vector<Command> table = {
+      {"mount", "Mount a dataset (live, at a snapshot, or --at a time) as a directory, with FUSE", Access::Read,
+       setup_mount},
+      {"unmount", "Unmount an anyfs mount; waits until everything acknowledged is committed", Access::Read,
+       setup_unmount},
+  };
+  return table;
+}
+
+}  // namespace anyfs::cli

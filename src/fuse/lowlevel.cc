@@ -1,0 +1,494 @@
+// The libfuse low-level operations: each request becomes one Server call, and
+// its Result one reply — an Errc is already an errno (error.h), so errors map
+// one to one, in reply_error() only. Every request gets a reply, whatever
+// happens below (a pool that failed answers EIO; nothing waits forever).
+#include "fuse/lowlevel.h"
+
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+
+#include <cstring>
+#include <exception>
+#include <vector>
+
+#include "fs/checks.h"
+#include "util/clock.h"
+
+namespace anyfs::fuse {
+namespace {
+
+// Handles, in fuse_file_info::fh.
+struct OpenFile {
+  FileHandle file;
+};
+struct OpenDir {
+  std::vector<DirEntry> entries;  // read at opendir: a listing is one state
+};
+
+struct Session {
+  Server* server;
+  double timeout;
+};
+
+Session& session(fuse_req_t req) { return *static_cast<Session*>(fuse_req_userdata(req)); }
+Server& server(fuse_req_t req) { return *session(req).server; }
+
+void reply_error(fuse_req_t req, const Error& e) { fuse_reply_err(req, to_errno(e.code)); }
+
+// Runs a handler so that no exception escapes into libfuse without a reply.
+template <class F>
+void guarded(fuse_req_t req, F&& handler) {
+  try {
+    handler();
+  } catch (const std::bad_alloc&) {
+    fuse_reply_err(req, ENOMEM);
+  } catch (const std::exception&) {
+    fuse_reply_err(req, EIO);
+  }
+}
+
+mode_t type_bits(FileKind kind) {
+  switch (kind) {
+    case FileKind::Directory: return S_IFDIR;
+    case FileKind::Symlink: return S_IFLNK;
+    case FileKind::Fifo: return S_IFIFO;
+    case FileKind::CharDevice: return S_IFCHR;
+    case FileKind::BlockDevice: return S_IFBLK;
+    case FileKind::Socket: return S_IFSOCK;
+    case FileKind::Regular:
+    case FileKind::Other: break;
+  }
+  return S_IFREG;
+}
+
+timespec to_timespec(std::int64_t ns) {
+  return {static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+}
+
+struct stat to_stat(const Stat& s) {
+  struct stat st {};
+  st.st_ino = s.ino;
+  st.st_mode = type_bits(s.kind) | s.mode;
+  st.st_nlink = s.nlink;
+  st.st_uid = s.uid;
+  st.st_gid = s.gid;
+  st.st_size = static_cast<off_t>(s.size);
+  st.st_blocks = static_cast<blkcnt_t>(s.blocks);
+  st.st_blksize = 1 << 20;  // programs size their buffers by this: large I/O pays less per request
+  st.st_rdev = static_cast<dev_t>(s.rdev);
+  st.st_atim = to_timespec(s.atime_ns);
+  st.st_mtim = to_timespec(s.mtime_ns);
+  st.st_ctim = to_timespec(s.ctime_ns);
+  return st;
+}
+
+// `negative`: a lookup's missing name is cached too (every change passes
+// through the kernel, which drops the negative entry when it makes the name).
+void reply_entry(fuse_req_t req, const Result<Stat>& r, bool negative = false) {
+  double t = session(req).timeout;
+  if (!r) {
+    if (negative && r.error().code == Errc::NotFound) {
+      fuse_entry_param e{};
+      e.entry_timeout = t;
+      fuse_reply_entry(req, &e);
+      return;
+    }
+    return reply_error(req, r.error());
+  }
+  fuse_entry_param e{};
+  e.ino = r->ino;
+  e.generation = 1;  // numbers are never reused (inode_fs.h)
+  e.attr = to_stat(*r);
+  e.attr_timeout = t;
+  e.entry_timeout = t;
+  fuse_reply_entry(req, &e);
+}
+
+void reply_attr(fuse_req_t req, const Result<Stat>& r) {
+  if (!r) return reply_error(req, r.error());
+  struct stat st = to_stat(*r);
+  fuse_reply_attr(req, &st, session(req).timeout);
+}
+
+void reply_void(fuse_req_t req, const Result<void>& r) { fuse_reply_err(req, r ? 0 : to_errno(r.error().code)); }
+
+OpenFlags open_flags(int flags) {
+  OpenFlags out = OpenFlags::None;
+  switch (flags & O_ACCMODE) {
+    case O_WRONLY: out = OpenFlags::Write; break;
+    case O_RDWR: out = OpenFlags::ReadWrite; break;
+    default: out = OpenFlags::Read; break;
+  }
+  if (flags & O_APPEND) out = out | OpenFlags::Append;
+  if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY) out = out | OpenFlags::Truncate;
+  return out;
+}
+
+NewObject new_object(fuse_req_t req, FileKind kind, mode_t mode) {
+  const fuse_ctx* ctx = fuse_req_ctx(req);
+  NewObject what;
+  what.kind = kind;
+  what.mode = mode & 07777;
+  what.uid = ctx->uid;
+  what.gid = ctx->gid;
+  return what;
+}
+
+OpenFile& file_of(fuse_file_info* fi) { return *reinterpret_cast<OpenFile*>(fi->fh); }
+
+// --- operations ---------------------------------------------------------------------
+
+void op_init(void* userdata, fuse_conn_info* conn) {
+  (void)userdata;
+  conn->max_write = 1 << 20;
+  conn->max_readahead = 1 << 20;
+  conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO;
+  if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+  if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+  // Locks stay in the kernel (no getlk/setlk/flock here): the pool has one
+  // writer, this mount, so every locker is on this machine (docs/MOUNT.md).
+  conn->want &= ~(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
+}
+
+void op_destroy(void* userdata) { (void)static_cast<Session*>(userdata)->server->sync(); }
+
+void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  guarded(req, [&] { reply_entry(req, server(req).lookup(parent, name), true); });
+}
+
+void op_forget(fuse_req_t req, fuse_ino_t, uint64_t) { fuse_reply_none(req); }
+void op_forget_multi(fuse_req_t req, size_t, fuse_forget_data*) { fuse_reply_none(req); }
+
+void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  guarded(req, [&] { reply_attr(req, server(req).getattr(ino)); });
+}
+
+void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info*) {
+  guarded(req, [&] {
+    AttrChange c;
+    if (to_set & FUSE_SET_ATTR_MODE) c.mode = attr->st_mode & 07777;
+    if (to_set & FUSE_SET_ATTR_UID) c.uid = attr->st_uid;
+    if (to_set & FUSE_SET_ATTR_GID) c.gid = attr->st_gid;
+    if (to_set & FUSE_SET_ATTR_SIZE) c.size = static_cast<std::uint64_t>(attr->st_size);
+    auto time_of = [](const timespec& ts) {
+      return TimeSpec::at(static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec);
+    };
+    if (to_set & FUSE_SET_ATTR_ATIME_NOW) c.atime = TimeSpec::now();
+    else if (to_set & FUSE_SET_ATTR_ATIME) c.atime = time_of(attr->st_atim);
+    if (to_set & FUSE_SET_ATTR_MTIME_NOW) c.mtime = TimeSpec::now();
+    else if (to_set & FUSE_SET_ATTR_MTIME) c.mtime = time_of(attr->st_mtim);
+    reply_attr(req, server(req).setattr(ino, c));
+  });
+}
+
+void op_readlink(fuse_req_t req, fuse_ino_t ino) {
+  guarded(req, [&] {
+    auto r = server(req).readlink(ino);
+    if (!r) return reply_error(req, r.error());
+    fuse_reply_readlink(req, r->c_str());
+  });
+}
+
+void op_mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev) {
+  guarded(req, [&] {
+    FileKind kind;
+    switch (mode & S_IFMT) {
+      case S_IFREG: case 0: kind = FileKind::Regular; break;
+      case S_IFIFO: kind = FileKind::Fifo; break;
+      case S_IFCHR: kind = FileKind::CharDevice; break;
+      case S_IFBLK: kind = FileKind::BlockDevice; break;
+      case S_IFSOCK: kind = FileKind::Socket; break;
+      default: return (void)fuse_reply_err(req, EINVAL);
+    }
+    NewObject what = new_object(req, kind, mode);
+    what.rdev = rdev;
+    reply_entry(req, server(req).make(parent, name, what));
+  });
+}
+
+void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
+  guarded(req, [&] { reply_entry(req, server(req).make(parent, name, new_object(req, FileKind::Directory, mode))); });
+}
+
+void op_symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name) {
+  guarded(req, [&] {
+    NewObject what = new_object(req, FileKind::Symlink, 0777);
+    what.target = target;
+    reply_entry(req, server(req).make(parent, name, what));
+  });
+}
+
+void op_unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  guarded(req, [&] { reply_void(req, server(req).unlink(parent, name, false)); });
+}
+
+void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  guarded(req, [&] { reply_void(req, server(req).unlink(parent, name, true)); });
+}
+
+void op_rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent, const char* newname,
+               unsigned int flags) {
+  guarded(req, [&] {
+    RenameFlags f = RenameFlags::None;
+    if (flags == RENAME_NOREPLACE) f = RenameFlags::NoReplace;
+    else if (flags == RENAME_EXCHANGE) f = RenameFlags::Exchange;
+    else if (flags != 0) return (void)fuse_reply_err(req, EINVAL);
+    reply_void(req, server(req).rename(parent, name, newparent, newname, f));
+  });
+}
+
+void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* newname) {
+  guarded(req, [&] { reply_entry(req, server(req).link(ino, newparent, newname)); });
+}
+
+void open_reply(fuse_req_t req, fuse_file_info* fi, Result<FileHandle> r, const fuse_entry_param* entry) {
+  if (!r) return reply_error(req, r.error());
+  auto* handle = new OpenFile{std::move(*r)};
+  fi->fh = reinterpret_cast<std::uint64_t>(handle);
+  // The page cache stays valid across opens: nothing changes a file behind
+  // the kernel's back (the mount is the only writer).
+  fi->keep_cache = 1;
+  int sent = entry ? fuse_reply_create(req, entry, fi) : fuse_reply_open(req, fi);
+  if (sent != 0) delete handle;  // the opener was interrupted: nobody will release it
+}
+
+void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  guarded(req, [&] { open_reply(req, fi, server(req).open(ino, open_flags(fi->flags)), nullptr); });
+}
+
+void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi) {
+  guarded(req, [&] {
+    auto made = server(req).make(parent, name, new_object(req, FileKind::Regular, mode));
+    if (!made) return reply_error(req, made.error());
+    fuse_entry_param e{};
+    e.ino = made->ino;
+    e.generation = 1;
+    e.attr = to_stat(*made);
+    e.attr_timeout = e.entry_timeout = session(req).timeout;
+    OpenFlags flags = open_flags(fi->flags & ~O_TRUNC);
+    open_reply(req, fi, server(req).open(made->ino, flags), &e);
+  });
+}
+
+void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  guarded(req, [&] {
+    thread_local std::vector<char> buf;
+    if (buf.size() < size) buf.resize(size);
+    auto n = file_of(fi).file->pread(std::span<char>(buf.data(), size), static_cast<std::uint64_t>(off));
+    if (!n) return reply_error(req, n.error());
+    fuse_reply_buf(req, buf.data(), *n);
+  });
+}
+
+void op_write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t off, fuse_file_info* fi) {
+  guarded(req, [&] {
+    auto n = file_of(fi).file->pwrite(std::string_view(data, size), static_cast<std::uint64_t>(off));
+    if (!n) return reply_error(req, n.error());
+    fuse_reply_write(req, *n);
+  });
+}
+
+void op_flush(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }
+
+void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  guarded(req, [&] {
+    std::unique_ptr<OpenFile> handle(&file_of(fi));
+    (void)handle->file->close();  // the kernel does not look at release errors
+    fuse_reply_err(req, 0);
+  });
+}
+
+void op_fsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info* fi) {
+  guarded(req, [&] { reply_void(req, file_of(fi).file->fsync()); });
+}
+
+void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  guarded(req, [&] {
+    auto entries = server(req).list(ino);
+    if (!entries) return reply_error(req, entries.error());
+    auto* dir = new OpenDir;
+    dir->entries.push_back({".", FileKind::Directory, ino});
+    dir->entries.push_back({"..", FileKind::Directory, ino});
+    for (auto& e : *entries) dir->entries.push_back(std::move(e));
+    fi->fh = reinterpret_cast<std::uint64_t>(dir);
+    fi->cache_readdir = 0;
+    if (fuse_reply_open(req, fi) != 0) delete dir;
+  });
+}
+
+void read_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi, bool plus) {
+  guarded(req, [&] {
+    const auto& entries = reinterpret_cast<OpenDir*>(fi->fh)->entries;
+    std::vector<char> buf(size);
+    std::size_t used = 0;
+    for (std::size_t i = static_cast<std::size_t>(off); i < entries.size(); ++i) {
+      const DirEntry& e = entries[i];
+      const off_t next = static_cast<off_t>(i + 1);
+      std::size_t n;
+      if (plus) {
+        fuse_entry_param entry{};
+        if (e.name == "." || e.name == "..") {
+          entry.attr.st_ino = e.ino;
+          entry.attr.st_mode = S_IFDIR;
+        } else {
+          auto st = server(req).lookup(ino, e.name);
+          if (!st) continue;  // gone since opendir
+          entry.ino = st->ino;
+          entry.generation = 1;
+          entry.attr = to_stat(*st);
+          entry.attr_timeout = entry.entry_timeout = session(req).timeout;
+        }
+        n = fuse_add_direntry_plus(req, buf.data() + used, size - used, e.name.c_str(), &entry, next);
+      } else {
+        struct stat st {};
+        st.st_ino = e.ino;
+        st.st_mode = type_bits(e.kind);
+        n = fuse_add_direntry(req, buf.data() + used, size - used, e.name.c_str(), &st, next);
+      }
+      if (n > size - used) break;
+      used += n;
+    }
+    fuse_reply_buf(req, buf.data(), used);
+  });
+}
+
+void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+  read_dir(req, ino, size, off, fi, false);
+}
+void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+  read_dir(req, ino, size, off, fi, true);
+}
+
+void op_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  delete reinterpret_cast<OpenDir*>(fi->fh);
+  fuse_reply_err(req, 0);
+}
+
+void op_fsyncdir(fuse_req_t req, fuse_ino_t, int, fuse_file_info*) {
+  guarded(req, [&] { reply_void(req, server(req).sync()); });
+}
+
+void op_statfs(fuse_req_t req, fuse_ino_t) {
+  guarded(req, [&] {
+    auto r = server(req).statfs();
+    if (!r) return reply_error(req, r.error());
+    struct statvfs st {};
+    st.f_bsize = st.f_frsize = r->block_size;
+    st.f_blocks = r->total_blocks;
+    st.f_bfree = r->free_blocks;
+    st.f_bavail = r->avail_blocks;
+    st.f_files = r->total_files;
+    st.f_ffree = st.f_favail = r->free_files;
+    st.f_namemax = r->max_name_length;
+    fuse_reply_statfs(req, &st);
+  });
+}
+
+void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size, int flags) {
+  guarded(req, [&] {
+    XattrFlags f = XattrFlags::None;
+    if (flags & XATTR_CREATE) f = XattrFlags::Create;
+    if (flags & XATTR_REPLACE) f = XattrFlags::Replace;
+    reply_void(req, server(req).set_xattr(ino, name, std::string_view(value, size), f));
+  });
+}
+
+// getxattr/listxattr: size 0 asks for the length; a smaller buffer is ERANGE.
+void reply_sized(fuse_req_t req, const std::string& value, size_t size) {
+  if (size == 0) fuse_reply_xattr(req, value.size());
+  else if (size < value.size()) fuse_reply_err(req, ERANGE);
+  else fuse_reply_buf(req, value.data(), value.size());
+}
+
+void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  guarded(req, [&] {
+    auto r = server(req).get_xattr(ino, name);
+    if (!r) return reply_error(req, r.error());
+    reply_sized(req, *r, size);
+  });
+}
+
+void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  guarded(req, [&] {
+    auto r = server(req).list_xattr(ino);
+    if (!r) return reply_error(req, r.error());
+    std::string names;
+    for (const auto& n : *r) names.append(n).push_back('\0');
+    reply_sized(req, names, size);
+  });
+}
+
+void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
+  guarded(req, [&] { reply_void(req, server(req).remove_xattr(ino, name)); });
+}
+
+void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length, fuse_file_info*) {
+  guarded(req, [&] {
+    // Only punching holes: space cannot be reserved ahead in a copy-on-write
+    // pool, and EOPNOTSUPP makes posix_fallocate write the blocks instead.
+    if (mode != (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)) return (void)fuse_reply_err(req, EOPNOTSUPP);
+    reply_void(req, server(req).punch_hole(ino, static_cast<std::uint64_t>(offset), static_cast<std::uint64_t>(length)));
+  });
+}
+
+void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in, fuse_file_info*, fuse_ino_t ino_out,
+                        off_t off_out, fuse_file_info*, size_t len, int flags) {
+  guarded(req, [&] {
+    if (flags != 0) return (void)fuse_reply_err(req, EINVAL);
+    auto n = server(req).clone_range(ino_in, static_cast<std::uint64_t>(off_in), ino_out,
+                                     static_cast<std::uint64_t>(off_out), len);
+    if (!n) return reply_error(req, n.error());
+    fuse_reply_write(req, *n);
+  });
+}
+
+}  // namespace
+
+fuse_lowlevel_ops operations() {
+  fuse_lowlevel_ops ops{};
+  ops.init = op_init;
+  ops.destroy = op_destroy;
+  ops.lookup = op_lookup;
+  ops.forget = op_forget;
+  ops.forget_multi = op_forget_multi;
+  ops.getattr = op_getattr;
+  ops.setattr = op_setattr;
+  ops.readlink = op_readlink;
+  ops.mknod = op_mknod;
+  ops.mkdir = op_mkdir;
+  ops.symlink = op_symlink;
+  ops.unlink = op_unlink;
+  ops.rmdir = op_rmdir;
+  ops.rename = op_rename;
+  ops.link = op_link;
+  ops.open = op_open;
+  ops.create = op_create;
+  ops.read = op_read;
+  ops.write = op_write;
+  ops.flush = op_flush;
+  ops.release = op_release;
+  ops.fsync = op_fsync;
+  ops.opendir = op_opendir;
+  ops.readdir = op_readdir;
+  ops.readdirplus = op_readdirplus;
+  ops.releasedir = op_releasedir;
+  ops.fsyncdir = op_fsyncdir;
+  ops.statfs = op_statfs;
+  ops.setxattr = op_setxattr;
+  ops.getxattr = op_getxattr;
+  ops.listxattr = op_listxattr;
+  ops.removexattr = op_removexattr;
+  ops.fallocate = op_fallocate;
+  ops.copy_file_range = op_copy_file_range;
+  return ops;
+}
+
+void* session_data(Server& server, double timeout) { return new Session{&server, timeout}; }
+void free_session_data(void* data) { delete static_cast<Session*>(data); }
+
+}  // namespace anyfs::fuse

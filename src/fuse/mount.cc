@@ -1,0 +1,148 @@
+// Mount: a libfuse session over a Server, served by libfuse's multithreaded
+// loop on a thread of its own. Unmounting is the kernel's business: a detach
+// (umount2 MNT_DETACH, or fusermount3 -u -z without root) ends the connection
+// once nothing is inside, the loop then returns, and the pool is committed.
+#include "anyfs/mount.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <mutex>
+#include <thread>
+
+#include "fuse/lowlevel.h"
+
+extern char** environ;
+
+namespace anyfs {
+namespace {
+
+// Detaches the mount at `mountpoint`; false if nothing was mounted there.
+bool detach(const std::string& mountpoint) {
+  if (::geteuid() == 0) return ::umount2(mountpoint.c_str(), MNT_DETACH) == 0;
+  const char* argv[] = {"fusermount3", "-u", "-z", "-q", mountpoint.c_str(), nullptr};
+  pid_t pid = 0;
+  if (posix_spawnp(&pid, "fusermount3", nullptr, nullptr, const_cast<char**>(argv), environ) != 0) return false;
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// fsname is one mount option: no commas or spaces in it.
+std::string option_safe(std::string s) {
+  std::replace_if(s.begin(), s.end(), [](char c) { return c == ',' || c == ' ' || c == '\\'; }, '_');
+  return s;
+}
+
+class MountImpl final : public Mount {
+ public:
+  MountImpl(std::shared_ptr<Pool> pool, std::shared_ptr<Dataset> dataset, std::string mountpoint,
+            const MountOptions& options)
+      : mountpoint_(std::move(mountpoint)),
+        options_(options),
+        server_(std::make_unique<fuse::Server>(std::move(pool), std::move(dataset), options)) {}
+
+  ~MountImpl() override { (void)stop(); }
+
+  Result<void> begin() {
+    std::vector<std::string> words{"anyfs", "-o",
+                                   "default_permissions,fsname=anyfs:" + option_safe(options_.source) +
+                                       ",subtype=anyfs"};
+    if (options_.allow_other) words.back() += ",allow_other";
+    if (options_.read_only) words.back() += ",ro";
+    if (options_.debug) words.push_back("-d");
+    std::vector<char*> argv;
+    for (auto& w : words) argv.push_back(w.data());
+    fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+    data_ = fuse::session_data(*server_, options_.cache_seconds);
+    fuse_lowlevel_ops ops = fuse::operations();
+    se_ = fuse_session_new(&args, &ops, sizeof ops, data_);
+    fuse_opt_free_args(&args);
+    if (se_ == nullptr) return fail(Errc::InvalidArgument, mountpoint_, "libfuse refused the mount options");
+    if (fuse_session_mount(se_, mountpoint_.c_str()) != 0) {
+      fuse_session_destroy(se_);
+      se_ = nullptr;
+      return fail(Errc::Io, mountpoint_, "the kernel refused the mount (libfuse said why above)");
+    }
+    mounted_ = true;
+    loop_ = std::thread([this] {
+      fuse_loop_config* config = fuse_loop_cfg_create();
+      fuse_loop_cfg_set_max_threads(config, std::max(1u, options_.max_threads));
+      loop_result_ = fuse_session_loop_mt(se_, config);
+      fuse_loop_cfg_destroy(config);
+    });
+    return {};
+  }
+
+  Result<void> wait() override {
+    std::lock_guard lock(wait_mu_);
+    if (loop_.joinable()) loop_.join();
+    if (se_ != nullptr) {
+      fuse_session_unmount(se_);  // the kernel already let go: this closes the device
+      fuse_session_destroy(se_);
+      se_ = nullptr;
+    }
+    if (data_ != nullptr) {
+      fuse::free_session_data(data_);
+      data_ = nullptr;
+    }
+    auto synced = server_->sync();
+    if (loop_result_ != 0)
+      return fail(Errc::Io, mountpoint_, "the FUSE session ended with an error");
+    return synced;
+  }
+
+  Result<void> stop() override {
+    {
+      std::lock_guard lock(stop_mu_);
+      if (mounted_ && !stopping_) {
+        stopping_ = true;
+        detach(mountpoint_);
+      }
+    }
+    return wait();
+  }
+
+  const std::string& mountpoint() const override { return mountpoint_; }
+
+ private:
+  const std::string mountpoint_;
+  const MountOptions options_;
+  std::unique_ptr<fuse::Server> server_;
+  void* data_ = nullptr;
+  fuse_session* se_ = nullptr;
+  std::thread loop_;
+  int loop_result_ = 0;
+  bool mounted_ = false;
+  std::mutex stop_mu_;
+  bool stopping_ = false;  // GUARDED_BY(stop_mu_)
+  std::mutex wait_mu_;     // one waiter tears the session down
+};
+
+}  // namespace
+
+Result<void> fuse_available() {
+  int fd = ::open("/dev/fuse", O_RDWR | O_CLOEXEC);
+  if (fd < 0) return fail_errno(errno, "/dev/fuse", "cannot open the FUSE device");
+  ::close(fd);
+  return {};
+}
+
+Result<std::unique_ptr<Mount>> Mount::start(std::shared_ptr<Pool> pool, std::shared_ptr<Dataset> dataset,
+                                            const std::string& mountpoint, const MountOptions& options) {
+  ANYFS_CHECK(fuse_available());
+  struct stat st {};
+  if (::stat(mountpoint.c_str(), &st) != 0) return fail_errno(errno, mountpoint, "mountpoint");
+  if (!S_ISDIR(st.st_mode)) return fail(Errc::NotDir, mountpoint, "the mountpoint is not a directory");
+  auto mount = std::make_unique<MountImpl>(std::move(pool), std::move(dataset), mountpoint, options);
+  ANYFS_CHECK(mount->begin());
+  return std::unique_ptr<Mount>(std::move(mount));
+}
+
+}  // namespace anyfs
