@@ -304,6 +304,7 @@ class DifferentialRun {
       std::string ours = dump(*subject.fs), theirs = dump(**oracle);
       if (ours != theirs) result = Divergence{ops.size(), ours, theirs};
     }
+    subject = {};  // a mounted subject unmounts before its directory goes
     std::filesystem::remove_all(dir);
     return result;
   }

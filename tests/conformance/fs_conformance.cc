@@ -6,6 +6,8 @@
 namespace anyfs::testing {
 
 void FsConformance::SetUp() {
+  if (GetParam().unavailable)
+    if (std::string why = GetParam().unavailable(); !why.empty()) GTEST_SKIP() << why;
   outside_ = tmp_.str();
   // Markers outside the subject's root: an escape would read "OUTSIDE".
   std::ofstream(outside_ + "/f") << "OUTSIDE";

@@ -30,6 +30,9 @@ struct FsFactory {
   // Makes a fresh subject; `dir` is an empty host directory it may use.
   std::function<Subject(const std::string& dir)> make;
   bool writable = true;  // false: mutating calls are expected to fail with ReadOnly
+  // Why this machine cannot run the subject (the tests then skip, saying so);
+  // empty when it can.
+  std::function<std::string()> unavailable = {};
 };
 
 class FsConformance : public ::testing::TestWithParam<FsFactory> {

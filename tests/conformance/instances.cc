@@ -1,5 +1,6 @@
 // Every Fs runs the conformance and differential suites: one line each.
 #include <atomic>
+#include <filesystem>
 
 #include "anyfs/host_fs.h"
 #include "anyfs/layers/metrics.h"
@@ -10,6 +11,7 @@
 #include "anyfs/layers/subdir.h"
 #include "anyfs/layers/tracing.h"
 #include "anyfs/memory_fs.h"
+#include "anyfs/mount.h"
 #include "anyfs/pool.h"
 #include "conformance/fs_conformance.h"
 #include "conformance/newest_state_fs.h"
@@ -73,6 +75,33 @@ const FsFactory k_pool_past{"PoolViewOfThePast",
                             },
                             false};
 
+// A pool's root dataset mounted with FUSE (served by this process) and used
+// through the kernel, as programs use it: HostFs over the mountpoint.
+std::string fuse_unavailable() {
+  auto r = fuse_available();
+  return r ? "" : "no FUSE here: " + r.error().to_string();
+}
+Subject mounted_pool(const std::string& dir) {
+  struct Held {
+    std::shared_ptr<Pool> pool;
+    std::shared_ptr<Dataset> dataset;
+    std::unique_ptr<Mount> mount;
+    std::shared_ptr<Fs> host;
+    ~Held() {
+      host.reset();
+      if (mount) (void)mount->stop();
+    }
+  };
+  auto held = std::make_shared<Held>();
+  held->pool = must(Pool::create(dir + "/test.anyfs"));
+  held->dataset = must(held->pool->dataset());
+  std::filesystem::create_directories(dir + "/mnt");
+  held->mount = must(Mount::start(held->pool, held->dataset, dir + "/mnt"));
+  held->host = must(open_host_fs(dir + "/mnt"));
+  return Subject{std::shared_ptr<Fs>(held, held->host.get()), nullptr};
+}
+const FsFactory k_mounted_pool{"MountedPool", mounted_pool, true, fuse_unavailable};
+
 const FsFactory k_read_only{"ReadOnly",
                             [](const std::string&) {
                               auto mem = make_memory_fs();
@@ -129,6 +158,7 @@ const FsFactory k_reversed_stack{"ReversedStack", [](const std::string&) {
 
 ANYFS_CONFORMANCE(Base, k_memory, k_host);
 ANYFS_CONFORMANCE(Pools, k_pool, k_pool_small_chunks, k_pool_past);
+ANYFS_CONFORMANCE(Mounts, k_mounted_pool);
 ANYFS_CONFORMANCE(Layers, k_read_only, k_path_filter, k_subdir, k_subdir_host, k_rate_limit, k_tracing, k_metrics,
                   k_overlay, k_overlay_host, k_stack, k_reversed_stack);
 
