@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# `anyfs mount` from the command line, through the kernel: daemon mode, files
+# in and out with ordinary tools, unmount committing everything, stops by
+# SIGTERM and by fusermount3 -u, views of the past against `anyfs cat --at`,
+# clear errors, and a daemon killed with SIGKILL in the middle of a write
+# workload: after remount and verify, every fsync'ed byte is there.
+#
+# Usage: mount_test.sh ANYFS_BINARY. Exits 77 (skipped) when /dev/fuse cannot be opened.
+set -u
+anyfs=$(realpath "$1")
+if ! exec 9<>/dev/fuse 2>/dev/null; then
+  echo "SKIP: /dev/fuse cannot be opened here; the mount tests need FUSE"
+  exit 77
+fi
+exec 9>&-
+
+work=$(mktemp -d)
+chmod 755 "$work"
+cleanup() {
+  for m in "$work"/m*; do
+    mountpoint -q "$m" 2>/dev/null && { umount -l "$m" 2>/dev/null || fusermount3 -u -z "$m" 2>/dev/null; }
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+cd "$work" || exit 1
+passed=0 failed=0
+check() { # check DESCRIPTION COMMAND...
+  local what=$1; shift
+  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $what"; fi
+}
+# expect_exit CODE COMMAND...: runs it, compares the exit code.
+expect_exit() {
+  local want=$1; shift
+  "$@" >/dev/null 2>err.txt
+  local got=$?
+  [ "$got" = "$want" ] || { echo "  wanted exit $want, got $got: $* ($(cat err.txt))"; return 1; }
+}
+mounted() { awk -v m="$1" '$5 == m && / fuse.anyfs /' /proc/self/mountinfo | grep -q .; }
+
+P=$work/p.anyfs
+"$anyfs" init "$P" -o history=all >/dev/null
+mkdir m1 m2 m3
+
+# --- daemon mode: returns once mounted; files through ordinary tools ---------------
+check "mount returns 0 once mounted" expect_exit 0 "$anyfs" -p "$P" mount m1
+check "the kernel has the mount" mounted "$work/m1"
+src=$(dirname "$anyfs")/../docs
+[ -d "$src" ] || src=/usr/share/doc/bash
+cp -r "$src" m1/docs
+check "a copied tree reads back the same" diff -r "$src" m1/docs
+echo hello >m1/greeting && ln -s greeting m1/link && mkdir -p m1/a/b/c && mv m1/greeting m1/a/b/c/
+check "shell tools see what they made" test "$(cat m1/a/b/c/greeting)" = hello
+check "a busy pool cannot be mounted twice (exit 7)" expect_exit 7 "$anyfs" -p "$P" mount m2
+check "unmount waits for the commit (exit 0)" expect_exit 0 "$anyfs" unmount m1
+check "the mount is gone" test ! -e m1/docs
+check "what was written is in the pool" test "$("$anyfs" -p "$P" cat /a/b/c/greeting)" = hello
+check "the pool verifies" expect_exit 0 "$anyfs" -p "$P" verify
+
+# --- stops: SIGTERM on a foreground mount, fusermount3 -u on a daemon --------------
+"$anyfs" -p "$P" mount -f m1 >/dev/null 2>fg.err &
+fg=$!
+for _ in $(seq 100); do mounted "$work/m1" && break; sleep 0.05; done
+echo "not fsync'ed" >m1/by-term
+kill -TERM $fg
+wait $fg
+check "SIGTERM ends a foreground mount with exit 0" test $? = 0
+check "SIGTERM commits what was acknowledged" test "$("$anyfs" -p "$P" cat /by-term)" = "not fsync'ed"
+"$anyfs" -p "$P" mount m1 >/dev/null
+echo "external" >m1/by-fusermount
+fusermount3 -u m1
+for _ in $(seq 200); do "$anyfs" -p "$P" cat /by-fusermount >/dev/null 2>&1 && break; sleep 0.05; done
+check "fusermount3 -u ends the daemon, committing" test "$("$anyfs" -p "$P" cat /by-fusermount)" = external
+
+# --- views of the past ---------------------------------------------------------------
+"$anyfs" -p "$P" snapshot @before >/dev/null
+tid=$("$anyfs" -p "$P" --json snapshots | grep -o '"tid":[0-9]*' | head -1 | cut -d: -f2)
+"$anyfs" -p "$P" mount m1 >/dev/null
+echo changed >m1/a/b/c/greeting
+rm -r m1/docs
+"$anyfs" unmount m1 >/dev/null
+check "mount @SNAP (exit 0)" expect_exit 0 "$anyfs" -p "$P" mount @before m2
+check "mount --at TID (exit 0)" expect_exit 0 "$anyfs" -p "$P" --at "$tid" mount m3
+check "the snapshot mount matches cat @SNAP" test "$(cat m2/a/b/c/greeting)" = "$("$anyfs" -p "$P" cat @before:/a/b/c/greeting)"
+check "the --at mount matches cat --at" test "$(cat m3/a/b/c/greeting)" = "$("$anyfs" -p "$P" cat --at "$tid" /a/b/c/greeting)"
+check "the past holds the removed tree" diff -r "$src" m3/docs
+check "a view of the past is read-only" expect_exit 2 sh -c "echo x > m2/new"
+grep -q "Read-only file system" err.txt || { echo "FAIL: EROFS expected, got $(cat err.txt)"; failed=$((failed + 1)); }
+"$anyfs" unmount m2 >/dev/null
+"$anyfs" unmount m3 >/dev/null
+
+# --- errors ----------------------------------------------------------------------------
+check "no pool: usage error (exit 2)" expect_exit 2 env -u ANYFS_POOL "$anyfs" mount m1
+check "a missing mountpoint is not found (exit 3)" expect_exit 3 "$anyfs" -p "$P" mount nowhere
+check "an unknown snapshot is not found (exit 3)" expect_exit 3 "$anyfs" -p "$P" mount @nosuch m1
+check "unmount of something else is not found (exit 3)" expect_exit 3 "$anyfs" unmount m1
+check "mount --help explains" sh -c "'$anyfs' mount --help | grep -q snapdir"
+
+# --- SIGKILL in the middle of writes: every fsync'ed file survives ----------------------
+pid=$("$anyfs" -p "$P" --json mount m1 | grep -o '"pid":[0-9]*' | cut -d: -f2)
+mkdir m1/w
+(
+  i=0
+  while :; do
+    i=$((i + 1))
+    head -c $((4096 * (i % 50 + 1))) /dev/urandom >"chunk.$i" || exit 0
+    dd if="chunk.$i" of="m1/w/f$i" bs=1M conv=fsync status=none 2>/dev/null || exit 0
+    echo "f$i $(sha256sum <"chunk.$i" | cut -d' ' -f1)" >>durable.txt
+    rm -f "chunk.$i"
+  done
+) &
+writer=$!
+sleep 2
+kill -KILL "$pid"
+wait $writer 2>/dev/null
+umount -l m1 2>/dev/null || fusermount3 -u -z m1
+n=$(wc -l <durable.txt)
+check "the writer got some files durable before the kill ($n)" test "$n" -gt 5
+check "the pool remounts after SIGKILL" expect_exit 0 "$anyfs" -p "$P" mount m1
+lost=0
+while read -r name sum; do
+  [ "$(sha256sum <"m1/w/$name" 2>/dev/null | cut -d' ' -f1)" = "$sum" ] || { lost=$((lost + 1)); echo "  lost: $name"; }
+done <durable.txt
+check "every fsync'ed file is whole after SIGKILL ($n files)" test "$lost" = 0
+"$anyfs" unmount m1 >/dev/null
+check "the pool verifies after SIGKILL" expect_exit 0 "$anyfs" -p "$P" verify
+
+echo "mount: $passed passed, $failed failed"
+[ "$failed" = 0 ]
