@@ -33,6 +33,7 @@ struct OpenDir {
 struct Session {
   Server* server;
   double timeout;
+  bool writeback = false;  // the kernel agreed to cache writes (op_init)
 };
 
 Session& session(fuse_req_t req) { return *static_cast<Session*>(fuse_req_userdata(req)); }
@@ -117,14 +118,17 @@ void reply_attr(fuse_req_t req, const Result<Stat>& r) {
 
 void reply_void(fuse_req_t req, const Result<void>& r) { fuse_reply_err(req, r ? 0 : to_errno(r.error().code)); }
 
-OpenFlags open_flags(int flags) {
+// With the kernel's writeback cache, the kernel places appends itself (from
+// the size it caches) and may read pages of a file opened write-only to fill
+// them: handles are read-write and never Append.
+OpenFlags open_flags(int flags, bool writeback) {
   OpenFlags out = OpenFlags::None;
   switch (flags & O_ACCMODE) {
-    case O_WRONLY: out = OpenFlags::Write; break;
+    case O_WRONLY: out = writeback ? OpenFlags::ReadWrite : OpenFlags::Write; break;
     case O_RDWR: out = OpenFlags::ReadWrite; break;
     default: out = OpenFlags::Read; break;
   }
-  if (flags & O_APPEND) out = out | OpenFlags::Append;
+  if ((flags & O_APPEND) && !writeback) out = out | OpenFlags::Append;
   if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY) out = out | OpenFlags::Truncate;
   return out;
 }
@@ -144,7 +148,7 @@ OpenFile& file_of(fuse_file_info* fi) { return *reinterpret_cast<OpenFile*>(fi->
 // --- operations ---------------------------------------------------------------------
 
 void op_init(void* userdata, fuse_conn_info* conn) {
-  (void)userdata;
+  auto* s = static_cast<Session*>(userdata);
   conn->max_write = 1 << 20;
   conn->max_readahead = 1 << 20;
   conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO;
@@ -153,6 +157,12 @@ void op_init(void* userdata, fuse_conn_info* conn) {
   // Locks stay in the kernel (no getlk/setlk/flock here): the pool has one
   // writer, this mount, so every locker is on this machine (docs/MOUNT.md).
   conn->want &= ~(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
+  // The kernel keeps written pages and the size, and writes back in large
+  // requests: attributes stay valid after a write (no GETATTR per stat).
+  if (!s->server->read_only() && (conn->capable & FUSE_CAP_WRITEBACK_CACHE)) {
+    conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+    s->writeback = true;
+  }
 }
 
 void op_destroy(void* userdata) { (void)static_cast<Session*>(userdata)->server->sync(); }
@@ -258,7 +268,7 @@ void open_reply(fuse_req_t req, fuse_file_info* fi, Result<FileHandle> r, const 
 }
 
 void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  guarded(req, [&] { open_reply(req, fi, server(req).open(ino, open_flags(fi->flags)), nullptr); });
+  guarded(req, [&] { open_reply(req, fi, server(req).open(ino, open_flags(fi->flags, session(req).writeback)), nullptr); });
 }
 
 void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi) {
@@ -270,7 +280,7 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
     e.generation = 1;
     e.attr = to_stat(*made);
     e.attr_timeout = e.entry_timeout = session(req).timeout;
-    OpenFlags flags = open_flags(fi->flags & ~O_TRUNC);
+    OpenFlags flags = open_flags(fi->flags & ~O_TRUNC, session(req).writeback);
     open_reply(req, fi, server(req).open(made->ino, flags), &e);
   });
 }
