@@ -8,6 +8,8 @@
 //       and read back with 1 MiB read()s after dropping the page cache (as
 //       root; warm otherwise): through the mount, through the C++ API (1 MiB
 //       pwrite/pread on a Dataset file), and on ext4 directly.
+//   Both take --threads T: the mount's serving threads (default: MountOptions').
+//
 //   mount_bench small [--files N] [--rounds R] [--dir D]
 //       N files of 1 KiB in 100 directories: create (open, write, close), stat,
 //       delete, timed apart: through the mount, through bindfs over ext4 (the
@@ -43,7 +45,10 @@ struct Options {
   int mib = 1024;
   int files = 100'000;
   int rounds = 3;
+  unsigned threads = anyfs::MountOptions{}.max_threads;
 };
+
+unsigned g_threads = anyfs::MountOptions{}.max_threads;
 
 void drop_caches() {
   ::sync();
@@ -67,7 +72,7 @@ struct MountedPool {
     pool = create ? must(anyfs::Pool::create(pool_path), "create pool") : must(anyfs::Pool::open(pool_path), "open pool");
     dataset = must(pool->dataset(), "dataset");
     std::filesystem::create_directories(mountpoint);
-    mount = must(anyfs::Mount::start(pool, dataset, mountpoint), "mount");
+    mount = must(anyfs::Mount::start(pool, dataset, mountpoint, {.max_threads = g_threads}), "mount");
   }
   void stop() {
     must(mount->stop(), "unmount");
@@ -282,6 +287,7 @@ int main(int argc, char** argv) {
     else if (k == "--files") o.files = std::stoi(v);
     else if (k == "--rounds") o.rounds = std::stoi(v);
     else if (k == "--dir") o.dir = v;
+    else if (k == "--threads") g_threads = o.threads = static_cast<unsigned>(std::stoi(v));
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;

