@@ -41,15 +41,15 @@ struct NewObject {
   std::uint32_t uid = 0;
   std::uint32_t gid = 0;
   std::uint64_t rdev = 0;     // CharDevice, BlockDevice
-  std::string target;         // Symlink
+  std::string target = {};    // Symlink
 };
 
 // The attributes setattr() changes; an empty field is left alone.
 struct AttrChange {
-  std::optional<std::uint32_t> mode;  // permission bits
-  std::optional<std::uint32_t> uid;
-  std::optional<std::uint32_t> gid;
-  std::optional<std::uint64_t> size;  // regular files: truncate or extend
+  std::optional<std::uint32_t> mode = std::nullopt;  // permission bits
+  std::optional<std::uint32_t> uid = std::nullopt;
+  std::optional<std::uint32_t> gid = std::nullopt;
+  std::optional<std::uint64_t> size = std::nullopt;  // regular files: truncate or extend
   TimeSpec atime = TimeSpec::omit();
   TimeSpec mtime = TimeSpec::omit();
 };
