@@ -5,7 +5,6 @@
 // signals before any thread exists, so that only its sigwait sees them.
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
@@ -25,8 +24,6 @@
 #include "anyfs/mount.h"
 #include "context.h"
 #include "pool/location.h"
-
-extern char** environ;
 
 namespace anyfs::cli {
 namespace {
@@ -253,28 +250,10 @@ Result<void> wait_for_close(const std::string& pool, std::chrono::seconds limit)
   return out;
 }
 
-Result<void> unmount(const std::string& given, bool lazy) {
+Result<void> unmount_and_wait(const std::string& given, bool lazy) {
   const std::string mountpoint = ANYFS_TRY(absolute(given));
   const std::string pool = ANYFS_TRY(anyfs_mount_source(mountpoint));
-  if (::geteuid() == 0) {
-    if (::umount2(mountpoint.c_str(), lazy ? MNT_DETACH : 0) != 0) {
-      if (errno == EBUSY) return fail(Errc::Busy, mountpoint, "in use; close what uses it, or pass --lazy");
-      return fail_errno(errno, mountpoint, "umount");
-    }
-  } else {
-    std::vector<const char*> argv{"fusermount3", "-u"};
-    if (lazy) argv.push_back("-z");
-    argv.push_back(mountpoint.c_str());
-    argv.push_back(nullptr);
-    pid_t pid = 0;
-    if (posix_spawnp(&pid, "fusermount3", nullptr, nullptr, const_cast<char**>(argv.data()), environ) != 0)
-      return fail(Errc::NotFound, "fusermount3", "cannot run fusermount3 (Debian package fuse3)");
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-      return fail(Errc::Busy, mountpoint, "fusermount3 -u failed (in use? it said why above)");
-  }
+  ANYFS_CHECK(anyfs::unmount(mountpoint, lazy));
   // A lazy unmount leaves the daemon serving those still inside.
   if (lazy) return {};
   return wait_for_close(pool, std::chrono::seconds(120));
@@ -286,7 +265,7 @@ Runner setup_unmount(CLI::App& app) {
   app.add_option("mountpoint", *mountpoint, "Where an anyfs pool is mounted")->required();
   app.add_flag("-l,--lazy", *lazy, "Detach now even if in use; the daemon ends when the last user leaves");
   return [=](Context& ctx) {
-    auto r = unmount(*mountpoint, *lazy);
+    auto r = unmount_and_wait(*mountpoint, *lazy);
     if (!r) return ctx.report(r.error());
     ctx.print({{"unmounted", *mountpoint}}, "unmounted " + *mountpoint);
     return static_cast<int>(k_exit_ok);

@@ -57,6 +57,12 @@ class Mount {
   virtual const std::string& mountpoint() const = 0;
 };
 
+// Unmounts the FUSE mount at `mountpoint` (umount2 as root, else fusermount3
+// -u); `lazy` detaches it even while in use (it ends when the last user
+// leaves). Errors: Busy (in use, without `lazy`), NotFound (no fusermount3),
+// InvalidArgument (nothing mounted there, as root).
+Result<void> unmount(const std::string& mountpoint, bool lazy);
+
 // Whether this process can open /dev/fuse (tests skip when it cannot, saying why).
 Result<void> fuse_available();
 

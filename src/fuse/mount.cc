@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "fuse/lowlevel.h"
 
@@ -22,18 +23,6 @@ extern char** environ;
 
 namespace anyfs {
 namespace {
-
-// Detaches the mount at `mountpoint`; false if nothing was mounted there.
-bool detach(const std::string& mountpoint) {
-  if (::geteuid() == 0) return ::umount2(mountpoint.c_str(), MNT_DETACH) == 0;
-  const char* argv[] = {"fusermount3", "-u", "-z", "-q", mountpoint.c_str(), nullptr};
-  pid_t pid = 0;
-  if (posix_spawnp(&pid, "fusermount3", nullptr, nullptr, const_cast<char**>(argv), environ) != 0) return false;
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
 
 // fsname is one mount option: no commas or spaces in it.
 std::string option_safe(std::string s) {
@@ -121,7 +110,7 @@ class MountImpl final : public Mount {
       std::lock_guard lock(stop_mu_);
       if (mounted_ && !stopping_) {
         stopping_ = true;
-        detach(mountpoint_);
+        (void)unmount(mountpoint_, true);  // fails harmlessly if the kernel already let go
       }
     }
     return wait();
@@ -144,6 +133,27 @@ class MountImpl final : public Mount {
 };
 
 }  // namespace
+
+Result<void> unmount(const std::string& mountpoint, bool lazy) {
+  if (::geteuid() == 0) {
+    if (::umount2(mountpoint.c_str(), lazy ? MNT_DETACH : 0) == 0) return {};
+    if (errno == EBUSY) return fail(Errc::Busy, mountpoint, "in use; close what uses it, or unmount lazily");
+    return fail_errno(errno, mountpoint, "umount");
+  }
+  std::vector<const char*> argv{"fusermount3", "-u", "-q"};
+  if (lazy) argv.push_back("-z");
+  argv.push_back(mountpoint.c_str());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  if (posix_spawnp(&pid, "fusermount3", nullptr, nullptr, const_cast<char**>(argv.data()), environ) != 0)
+    return fail(Errc::NotFound, "fusermount3", "cannot run fusermount3 (Debian package fuse3)");
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return fail(Errc::Busy, mountpoint, "fusermount3 -u failed (in use, or not mounted)");
+  return {};
+}
 
 Result<void> fuse_available() {
   int fd = ::open("/dev/fuse", O_RDWR | O_CLOEXEC);
