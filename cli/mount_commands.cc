@@ -36,6 +36,7 @@ struct MountArgs {
   bool snapdir_visible = false;
   bool allow_other = false;
   bool debug = false;
+  bool no_writeback = false;
   unsigned threads = 8;
   double cache_seconds = 10.0;
 };
@@ -81,6 +82,7 @@ Result<MountPlan> plan_mount(Context& ctx, const MountArgs& a, bool read_only) {
   plan.options.allow_other = a.allow_other || ::geteuid() == 0;
   plan.options.snapdir_visible = a.snapdir_visible;
   plan.options.debug = a.debug;
+  plan.options.writeback_cache = !a.no_writeback;
   plan.options.max_threads = a.threads;
   plan.options.cache_seconds = a.cache_seconds;
   plan.options.source = plan.pool;
@@ -196,6 +198,8 @@ Runner setup_mount(CLI::App& app) {
   app.add_option("--threads", a->threads, "Threads serving requests at most")->check(CLI::Range(1, 256));
   app.add_option("--cache-seconds", a->cache_seconds, "How long the kernel keeps names and attributes")
       ->check(CLI::Range(0.0, 3600.0));
+  app.add_flag("--no-writeback-cache", a->no_writeback,
+               "Send every write() to the daemon (default: the kernel merges them in its page cache)");
   app.add_flag("--debug", a->debug, "Print every FUSE request on stderr (with -f)");
   return [=](Context& ctx) { return run_mount(ctx, *a, ctx.read_only()); };
 }

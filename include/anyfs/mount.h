@@ -24,6 +24,9 @@ struct MountOptions {
   // the pool's only writer, so every change passes through the kernel, which
   // updates its cache from the replies; a longer time only saves round trips.
   double cache_seconds = 10.0;
+  // Let the kernel cache writes (FUSE writeback cache): small writes reach the
+  // daemon merged into large ones. Off: every write() is a request.
+  bool writeback_cache = true;
   // Threads serving requests at most.
   unsigned max_threads = 8;
   // Print every request (libfuse's debug output) on stderr.

@@ -34,6 +34,7 @@ struct OpenDir {
 struct Session {
   Server* server;
   double timeout;
+  bool allow_writeback = true;
   bool writeback = false;  // the kernel agreed to cache writes (op_init)
 };
 
@@ -160,7 +161,7 @@ void op_init(void* userdata, fuse_conn_info* conn) {
   conn->want &= ~(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
   // The kernel keeps written pages and the size, and writes back in large
   // requests: attributes stay valid after a write (no GETATTR per stat).
-  if (!s->server->read_only() && (conn->capable & FUSE_CAP_WRITEBACK_CACHE)) {
+  if (s->allow_writeback && !s->server->read_only() && (conn->capable & FUSE_CAP_WRITEBACK_CACHE)) {
     conn->want |= FUSE_CAP_WRITEBACK_CACHE;
     s->writeback = true;
   }
@@ -529,7 +530,9 @@ fuse_lowlevel_ops operations() {
   return ops;
 }
 
-void* session_data(Server& server, double timeout) { return new Session{&server, timeout}; }
+void* session_data(Server& server, double timeout, bool writeback) {
+  return new Session{&server, timeout, writeback};
+}
 void free_session_data(void* data) { delete static_cast<Session*>(data); }
 
 }  // namespace anyfs::fuse

@@ -10,8 +10,9 @@ namespace anyfs::fuse {
 
 fuse_lowlevel_ops operations();
 
-// The userdata handed to fuse_session_new: the server and the cache time.
-void* session_data(Server& server, double timeout);
+// The userdata handed to fuse_session_new: the server, the cache time, and
+// whether to ask for the kernel's writeback cache.
+void* session_data(Server& server, double timeout, bool writeback);
 void free_session_data(void* data);
 
 }  // namespace anyfs::fuse

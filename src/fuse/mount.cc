@@ -50,7 +50,7 @@ class MountImpl final : public Mount {
     std::vector<char*> argv;
     for (auto& w : words) argv.push_back(w.data());
     fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
-    data_ = fuse::session_data(*server_, options_.cache_seconds);
+    data_ = fuse::session_data(*server_, options_.cache_seconds, options_.writeback_cache);
     fuse_lowlevel_ops ops = fuse::operations();
     se_ = fuse_session_new(&args, &ops, sizeof ops, data_);
     fuse_opt_free_args(&args);
