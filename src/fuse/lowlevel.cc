@@ -14,7 +14,10 @@
 
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <mutex>
+#include <type_traits>
+#include <unordered_map>
 #include <vector>
 
 #include "fs/checks.h"
@@ -31,11 +34,50 @@ struct OpenDir {
   std::vector<DirEntry> entries;  // read at opendir: a listing is one state
 };
 
+// Handles the kernel holds. A session that ends with some still open (a lazy
+// unmount, an aborted connection) never gets their releases: the session
+// closes them itself, so files are released before the pool closes.
+class Handles {
+ public:
+  template <class T>
+  std::uint64_t add(std::unique_ptr<T> h) {
+    std::lock_guard lock(mu_);
+    auto key = reinterpret_cast<std::uint64_t>(h.get());
+    if constexpr (std::is_same_v<T, OpenFile>)
+      files_.emplace(key, std::move(h));
+    else
+      dirs_.emplace(key, std::move(h));
+    return key;
+  }
+  OpenFile& file(std::uint64_t key) {
+    std::lock_guard lock(mu_);
+    return *files_.at(key);
+  }
+  OpenDir& dir(std::uint64_t key) {
+    std::lock_guard lock(mu_);
+    return *dirs_.at(key);
+  }
+  std::unique_ptr<OpenFile> take_file(std::uint64_t key) { return take(files_, key); }
+  std::unique_ptr<OpenDir> take_dir(std::uint64_t key) { return take(dirs_, key); }
+
+ private:
+  template <class Map>
+  typename Map::mapped_type take(Map& map, std::uint64_t key) {
+    std::lock_guard lock(mu_);
+    auto node = map.extract(key);
+    return node ? std::move(node.mapped()) : nullptr;
+  }
+  std::mutex mu_;
+  std::unordered_map<std::uint64_t, std::unique_ptr<OpenFile>> files_;  // GUARDED_BY(mu_)
+  std::unordered_map<std::uint64_t, std::unique_ptr<OpenDir>> dirs_;    // GUARDED_BY(mu_)
+};
+
 struct Session {
-  Server* server;
-  double timeout;
+  Server* server = nullptr;
+  double timeout = 0;
   bool allow_writeback = true;
   bool writeback = false;  // the kernel agreed to cache writes (op_init)
+  Handles handles;
 };
 
 Session& session(fuse_req_t req) { return *static_cast<Session*>(fuse_req_userdata(req)); }
@@ -145,7 +187,7 @@ NewObject new_object(fuse_req_t req, FileKind kind, mode_t mode) {
   return what;
 }
 
-OpenFile& file_of(fuse_file_info* fi) { return *reinterpret_cast<OpenFile*>(fi->fh); }
+OpenFile& file_of(fuse_req_t req, fuse_file_info* fi) { return session(req).handles.file(fi->fh); }
 
 // --- operations ---------------------------------------------------------------------
 
@@ -260,13 +302,13 @@ void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* n
 
 void open_reply(fuse_req_t req, fuse_file_info* fi, Result<FileHandle> r, const fuse_entry_param* entry) {
   if (!r) return reply_error(req, r.error());
-  auto* handle = new OpenFile{std::move(*r)};
-  fi->fh = reinterpret_cast<std::uint64_t>(handle);
+  auto& handles = session(req).handles;
+  fi->fh = handles.add(std::make_unique<OpenFile>(std::move(*r)));
   // The page cache stays valid across opens: nothing changes a file behind
   // the kernel's back (the mount is the only writer).
   fi->keep_cache = 1;
   int sent = entry ? fuse_reply_create(req, entry, fi) : fuse_reply_open(req, fi);
-  if (sent != 0) delete handle;  // the opener was interrupted: nobody will release it
+  if (sent != 0) (void)handles.take_file(fi->fh);  // the opener was interrupted: nobody will release it
 }
 
 void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
@@ -318,7 +360,7 @@ void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info*
   static BufferStack buffers;
   guarded(req, [&] {
     std::vector<char> buf = buffers.take(size);
-    auto n = file_of(fi).file->pread(std::span<char>(buf.data(), size), static_cast<std::uint64_t>(off));
+    auto n = file_of(req, fi).file->pread(std::span<char>(buf.data(), size), static_cast<std::uint64_t>(off));
     if (n)
       fuse_reply_buf(req, buf.data(), *n);
     else
@@ -329,7 +371,7 @@ void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info*
 
 void op_write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t off, fuse_file_info* fi) {
   guarded(req, [&] {
-    auto n = file_of(fi).file->pwrite(std::string_view(data, size), static_cast<std::uint64_t>(off));
+    auto n = file_of(req, fi).file->pwrite(std::string_view(data, size), static_cast<std::uint64_t>(off));
     if (!n) return reply_error(req, n.error());
     fuse_reply_write(req, *n);
   });
@@ -339,33 +381,34 @@ void op_flush(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req,
 
 void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   guarded(req, [&] {
-    std::unique_ptr<OpenFile> handle(&file_of(fi));
+    std::unique_ptr<OpenFile> handle = session(req).handles.take_file(fi->fh);
     (void)handle->file->close();  // the kernel does not look at release errors
     fuse_reply_err(req, 0);
   });
 }
 
 void op_fsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info* fi) {
-  guarded(req, [&] { reply_void(req, file_of(fi).file->fsync()); });
+  guarded(req, [&] { reply_void(req, file_of(req, fi).file->fsync()); });
 }
 
 void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   guarded(req, [&] {
     auto entries = server(req).list(ino);
     if (!entries) return reply_error(req, entries.error());
-    auto* dir = new OpenDir;
+    auto dir = std::make_unique<OpenDir>();
     dir->entries.push_back({".", FileKind::Directory, ino});
     dir->entries.push_back({"..", FileKind::Directory, ino});
     for (auto& e : *entries) dir->entries.push_back(std::move(e));
-    fi->fh = reinterpret_cast<std::uint64_t>(dir);
+    auto& handles = session(req).handles;
+    fi->fh = handles.add(std::move(dir));
     fi->cache_readdir = 0;
-    if (fuse_reply_open(req, fi) != 0) delete dir;
+    if (fuse_reply_open(req, fi) != 0) (void)handles.take_dir(fi->fh);
   });
 }
 
 void read_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi, bool plus) {
   guarded(req, [&] {
-    const auto& entries = reinterpret_cast<OpenDir*>(fi->fh)->entries;
+    const auto& entries = session(req).handles.dir(fi->fh).entries;
     std::vector<char> buf(size);
     std::size_t used = 0;
     for (std::size_t i = static_cast<std::size_t>(off); i < entries.size(); ++i) {
@@ -407,7 +450,7 @@ void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse
 }
 
 void op_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  delete reinterpret_cast<OpenDir*>(fi->fh);
+  (void)session(req).handles.take_dir(fi->fh);
   fuse_reply_err(req, 0);
 }
 
@@ -531,7 +574,11 @@ fuse_lowlevel_ops operations() {
 }
 
 void* session_data(Server& server, double timeout, bool writeback) {
-  return new Session{&server, timeout, writeback};
+  auto* s = new Session;
+  s->server = &server;
+  s->timeout = timeout;
+  s->allow_writeback = writeback;
+  return s;
 }
 void free_session_data(void* data) { delete static_cast<Session*>(data); }
 

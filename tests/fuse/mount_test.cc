@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
@@ -414,6 +415,34 @@ TEST_F(MountTest, StatfsDescribesThePool) {
   EXPECT_EQ(st.f_namemax, 255u);
   EXPECT_GT(st.f_blocks, 0u);
   EXPECT_GT(st.f_ffree, 0u);
+}
+
+// When the connection ends with handles still open (an abort, or the kernel
+// dropping the last releases of an unmount), the session closes them itself:
+// an unlinked file still open is removed, and nothing leaks.
+TEST_F(MountTest, AnAbortedConnectionStillReleasesItsOpenFiles) {
+  if (!root()) GTEST_SKIP() << "needs root to abort a FUSE connection";
+  ::mount("none", "/sys/fs/fuse/connections", "fusectl", 0, nullptr);  // usually mounted already
+  struct stat mnt {};
+  ASSERT_EQ(::stat(mnt_.c_str(), &mnt), 0);
+  const std::string abort = "/sys/fs/fuse/connections/" + std::to_string(minor(mnt.st_dev)) + "/abort";
+  if (::access(abort.c_str(), W_OK) != 0) GTEST_SKIP() << "no fusectl here (" << abort << ")";
+  spit(at("/doomed"), "bytes");
+  int fd = ::open(at("/doomed").c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  int dir = ::open(at("/").c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(dir, 0);
+  const std::uint64_t ino = must(dataset_->stat("/doomed")).ino;
+  ASSERT_EQ(::unlink(at("/doomed").c_str()), 0);
+  EXPECT_EQ(must(dataset_->getattr(ino)).nlink, 0u) << "kept while open";
+  spit(abort, "1");
+  EXPECT_OK(mount_->wait());
+  ::close(fd);
+  ::close(dir);
+  ::umount2(mnt_.c_str(), MNT_DETACH);
+  EXPECT_ERR(dataset_->getattr(ino), NotFound) << "the session released the handle it was never told to";
+  ASSERT_OK(dataset_->sync());
+  expect_sound(*pool_);
 }
 
 class SnapdirVisible : public MountTest {

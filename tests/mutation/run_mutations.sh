@@ -30,6 +30,10 @@ mutations=(
   "as-of-ignores-birth@@src/meta/sqlite_meta_store.cc@@s/parent = ?2 AND tid_to > ?3 AND +tid_from <= ?3 \"/parent = ?2 AND tid_to > ?3 \"/@@PoolViewOfThePast|HistoryTest"
   "txg-ends-not-recorded@@src/pool/pool_core.cc@@s/if (last_tid != committed_tid) ANYFS_CHECK(history->record_txg/if (false) ANYFS_CHECK(history->record_txg/@@HistoryTest"
   "clone-takes-over-without-extents@@src/pool/dataset.cc@@s/^      ANYFS_CHECK(core_->meta->put_extent(id_, e, tid));\$/      (void)e;/@@HistoryTest"
+  "setgid-not-passed-on@@src/pool/dataset.cc@@s/if (parent->rec.mode & S_ISGID) {/if (false) {/@@SetGroupId"
+  "snapshot-views-writable@@src/fuse/server.cc@@s/if (view_of(ino) == k_virtual_view || view_of(ino) != 0)/if (view_of(ino) == k_virtual_view)/@@MountTest"
+  "rename-loops-unchecked@@src/pool/dataset.cc@@s/if (ancestor == dir) return true;/if (true) return false;/@@InodeFs"
+  "clone-range-keeps-old-extents@@src/pool/dataset.cc@@s/ANYFS_CHECK(punch(\*target, to_offset, to_offset + length, tid));/;/@@InodeFs|MountTest"
   "append-ignores-end@@src/memory/memory_fs.cc@@s/if (has(flags_, OpenFlags::Append)) offset = node_->data.size();/;/@@MemoryFs"
 )
 
