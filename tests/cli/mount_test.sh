@@ -89,6 +89,18 @@ grep -q "Read-only file system" err.txt || { echo "FAIL: EROFS expected, got $(c
 "$anyfs" unmount m2 >/dev/null
 "$anyfs" unmount m3 >/dev/null
 
+# --- a named dataset, and a snapshot taken by mkdir inside the mount -------------------
+"$anyfs" -p "$P" dataset create proj >/dev/null
+"$anyfs" -p "$P" mount proj m1 >/dev/null
+echo "in proj" >m1/x
+mkdir m1/.anyfs/snapshots/first
+echo "later" >m1/x
+check "a snapshot made by mkdir reads as it was" test "$(cat m1/.anyfs/snapshots/first/x)" = "in proj"
+"$anyfs" unmount m1 >/dev/null
+check "the named dataset got the file" test "$("$anyfs" -p "$P" cat proj:/x)" = later
+check "the snapshot is the dataset's" test "$("$anyfs" -p "$P" cat proj@first:/x)" = "in proj"
+check "the root dataset did not" expect_exit 3 "$anyfs" -p "$P" cat /x
+
 # --- errors ----------------------------------------------------------------------------
 check "no pool: usage error (exit 2)" expect_exit 2 env -u ANYFS_POOL "$anyfs" mount m1
 check "a missing mountpoint is not found (exit 3)" expect_exit 3 "$anyfs" -p "$P" mount nowhere
