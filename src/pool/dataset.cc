@@ -28,7 +28,7 @@
 namespace anyfs {
 namespace {
 
-// Cached inodes kept after a commit when nothing holds them.
+// Cached inodes: start() drops those nothing holds once there are twice this many.
 constexpr std::size_t k_cache_limit = 65536;
 // Cached directory entries (about 100 bytes each).
 constexpr std::size_t k_dentry_limit = 262144;
@@ -626,7 +626,9 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
       if (!clamped) node->dirty_tid = 0;
       if (clamped) list(node);
     }
-    if (nodes_.size() > k_cache_limit) std::erase_if(nodes_, [](const auto& kv) { return kv.second->opens == 0; });
+    // The cache is trimmed in start(), between calls, never here: a commit can
+    // run inside a call (sync=always, the dirty limit), which still holds
+    // nodes it made or loaded.
     return {};
   }
 

@@ -226,3 +226,33 @@ TEST_F(InodeFsTest, AViewOfThePastIsReadOnlyByNumberToo) {
 
 }  // namespace
 }  // namespace anyfs::testing
+
+namespace anyfs::testing {
+namespace {
+
+// A commit inside a call (sync=always) trims the inode cache when it is over
+// its limit; the call's own nodes must survive it. (The cache used to be
+// trimmed there, and a create then lost the node it had just made: the path
+// call threw out of the pool, the inode call read freed memory.)
+TEST(InodeCacheTrim, ACommitInsideACallKeepsTheCallsNodes) {
+  TempDir tmp;
+  auto pool = must(Pool::create(tmp.str() + "/p.anyfs"));
+  auto ds = must(pool->dataset());
+  const int files = 70'000;  // over the cache's limit of 65,536 kept nodes
+  ASSERT_OK(ds->mkdir("/d"));
+  for (int i = 0; i < files; ++i) ASSERT_OK(ds->write_file("/d/" + std::to_string(i), ""));
+  ASSERT_OK(pool->set_property("", "sync", "always"));
+  for (int i = 0; i < files; ++i) ASSERT_OK(ds->stat("/d/" + std::to_string(i)));  // all cached again
+  auto f = ds->open("/new-by-path", OpenFlags::Write | OpenFlags::Create);
+  ASSERT_OK(f);
+  ASSERT_OK((*f)->close());
+  for (int i = 0; i < files; ++i) ASSERT_OK(ds->stat("/d/" + std::to_string(i)));
+  NewObject what;
+  auto made = ds->make(k_root_ino, "new-by-inode", what);
+  ASSERT_OK(made);
+  EXPECT_EQ(made->nlink, 1u);
+  EXPECT_EQ(must(ds->lookup(k_root_ino, "new-by-inode")).ino, made->ino);
+}
+
+}  // namespace
+}  // namespace anyfs::testing
