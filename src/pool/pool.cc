@@ -90,6 +90,15 @@ Result<void> configure(sql::Db& db, bool read_only, std::uint64_t mmap_bytes) {
 }
 
 
+// Whether SQLite keeps the WAL file when the connection closes. A writer keeps
+// it until its clean close: a pool left "not clean" (a failed open, a poisoned
+// pool, a crash) must keep its WAL beside it, or the next open would take the
+// missing WAL for a lost one and refuse — though SQLite had checkpointed it.
+void keep_wal(sql::Db& db, bool keep) {
+  int persist = keep ? 1 : 0;
+  sqlite3_file_control(db.handle(), "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+}
+
 // The writer lock: flock on the pool file itself, so it dies with the process.
 // The descriptor stays open until SQLite has closed the file, because closing any
 // descriptor of a file drops the process's POSIX locks on it — SQLite's included.
@@ -217,6 +226,8 @@ Result<void> PoolImpl::close() {
     if (outcome) outcome = core_->meta->set_setting("clean", "1");
     if (outcome) outcome = core_->db->exec("PRAGMA wal_checkpoint(TRUNCATE)");
   }
+  // Closed cleanly (marked so): SQLite may delete the WAL as it closes.
+  if (!core_->read_only && !core_->poisoned && outcome) keep_wal(*core_->db, false);
   core_->closed = true;
   core_->participants.clear();
   core_->chunks.reset();
@@ -340,6 +351,7 @@ Result<std::shared_ptr<Pool>> Pool::open(const std::string& path, const PoolOpen
   auto core = ANYFS_TRY(connect(path, options));
   if (!core->read_only) {
     ANYFS_CHECK(take_writer_lock(*core));
+    keep_wal(*core->db, true);
     // A pool whose last writer did not close it has its newest commits in the
     // WAL; if that file is gone, they are gone, and the pool must not pretend.
     auto clean = ANYFS_TRY(core->meta->setting("clean"));

@@ -23,7 +23,16 @@ Error error_from(sqlite3* db, int rc, std::string_view what) {
   }
   // SQLite reports a full disk during a write as an I/O error in some paths.
   if (primary == SQLITE_IOERR && db != nullptr && sqlite3_system_errno(db) == ENOSPC) code = Errc::NoSpace;
+  // "Cannot open" is not "not found" unless the OS said so: out of file
+  // descriptors (EMFILE), EIO, EACCES… keep their own meaning.
+  if (primary == SQLITE_CANTOPEN && db != nullptr && sqlite3_system_errno(db) != 0 &&
+      sqlite3_system_errno(db) != ENOENT) {
+    code = errc_from_errno(sqlite3_system_errno(db));
+    if (code == Errc::NotFound) code = Errc::Io;
+  }
   std::string detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  if (db != nullptr && sqlite3_system_errno(db) != 0 && code != Errc::Busy)
+    detail += fmt::format(" (OS error {})", sqlite3_system_errno(db));
   return Error(code, "", fmt::format("{}: {}", what, detail));
 }
 

@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -30,6 +31,12 @@ struct State {
   std::uint64_t syncs = 0, writes = 0;
   std::uint64_t cut_at = 0, fail_write_at = 0;
   int fail_code = SQLITE_IOERR_WRITE;
+  // fail_nth: one planned fault.
+  std::uint64_t counts[5] = {};
+  int fault_op = -1;
+  std::uint64_t fault_at = 0;
+  FaultVfs::Fault fault = FaultVfs::Fault::Eio;
+  bool injected = false;
   bool torn = false;
   std::uint64_t seed = 0;
   bool dead = false;
@@ -47,6 +54,30 @@ struct FaultFile {
 };
 
 sqlite3_file* real_of(sqlite3_file* f) { return reinterpret_cast<FaultFile*>(f)->real; }
+
+// What SQLite's unix VFS returns when the OS reports `fault` during `op`.
+int sqlite_code(FaultVfs::Op op, FaultVfs::Fault fault) {
+  using Op = FaultVfs::Op;
+  if (op == Op::Open) return SQLITE_CANTOPEN;  // EIO, ENOSPC and EMFILE alike
+  if (fault == FaultVfs::Fault::NoSpace && (op == Op::Write || op == Op::Truncate)) return SQLITE_FULL;
+  switch (op) {
+    case Op::Read: return SQLITE_IOERR_READ;
+    case Op::Write: return SQLITE_IOERR_WRITE;
+    case Op::Sync: return SQLITE_IOERR_FSYNC;
+    case Op::Truncate: return SQLITE_IOERR_TRUNCATE;
+    case Op::Open: break;
+  }
+  return SQLITE_IOERR;
+}
+
+// Counts an operation; returns the code to fail it with, or SQLITE_OK.
+// REQUIRES: s.mu held.
+int planned_fault(State& s, FaultVfs::Op op) {
+  auto i = static_cast<int>(op);
+  if (++s.counts[i] != s.fault_at || s.fault_op != i) return SQLITE_OK;
+  s.injected = true;
+  return sqlite_code(op, s.fault);
+}
 
 // Restores `path` to its last synced content, then (torn) replays a prefix.
 void power_cut_file(const std::string& path, const std::vector<Change>& changes, std::mt19937_64& rng, bool torn) {
@@ -93,6 +124,7 @@ int x_read(sqlite3_file* f, void* buf, int amt, sqlite3_int64 off) {
   {
     std::lock_guard lock(state().mu);
     if (state().dead) return SQLITE_IOERR_READ;
+    if (int rc = planned_fault(state(), FaultVfs::Op::Read); rc != SQLITE_OK) return rc;
   }
   return real_of(f)->pMethods->xRead(real_of(f), buf, amt, off);
 }
@@ -103,6 +135,7 @@ int x_write(sqlite3_file* f, const void* buf, int amt, sqlite3_int64 off) {
   std::lock_guard lock(s.mu);
   if (s.dead) return SQLITE_IOERR_WRITE;
   if (++s.writes == s.fail_write_at) return s.fail_code;
+  if (int rc = planned_fault(s, FaultVfs::Op::Write); rc != SQLITE_OK) return rc;
   if (ff->path != nullptr) {
     Change c;
     c.offset = off;
@@ -125,6 +158,7 @@ int x_truncate(sqlite3_file* f, sqlite3_int64 size) {
   State& s = state();
   std::lock_guard lock(s.mu);
   if (s.dead) return SQLITE_IOERR_TRUNCATE;
+  if (int rc = planned_fault(s, FaultVfs::Op::Truncate); rc != SQLITE_OK) return rc;
   if (ff->path != nullptr) {
     Change c;
     c.truncate = true;
@@ -150,6 +184,7 @@ int x_sync(sqlite3_file* f, int flags) {
     power_cut(s);
     return SQLITE_IOERR_FSYNC;
   }
+  if (int rc = planned_fault(s, FaultVfs::Op::Sync); rc != SQLITE_OK) return rc;
   int rc = ff->real->pMethods->xSync(ff->real, flags);
   if (rc == SQLITE_OK && ff->path != nullptr) s.unsynced.erase(*ff->path);
   return rc;
@@ -192,6 +227,13 @@ int v_open(sqlite3_vfs* vfs, const char* name, sqlite3_file* f, int flags, int* 
   {
     std::lock_guard lock(state().mu);
     if (state().dead) return SQLITE_CANTOPEN;
+    if (int rc = planned_fault(state(), FaultVfs::Op::Open); rc != SQLITE_OK) {
+      // What the OS said, for sqlite3_system_errno (the unix VFS reports errno).
+      errno = state().fault == FaultVfs::Fault::TooManyFiles ? EMFILE
+              : state().fault == FaultVfs::Fault::NoSpace    ? ENOSPC
+                                                            : EIO;
+      return rc;
+    }
   }
   int rc = real->xOpen(real, name, ff->real, flags, out_flags);
   if (ff->real->pMethods != nullptr) {
@@ -293,6 +335,10 @@ void FaultVfs::reset() {
   s.unsynced.clear();
   s.syncs = s.writes = 0;
   s.cut_at = s.fail_write_at = 0;
+  for (auto& c : s.counts) c = 0;
+  s.fault_op = -1;
+  s.fault_at = 0;
+  s.injected = false;
   s.torn = false;
   s.dead = false;
 }
@@ -310,6 +356,34 @@ void FaultVfs::fail_write(std::uint64_t n, int code) {
   std::lock_guard lock(s.mu);
   s.fail_write_at = n;
   s.fail_code = code;
+}
+
+const char* FaultVfs::name(Op op) {
+  static const char* names[] = {"read", "write", "sync", "truncate", "open"};
+  return names[static_cast<int>(op)];
+}
+
+const char* FaultVfs::name(Fault fault) {
+  static const char* names[] = {"EIO", "ENOSPC", "EMFILE"};
+  return names[static_cast<int>(fault)];
+}
+
+void FaultVfs::fail_nth(Op op, std::uint64_t n, Fault fault) {
+  State& s = state();
+  std::lock_guard lock(s.mu);
+  s.fault_op = static_cast<int>(op);
+  s.fault_at = n;
+  s.fault = fault;
+}
+
+std::uint64_t FaultVfs::count(Op op) const {
+  std::lock_guard lock(state().mu);
+  return state().counts[static_cast<int>(op)];
+}
+
+bool FaultVfs::fault_injected() const {
+  std::lock_guard lock(state().mu);
+  return state().injected;
 }
 
 std::uint64_t FaultVfs::syncs() const {

@@ -33,6 +33,20 @@ class FaultVfs {
   // SQLITE_IOERR_WRITE), writing nothing; later writes go through again.
   void fail_write(std::uint64_t n, int code);
 
+  // The I/O operations faults can hit, and the faults (as the OS reports them:
+  // EIO, ENOSPC, EMFILE), each turned into what SQLite's own VFS would return.
+  enum class Op { Read, Write, Sync, Truncate, Open };
+  enum class Fault { Eio, NoSpace, TooManyFiles };
+  static const char* name(Op op);
+  static const char* name(Fault fault);
+  // The `n`th operation of kind `op` (1-based, counted from reset) fails with
+  // `fault` and does nothing; the ones after it go through (the fault clears).
+  void fail_nth(Op op, std::uint64_t n, Fault fault);
+  // Operations of kind `op` since reset.
+  std::uint64_t count(Op op) const;
+  // Whether the planned fault has been injected.
+  bool fault_injected() const;
+
   std::uint64_t syncs() const;
   std::uint64_t writes() const;
   bool power_lost() const;

@@ -14,7 +14,11 @@ std::string random_content(std::mt19937_64& rng) {
 
 // Applies one random operation to both the dataset and the model. Returns false
 // once an operation fails (power is gone).
-bool random_step(Fs& fs, Tree& model, std::mt19937_64& rng) {
+bool random_step(Fs& fs, Tree& model, std::mt19937_64& rng, Error* failure) {
+  auto ok = [&](const auto& r) {
+    if (!r && failure != nullptr) *failure = r.error();
+    return r.has_value();
+  };
   static const char* dirs[] = {"/", "/d0", "/d1", "/d0/e"};
   auto pick_dir = [&] {
     for (int tries = 0; tries < 4; ++tries) {
@@ -34,7 +38,7 @@ bool random_step(Fs& fs, Tree& model, std::mt19937_64& rng) {
       std::string d = dirs[1 + rng() % 3];
       std::string parent(path::parent(d));
       if (model.contains(d) || (parent != "/" && !model.contains(parent))) return true;
-      if (!fs.mkdir(d)) return false;
+      if (!ok(fs.mkdir(d))) return false;
       model[d] = "/";
       return true;
     }
@@ -43,7 +47,7 @@ bool random_step(Fs& fs, Tree& model, std::mt19937_64& rng) {
       std::string p = path::child(pick_dir(), "f" + std::to_string(rng() % 8));
       if (model.contains(p) && model[p] == "/") return true;
       std::string data = random_content(rng);
-      if (!fs.write_file(p, data)) return false;
+      if (!ok(fs.write_file(p, data))) return false;
       model[p] = data;
       return true;
     }
@@ -54,7 +58,7 @@ bool random_step(Fs& fs, Tree& model, std::mt19937_64& rng) {
       std::uint64_t at = cur.empty() ? 0 : rng() % (cur.size() + 1000);
       std::string piece = random_content(rng).substr(0, 3000);
       auto f = fs.open(p, OpenFlags::Write);
-      if (!f || !(*f)->pwrite(piece, at) || !(*f)->close()) return false;
+      if (!ok(f) || !ok((*f)->pwrite(piece, at)) || !ok((*f)->close())) return false;
       if (cur.size() < at + piece.size()) cur.resize(at + piece.size(), '\0');
       cur.replace(at, piece.size(), piece);
       return true;
@@ -63,7 +67,7 @@ bool random_step(Fs& fs, Tree& model, std::mt19937_64& rng) {
       std::string p = pick_file();
       if (p.empty()) return true;
       std::uint64_t size = rng() % (model[p].size() + 10);
-      if (!fs.truncate(p, size)) return false;
+      if (!ok(fs.truncate(p, size))) return false;
       model[p].resize(size, '\0');
       return true;
     }
@@ -72,7 +76,7 @@ bool random_step(Fs& fs, Tree& model, std::mt19937_64& rng) {
       if (from.empty()) return true;
       std::string to = path::child(pick_dir(), "f" + std::to_string(rng() % 8));
       if (model.contains(to) && model[to] == "/") return true;
-      if (!fs.rename(from, to)) return false;
+      if (!ok(fs.rename(from, to))) return false;
       if (from != to) {
         model[to] = model[from];
         model.erase(from);
@@ -82,7 +86,7 @@ bool random_step(Fs& fs, Tree& model, std::mt19937_64& rng) {
     default: {  // remove
       std::string p = pick_file();
       if (p.empty()) return true;
-      if (!fs.remove(p)) return false;
+      if (!ok(fs.remove(p))) return false;
       model.erase(p);
       return true;
     }

@@ -18,8 +18,9 @@ using Tree = std::map<std::string, std::string>;
 std::string random_content(std::mt19937_64& rng);
 
 // Applies one random operation (mkdir, write, pwrite, truncate, rename, remove)
-// to both `fs` and `model`. Returns false once an operation fails.
-bool random_step(Fs& fs, Tree& model, std::mt19937_64& rng);
+// to both `fs` and `model`. Returns false once an operation fails (the model
+// is then left as it was), storing its error in `failure` if given.
+bool random_step(Fs& fs, Tree& model, std::mt19937_64& rng, Error* failure = nullptr);
 
 // Reads the tree under `dir` into `out`.
 Result<void> read_tree(Fs& fs, const std::string& dir, Tree& out);
