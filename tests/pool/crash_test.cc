@@ -19,6 +19,7 @@
 #include "fs/path.h"
 #include "support/fault_vfs.h"
 #include "support/random_tree.h"
+#include "support/seeds.h"
 #include "support/result_matchers.h"
 #include "support/temp_dir.h"
 
@@ -60,6 +61,11 @@ Outcome run_workload(const std::string& pool_path, std::uint64_t seed) {
   return out;
 }
 
+// ANYFS_CRASH_SEEDS, else `default_seeds`.
+int crash_seeds(int default_seeds) {
+  return std::getenv("ANYFS_CRASH_SEEDS") ? std::atoi(std::getenv("ANYFS_CRASH_SEEDS")) : default_seeds;
+}
+
 class CrashTest : public ::testing::Test {
  protected:
   std::string fresh_pool() {
@@ -76,10 +82,10 @@ class CrashTest : public ::testing::Test {
   // a failure otherwise. Returns the cuts exercised.
   template <class Run, class Check>
   std::uint64_t cut_at_every_sync(int default_seeds, bool may_end_early, Run run, Check check) {
-    int seeds = std::getenv("ANYFS_CRASH_SEEDS") ? std::atoi(std::getenv("ANYFS_CRASH_SEEDS")) : default_seeds;
+    int seeds = crash_seeds(default_seeds);
     FaultVfs& vfs = FaultVfs::get();
     std::uint64_t cut_points = 0;
-    for (int seed = 1; seed <= seeds; ++seed) {
+    for (std::uint64_t seed = seed_base() + 1; seed <= seed_base() + static_cast<std::uint64_t>(seeds); ++seed) {
       vfs.reset();
       auto full = run(fresh_pool(), seed);
       EXPECT_GT(full.syncs, 10u);
@@ -135,7 +141,7 @@ TEST_F(CrashTest, EveryAcknowledgedSyncSurvivesAPowerCutAtEverySyncPoint) {
     ASSERT_OK((*pool)->gc({.grace_seconds = 0}));
     ASSERT_TRUE((*pool)->verify()->ok());
   });
-  EXPECT_GE(cuts, 100u);
+  EXPECT_GE(cuts, 20u * static_cast<unsigned>(crash_seeds(5)));
 }
 
 // The history workload: the live tree and the snapshots, as the model knows them.
@@ -251,7 +257,7 @@ TEST_F(CrashTest, SnapshotsDestroyPruneAndRollbackSurviveAPowerCutAtEverySyncPoi
     ASSERT_TRUE((*pool)->verify()->ok()) << where;
     EXPECT_EQ(read_history(**pool).value(), *now) << where;
   });
-  EXPECT_GE(cuts, 60u);
+  EXPECT_GE(cuts, 18u * static_cast<unsigned>(crash_seeds(3)));
 }
 
 TEST_F(CrashTest, AFullDiskFailsTheCallAndKeepsWhatWasCommitted) {

@@ -19,6 +19,7 @@
 #include "anyfs/pool.h"
 #include "support/fault_vfs.h"
 #include "support/random_tree.h"
+#include "support/seeds.h"
 #include "support/result_matchers.h"
 #include "support/temp_dir.h"
 
@@ -106,7 +107,7 @@ TEST_F(FaultSweep, EveryFailedIoOperationIsAClearErrorAndLosesNothingAcknowledge
                                          {Op::Sync, Fault::Eio},     {Op::Read, Fault::Eio},
                                          {Op::Truncate, Fault::Eio}, {Op::Open, Fault::TooManyFiles}};
   std::uint64_t injected = 0;
-  for (int seed = 1; seed <= seeds; ++seed) {
+  for (std::uint64_t seed = seed_base() + 1; seed <= seed_base() + static_cast<std::uint64_t>(seeds); ++seed) {
     vfs.reset();
     FaultRun clean = run(fresh_pool(), seed);
     ASSERT_FALSE(clean.failure) << "seed " << seed << ": the workload fails without faults: "
