@@ -382,7 +382,7 @@ void op_flush(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req,
 void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   guarded(req, [&] {
     std::unique_ptr<OpenFile> handle = session(req).handles.take_file(fi->fh);
-    (void)handle->file->close();  // the kernel does not look at release errors
+    if (handle) (void)handle->file->close();  // the kernel does not look at release errors
     fuse_reply_err(req, 0);
   });
 }
