@@ -11,6 +11,7 @@
 #include <random>
 
 #include "chunk/hash.h"
+#include "support/exec_self.h"
 #include "support/must.h"
 #include "support/random_bytes.h"
 #include "support/raw_sql.h"
@@ -124,20 +125,8 @@ TEST_F(PoolTest, DISABLED_OpenerInAnotherProcess) {
 TEST_F(PoolTest, AWriterInAnotherProcessIsBusyToo) {
   auto pool = create();
   ASSERT_OK(pool->sync());
-  // The child execs a fresh copy of this program: a forked child that allocated
-  // or started threads could hang on a lock one of the pool's threads held at
-  // the fork (it did, under ASan). Everything it needs is built before the fork.
-  std::string env = "ANYFS_TEST_POOL=" + path();
-  char* envp[] = {env.data(), nullptr};
-  pid_t child = fork();
-  if (child == 0) {
-    execle("/proc/self/exe", "pool_tests", "--gtest_filter=PoolTest.DISABLED_OpenerInAnotherProcess",
-           "--gtest_also_run_disabled_tests", static_cast<char*>(nullptr), envp);
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(child, &status, 0);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+  pid_t child = start_self("pool_tests", "PoolTest.DISABLED_OpenerInAnotherProcess", "ANYFS_TEST_POOL=" + path());
+  EXPECT_TRUE(passed(child));
 }
 
 TEST_F(PoolTest, ReadOnlyOpenersSeeCommittedStatesOnly) {

@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "anyfs/pool.h"
+#include "support/exec_self.h"
 #include "support/must.h"
 #include "support/random_tree.h"
 #include "support/result_matchers.h"
@@ -129,14 +130,7 @@ TEST(StressTest, ThreadsAndAReaderProcessKeepEveryInvariant) {
   ASSERT_OK(fs->write_file("/log", ""));
   ASSERT_OK(pool->sync());
 
-  std::string env = "ANYFS_STRESS_POOL=" + pool_path;
-  char* envp[] = {env.data(), nullptr};
-  pid_t reader = fork();
-  if (reader == 0) {
-    execle("/proc/self/exe", "pool_tests", "--gtest_filter=StressTest.DISABLED_ReaderInAnotherProcess",
-           "--gtest_also_run_disabled_tests", static_cast<char*>(nullptr), envp);
-    _exit(127);
-  }
+  pid_t reader = start_self("pool_tests", "StressTest.DISABLED_ReaderInAnotherProcess", "ANYFS_STRESS_POOL=" + pool_path);
 
   const int ops = std::getenv("ANYFS_STRESS_OPS") ? std::atoi(std::getenv("ANYFS_STRESS_OPS")) : 150;
   std::vector<Tree> models(k_threads);
@@ -193,9 +187,7 @@ TEST(StressTest, ThreadsAndAReaderProcessKeepEveryInvariant) {
   for (auto& th : threads) th.join();
   ASSERT_OK(pool->sync());
   { std::FILE* done = std::fopen((pool_path + ".done").c_str(), "w"); if (done) std::fclose(done); }
-  int status = 0;
-  waitpid(reader, &status, 0);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the reading process failed (status " << status << ")";
+  EXPECT_TRUE(passed(reader)) << "the reading process failed";
   ASSERT_EQ(errors, 0);
 
   auto report = must(pool->verify());
