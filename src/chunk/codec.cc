@@ -105,7 +105,34 @@ Result<void> decode_into(Codec codec, std::string_view stored, std::span<char> o
   return fail(Errc::Corrupt, "", "unknown codec " + std::to_string(static_cast<int>(codec)));
 }
 
+namespace {
+
+// Whether `stored` can decode to `raw_size` bytes at all, checked before that
+// much is allocated: a damaged row may claim any size up to 4 GiB. Raw bytes
+// are their own size; an LZ4 block expands at most 255-fold (a match length
+// byte of 255 stands for 255 bytes); a zstd frame records its content size
+// (ZSTD_compressCCtx always writes it).
+Result<void> check_raw_size(Codec codec, std::string_view stored, std::size_t raw_size) {
+  switch (codec) {
+    case Codec::None:
+      if (stored.size() != raw_size) return fail(Errc::Corrupt, "", "raw chunk has the wrong size");
+      return {};
+    case Codec::Lz4:
+      if (raw_size / 255 > stored.size()) return fail(Errc::Corrupt, "", "lz4 data too short for the chunk's size");
+      return {};
+    case Codec::Zstd: {
+      unsigned long long content = ZSTD_getFrameContentSize(stored.data(), stored.size());
+      if (content != raw_size) return fail(Errc::Corrupt, "", "zstd frame does not hold the chunk's size");
+      return {};
+    }
+  }
+  return fail(Errc::Corrupt, "", "unknown codec " + std::to_string(static_cast<int>(codec)));
+}
+
+}  // namespace
+
 Result<std::string> decode(Codec codec, std::string_view stored, std::size_t raw_size) {
+  ANYFS_CHECK(check_raw_size(codec, stored, raw_size));
   std::string out;
   // Returns raw_size, not its argument: libstdc++ 12 passes the grown capacity.
   out.resize_and_overwrite(raw_size, [raw_size](char*, std::size_t) { return raw_size; });

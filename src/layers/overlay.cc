@@ -474,9 +474,10 @@ Result<void> OverlayFs::rename(std::string_view from, std::string_view to, Renam
   std::unique_lock lock(mu_);
   auto ra = ANYFS_TRY(resolve_merged(from, Follow::No));
   auto rb = ANYFS_TRY(resolve_merged(to, Follow::No));
-  if (!ra.found) return fail(Errc::NotFound, std::string(from), "no such file or directory");
   const std::string a = ra.canonical(), b = rb.canonical();
+  // Naming the root is Busy before the source is looked up, as in Linux.
   if (a == "/" || b == "/") return fail(Errc::Busy, std::string(from), "cannot rename the root");
+  if (!ra.found) return fail(Errc::NotFound, std::string(from), "no such file or directory");
   const bool exchange = flags == RenameFlags::Exchange;
   if (flags == RenameFlags::NoReplace && rb.found) return fail(Errc::Exists, std::string(to), "destination exists");
   if (exchange && !rb.found) return fail(Errc::NotFound, std::string(to), "exchange needs both to exist");

@@ -1364,8 +1364,9 @@ Result<void> DatasetImpl::rename(std::string_view from, std::string_view to, Ren
   // Both parents are resolved before either name is looked at, as Linux does.
   auto src = ANYFS_TRY(walk_path(tree_, from, Follow::No));
   auto dst = ANYFS_TRY(walk_path(tree_, to, Follow::No));
-  if (!src.found) return fail(Errc::NotFound, std::string(from), "no such file or directory");
+  // Naming the root is Busy before the source is looked up, as in Linux.
   if (src.is_root() || dst.is_root()) return fail(Errc::Busy, std::string(from), "cannot rename the root");
+  if (!src.found) return fail(Errc::NotFound, std::string(from), "no such file or directory");
   const bool exchange = flags == RenameFlags::Exchange;
   if (flags == RenameFlags::NoReplace && dst.found) return fail(Errc::Exists, std::string(to), "destination exists");
   if (exchange && !dst.found) return fail(Errc::NotFound, std::string(to), "exchange needs both to exist");

@@ -2,8 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <ctime>
+#include <limits>
 
 namespace anyfs {
 namespace {
@@ -87,6 +89,18 @@ Result<Location> parse_location(std::string_view text) {
   return out;
 }
 
+namespace {
+
+// Seconds since 1970 as nanoseconds, if they fit (1677-09-21 .. 2262-04-11).
+Result<std::int64_t> seconds_to_ns(std::int64_t secs, std::string_view text) {
+  constexpr std::int64_t k_limit = std::numeric_limits<std::int64_t>::max() / 1'000'000'000;
+  if (secs > k_limit || secs < -k_limit)
+    return fail(Errc::InvalidArgument, std::string(text), "a time must lie between 1677 and 2262");
+  return secs * 1'000'000'000;
+}
+
+}  // namespace
+
 Result<AsOf> parse_as_of(std::string_view text) {
   AsOf out;
   std::string_view body = text;
@@ -97,7 +111,8 @@ Result<AsOf> parse_as_of(std::string_view text) {
   }
   if (text.starts_with("@")) {
     if (auto secs = parse_u64(text.substr(1))) {
-      out.time_ns = static_cast<std::int64_t>(*secs) * 1'000'000'000;
+      constexpr auto k_max = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+      out.time_ns = ANYFS_TRY(seconds_to_ns(static_cast<std::int64_t>(std::min(*secs, k_max)), text));
       return out;
     }
   }
@@ -117,7 +132,7 @@ Result<AsOf> parse_as_of(std::string_view text) {
                 "expected a TID (1234), a time (2026-11-21T10:00:00Z, 2026-11-21) or @UNIXSECONDS");
   tm.tm_isdst = -1;
   std::time_t t = utc ? timegm(&tm) : mktime(&tm);
-  out.time_ns = static_cast<std::int64_t>(t) * 1'000'000'000;
+  out.time_ns = ANYFS_TRY(seconds_to_ns(static_cast<std::int64_t>(t), text));
   return out;
 }
 

@@ -83,6 +83,14 @@ TEST_P(FsConformance, RenameErrors) {
   EXPECT_ERR(fs().rename("/f/..", "/g"), InvalidArgument);
 }
 
+// Found by fs_ops_fuzz: naming the root is Busy before the source is looked
+// up, as in Linux (which checks both names' kinds before either lookup).
+TEST_P(FsConformance, RenameOntoTheRootIsBusyEvenWhenTheSourceIsMissing) {
+  REQUIRE_WRITABLE();
+  EXPECT_ERR(fs().rename("/none", "/"), Busy);
+  EXPECT_ERR(fs().rename("/none/", "//"), Busy);
+}
+
 TEST_P(FsConformance, RenameNoReplaceRefusesAnExistingDestination) {
   REQUIRE_WRITABLE();
   put("/a", "a");
