@@ -12,9 +12,10 @@ k_packages=(
 
 say() { printf 'anyfs-setup: %s\n' "$*" >&2; }
 
+# ensure_packages [EXTRA...]: installs whatever of k_packages (and EXTRA) is missing.
 ensure_packages() {
   local missing=()
-  for p in "${k_packages[@]}"; do
+  for p in "${k_packages[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0

@@ -277,8 +277,13 @@ class HostFs final : public Fs {
     if (!a.is_root && fstatat(a.dir.get(), a.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
       return fail_errno(errno, std::string(existing));
     Entry b = ANYFS_TRY(entry_of(new_path));
-    if (a.is_root) return fail(Errc::NotPermitted, std::string(existing), "cannot hard-link a directory");
+    // An existing new name is refused before the source's kind, as Linux does.
     if (b.is_root) return fail(Errc::Exists, std::string(new_path), "the root exists");
+    if (a.is_root) {
+      if (fstatat(b.dir.get(), b.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
+        return fail(Errc::Exists, std::string(new_path), "file exists");
+      return fail(Errc::NotPermitted, std::string(existing), "cannot hard-link a directory");
+    }
     if (linkat(a.dir.get(), a.name.c_str(), b.dir.get(), b.name.c_str(), 0) != 0)
       return fail_errno(errno, std::string(new_path));
     return {};

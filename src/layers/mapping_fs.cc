@@ -101,8 +101,12 @@ Result<void> MappingFs::link(std::string_view existing, std::string_view new_pat
   // Linux looks the source up fully before it resolves the new name's parent.
   if (!a.found) return fail(Errc::NotFound, std::string(existing), "no such file or directory");
   auto b = ANYFS_TRY(map_entry(new_path));
+  // An existing new name is refused before the source's kind, as Linux does.
   if (b.is_root) return fail(Errc::Exists, std::string(new_path), "the root exists");
-  if (a.is_root) return fail(Errc::NotPermitted, std::string(existing), "cannot hard-link a directory");
+  if (a.is_root) {
+    if (inner_->lstat(b.below)) return fail(Errc::Exists, std::string(new_path), "file exists");
+    return fail(Errc::NotPermitted, std::string(existing), "cannot hard-link a directory");
+  }
   return as_caller(inner_->link(a.below, b.below), new_path);
 }
 

@@ -249,6 +249,17 @@ TEST_P(FsConformance, LinkErrors) {
   EXPECT_ERR(fs().link("/f", "/none/g"), NotFound);
 }
 
+// Found by fs_ops_fuzz: Linux refuses an existing new name (EEXIST) before it
+// looks at what the source is (EPERM for a directory), the root included.
+TEST_P(FsConformance, LinkOntoAnExistingNameIsExistsEvenForADirectory) {
+  REQUIRE_WRITABLE();
+  ASSERT_OK(seed().mkdir("/d"));
+  EXPECT_ERR(fs().link("/d", "/d"), Exists);
+  EXPECT_ERR(fs().link("/", "/"), Exists);
+  EXPECT_ERR(fs().link("/", "/d"), Exists);
+  EXPECT_ERR(fs().link("/", "/new"), NotPermitted);
+}
+
 TEST_P(FsConformance, LinkOfASymlinkLinksTheSymlinkItself) {
   REQUIRE_WRITABLE();
   put("/f", "x");
