@@ -135,8 +135,9 @@ class OverlayFs final : public Fs, public std::enable_shared_from_this<OverlayFs
   Result<void> rename(std::string_view from, std::string_view to, RenameFlags flags) override;
 
   Result<void> link(std::string_view existing_path, std::string_view new_path) override {
-    ANYFS_CHECK(path::check_names_entry(existing_path));
+    // Both must name entries; the new name is checked first, as HostFs does.
     ANYFS_CHECK(path::check_names_entry(new_path));
+    ANYFS_CHECK(path::check_names_entry(existing_path));
     std::unique_lock lock(mu_);
     auto [a, wa] = ANYFS_TRY(existing(existing_path, Follow::No));
     auto b = ANYFS_TRY(new_entry(new_path, Follow::No));

@@ -142,8 +142,9 @@ class MemoryFs final : public Fs, public std::enable_shared_from_this<MemoryFs> 
   Result<void> rename(std::string_view from, std::string_view to, RenameFlags flags) override;
 
   Result<void> link(std::string_view existing_path, std::string_view new_path) override {
-    ANYFS_CHECK(path::check_names_entry(existing_path));
+    // Both must name entries; the new name is checked first, as HostFs does.
     ANYFS_CHECK(path::check_names_entry(new_path));
+    ANYFS_CHECK(path::check_names_entry(existing_path));
     std::unique_lock lock(mu_);
     auto src = ANYFS_TRY(walk_path(tree_, existing_path, Follow::No));
     if (!src.found) return fail(Errc::NotFound, std::string(existing_path), "no such file");

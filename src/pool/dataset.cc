@@ -191,8 +191,9 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
                     std::optional<Ino> replaced, bool exchange, std::string_view to, std::string_view detail);
 
   Result<void> link(std::string_view existing_path, std::string_view new_path) override {
-    ANYFS_CHECK(path::check_names_entry(existing_path));
+    // Both must name entries; the new name is checked first, as HostFs does.
     ANYFS_CHECK(path::check_names_entry(new_path));
+    ANYFS_CHECK(path::check_names_entry(existing_path));
     std::lock_guard lock(core_->mu);
     ANYFS_CHECK(start());
     auto src = ANYFS_TRY(walk_path(tree_, existing_path, Follow::No));

@@ -258,6 +258,9 @@ TEST_P(FsConformance, LinkOntoAnExistingNameIsExistsEvenForADirectory) {
   EXPECT_ERR(fs().link("/", "/"), Exists);
   EXPECT_ERR(fs().link("/", "/d"), Exists);
   EXPECT_ERR(fs().link("/", "/new"), NotPermitted);
+  // Both must name entries (our rule: Linux would follow ".."); the new name is checked first.
+  EXPECT_ERR(fs().link("/d/..", "/new"), InvalidArgument);
+  EXPECT_ERR(fs().link("/..", "/" + std::string(256, 'n') + "/x"), NameTooLong);
 }
 
 TEST_P(FsConformance, LinkOfASymlinkLinksTheSymlinkItself) {
