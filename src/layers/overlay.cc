@@ -470,8 +470,9 @@ Result<void> OverlayFs::copy_up_tree(const std::string& c) {
 }
 
 Result<void> OverlayFs::rename(std::string_view from, std::string_view to, RenameFlags flags) {
-  ANYFS_CHECK(path::check_names_entry(from));
+  // Both must name entries; the destination is checked first, as HostFs does.
   ANYFS_CHECK(path::check_names_entry(to));
+  ANYFS_CHECK(path::check_names_entry(from));
   std::unique_lock lock(mu_);
   auto ra = ANYFS_TRY(resolve_merged(from, Follow::No));
   auto rb = ANYFS_TRY(resolve_merged(to, Follow::No));

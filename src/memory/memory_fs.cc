@@ -393,8 +393,9 @@ bool is_above(const Resolved<Inode*>& r, const Inode* node) {
 
 // The checks run in the order Linux runs them, so errors match the kernel's.
 Result<void> MemoryFs::rename(std::string_view from, std::string_view to, RenameFlags flags) {
-  ANYFS_CHECK(path::check_names_entry(from));
+  // Both must name entries; the destination is checked first, as HostFs does.
   ANYFS_CHECK(path::check_names_entry(to));
+  ANYFS_CHECK(path::check_names_entry(from));
   std::unique_lock lock(mu_);
   // Both parents are resolved before either name is looked at, as Linux does.
   auto src = ANYFS_TRY(walk_path(tree_, from, Follow::No));

@@ -1358,8 +1358,9 @@ bool is_above(const Resolved<TreeNode>& r, Ino ino) {
 
 // The checks run in the order Linux runs them, so errors match the kernel's.
 Result<void> DatasetImpl::rename(std::string_view from, std::string_view to, RenameFlags flags) {
-  ANYFS_CHECK(path::check_names_entry(from));
+  // Both must name entries; the destination is checked first, as HostFs does.
   ANYFS_CHECK(path::check_names_entry(to));
+  ANYFS_CHECK(path::check_names_entry(from));
   std::lock_guard lock(core_->mu);
   ANYFS_CHECK(start());
   // Both parents are resolved before either name is looked at, as Linux does.
