@@ -50,7 +50,7 @@ Op next_op(FuzzedDataProvider& in) {
   op.a = path(in);
   op.b = op.kind == OpKind::Symlink ? path(in, in.ConsumeBool()) : path(in);
   op.mode = in.PickValueInArray(k_modes);
-  const std::size_t size = in.ConsumeIntegralInRange<int>(0, 7) == 0 ? in.ConsumeIntegralInRange<std::size_t>(0, 300000)
+  const std::size_t size = in.ConsumeIntegralInRange<int>(0, 7) == 0 ? in.ConsumeIntegralInRange<std::size_t>(0, 100000)
                                                                       : in.ConsumeIntegralInRange<std::size_t>(0, 64);
   op.data = std::string(size, static_cast<char>('a' + in.ConsumeIntegralInRange<int>(0, 25)));
   op.n = in.ConsumeBool() ? in.ConsumeIntegralInRange<std::uint64_t>(0, 64) : in.ConsumeIntegralInRange<std::uint64_t>(0, 1 << 20);
@@ -98,7 +98,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   FuzzedDataProvider in(data, size);
   std::string done;
-  for (int i = 0; i < 64 && in.remaining_bytes() > 0; ++i) {
+  for (int i = 0; i < 32 && in.remaining_bytes() > 0; ++i) {
     const Op op = next_op(in);
     done += "  " + op.to_string() + "\n";
     const std::string ours = apply(*subject, op);
