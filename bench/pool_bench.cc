@@ -3,7 +3,8 @@
 // median of the per-round ratios. Results go to docs/PERFORMANCE.md.
 //
 // Every workload takes --page-size N (default 16384) and --compression C (default:
-// the pool default); small-reads also --mmap-mib M (the reading pool's memory map).
+// the pool default) and --page-checksums on|off (default on); small-reads also
+// --mmap-mib M (the reading pool's memory map).
 //
 //   pool_bench small-reads [--files N] [--rounds R] [--dir D]
 //       N files of 8-12 KB in 100 directories, random whole-file reads, warm:
@@ -46,9 +47,11 @@ struct Options {
   std::uint32_t page_size = 16384;
   std::string compression;  // empty: the default
   std::uint64_t mmap_mib = 0;  // 0: the default
+  bool page_checksums = true;
   anyfs::PoolCreateOptions create() const {
     anyfs::PoolCreateOptions c;
     c.page_size = page_size;
+    c.page_checksums = page_checksums;
     if (!compression.empty()) c.properties.emplace_back("compression", compression);
     return c;
   }
@@ -316,6 +319,7 @@ int main(int argc, char** argv) {
     else if (k == "--page-size") o.page_size = static_cast<std::uint32_t>(std::atoi(argv[i + 1]));
     else if (k == "--compression") o.compression = argv[i + 1];
     else if (k == "--mmap-mib") o.mmap_mib = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (k == "--page-checksums") o.page_checksums = std::string(argv[i + 1]) != "off";
     else return std::fprintf(stderr, "unknown option %s\n", k.c_str()), 2;
   }
   std::filesystem::create_directories(o.dir);

@@ -238,11 +238,12 @@ Runner setup_verify(CLI::App& app) {
     if (!pool) return ctx.report(pool.error());
     auto report = (*pool)->verify({.read_chunks = !*quick});
     if (!report) return ctx.report(report.error());
-    nlohmann::json j = {{"ok", report->ok()},           {"inodes", report->inodes},
+    nlohmann::json j = {{"ok", report->ok()},           {"pages", report->pages}, {"inodes", report->inodes},
                         {"dirents", report->dirents},   {"extents", report->extents},
                         {"chunks", report->chunks},     {"chunk_bytes_read", report->chunk_bytes_read},
                         {"problems", report->problems}};
-    std::string human = fmt::format("checked {} inodes, {} entries, {} extents, {} chunks ({} read)\n", report->inodes,
+    std::string human = fmt::format("checked {} pages, {} inodes, {} entries, {} extents, {} chunks ({} read)\n",
+                                    report->pages, report->inodes,
                                     report->dirents, report->extents, report->chunks,
                                     human_bytes(report->chunk_bytes_read));
     for (const auto& p : report->problems) human += "DAMAGE: " + p + "\n";

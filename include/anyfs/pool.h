@@ -31,6 +31,9 @@ struct PoolCreateOptions {
   // SQLite page size of the pool file: 4096..65536, a power of two. The default
   // was chosen by measurement (docs/PERFORMANCE.md, "Page size").
   std::uint32_t page_size = 16384;
+  // Every page ends in an XXH3-64 of its other bytes, checked on every read
+  // (docs/FORMAT.md, "Page checksums"). Off only to measure what they cost.
+  bool page_checksums = true;
   // Properties the root dataset starts with (name → value), checked as set_property does.
   std::vector<std::pair<std::string, std::string>> properties = {};
 };
@@ -72,6 +75,7 @@ struct PoolStats {
 
 // What verify found: empty `problems` means every invariant of DESIGN.md §10 holds.
 struct VerifyReport {
+  std::uint64_t pages = 0;  // pages of the pool file whose checksum was checked
   std::uint64_t inodes = 0;
   std::uint64_t dirents = 0;
   std::uint64_t extents = 0;

@@ -54,6 +54,11 @@ CREATE TABLE chunks(id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, codec INT
 // a partial one on the tid_to of closed rows, so that diff, rollback and prune
 // read what changed between two TIDs and nothing else; dirents get one by child
 // inode, to name a changed file's path.
+//
+// 2 -> 3: no table changes. Pools made from now on carry page checksums
+// (docs/FORMAT.md, "Page checksums"); an older anyfs would write pages without
+// them, which the checks would then take for damage, so it must refuse these
+// pools as a newer format.
 constexpr const char* k_migrations[] = {
     R"sql(
 ALTER TABLE datasets ADD COLUMN origin INTEGER;
@@ -79,6 +84,7 @@ CREATE INDEX xattrs_died ON xattrs(ds, tid_to) WHERE tid_to < 922337203685477580
 CREATE INDEX kv_born ON kv(ds, tid_from);
 CREATE INDEX kv_died ON kv(ds, tid_to) WHERE tid_to < 9223372036854775807;
 )sql",
+    "SELECT 1",
 };
 static_assert(std::size(k_migrations) == k_format_version - 1);
 

@@ -23,6 +23,7 @@
 #include "pool/maintenance.h"
 #include "pool/pool_core.h"
 #include "pool/pool_impl.h"
+#include "util/page_checksum_vfs.h"
 
 namespace anyfs {
 namespace {
@@ -137,6 +138,10 @@ Result<std::shared_ptr<PoolCore>> connect(const std::string& path, const PoolOpe
   }
   ANYFS_CHECK(configure(*core->db, options.read_only, options.mmap_bytes));
   core->meta = make_sqlite_meta_store(*core->db);
+  // A pool made with page checksums whose header no longer says so has a
+  // damaged header: reading on would skip every check.
+  if (ANYFS_TRY(core->meta->setting("page_checksums")).has_value() && !ANYFS_TRY(sql::has_page_checksums(path)))
+    return fail(Errc::Corrupt, path, "the header lost its page-checksum setting: the pool file is damaged");
   core->history = make_sqlite_history_store(*core->db, *core->meta);
   core->chunks = make_sqlite_chunk_store(*core->db);
   return core;
@@ -305,11 +310,17 @@ Result<std::shared_ptr<Pool>> Pool::create(const std::string& path, const PoolCr
   auto made = [&]() -> Result<void> {
     sql::OpenOptions db_options;
     auto db = ANYFS_TRY(sql::Db::open(path, db_options));
+    // Every page ends in its checksum (util/page_checksum_vfs.h): reserved
+    // before the first page is written.
+    int reserve = options.page_checksums ? sql::k_page_checksum_bytes : 0;
+    if (int rc = sqlite3_file_control(db->handle(), "main", SQLITE_FCNTL_RESERVE_BYTES, &reserve); rc != SQLITE_OK)
+      return std::unexpected(sql::error_from(db->handle(), rc, "reserve page checksum bytes"));
     ANYFS_CHECK(db->exec(fmt::format("PRAGMA page_size = {}; PRAGMA journal_mode = WAL", options.page_size)));
     ANYFS_CHECK(db->exec("BEGIN IMMEDIATE"));
     ANYFS_CHECK(create_schema(*db));
     auto meta = make_sqlite_meta_store(*db);
     ANYFS_CHECK(meta->set_setting("uuid", random_uuid()));
+    if (options.page_checksums) ANYFS_CHECK(meta->set_setting("page_checksums", "xxh3-64"));
     ANYFS_CHECK(meta->set_setting("created", std::to_string(wall_clock_ns())));
     DatasetId root = ANYFS_TRY(meta->create_dataset("", 1));
     for (const auto& [name, value] : props) ANYFS_CHECK(meta->set_property(root, name, value));

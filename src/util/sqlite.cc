@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "util/page_checksum_vfs.h"
+
 namespace anyfs::sql {
 
 Error error_from(sqlite3* db, int rc, std::string_view what) {
@@ -30,6 +32,10 @@ Error error_from(sqlite3* db, int rc, std::string_view what) {
     code = errc_from_errno(sqlite3_system_errno(db));
     if (code == Errc::NotFound) code = Errc::Io;
   }
+  // The page-checksum shim found a stored page that is not what was written.
+  if (rc == SQLITE_IOERR_DATA)
+    return Error(Errc::Corrupt, "", fmt::format("{}: page {} of the pool file fails its checksum (damaged on disk)",
+                                                what, last_bad_page()));
   std::string detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   if (db != nullptr && sqlite3_system_errno(db) != 0 && code != Errc::Busy)
     detail += fmt::format(" (OS error {})", sqlite3_system_errno(db));
@@ -93,8 +99,10 @@ Result<std::unique_ptr<Db>> Db::open(const std::string& path, const OpenOptions&
   int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
   flags |= options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
   if (options.create && !options.read_only) flags |= SQLITE_OPEN_CREATE;
+  std::string vfs = options.vfs;
+  if (options.page_checksums) vfs = ANYFS_TRY(page_checksum_vfs(options.vfs));
   sqlite3* handle = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &handle, flags, options.vfs.empty() ? nullptr : options.vfs.c_str());
+  int rc = sqlite3_open_v2(path.c_str(), &handle, flags, vfs.empty() ? nullptr : vfs.c_str());
   if (rc != SQLITE_OK) {
     Error error = error_from(handle, rc, "open");
     sqlite3_close_v2(handle);

@@ -81,6 +81,8 @@ struct OpenOptions {
   bool read_only = false;
   bool create = false;        // create the file if missing
   std::string vfs;            // empty: SQLite's default VFS
+  // Open through the page-checksum shim over `vfs` (util/page_checksum_vfs.h).
+  bool page_checksums = true;
   int busy_timeout_ms = 5000;
 };
 

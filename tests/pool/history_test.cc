@@ -796,7 +796,7 @@ TEST_F(HistoryTest, APoolOfFormat1IsMigratedWhenOpenedForWriting) {
   must(pool->snapshot("", "after"));
   expect_verified(*pool);
   ASSERT_OK(pool->close());
-  EXPECT_EQ(raw_sql_int(path(), "PRAGMA user_version"), 2);
+  EXPECT_EQ(raw_sql_int(path(), "PRAGMA user_version"), 3);
 }
 
 }  // namespace

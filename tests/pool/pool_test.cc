@@ -14,6 +14,7 @@
 #include "support/exec_self.h"
 #include "support/must.h"
 #include "support/random_bytes.h"
+#include "util/page_checksum_vfs.h"
 #include "support/raw_sql.h"
 #include "support/result_matchers.h"
 #include "support/temp_dir.h"
@@ -23,9 +24,12 @@ namespace {
 
 
 // Flips one byte of the first chunk's stored bytes in place, as bit rot would.
+// Through the page-checksum VFS: the pages stay valid and the chunk's own
+// checksum has to catch the change.
 void flip_chunk_byte(const std::string& path, int offset) {
   sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  const std::string vfs = sql::page_checksum_vfs("").value();
+  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, vfs.c_str()), SQLITE_OK);
   sqlite3_blob* blob = nullptr;
   ASSERT_EQ(sqlite3_blob_open(db, "main", "chunks", "data", 1, 1, &blob), SQLITE_OK) << sqlite3_errmsg(db);
   char byte = 0;
