@@ -144,66 +144,6 @@ TEST_F(CrashTest, EveryAcknowledgedSyncSurvivesAPowerCutAtEverySyncPoint) {
   EXPECT_GE(cuts, 20u * static_cast<unsigned>(crash_seeds(5)));
 }
 
-// The large-file workload: files of several hundred KB (many chunks at a 16 KiB
-// record size) overwritten in place with pwrite across chunk boundaries,
-// truncated and extended, storms of renames that replace files, reflinks that
-// share every chunk with another file, and gc with no grace — all checked
-// against the model of the root directory. gc commits first, so it is a sync
-// point of its own: `out` learns what it made durable.
-bool big_step(Pool& pool, Dataset& fs, Tree& model, std::mt19937_64& rng, Outcome& out) {
-  auto name = [&] { return "/f" + std::to_string(rng() % 6); };
-  auto bytes = [&](std::size_t n) {
-    std::string out(n, '\0');
-    const bool text = rng() % 2 == 0;
-    for (std::size_t i = 0; i < n; ++i) out[i] = text ? static_cast<char>('a' + (i / 100) % 26) : static_cast<char>(rng());
-    return out;
-  };
-  switch (rng() % 6) {
-    case 0:
-    case 1: {  // a large overwrite in place, maybe past the end
-      std::string p = name();
-      std::string& cur = model[p];
-      const std::uint64_t at = rng() % (cur.size() + 50'000);
-      const std::string piece = bytes(1 + rng() % 200'000);
-      auto f = fs.open(p, OpenFlags::Write | OpenFlags::Create);
-      if (!f || !(*f)->pwrite(piece, at) || !(*f)->close()) return false;
-      if (cur.size() < at + piece.size()) cur.resize(at + piece.size(), '\0');
-      cur.replace(at, piece.size(), piece);
-      return true;
-    }
-    case 2: {  // a rename storm: names chase each other, replacing what is there
-      for (int i = 0; i < 8; ++i) {
-        std::string a = name(), b = name();
-        if (!model.contains(a) || a == b) continue;
-        if (!fs.rename(a, b)) return false;
-        model[b] = model[a];
-        model.erase(a);
-      }
-      return true;
-    }
-    case 3: {  // a reflink: a second name sharing every chunk
-      std::string a = name(), b = name();
-      if (!model.contains(a) || model.contains(b)) return true;
-      if (!fs.reflink(a, b)) return false;
-      model[b] = model[a];
-      return true;
-    }
-    case 4: {  // truncate down or up
-      std::string p = name();
-      if (!model.contains(p)) return true;
-      const std::uint64_t size = rng() % (model[p].size() + 100'000);
-      if (!fs.truncate(p, size)) return false;
-      model[p].resize(size, '\0');
-      return true;
-    }
-    default:  // reclaim what nothing references any more
-      out.pending = model;
-      if (!pool.gc({.grace_seconds = 0})) return false;
-      out.durable = model;
-      return true;
-  }
-}
-
 Outcome run_big_workload(const std::string& pool_path, std::uint64_t seed) {
   Outcome out;
   std::mt19937_64 rng(seed);
@@ -216,7 +156,7 @@ Outcome run_big_workload(const std::string& pool_path, std::uint64_t seed) {
   if (!fs) return out;
   Tree model;
   for (int i = 0; i < 45; ++i) {
-    if (!big_step(**pool, **fs, model, rng, out)) break;
+    if (!big_file_step(**pool, **fs, model, rng, out.durable, out.pending)) break;
     if (i % 3 == 2) {
       out.pending = model;
       if (!(*pool)->sync()) break;

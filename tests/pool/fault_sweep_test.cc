@@ -1,4 +1,5 @@
-// I/O error sweep (issue 6): the crash workload runs with one I/O operation
+// I/O error sweep (issue 6): each crash workload — small-file churn, and large
+// overwrites with rename storms, reflinks and gc — runs with one I/O operation
 // failing — each read, write, sync, truncate and open in turn (sampled evenly
 // when there are many; ANYFS_FAULT_EVERY=1 takes every one) — with EIO, ENOSPC
 // or EMFILE, as the OS would report it to SQLite. Each run must:
@@ -36,9 +37,11 @@ struct FaultRun {
   std::uint64_t counts[5] = {};
 };
 
-// The crash test's workload (60 random steps, a sync every third), stopping at
-// the first failure; then one more change, to see how the pool answers.
-FaultRun run(const std::string& pool_path, std::uint64_t seed) {
+enum class Workload { SmallFiles, LargeFiles };
+
+// A crash test's workload (random steps, a sync every third), stopping at the
+// first failure; then one more change, to see how the pool answers.
+FaultRun run(const std::string& pool_path, std::uint64_t seed, Workload workload) {
   FaultRun out;
   std::mt19937_64 rng(seed);
   auto opened = Pool::open(pool_path, {.vfs = FaultVfs::k_name});
@@ -54,8 +57,12 @@ FaultRun run(const std::string& pool_path, std::uint64_t seed) {
   }
   Tree model;
   Error failure;
-  for (int i = 0; i < 60 && !out.failure; ++i) {
-    if (!random_step(**fs, model, rng, &failure)) {
+  const int steps = workload == Workload::SmallFiles ? 60 : 45;
+  for (int i = 0; i < steps && !out.failure; ++i) {
+    const bool stepped = workload == Workload::SmallFiles
+                             ? random_step(**fs, model, rng, &failure)
+                             : big_file_step(*pool, **fs, model, rng, out.durable, out.pending, &failure);
+    if (!stepped) {
       out.failure = failure;
       break;
     }
@@ -107,19 +114,24 @@ TEST_F(FaultSweep, EveryFailedIoOperationIsAClearErrorAndLosesNothingAcknowledge
                                          {Op::Sync, Fault::Eio},     {Op::Read, Fault::Eio},
                                          {Op::Truncate, Fault::Eio}, {Op::Open, Fault::TooManyFiles}};
   std::uint64_t injected = 0;
-  for (std::uint64_t seed = seed_base() + 1; seed <= seed_base() + static_cast<std::uint64_t>(seeds); ++seed) {
+  std::vector<std::pair<std::uint64_t, Workload>> runs;
+  for (std::uint64_t seed = seed_base() + 1; seed <= seed_base() + static_cast<std::uint64_t>(seeds); ++seed)
+    for (Workload workload : {Workload::SmallFiles, Workload::LargeFiles}) runs.emplace_back(seed, workload);
+  for (auto [seed, workload] : runs) {
     vfs.reset();
-    FaultRun clean = run(fresh_pool(), seed);
+    FaultRun clean = run(fresh_pool(), seed, workload);
     ASSERT_FALSE(clean.failure) << "seed " << seed << ": the workload fails without faults: "
                                 << clean.failure->to_string();
     for (auto [op, fault] : plans) {
       for (std::uint64_t n : picks(clean.counts[static_cast<int>(op)], 12)) {
-        const std::string where = "seed " + std::to_string(seed) + ", " + FaultVfs::name(op) + " #" +
+        const std::string where = "seed " + std::to_string(seed) +
+                                  (workload == Workload::SmallFiles ? " (small files), " : " (large files), ") +
+                                  FaultVfs::name(op) + " #" +
                                   std::to_string(n) + " fails with " + FaultVfs::name(fault);
         std::string pool_path = fresh_pool();
         vfs.reset();
         vfs.fail_nth(op, n, fault);
-        FaultRun r = run(pool_path, seed);
+        FaultRun r = run(pool_path, seed, workload);
         const bool hit = vfs.fault_injected();
         vfs.reset();
         if (!hit) continue;  // this run took another path (background work moved the count)
@@ -152,7 +164,7 @@ TEST_F(FaultSweep, EveryFailedIoOperationIsAClearErrorAndLosesNothingAcknowledge
     }
   }
   std::cout << "I/O faults injected: " << injected << "\n";
-  EXPECT_GE(injected, 100u);
+  EXPECT_GE(injected, 200u);
 }
 
 }  // namespace

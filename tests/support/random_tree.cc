@@ -93,6 +93,70 @@ bool random_step(Fs& fs, Tree& model, std::mt19937_64& rng, Error* failure) {
   }
 }
 
+// The large-file workload: files of several hundred KB (many chunks at a 16 KiB
+// record size) overwritten in place with pwrite across chunk boundaries,
+// truncated and extended, storms of renames that replace files, reflinks that
+// share every chunk with another file, and gc with no grace — all checked
+// against the model of the root directory.
+bool big_file_step(Pool& pool, Dataset& fs, Tree& model, std::mt19937_64& rng, Tree& durable, Tree& pending,
+                   Error* failure) {
+  auto ok = [&](const auto& r) {
+    if (!r && failure != nullptr) *failure = r.error();
+    return r.has_value();
+  };
+  auto name = [&] { return "/f" + std::to_string(rng() % 6); };
+  auto bytes = [&](std::size_t n) {
+    std::string out(n, '\0');
+    const bool text = rng() % 2 == 0;
+    for (std::size_t i = 0; i < n; ++i) out[i] = text ? static_cast<char>('a' + (i / 100) % 26) : static_cast<char>(rng());
+    return out;
+  };
+  switch (rng() % 6) {
+    case 0:
+    case 1: {  // a large overwrite in place, maybe past the end
+      std::string p = name();
+      std::string& cur = model[p];
+      const std::uint64_t at = rng() % (cur.size() + 50'000);
+      const std::string piece = bytes(1 + rng() % 200'000);
+      auto f = fs.open(p, OpenFlags::Write | OpenFlags::Create);
+      if (!ok(f) || !ok((*f)->pwrite(piece, at)) || !ok((*f)->close())) return false;
+      if (cur.size() < at + piece.size()) cur.resize(at + piece.size(), '\0');
+      cur.replace(at, piece.size(), piece);
+      return true;
+    }
+    case 2: {  // a rename storm: names chase each other, replacing what is there
+      for (int i = 0; i < 8; ++i) {
+        std::string a = name(), b = name();
+        if (!model.contains(a) || a == b) continue;
+        if (!ok(fs.rename(a, b))) return false;
+        model[b] = model[a];
+        model.erase(a);
+      }
+      return true;
+    }
+    case 3: {  // a reflink: a second name sharing every chunk
+      std::string a = name(), b = name();
+      if (!model.contains(a) || model.contains(b)) return true;
+      if (!ok(fs.reflink(a, b))) return false;
+      model[b] = model[a];
+      return true;
+    }
+    case 4: {  // truncate down or up
+      std::string p = name();
+      if (!model.contains(p)) return true;
+      const std::uint64_t size = rng() % (model[p].size() + 100'000);
+      if (!ok(fs.truncate(p, size))) return false;
+      model[p].resize(size, '\0');
+      return true;
+    }
+    default:  // reclaim what nothing references any more
+      pending = model;
+      if (!ok(pool.gc({.grace_seconds = 0}))) return false;
+      durable = model;
+      return true;
+  }
+}
+
 Result<void> read_tree(Fs& fs, const std::string& dir, Tree& out) {
   for (const auto& e : ANYFS_TRY(fs.read_dir(dir))) {
     std::string p = path::child(dir, e.name);

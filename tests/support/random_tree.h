@@ -8,6 +8,7 @@
 #include <string>
 
 #include "anyfs/fs.h"
+#include "anyfs/pool.h"
 
 namespace anyfs::testing {
 
@@ -21,6 +22,15 @@ std::string random_content(std::mt19937_64& rng);
 // to both `fs` and `model`. Returns false once an operation fails (the model
 // is then left as it was), storing its error in `failure` if given.
 bool random_step(Fs& fs, Tree& model, std::mt19937_64& rng, Error* failure = nullptr);
+
+// One step of the large-file workload (files /f0../f5 of up to a few hundred
+// KB: pwrite overwrites across chunk boundaries, rename storms that replace
+// files, reflinks, truncates, gc) on `fs` and `model` alike. gc commits before
+// it sweeps, so it is a sync point: `pending` is set before it, `durable`
+// after it. Returns false once an operation fails, storing its error in
+// `failure` if given.
+bool big_file_step(Pool& pool, Dataset& fs, Tree& model, std::mt19937_64& rng, Tree& durable, Tree& pending,
+                   Error* failure = nullptr);
 
 // Reads the tree under `dir` into `out`.
 Result<void> read_tree(Fs& fs, const std::string& dir, Tree& out);
