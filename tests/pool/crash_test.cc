@@ -32,10 +32,11 @@ struct Outcome {
   Tree pending;             // state of the sync under way at the cut (or = durable)
 };
 
-// Runs the workload of `seed` through the fault VFS until it ends or power is lost.
-Outcome run_workload(const std::string& pool_path, std::uint64_t seed) {
+// Runs `steps` steps of a workload on the root dataset through the fault VFS,
+// syncing after every third, until it ends or power is lost.
+template <class Step>
+Outcome run_steps(const std::string& pool_path, int steps, Step step) {
   Outcome out;
-  std::mt19937_64 rng(seed);
   FaultVfs& vfs = FaultVfs::get();
   PoolOpenOptions options;
   options.vfs = FaultVfs::k_name;
@@ -44,8 +45,8 @@ Outcome run_workload(const std::string& pool_path, std::uint64_t seed) {
   auto fs = (*pool)->dataset();
   if (!fs) return out;
   Tree model;
-  for (int i = 0; i < 60; ++i) {
-    if (!random_step(**fs, model, rng)) break;
+  for (int i = 0; i < steps; ++i) {
+    if (!step(**pool, **fs, model, out)) break;
     if (i % 3 == 2) {
       out.pending = model;
       if (!(*pool)->sync()) break;
@@ -59,6 +60,20 @@ Outcome run_workload(const std::string& pool_path, std::uint64_t seed) {
   (void)(*pool)->close();
   out.syncs = vfs.syncs();
   return out;
+}
+
+// The small-file workload of `seed` (tests/support/random_tree.h).
+Outcome run_workload(const std::string& pool_path, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  return run_steps(pool_path, 60, [&](Pool&, Dataset& fs, Tree& model, Outcome&) { return random_step(fs, model, rng); });
+}
+
+// The large-file workload of `seed`: gc inside it is a sync point of its own.
+Outcome run_big_workload(const std::string& pool_path, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  return run_steps(pool_path, 45, [&](Pool& pool, Dataset& fs, Tree& model, Outcome& out) {
+    return big_file_step(pool, fs, model, rng, out.durable, out.pending);
+  });
 }
 
 // ANYFS_CRASH_SEEDS, else `default_seeds`.
@@ -142,34 +157,6 @@ TEST_F(CrashTest, EveryAcknowledgedSyncSurvivesAPowerCutAtEverySyncPoint) {
     ASSERT_TRUE((*pool)->verify()->ok());
   });
   EXPECT_GE(cuts, 20u * static_cast<unsigned>(crash_seeds(5)));
-}
-
-Outcome run_big_workload(const std::string& pool_path, std::uint64_t seed) {
-  Outcome out;
-  std::mt19937_64 rng(seed);
-  FaultVfs& vfs = FaultVfs::get();
-  PoolOpenOptions options;
-  options.vfs = FaultVfs::k_name;
-  auto pool = Pool::open(pool_path, options);
-  if (!pool) return out;
-  auto fs = (*pool)->dataset();
-  if (!fs) return out;
-  Tree model;
-  for (int i = 0; i < 45; ++i) {
-    if (!big_file_step(**pool, **fs, model, rng, out.durable, out.pending)) break;
-    if (i % 3 == 2) {
-      out.pending = model;
-      if (!(*pool)->sync()) break;
-      out.durable = model;
-    }
-  }
-  if (!vfs.power_lost()) {
-    out.pending = model;
-    if ((*pool)->close()) out.durable = model;
-  }
-  (void)(*pool)->close();
-  out.syncs = vfs.syncs();
-  return out;
 }
 
 TEST_F(CrashTest, LargeOverwritesRenameStormsAndReflinksSurviveAPowerCutAtEverySyncPoint) {
