@@ -184,18 +184,21 @@ TEST_F(CrashTest, LargeOverwritesRenameStormsAndReflinksSurviveAPowerCutAtEveryS
 struct HistoryState {
   Tree live;
   std::map<std::string, Tree> snapshots;
+  std::map<std::string, Tree> clones;  // clone datasets by name
   bool operator==(const HistoryState&) const = default;
 };
 
 struct HistoryOutcome {
   std::uint64_t syncs = 0;
   HistoryState durable, pending;
-  // Rollback commits the changes before it first: that state may be the one on disk.
+  // Rollback, promote and dataset destroy commit the changes before them first:
+  // that state may be the one on disk.
   HistoryState before_rollback;
 };
 
 // Writes, snapshots, destroys (whose reclaim the background pass may start),
-// prunes, gc and rollbacks; each of the last four commits.
+// prunes, gc, rollbacks, clones (written to, promoted, destroyed); each but
+// the writes commits.
 HistoryOutcome run_history_workload(const std::string& pool_path, std::uint64_t seed) {
   HistoryOutcome out;
   std::mt19937_64 rng(seed);
@@ -208,6 +211,7 @@ HistoryOutcome run_history_workload(const std::string& pool_path, std::uint64_t 
   auto fs = pool->dataset();
   if (!fs) return out;
   HistoryState model;
+  std::map<std::string, std::string> origin_of;  // unpromoted clone -> its snapshot
   int next = 0;
   auto commit = [&](HistoryState after, const std::function<bool()>& call, bool rollback = false) {
     out.pending = after;
@@ -216,12 +220,21 @@ HistoryOutcome run_history_workload(const std::string& pool_path, std::uint64_t 
     out.durable = model = std::move(after);
     return true;
   };
+  auto pick = [&](const std::map<std::string, Tree>& m) {
+    return std::next(m.begin(), static_cast<long>(rng() % m.size()))->first;
+  };
   for (int i = 0; i < 45; ++i) {
-    if (!random_step(**fs, model.live, rng)) break;
+    if (!model.clones.empty() && rng() % 3 == 0) {  // a change inside a clone
+      std::string name = pick(model.clones);
+      auto clone = pool->dataset(name);
+      if (!clone || !random_step(**clone, model.clones[name], rng)) break;
+    } else if (!random_step(**fs, model.live, rng)) {
+      break;
+    }
     if (i % 3 != 2) continue;
     HistoryState after = model;
     bool ok = true;
-    switch (rng() % 5) {
+    switch (rng() % 8) {
       case 0: {
         std::string name = "s" + std::to_string(next++);
         after.snapshots[name] = model.live;
@@ -230,8 +243,10 @@ HistoryOutcome run_history_workload(const std::string& pool_path, std::uint64_t 
       }
       case 1: {
         if (model.snapshots.empty()) break;
-        auto it = std::next(model.snapshots.begin(), static_cast<long>(rng() % model.snapshots.size()));
-        std::string name = it->first;
+        std::string name = pick(model.snapshots);
+        bool held = false;  // a clone still reads it
+        for (const auto& [clone, snap] : origin_of) held |= snap == name;
+        if (held) break;
         after.snapshots.erase(name);
         ok = commit(after, [&] { return pool->destroy_snapshot("", name).has_value(); });
         break;
@@ -248,6 +263,29 @@ HistoryOutcome run_history_workload(const std::string& pool_path, std::uint64_t 
         std::string name = newest->first;
         after.live = newest->second;
         ok = commit(after, [&] { return pool->rollback("", name).has_value(); }, /*rollback=*/true);
+        break;
+      }
+      case 4: {
+        if (model.snapshots.empty()) break;
+        std::string snap = pick(model.snapshots), name = "c" + std::to_string(next++);
+        after.clones[name] = model.snapshots[snap];
+        ok = commit(after, [&] { return pool->clone("", snap, name).has_value(); });
+        if (ok) origin_of[name] = snap;
+        break;
+      }
+      case 5: {
+        if (origin_of.empty()) break;
+        std::string name = std::next(origin_of.begin(), static_cast<long>(rng() % origin_of.size()))->first;
+        ok = commit(after, [&] { return pool->promote(name).has_value(); }, /*rollback=*/true);
+        if (ok) origin_of.erase(name);
+        break;
+      }
+      case 6: {
+        if (model.clones.empty()) break;
+        std::string name = pick(model.clones);
+        after.clones.erase(name);
+        ok = commit(after, [&] { return pool->destroy_dataset(name).has_value(); }, /*rollback=*/true);
+        if (ok) origin_of.erase(name);
         break;
       }
       default:
@@ -269,10 +307,12 @@ Result<HistoryState> read_history(Pool& pool) {
   ANYFS_CHECK(read_tree(*ANYFS_TRY(pool.dataset()), "/", state.live));
   for (const auto& s : ANYFS_TRY(pool.snapshots("")))
     ANYFS_CHECK(read_tree(*ANYFS_TRY(pool.dataset_at("", AsOf::at_snapshot(s.name))), "/", state.snapshots[s.name]));
+  for (const auto& name : ANYFS_TRY(pool.datasets()))
+    if (!name.empty()) ANYFS_CHECK(read_tree(*ANYFS_TRY(pool.dataset(name)), "/", state.clones[name]));
   return state;
 }
 
-TEST_F(CrashTest, SnapshotsDestroyPruneAndRollbackSurviveAPowerCutAtEverySyncPoint) {
+TEST_F(CrashTest, SnapshotsClonesDestroyPruneAndRollbackSurviveAPowerCutAtEverySyncPoint) {
   // The background prune may move a checkpoint by a commit: a run can end a sync
   // or two short of the full one.
   auto cuts = cut_at_every_sync(3, true, run_history_workload, [](const std::string& pool_path,
@@ -285,9 +325,10 @@ TEST_F(CrashTest, SnapshotsDestroyPruneAndRollbackSurviveAPowerCutAtEverySyncPoi
     auto now = read_history(**pool);
     ASSERT_TRUE(now.has_value()) << where << ": " << now.error().to_string();
     EXPECT_TRUE(*now == cut.durable || *now == cut.pending || *now == cut.before_rollback)
-        << where << "\n got:     " << describe(now->live) << " + " << now->snapshots.size() << " snapshots"
-        << "\n durable: " << describe(cut.durable.live) << " + " << cut.durable.snapshots.size()
-        << "\n pending: " << describe(cut.pending.live) << " + " << cut.pending.snapshots.size();
+        << where << "\n got:     " << describe(now->live) << " + " << now->snapshots.size() << " snapshots, "
+        << now->clones.size() << " clones\n durable: " << describe(cut.durable.live) << " + "
+        << cut.durable.snapshots.size() << ", " << cut.durable.clones.size() << "\n pending: "
+        << describe(cut.pending.live) << " + " << cut.pending.snapshots.size() << ", " << cut.pending.clones.size();
     ASSERT_OK((*pool)->prune());
     ASSERT_OK((*pool)->gc({.grace_seconds = 0}));
     ASSERT_TRUE((*pool)->verify()->ok()) << where;
