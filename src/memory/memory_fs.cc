@@ -120,7 +120,8 @@ class MemoryFs final : public Fs, public std::enable_shared_from_this<MemoryFs> 
     std::unique_lock lock(mu_);
     auto r = ANYFS_TRY(for_new_entry(p));
     Inode* parent = r.parent();
-    parent->children.emplace(r.leaf, make_inode(FileKind::Directory, mode));
+    // Only the permission and sticky bits, as Linux keeps.
+    parent->children.emplace(r.leaf, make_inode(FileKind::Directory, mode & 01777));
     parent->nlink++;
     parent->touch_content();
     return {};

@@ -166,7 +166,8 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     Tid tid = ANYFS_TRY(op("mkdir", p));
     return core_->end_op([&]() -> Result<void> {
       Node* parent = ANYFS_TRY(load(r.parent().ino));
-      ANYFS_TRY(create_in(parent, r.leaf, process_owned(FileKind::Directory, mode), tid));
+      // Only the permission and sticky bits, as Linux keeps (set-group-ID comes from the parent).
+      ANYFS_TRY(create_in(parent, r.leaf, process_owned(FileKind::Directory, mode & 01777), tid));
       return {};
     }());
   }

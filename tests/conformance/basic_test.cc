@@ -93,6 +93,16 @@ TEST_P(FsConformance, MkdirMakesADirectory) {
   EXPECT_ERR(fs().mkdir("/"), Exists);
 }
 
+// Found by fs_ops_fuzz: Linux keeps only the permission and sticky bits of
+// mkdir's mode (set-user-ID and set-group-ID come from elsewhere, if at all).
+TEST_P(FsConformance, MkdirKeepsOnlyPermissionAndStickyBits) {
+  REQUIRE_WRITABLE();
+  ASSERT_OK(fs().mkdir("/u", 04755));
+  EXPECT_EQ(fs().stat("/u")->mode & 07777, 0755u);
+  ASSERT_OK(fs().mkdir("/t", 01777));
+  EXPECT_EQ(fs().stat("/t")->mode & 07777, 01777u);
+}
+
 TEST_P(FsConformance, MkdirOverADanglingSymlinkIsExists) {
   REQUIRE_WRITABLE();
   ASSERT_OK(seed().symlink("/nowhere", "/l"));

@@ -36,6 +36,10 @@ mutations=(
   "rename-loops-unchecked@@src/pool/dataset.cc@@s/if (ancestor == dir) return true;/if (true) return false;/@@InodeFs"
   "clone-range-keeps-old-extents@@src/pool/dataset.cc@@s/ANYFS_CHECK(punch(\*target, to_offset, to_offset + length, tid));/;/@@InodeFs|MountTest"
   "append-ignores-end@@src/memory/memory_fs.cc@@s/if (has(flags_, OpenFlags::Append)) offset = node_->data.size();/;/@@MemoryFs"
+  "page-checksums-not-checked-on-mapped-reads@@src/util/page_checksum_vfs.cc@@s/if (is_page(f, amt, off) \&\& !check(f, \*out, off)) {/if (false) {/@@EveryFlippedBit"
+  "page-checksums-not-scanned-by-verify@@src/pool/maintenance.cc@@s/for (std::uint32_t page : pages.bad)/for (std::uint32_t page : std::vector<std::uint32_t>{})/@@EveryFlippedBit"
+  "decode-trusts-the-claimed-size@@src/chunk/codec.cc@@s/ANYFS_CHECK(check_raw_size(codec, stored, raw_size));/;/@@CodecBounds"
+  "as-of-time-overflows@@src/pool/location.cc@@s/if (secs > k_limit || secs < -k_limit)/if (false)/@@ParseAsOf"
 )
 
 caught=0; missed=0
