@@ -40,6 +40,8 @@ struct State {
   bool torn = false;
   std::uint64_t seed = 0;
   bool dead = false;
+  std::uint64_t pool_reads = 0, flip_at = 0, flip_seed = 0;
+  bool flipped = false;
 };
 
 State& state() {
@@ -126,7 +128,19 @@ int x_read(sqlite3_file* f, void* buf, int amt, sqlite3_int64 off) {
     if (state().dead) return SQLITE_IOERR_READ;
     if (int rc = planned_fault(state(), FaultVfs::Op::Read); rc != SQLITE_OK) return rc;
   }
-  return real_of(f)->pMethods->xRead(real_of(f), buf, amt, off);
+  int rc = real_of(f)->pMethods->xRead(real_of(f), buf, amt, off);
+  const std::string* path = reinterpret_cast<FaultFile*>(f)->path;
+  if (rc != SQLITE_OK || path == nullptr || path->ends_with("-wal") || path->ends_with("-journal") || amt <= 0)
+    return rc;
+  std::lock_guard lock(state().mu);
+  State& s = state();
+  if (++s.pool_reads == s.flip_at) {
+    std::mt19937_64 rng(s.flip_seed);
+    auto* bytes = static_cast<unsigned char*>(buf);
+    bytes[rng() % static_cast<std::uint64_t>(amt)] ^= static_cast<unsigned char>(1u << (rng() % 8));
+    s.flipped = true;
+  }
+  return rc;
 }
 
 int x_write(sqlite3_file* f, const void* buf, int amt, sqlite3_int64 off) {
@@ -341,6 +355,24 @@ void FaultVfs::reset() {
   s.injected = false;
   s.torn = false;
   s.dead = false;
+  s.pool_reads = s.flip_at = s.flip_seed = 0;
+  s.flipped = false;
+}
+
+void FaultVfs::flip_nth_read(std::uint64_t n, std::uint64_t seed) {
+  std::lock_guard lock(state().mu);
+  state().flip_at = n;
+  state().flip_seed = seed;
+}
+
+std::uint64_t FaultVfs::pool_reads() const {
+  std::lock_guard lock(state().mu);
+  return state().pool_reads;
+}
+
+bool FaultVfs::flip_injected() const {
+  std::lock_guard lock(state().mu);
+  return state().flipped;
 }
 
 void FaultVfs::cut_at_sync(std::uint64_t n, bool torn, std::uint64_t seed) {

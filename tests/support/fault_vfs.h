@@ -47,6 +47,14 @@ class FaultVfs {
   // Whether the planned fault has been injected.
   bool fault_injected() const;
 
+  // The `n`th read of a pool file (1-based, counted from reset; not the WAL)
+  // returns its bytes with one bit flipped, chosen by `seed`: bit rot seen
+  // at read time (a bad cable, a bad cache). The file itself is unchanged.
+  void flip_nth_read(std::uint64_t n, std::uint64_t seed);
+  // Reads of pool files since reset, and whether the planned flip happened.
+  std::uint64_t pool_reads() const;
+  bool flip_injected() const;
+
   std::uint64_t syncs() const;
   std::uint64_t writes() const;
   bool power_lost() const;
