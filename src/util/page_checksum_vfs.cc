@@ -5,12 +5,14 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
 
 #include "host/fd.h"
+#include "util/shim_vfs.h"
 
 namespace anyfs::sql {
 namespace {
@@ -41,17 +43,13 @@ std::uint32_t header_page_size(const unsigned char* header) {
 }
 bool header_checksummed(const unsigned char* header) { return header[20] == k_page_checksum_bytes; }
 
-struct Shim {
-  sqlite3_vfs vfs{};
-  sqlite3_vfs* base = nullptr;
+struct Shim : ShimVfs {
   std::string name;
   sqlite3_io_methods methods{};  // filled from the first file the base opens
   std::once_flag methods_once;
 };
 
-struct File {
-  sqlite3_file head;    // pMethods: the shim's methods
-  sqlite3_file* real;   // the base VFS's file, right after this struct
+struct File : ShimFile {
   Shim* shim;
   bool main_db;
   bool on;              // the header says 8 reserved bytes
@@ -59,7 +57,7 @@ struct File {
   std::vector<bool>* checked;  // pages verified since opening or last rewrite
 };
 
-File* of(sqlite3_file* f) { return reinterpret_cast<File*>(f); }
+File* of(sqlite3_file* f) { return static_cast<File*>(shim_file(f)); }
 
 // Learns the page size and whether pages carry checksums from a header passing by.
 void observe_header(File* f, const void* buf, int amt, sqlite3_int64 off) {
@@ -130,15 +128,7 @@ int x_truncate(sqlite3_file* file, sqlite3_int64 size) {
   f->checked->clear();
   return f->real->pMethods->xTruncate(f->real, size);
 }
-int x_sync(sqlite3_file* file, int flags) { return of(file)->real->pMethods->xSync(of(file)->real, flags); }
-int x_file_size(sqlite3_file* file, sqlite3_int64* size) {
-  return of(file)->real->pMethods->xFileSize(of(file)->real, size);
-}
-int x_lock(sqlite3_file* file, int lock) { return of(file)->real->pMethods->xLock(of(file)->real, lock); }
-int x_unlock(sqlite3_file* file, int lock) { return of(file)->real->pMethods->xUnlock(of(file)->real, lock); }
-int x_check_reserved_lock(sqlite3_file* file, int* out) {
-  return of(file)->real->pMethods->xCheckReservedLock(of(file)->real, out);
-}
+
 int x_file_control(sqlite3_file* file, int op, void* arg) {
   File* f = of(file);
   if (op == SQLITE_FCNTL_VFSNAME) {
@@ -150,20 +140,6 @@ int x_file_control(sqlite3_file* file, int op, void* arg) {
     return rc;
   }
   return f->real->pMethods->xFileControl(f->real, op, arg);
-}
-int x_sector_size(sqlite3_file* file) { return of(file)->real->pMethods->xSectorSize(of(file)->real); }
-int x_device_characteristics(sqlite3_file* file) {
-  return of(file)->real->pMethods->xDeviceCharacteristics(of(file)->real);
-}
-int x_shm_map(sqlite3_file* file, int page, int size, int extend, void volatile** out) {
-  return of(file)->real->pMethods->xShmMap(of(file)->real, page, size, extend, out);
-}
-int x_shm_lock(sqlite3_file* file, int offset, int n, int flags) {
-  return of(file)->real->pMethods->xShmLock(of(file)->real, offset, n, flags);
-}
-void x_shm_barrier(sqlite3_file* file) { of(file)->real->pMethods->xShmBarrier(of(file)->real); }
-int x_shm_unmap(sqlite3_file* file, int delete_flag) {
-  return of(file)->real->pMethods->xShmUnmap(of(file)->real, delete_flag);
 }
 
 // Mapped pages are checked like read ones; a bad one is handed back and refused.
@@ -178,15 +154,11 @@ int x_fetch(sqlite3_file* file, sqlite3_int64 off, int amt, void** out) {
   }
   return SQLITE_OK;
 }
-int x_unfetch(sqlite3_file* file, sqlite3_int64 off, void* p) {
-  return of(file)->real->pMethods->xUnfetch(of(file)->real, off, p);
-}
 
 int x_open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int flags, int* out_flags) {
   Shim* shim = static_cast<Shim*>(vfs->pAppData);
+  start_shim_file(file, sizeof(File));
   File* f = of(file);
-  f->head.pMethods = nullptr;
-  f->real = reinterpret_cast<sqlite3_file*>(f + 1);
   f->shim = shim;
   f->main_db = (flags & SQLITE_OPEN_MAIN_DB) != 0;
   f->on = false;
@@ -195,66 +167,17 @@ int x_open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int flag
   int rc = shim->base->xOpen(shim->base, name, f->real, flags, out_flags);
   if (f->real->pMethods == nullptr) return rc;
   std::call_once(shim->methods_once, [&] {
-    const sqlite3_io_methods* real = f->real->pMethods;
-    shim->methods = sqlite3_io_methods{
-        real->iVersion, x_close, x_read, x_write, x_truncate, x_sync, x_file_size, x_lock, x_unlock,
-        x_check_reserved_lock, x_file_control, x_sector_size, x_device_characteristics, x_shm_map, x_shm_lock,
-        x_shm_barrier, x_shm_unmap, x_fetch, x_unfetch};
-    if (real->iVersion < 3) shim->methods.iVersion = real->iVersion;
+    shim->methods = forwarding_io_methods(std::min(f->real->pMethods->iVersion, 3));
+    shim->methods.xClose = x_close;
+    shim->methods.xRead = x_read;
+    shim->methods.xWrite = x_write;
+    shim->methods.xTruncate = x_truncate;
+    shim->methods.xFileControl = x_file_control;
+    if (shim->methods.iVersion >= 3) shim->methods.xFetch = x_fetch;
   });
   f->checked = new std::vector<bool>();
   f->head.pMethods = &shim->methods;
   return rc;
-}
-
-// Everything but opening files is the base VFS's.
-int x_delete(sqlite3_vfs* v, const char* name, int sync_dir) {
-  sqlite3_vfs* b = static_cast<Shim*>(v->pAppData)->base;
-  return b->xDelete(b, name, sync_dir);
-}
-int x_access(sqlite3_vfs* v, const char* name, int flags, int* out) {
-  sqlite3_vfs* b = static_cast<Shim*>(v->pAppData)->base;
-  return b->xAccess(b, name, flags, out);
-}
-int x_full_pathname(sqlite3_vfs* v, const char* name, int n, char* out) {
-  sqlite3_vfs* b = static_cast<Shim*>(v->pAppData)->base;
-  return b->xFullPathname(b, name, n, out);
-}
-void* x_dl_open(sqlite3_vfs* v, const char* name) {
-  sqlite3_vfs* b = static_cast<Shim*>(v->pAppData)->base;
-  return b->xDlOpen(b, name);
-}
-void x_dl_error(sqlite3_vfs* v, int n, char* out) {
-  sqlite3_vfs* b = static_cast<Shim*>(v->pAppData)->base;
-  b->xDlError(b, n, out);
-}
-void (*x_dl_sym(sqlite3_vfs* v, void* handle, const char* sym))(void) {
-  sqlite3_vfs* b = static_cast<Shim*>(v->pAppData)->base;
-  return b->xDlSym(b, handle, sym);
-}
-void x_dl_close(sqlite3_vfs* v, void* handle) {
-  sqlite3_vfs* b = static_cast<Shim*>(v->pAppData)->base;
-  b->xDlClose(b, handle);
-}
-int x_randomness(sqlite3_vfs* v, int n, char* out) {
-  sqlite3_vfs* b = static_cast<Shim*>(v->pAppData)->base;
-  return b->xRandomness(b, n, out);
-}
-int x_sleep(sqlite3_vfs* v, int micros) {
-  sqlite3_vfs* b = static_cast<Shim*>(v->pAppData)->base;
-  return b->xSleep(b, micros);
-}
-int x_current_time(sqlite3_vfs* v, double* out) {
-  sqlite3_vfs* b = static_cast<Shim*>(v->pAppData)->base;
-  return b->xCurrentTime(b, out);
-}
-int x_get_last_error(sqlite3_vfs* v, int n, char* out) {
-  sqlite3_vfs* b = static_cast<Shim*>(v->pAppData)->base;
-  return b->xGetLastError ? b->xGetLastError(b, n, out) : 0;
-}
-int x_current_time_int64(sqlite3_vfs* v, sqlite3_int64* out) {
-  sqlite3_vfs* b = static_cast<Shim*>(v->pAppData)->base;
-  return b->xCurrentTimeInt64(b, out);
 }
 
 }  // namespace
@@ -267,27 +190,9 @@ Result<std::string> page_checksum_vfs(std::string_view base_name) {
   sqlite3_vfs* base = sqlite3_vfs_find(base_name.empty() ? nullptr : std::string(base_name).c_str());
   if (base == nullptr) return fail(Errc::NotFound, std::string(base_name), "no such SQLite VFS");
   auto shim = std::make_unique<Shim>();
-  shim->base = base;
   shim->name = "anyfs-checksum+" + std::string(base->zName);
+  init_shim_vfs(*shim, base, shim->name.c_str(), static_cast<int>(sizeof(File)), x_open);
   sqlite3_vfs& v = shim->vfs;
-  v.iVersion = 2;
-  v.szOsFile = static_cast<int>(sizeof(File)) + base->szOsFile;
-  v.mxPathname = base->mxPathname;
-  v.zName = shim->name.c_str();
-  v.pAppData = shim.get();
-  v.xOpen = x_open;
-  v.xDelete = x_delete;
-  v.xAccess = x_access;
-  v.xFullPathname = x_full_pathname;
-  v.xDlOpen = x_dl_open;
-  v.xDlError = x_dl_error;
-  v.xDlSym = x_dl_sym;
-  v.xDlClose = x_dl_close;
-  v.xRandomness = x_randomness;
-  v.xSleep = x_sleep;
-  v.xCurrentTime = x_current_time;
-  v.xGetLastError = x_get_last_error;
-  v.xCurrentTimeInt64 = x_current_time_int64;
   if (int rc = sqlite3_vfs_register(&v, 0); rc != SQLITE_OK)
     return fail(Errc::Io, shim->name, std::string("cannot register the VFS: ") + sqlite3_errstr(rc));
   std::string name = shim->name;

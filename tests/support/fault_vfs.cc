@@ -5,12 +5,13 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <map>
 #include <mutex>
 #include <random>
 #include <string>
 #include <vector>
+
+#include "util/shim_vfs.h"
 
 namespace anyfs::testing {
 namespace {
@@ -26,7 +27,7 @@ struct Change {
 
 struct State {
   std::mutex mu;
-  sqlite3_vfs* real = nullptr;
+  sql::ShimVfs vfs;  // over the default VFS
   std::map<std::string, std::vector<Change>> unsynced;  // by file path
   std::uint64_t syncs = 0, writes = 0;
   std::uint64_t cut_at = 0, fail_write_at = 0;
@@ -49,13 +50,12 @@ State& state() {
   return s;
 }
 
-struct FaultFile {
-  sqlite3_file base;
-  sqlite3_file* real;
+struct FaultFile : sql::ShimFile {
   std::string* path;  // null for files without a name (temp files): not tracked
 };
 
-sqlite3_file* real_of(sqlite3_file* f) { return reinterpret_cast<FaultFile*>(f)->real; }
+FaultFile* of(sqlite3_file* f) { return static_cast<FaultFile*>(sql::shim_file(f)); }
+sqlite3_file* real_of(sqlite3_file* f) { return sql::real_file(f); }
 
 // What SQLite's unix VFS returns when the OS reports `fault` during `op`.
 int sqlite_code(FaultVfs::Op op, FaultVfs::Fault fault) {
@@ -115,8 +115,8 @@ void power_cut(State& s) {
 }
 
 int x_close(sqlite3_file* f) {
-  auto* ff = reinterpret_cast<FaultFile*>(f);
-  int rc = ff->real->pMethods ? ff->real->pMethods->xClose(ff->real) : SQLITE_OK;
+  auto* ff = of(f);
+  int rc = ff->real->pMethods->xClose(ff->real);
   delete ff->path;
   ff->path = nullptr;
   return rc;
@@ -129,7 +129,7 @@ int x_read(sqlite3_file* f, void* buf, int amt, sqlite3_int64 off) {
     if (int rc = planned_fault(state(), FaultVfs::Op::Read); rc != SQLITE_OK) return rc;
   }
   int rc = real_of(f)->pMethods->xRead(real_of(f), buf, amt, off);
-  const std::string* path = reinterpret_cast<FaultFile*>(f)->path;
+  const std::string* path = of(f)->path;
   if (rc != SQLITE_OK || path == nullptr || path->ends_with("-wal") || path->ends_with("-journal") || amt <= 0)
     return rc;
   std::lock_guard lock(state().mu);
@@ -144,7 +144,7 @@ int x_read(sqlite3_file* f, void* buf, int amt, sqlite3_int64 off) {
 }
 
 int x_write(sqlite3_file* f, const void* buf, int amt, sqlite3_int64 off) {
-  auto* ff = reinterpret_cast<FaultFile*>(f);
+  auto* ff = of(f);
   State& s = state();
   std::lock_guard lock(s.mu);
   if (s.dead) return SQLITE_IOERR_WRITE;
@@ -168,7 +168,7 @@ int x_write(sqlite3_file* f, const void* buf, int amt, sqlite3_int64 off) {
 }
 
 int x_truncate(sqlite3_file* f, sqlite3_int64 size) {
-  auto* ff = reinterpret_cast<FaultFile*>(f);
+  auto* ff = of(f);
   State& s = state();
   std::lock_guard lock(s.mu);
   if (s.dead) return SQLITE_IOERR_TRUNCATE;
@@ -190,7 +190,7 @@ int x_truncate(sqlite3_file* f, sqlite3_int64 size) {
 }
 
 int x_sync(sqlite3_file* f, int flags) {
-  auto* ff = reinterpret_cast<FaultFile*>(f);
+  auto* ff = of(f);
   State& s = state();
   std::lock_guard lock(s.mu);
   if (s.dead) return SQLITE_IOERR_FSYNC;
@@ -204,20 +204,6 @@ int x_sync(sqlite3_file* f, int flags) {
   return rc;
 }
 
-int x_file_size(sqlite3_file* f, sqlite3_int64* size) { return real_of(f)->pMethods->xFileSize(real_of(f), size); }
-int x_lock(sqlite3_file* f, int level) { return real_of(f)->pMethods->xLock(real_of(f), level); }
-int x_unlock(sqlite3_file* f, int level) { return real_of(f)->pMethods->xUnlock(real_of(f), level); }
-int x_check_reserved(sqlite3_file* f, int* out) { return real_of(f)->pMethods->xCheckReservedLock(real_of(f), out); }
-int x_file_control(sqlite3_file* f, int op, void* arg) { return real_of(f)->pMethods->xFileControl(real_of(f), op, arg); }
-int x_sector_size(sqlite3_file* f) { return real_of(f)->pMethods->xSectorSize(real_of(f)); }
-int x_device(sqlite3_file* f) { return real_of(f)->pMethods->xDeviceCharacteristics(real_of(f)); }
-int x_shm_map(sqlite3_file* f, int page, int size, int extend, void volatile** out) {
-  return real_of(f)->pMethods->xShmMap(real_of(f), page, size, extend, out);
-}
-int x_shm_lock(sqlite3_file* f, int offset, int n, int flags) {
-  return real_of(f)->pMethods->xShmLock(real_of(f), offset, n, flags);
-}
-void x_shm_barrier(sqlite3_file* f) { real_of(f)->pMethods->xShmBarrier(real_of(f)); }
 int x_shm_unmap(sqlite3_file* f, int delete_flag) {
   bool dead;
   {
@@ -228,16 +214,22 @@ int x_shm_unmap(sqlite3_file* f, int delete_flag) {
 }
 
 // Version 2: no xFetch, so SQLite reads through xRead (no memory map to bypass us).
-const sqlite3_io_methods k_methods = {2,          x_close,         x_read,         x_write,          x_truncate,
-                                      x_sync,     x_file_size,     x_lock,         x_unlock,         x_check_reserved,
-                                      x_file_control, x_sector_size, x_device,     x_shm_map,        x_shm_lock,
-                                      x_shm_barrier,  x_shm_unmap,   nullptr,      nullptr};
+const sqlite3_io_methods k_methods = [] {
+  sqlite3_io_methods m = sql::forwarding_io_methods(2);
+  m.xClose = x_close;
+  m.xRead = x_read;
+  m.xWrite = x_write;
+  m.xTruncate = x_truncate;
+  m.xSync = x_sync;
+  m.xShmUnmap = x_shm_unmap;
+  return m;
+}();
 
 int v_open(sqlite3_vfs* vfs, const char* name, sqlite3_file* f, int flags, int* out_flags) {
-  auto* ff = reinterpret_cast<FaultFile*>(f);
-  std::memset(ff, 0, sizeof(FaultFile));
-  ff->real = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(f) + sizeof(FaultFile));
-  sqlite3_vfs* real = static_cast<State*>(vfs->pAppData)->real;
+  sql::start_shim_file(f, sizeof(FaultFile));
+  auto* ff = of(f);
+  ff->path = nullptr;
+  sqlite3_vfs* real = sql::base_vfs(vfs);
   {
     std::lock_guard lock(state().mu);
     if (state().dead) return SQLITE_CANTOPEN;
@@ -263,53 +255,8 @@ int v_delete(sqlite3_vfs* vfs, const char* name, int sync_dir) {
     if (state().dead) return SQLITE_IOERR_DELETE;
     state().unsynced.erase(name);
   }
-  sqlite3_vfs* real = static_cast<State*>(vfs->pAppData)->real;
+  sqlite3_vfs* real = sql::base_vfs(vfs);
   return real->xDelete(real, name, sync_dir);
-}
-
-int v_access(sqlite3_vfs* vfs, const char* name, int flags, int* out) {
-  sqlite3_vfs* real = static_cast<State*>(vfs->pAppData)->real;
-  return real->xAccess(real, name, flags, out);
-}
-int v_full_pathname(sqlite3_vfs* vfs, const char* name, int n, char* out) {
-  sqlite3_vfs* real = static_cast<State*>(vfs->pAppData)->real;
-  return real->xFullPathname(real, name, n, out);
-}
-void* v_dlopen(sqlite3_vfs* vfs, const char* name) {
-  sqlite3_vfs* real = static_cast<State*>(vfs->pAppData)->real;
-  return real->xDlOpen(real, name);
-}
-void v_dlerror(sqlite3_vfs* vfs, int n, char* out) {
-  sqlite3_vfs* real = static_cast<State*>(vfs->pAppData)->real;
-  real->xDlError(real, n, out);
-}
-void (*v_dlsym(sqlite3_vfs* vfs, void* handle, const char* sym))(void) {
-  sqlite3_vfs* real = static_cast<State*>(vfs->pAppData)->real;
-  return real->xDlSym(real, handle, sym);
-}
-void v_dlclose(sqlite3_vfs* vfs, void* handle) {
-  sqlite3_vfs* real = static_cast<State*>(vfs->pAppData)->real;
-  real->xDlClose(real, handle);
-}
-int v_randomness(sqlite3_vfs* vfs, int n, char* out) {
-  sqlite3_vfs* real = static_cast<State*>(vfs->pAppData)->real;
-  return real->xRandomness(real, n, out);
-}
-int v_sleep(sqlite3_vfs* vfs, int us) {
-  sqlite3_vfs* real = static_cast<State*>(vfs->pAppData)->real;
-  return real->xSleep(real, us);
-}
-int v_current_time(sqlite3_vfs* vfs, double* out) {
-  sqlite3_vfs* real = static_cast<State*>(vfs->pAppData)->real;
-  return real->xCurrentTime(real, out);
-}
-int v_last_error(sqlite3_vfs* vfs, int n, char* out) {
-  sqlite3_vfs* real = static_cast<State*>(vfs->pAppData)->real;
-  return real->xGetLastError(real, n, out);
-}
-int v_current_time64(sqlite3_vfs* vfs, sqlite3_int64* out) {
-  sqlite3_vfs* real = static_cast<State*>(vfs->pAppData)->real;
-  return real->xCurrentTimeInt64(real, out);
 }
 
 }  // namespace
@@ -317,27 +264,9 @@ int v_current_time64(sqlite3_vfs* vfs, sqlite3_int64* out) {
 FaultVfs& FaultVfs::get() {
   static FaultVfs* instance = [] {
     State& s = state();
-    s.real = sqlite3_vfs_find(nullptr);
-    static sqlite3_vfs vfs{};
-    vfs.iVersion = 2;
-    vfs.szOsFile = static_cast<int>(sizeof(FaultFile)) + s.real->szOsFile;
-    vfs.mxPathname = s.real->mxPathname;
-    vfs.zName = k_name;
-    vfs.pAppData = &s;
-    vfs.xOpen = v_open;
-    vfs.xDelete = v_delete;
-    vfs.xAccess = v_access;
-    vfs.xFullPathname = v_full_pathname;
-    vfs.xDlOpen = v_dlopen;
-    vfs.xDlError = v_dlerror;
-    vfs.xDlSym = v_dlsym;
-    vfs.xDlClose = v_dlclose;
-    vfs.xRandomness = v_randomness;
-    vfs.xSleep = v_sleep;
-    vfs.xCurrentTime = v_current_time;
-    vfs.xGetLastError = v_last_error;
-    vfs.xCurrentTimeInt64 = v_current_time64;
-    sqlite3_vfs_register(&vfs, 0);
+    sql::init_shim_vfs(s.vfs, sqlite3_vfs_find(nullptr), k_name, static_cast<int>(sizeof(FaultFile)), v_open);
+    s.vfs.vfs.xDelete = v_delete;
+    sqlite3_vfs_register(&s.vfs.vfs, 0);
     return new FaultVfs();
   }();
   return *instance;
