@@ -32,7 +32,8 @@ struct PoolCreateOptions {
   // was chosen by measurement (docs/PERFORMANCE.md, "Page size").
   std::uint32_t page_size = 16384;
   // Every page ends in an XXH3-64 of its other bytes, checked on every read
-  // (docs/FORMAT.md, "Page checksums"). Off only to measure what they cost.
+  // (docs/FORMAT.md, "Page checksums"). Off only to measure what they cost, or
+  // to make a pool as older anyfs made them (compact adds them later).
   bool page_checksums = true;
   // Properties the root dataset starts with (name → value), checked as set_property does.
   std::vector<std::pair<std::string, std::string>> properties = {};
@@ -75,7 +76,10 @@ struct PoolStats {
 
 // What verify found: empty `problems` means every invariant of DESIGN.md §10 holds.
 struct VerifyReport {
-  std::uint64_t pages = 0;  // pages of the pool file whose checksum was checked
+  // Whether the file's pages carry checksums (pools made before them do not;
+  // compact adds them), and how many pages were checked.
+  bool page_checksums = false;
+  std::uint64_t pages = 0;
   std::uint64_t inodes = 0;
   std::uint64_t dirents = 0;
   std::uint64_t extents = 0;
@@ -87,6 +91,12 @@ struct VerifyReport {
 
 struct VerifyOptions {
   bool read_chunks = true;  // read and check every chunk (both checksums)
+};
+
+struct CompactReport {
+  std::uint64_t bytes_before = 0;  // the pool file and its WAL, before and after
+  std::uint64_t bytes_after = 0;
+  bool page_checksums_added = false;  // the pool had none before (docs/FORMAT.md)
 };
 
 struct GcOptions {
@@ -237,8 +247,9 @@ class Pool {
   // reported in the result, not as an error; errors mean verify could not run.
   virtual Result<VerifyReport> verify(const VerifyOptions& options = {}) = 0;
   virtual Result<GcReport> gc(const GcOptions& options = {}) = 0;
-  // Commits, checkpoints the WAL and vacuums the file to its smallest size.
-  virtual Result<void> compact() = 0;
+  // Commits, checkpoints the WAL and rewrites the file to its smallest size;
+  // a pool made before page checksums gets them here.
+  virtual Result<CompactReport> compact() = 0;
   // Commits and closes; further calls fail with BadHandle. Datasets handed out
   // stop working too.
   virtual Result<void> close() = 0;

@@ -125,14 +125,14 @@ class SqliteChunkStore final : public ChunkStore {
       rc = sqlite3_blob_reopen(blob_, rowid);
     if (rc != SQLITE_OK) {
       close_blob();
-      return std::unexpected(sql::error_from(db_.handle(), rc, "read chunk"));
+      return std::unexpected(db_.error(rc, "read chunk"));
     }
     if (static_cast<std::size_t>(sqlite3_blob_bytes(blob_)) != out.size())
       return fail(Errc::Corrupt, "", "chunk row changed size while read");
     rc = sqlite3_blob_read(blob_, out.data(), static_cast<int>(out.size()), 0);
     if (rc != SQLITE_OK) {
       close_blob();
-      return std::unexpected(sql::error_from(db_.handle(), rc, "read chunk"));
+      return std::unexpected(db_.error(rc, "read chunk"));
     }
     return {};
   }

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "util/page_checksum_vfs.h"
+#include "util/sqlite.h"
 
 namespace anyfs {
 namespace {
@@ -49,6 +50,7 @@ Result<VerifyReport> verify_pool(PoolCore& core, const VerifyOptions& options) {
   // Every page of the file against its checksum first: the checks below read
   // through SQLite, which would stop at the first damaged page.
   auto pages = ANYFS_TRY(sql::scan_page_checksums(core.path));
+  report.page_checksums = pages.checksummed;
   report.pages = pages.pages;
   for (std::uint32_t page : pages.bad)
     problem(fmt::format("page {} of the pool file fails its checksum (damaged on disk)", page));
@@ -254,11 +256,36 @@ Result<GcReport> gc_pool(PoolCore& core, const GcOptions& options) {
   return report;
 }
 
-Result<void> compact_pool(PoolCore& core) {
+Result<CompactReport> compact_pool(PoolCore& core) {
+  CompactReport report;
+  report.bytes_before = file_size(core.path) + file_size(core.path + "-wal");
   core.chunks->release_handles();
   ANYFS_CHECK(core.db->exec("PRAGMA wal_checkpoint(TRUNCATE)"));
+  // VACUUM writes every page anew, with the reserved bytes asked for here: a
+  // pool made before page checksums gets room for them, and the checksumming
+  // VFS stamps each page as the checkpoint copies it into the file. VACUUM is
+  // one transaction: a crash leaves the old file or the new one.
+  if (!ANYFS_TRY(sql::has_page_checksums(core.path))) {
+    int reserve = sql::k_page_checksum_bytes;
+    if (int rc = sqlite3_file_control(core.db->handle(), "main", SQLITE_FCNTL_RESERVE_BYTES, &reserve); rc != SQLITE_OK)
+      return std::unexpected(sql::error_from(core.db->handle(), rc, "reserve page checksum bytes"));
+    report.page_checksums_added = true;
+  }
   ANYFS_CHECK(core.db->exec("VACUUM"));
-  return core.db->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  ANYFS_CHECK(core.db->exec("PRAGMA wal_checkpoint(TRUNCATE)"));
+  // The setting that lets open tell a damaged header from a pool without
+  // checksums; written after the rewrite (before it, a crash would leave a pool
+  // whose setting and header disagree), and again if a crash came between.
+  if (ANYFS_TRY(sql::has_page_checksums(core.path)) && !ANYFS_TRY(core.meta->setting("page_checksums"))) {
+    ANYFS_CHECK(core.db->exec("BEGIN IMMEDIATE"));
+    ANYFS_CHECK(core.meta->set_setting("page_checksums", "xxh3-64"));
+    ANYFS_CHECK(core.db->exec("COMMIT"));
+    ANYFS_CHECK(core.db->exec("PRAGMA wal_checkpoint(TRUNCATE)"));
+  } else if (report.page_checksums_added && !ANYFS_TRY(sql::has_page_checksums(core.path))) {
+    return fail(Errc::Io, core.path, "the rewrite did not add page checksums");
+  }
+  report.bytes_after = file_size(core.path) + file_size(core.path + "-wal");
+  return report;
 }
 
 }  // namespace anyfs

@@ -22,6 +22,6 @@ Result<VerifyReport> verify_pool(PoolCore& core, const VerifyOptions& options);
 Result<GcReport> gc_pool(PoolCore& core, const GcOptions& options);
 
 // Checkpoints the WAL and vacuums the file.
-Result<void> compact_pool(PoolCore& core);
+Result<CompactReport> compact_pool(PoolCore& core);
 
 }  // namespace anyfs

@@ -203,7 +203,7 @@ Result<GcReport> PoolImpl::gc(const GcOptions& options) {
   return report;
 }
 
-Result<void> PoolImpl::compact() {
+Result<CompactReport> PoolImpl::compact() {
   std::lock_guard lock(core_->mu);
   ANYFS_CHECK(core_->check_usable());
   if (core_->read_only) return fail(Errc::ReadOnly, core_->path, "compact needs the pool open for writing");
@@ -224,7 +224,7 @@ Result<void> PoolImpl::close() {
   std::lock_guard lock(core_->mu);
   datasets.swap(open_);
   Result<void> outcome;
-  if (!core_->read_only && !core_->poisoned) {
+  if (!core_->read_only && !core_->stopped()) {
     outcome = core_->commit();
     core_->chunks->release_handles();
     if (outcome) outcome = core_->db->exec("PRAGMA wal_checkpoint(TRUNCATE)");
@@ -232,7 +232,7 @@ Result<void> PoolImpl::close() {
     if (outcome) outcome = core_->db->exec("PRAGMA wal_checkpoint(TRUNCATE)");
   }
   // Closed cleanly (marked so): SQLite may delete the WAL as it closes.
-  if (!core_->read_only && !core_->poisoned && outcome) keep_wal(*core_->db, false);
+  if (!core_->read_only && !core_->stopped() && outcome) keep_wal(*core_->db, false);
   core_->closed = true;
   core_->participants.clear();
   core_->chunks.reset();

@@ -14,9 +14,14 @@ PoolCore::~PoolCore() {
   if (lock_fd >= 0) ::close(lock_fd);
 }
 
-Result<void> PoolCore::check_usable() const {
+bool PoolCore::stopped() {
+  if (!poisoned && !read_only && db && db->storage_failure()) poison(*db->storage_failure());
+  return poisoned.has_value();
+}
+
+Result<void> PoolCore::check_usable() {
   if (closed) return fail(Errc::BadHandle, path, "the pool is closed");
-  if (poisoned)
+  if (stopped())
     return fail(Errc::Io, path, fmt::format("the pool stopped after a storage failure ({}); reopen it",
                                             poisoned->to_string()));
   return {};

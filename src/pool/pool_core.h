@@ -113,7 +113,11 @@ struct PoolCore {
   // After a storage failure mid-transaction, the in-memory state no longer matches
   // what can be committed: roll back and refuse every further call.
   void poison(const Error& cause);
-  Result<void> check_usable() const;
+  // Whether the pool is poisoned — also when a statement met a storage failure
+  // since (util/sqlite.h): the writer poisons itself then, since SQLite may
+  // have rolled back the transaction group its caches still reflect.
+  bool stopped();
+  Result<void> check_usable();
 };
 
 }  // namespace anyfs

@@ -64,7 +64,7 @@ class PoolImpl final : public Pool {
   Result<PoolStats> stats() override;
   Result<VerifyReport> verify(const VerifyOptions& options) override;
   Result<GcReport> gc(const GcOptions& options) override;
-  Result<void> compact() override;
+  Result<CompactReport> compact() override;
   Result<void> close() override;
   bool read_only() const override { return core_->read_only; }
   const std::string& path() const override { return core_->path; }

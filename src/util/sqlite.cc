@@ -79,7 +79,7 @@ Result<bool> Stmt::step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  return std::unexpected(error_from(sqlite3_db_handle(stmt_), rc, sqlite3_sql(stmt_)));
+  return std::unexpected(db_->error(rc, sqlite3_sql(stmt_)));
 }
 
 Result<void> Stmt::run() {
@@ -119,13 +119,30 @@ Db::~Db() {
   sqlite3_close_v2(db_);
 }
 
+Error Db::error(int rc, std::string_view what) {
+  Error e = error_from(db_, rc, what);
+  switch (rc & 0xff) {
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_CANTOPEN:
+    case SQLITE_NOMEM:
+      if (!storage_failure_) storage_failure_ = e;
+      break;
+    default:
+      break;
+  }
+  return e;
+}
+
 Result<void> Db::exec(std::string_view sql) {
   std::string text(sql);
   char* message = nullptr;
   int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &message);
   if (rc != SQLITE_OK) {
     sqlite3_free(message);
-    return std::unexpected(error_from(db_, rc, text.substr(0, 60)));
+    return std::unexpected(error(rc, text.substr(0, 60)));
   }
   return {};
 }
@@ -136,7 +153,7 @@ Result<Stmt> Db::prepare(std::string_view sql) {
     sqlite3_stmt* stmt = nullptr;
     int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt,
                                 nullptr);
-    if (rc != SQLITE_OK) return std::unexpected(error_from(db_, rc, sql.substr(0, 60)));
+    if (rc != SQLITE_OK) return std::unexpected(error(rc, sql.substr(0, 60)));
     it = cache_.emplace(std::string(sql), stmt).first;
   }
   return Stmt(this, it->second);

@@ -103,6 +103,15 @@ class Db {
   Result<std::optional<std::int64_t>> query_int(std::string_view sql);
 
   bool in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
+
+  // The Error for SQLite result `rc` about `what` (error_from), remembered when
+  // it is a storage failure: an I/O error, a full disk, a damaged or unreadable
+  // file, no memory. Statements of this Db report their failures through it.
+  Error error(int rc, std::string_view what);
+  // The first storage failure a statement on this connection met, if any. After
+  // one, SQLite may have rolled back the open transaction (its pager stops on
+  // I/O errors), so a writer must not carry on as if it had not.
+  const std::optional<Error>& storage_failure() const { return storage_failure_; }
   std::int64_t changes() const { return sqlite3_changes64(db_); }
   std::int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
   sqlite3* handle() { return db_; }
@@ -113,6 +122,7 @@ class Db {
 
   sqlite3* db_;
   std::string path_;
+  std::optional<Error> storage_failure_;
   struct Hash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }

@@ -1,0 +1,50 @@
+// The snapshot/clone workload of the crash and fault sweeps: random file
+// changes in the live tree and in clones, with snapshots, snapshot destroys
+// (whose reclaim the background pass may run), prune + gc, rollbacks, and
+// clones made, written to, promoted and destroyed — each but the file changes
+// a commit. It runs through the fault VFS and stops at the first failure
+// (power lost, or an injected I/O fault), recording what the pool must hold.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "anyfs/pool.h"
+#include "support/random_tree.h"
+
+namespace anyfs::testing {
+
+// What the pool holds, as the model knows it.
+struct HistoryState {
+  Tree live;
+  std::map<std::string, Tree> snapshots;  // of the root dataset, by name
+  std::map<std::string, Tree> clones;     // clone datasets by name
+  bool operator==(const HistoryState&) const = default;
+};
+
+struct HistoryOutcome {
+  std::uint64_t syncs = 0;  // sync points the run went through
+  HistoryState durable;     // the state of the last commit that returned
+  HistoryState pending;     // the state of the commit under way at the end (or = durable)
+  // Rollback, promote and dataset destroy commit the changes before them
+  // first: that state may be the one on disk.
+  HistoryState before_rollback;
+  std::optional<Error> failure;  // the call that failed first, if any
+  std::optional<Error> after;    // a change tried after that failure, if it failed too
+  // Whether the pool's state may be any of the three above.
+  bool holds(const HistoryState& s) const { return s == durable || s == pending || s == before_rollback; }
+};
+
+// Runs the workload of `seed` (45 steps) on the pool at `pool_path`, opened
+// through the fault VFS.
+HistoryOutcome run_history_workload(const std::string& pool_path, std::uint64_t seed);
+
+// Reads the live tree, the root dataset's snapshots and every clone.
+Result<HistoryState> read_history(Pool& pool);
+
+// "/a(12) /d/ + 2 snapshots, 1 clone" for failure messages.
+std::string describe(const HistoryState& s);
+
+}  // namespace anyfs::testing
