@@ -19,63 +19,22 @@
 #include "anyfs/pool.h"
 #include "fs/path.h"
 #include "support/fault_vfs.h"
-#include "support/history_workload.h"
 #include "support/random_tree.h"
 #include "support/seeds.h"
 #include "support/result_matchers.h"
 #include "support/temp_dir.h"
+#include "support/workloads.h"
 
 namespace anyfs::testing {
 namespace {
 
-struct Outcome {
-  std::uint64_t syncs = 0;  // sync points the run went through
-  Tree durable;             // state of the last sync that returned
-  Tree pending;             // state of the sync under way at the cut (or = durable)
-};
-
-// Runs `steps` steps of a workload on the root dataset through the fault VFS,
-// syncing after every third, until it ends or power is lost.
-template <class Step>
-Outcome run_steps(const std::string& pool_path, int steps, Step step) {
-  Outcome out;
-  FaultVfs& vfs = FaultVfs::get();
-  PoolOpenOptions options;
-  options.vfs = FaultVfs::k_name;
-  auto pool = Pool::open(pool_path, options);
-  if (!pool) return out;
-  auto fs = (*pool)->dataset();
-  if (!fs) return out;
-  Tree model;
-  for (int i = 0; i < steps; ++i) {
-    if (!step(**pool, **fs, model, out)) break;
-    if (i % 3 == 2) {
-      out.pending = model;
-      if (!(*pool)->sync()) break;
-      out.durable = model;
-    }
-  }
-  if (!vfs.power_lost()) {
-    out.pending = model;
-    if ((*pool)->close()) out.durable = model;
-  }
-  (void)(*pool)->close();
-  out.syncs = vfs.syncs();
-  return out;
+// The file workloads of `seed` (tests/support/workloads.h). In the large one,
+// gc is a sync point of its own.
+FileOutcome run_workload(const std::string& pool_path, std::uint64_t seed) {
+  return run_file_workload(pool_path, seed, Workload::SmallFiles);
 }
-
-// The small-file workload of `seed` (tests/support/random_tree.h).
-Outcome run_workload(const std::string& pool_path, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  return run_steps(pool_path, 60, [&](Pool&, Dataset& fs, Tree& model, Outcome&) { return random_step(fs, model, rng); });
-}
-
-// The large-file workload of `seed`: gc inside it is a sync point of its own.
-Outcome run_big_workload(const std::string& pool_path, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  return run_steps(pool_path, 45, [&](Pool& pool, Dataset& fs, Tree& model, Outcome& out) {
-    return big_file_step(pool, fs, model, rng, out.durable, out.pending);
-  });
+FileOutcome run_big_workload(const std::string& pool_path, std::uint64_t seed) {
+  return run_file_workload(pool_path, seed, Workload::LargeFiles);
 }
 
 // ANYFS_CRASH_SEEDS, else `default_seeds`.
@@ -143,7 +102,7 @@ void reopen_verified(const std::string& pool_path, const std::string& where, std
 }
 
 TEST_F(CrashTest, EveryAcknowledgedSyncSurvivesAPowerCutAtEverySyncPoint) {
-  auto cuts = cut_at_every_sync(5, false, run_workload, [](const std::string& pool_path, const Outcome& cut,
+  auto cuts = cut_at_every_sync(5, false, run_workload, [](const std::string& pool_path, const FileOutcome& cut,
                                                             const std::string& where) {
     std::shared_ptr<Pool> opened;
     reopen_verified(pool_path, where, opened);
@@ -163,7 +122,7 @@ TEST_F(CrashTest, EveryAcknowledgedSyncSurvivesAPowerCutAtEverySyncPoint) {
 
 TEST_F(CrashTest, LargeOverwritesRenameStormsAndReflinksSurviveAPowerCutAtEverySyncPoint) {
   // gc commits on its own: a run may pass a sync point more or fewer than the whole one.
-  auto cuts = cut_at_every_sync(2, true, run_big_workload, [](const std::string& pool_path, const Outcome& cut,
+  auto cuts = cut_at_every_sync(2, true, run_big_workload, [](const std::string& pool_path, const FileOutcome& cut,
                                                              const std::string& where) {
     std::shared_ptr<Pool> pool;
     reopen_verified(pool_path, where, pool);

@@ -22,69 +22,17 @@
 
 #include "anyfs/pool.h"
 #include "support/fault_vfs.h"
-#include "support/history_workload.h"
 #include "support/random_tree.h"
 #include "support/seeds.h"
 #include "support/result_matchers.h"
 #include "support/temp_dir.h"
+#include "support/workloads.h"
 
 namespace anyfs::testing {
 namespace {
 
 using Op = FaultVfs::Op;
 using Fault = FaultVfs::Fault;
-
-struct FaultRun {
-  std::optional<Error> failure;  // the first call that failed
-  std::optional<Error> after;    // a change tried after it
-  Tree durable, pending;
-};
-
-enum class Workload { SmallFiles, LargeFiles };
-
-// A crash test's workload (random steps, a sync every third), stopping at the
-// first failure; then one more change, to see how the pool answers.
-FaultRun run(const std::string& pool_path, std::uint64_t seed, Workload workload) {
-  FaultRun out;
-  std::mt19937_64 rng(seed);
-  auto opened = Pool::open(pool_path, {.vfs = FaultVfs::k_name});
-  if (!opened) {
-    out.failure = opened.error();
-    return out;
-  }
-  auto pool = *opened;
-  auto fs = pool->dataset();
-  if (!fs) {
-    out.failure = fs.error();
-    return out;
-  }
-  Tree model;
-  Error failure;
-  const int steps = workload == Workload::SmallFiles ? 60 : 45;
-  for (int i = 0; i < steps && !out.failure; ++i) {
-    const bool stepped = workload == Workload::SmallFiles
-                             ? random_step(**fs, model, rng, &failure)
-                             : big_file_step(*pool, **fs, model, rng, out.durable, out.pending, &failure);
-    if (!stepped) {
-      out.failure = failure;
-      break;
-    }
-    if (i % 3 == 2) {
-      out.pending = model;
-      if (auto synced = pool->sync(); !synced) out.failure = synced.error();
-      else out.durable = model;
-    }
-  }
-  if (!out.failure) {
-    out.pending = model;
-    if (auto closed = pool->close(); !closed) out.failure = closed.error();
-    else out.durable = model;
-  } else if (auto again = (*fs)->write_file("/after-the-fault", "x"); !again) {
-    out.after = again.error();
-  }
-  (void)pool->close();
-  return out;
-}
 
 // The operations to fail: every one up to `samples`, else that many spread evenly.
 std::vector<std::uint64_t> picks(std::uint64_t total, std::uint64_t samples) {
@@ -188,8 +136,8 @@ TEST_F(FaultSweep, EveryFailedIoOperationIsAClearErrorAndLosesNothingAcknowledge
       const std::string label =
           "seed " + std::to_string(seed) + (workload == Workload::SmallFiles ? " (small files)" : " (large files)");
       injected += sweep(
-          label, [&](const std::string& pool_path) { return run(pool_path, seed, workload); },
-          [](Pool& pool, const FaultRun& r, const std::string& where) {
+          label, [&](const std::string& pool_path) { return run_file_workload(pool_path, seed, workload); },
+          [](Pool& pool, const FileOutcome& r, const std::string& where) {
             Tree now;
             ASSERT_OK(read_tree(*pool.dataset().value(), "/", now));
             now.erase("/after-the-fault");

@@ -360,4 +360,11 @@ bool FaultVfs::power_lost() const {
   return state().dead;
 }
 
+Result<FaultPool> open_through_fault_vfs(const std::string& pool_path) {
+  FaultPool out;
+  out.pool = ANYFS_TRY(Pool::open(pool_path, {.vfs = FaultVfs::k_name}));
+  out.fs = ANYFS_TRY(out.pool->dataset());
+  return out;
+}
+
 }  // namespace anyfs::testing

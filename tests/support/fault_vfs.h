@@ -11,7 +11,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+
+#include "anyfs/pool.h"
 
 namespace anyfs::testing {
 
@@ -62,5 +65,13 @@ class FaultVfs {
  private:
   FaultVfs() = default;
 };
+
+// A pool opened through the fault VFS, and its root dataset.
+struct FaultPool {
+  std::shared_ptr<Pool> pool;
+  std::shared_ptr<Dataset> fs;
+};
+// Errors: whatever stopped the open or the dataset (a planned fault, perhaps).
+Result<FaultPool> open_through_fault_vfs(const std::string& pool_path);
 
 }  // namespace anyfs::testing

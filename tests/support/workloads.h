@@ -1,9 +1,9 @@
-// The snapshot/clone workload of the crash and fault sweeps: random file
-// changes in the live tree and in clones, with snapshots, snapshot destroys
-// (whose reclaim the background pass may run), prune + gc, rollbacks, and
-// clones made, written to, promoted and destroyed — each but the file changes
-// a commit. It runs through the fault VFS and stops at the first failure
-// (power lost, or an injected I/O fault), recording what the pool must hold.
+// The workloads of the power-cut and I/O fault sweeps (docs/RELIABILITY.md).
+// Each runs on a pool opened through the fault VFS, from a seed, and stops at
+// the first failure (power lost, or an injected I/O fault), recording what the
+// pool must hold: the state of the last commit that returned, or of the one
+// under way. After a failure with the power on, it tries one more change (on
+// the live tree, "/after-the-fault") to see how the pool answers.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +15,27 @@
 #include "support/random_tree.h"
 
 namespace anyfs::testing {
+
+// The file workloads: small-file churn (60 random_step), or large files (45
+// big_file_step: pwrite overwrites, rename storms, reflinks, truncates, gc);
+// a sync after every third step.
+enum class Workload { SmallFiles, LargeFiles };
+
+struct FileOutcome {
+  std::uint64_t syncs = 0;  // sync points the run went through
+  Tree durable;             // the state of the last sync that returned
+  Tree pending;             // the state of the sync under way at the end (or = durable)
+  std::optional<Error> failure;
+  std::optional<Error> after;
+  bool holds(const Tree& t) const { return t == durable || t == pending; }
+};
+
+FileOutcome run_file_workload(const std::string& pool_path, std::uint64_t seed, Workload workload);
+
+// The snapshot/clone workload: random file changes in the live tree and in
+// clones, with snapshots, snapshot destroys (whose reclaim the background pass
+// may run), prune + gc, rollbacks, and clones made, written to, promoted and
+// destroyed — each but the file changes a commit.
 
 // What the pool holds, as the model knows it.
 struct HistoryState {
