@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -54,7 +55,9 @@ struct File : ShimFile {
   bool main_db;
   bool on;              // the header says 8 reserved bytes
   std::uint32_t page_size;
-  std::vector<bool>* checked;  // pages verified since opening or last rewrite
+  // Mapped pages: the second (see epoch) in which each was last verified, 0 if
+  // not since opening or its last rewrite.
+  std::vector<std::uint32_t>* checked;
 };
 
 File* of(sqlite3_file* f) { return static_cast<File*>(shim_file(f)); }
@@ -74,17 +77,32 @@ bool is_page(const File* f, int amt, sqlite3_int64 off) {
 
 std::size_t page_index(const File* f, sqlite3_int64 off) { return static_cast<std::size_t>(off / f->page_size); }
 
-// Checks a page unless this connection checked it already; false on a mismatch.
-bool check(File* f, const void* data, sqlite3_int64 off) {
+// Checks a page; false on a mismatch.
+bool check(const File* f, const void* data, sqlite3_int64 off) {
+  if (page_ok(static_cast<const unsigned char*>(data), f->page_size)) return true;
+  t_last_bad_page = static_cast<std::uint32_t>(page_index(f, off) + 1);
+  return false;
+}
+
+// The current second of the monotonic clock, from 1.
+std::uint32_t epoch() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return static_cast<std::uint32_t>(ts.tv_sec) + 1;
+}
+
+// A mapped page is SQLite's cache and the OS's at once: SQLite fetches it on
+// every use, so checking each fetch would cost ~1 µs a page access. It is
+// checked on its first fetch and again on the first fetch of every later
+// second, so bytes that go bad under the map are found within a second of use.
+bool check_mapped(File* f, const void* data, sqlite3_int64 off) {
   const std::size_t index = page_index(f, off);
   auto& seen = *f->checked;
-  if (index < seen.size() && seen[index]) return true;
-  if (!page_ok(static_cast<const unsigned char*>(data), f->page_size)) {
-    t_last_bad_page = static_cast<std::uint32_t>(index + 1);
-    return false;
-  }
+  const std::uint32_t now = epoch();
+  if (index < seen.size() && seen[index] == now) return true;
+  if (!check(f, data, off)) return false;
   if (index >= seen.size()) seen.resize(index + 1 + index / 2);
-  seen[index] = true;
+  seen[index] = now;
   return true;
 }
 
@@ -119,7 +137,7 @@ int x_write(sqlite3_file* file, const void* buf, int amt, sqlite3_int64 off) {
   std::memcpy(copy.get(), buf, f->page_size);
   stamp(copy.get(), f->page_size);
   const std::size_t index = page_index(f, off);
-  if (index < f->checked->size()) (*f->checked)[index] = false;
+  if (index < f->checked->size()) (*f->checked)[index] = 0;
   return f->real->pMethods->xWrite(f->real, copy.get(), amt, off);
 }
 
@@ -147,7 +165,7 @@ int x_fetch(sqlite3_file* file, sqlite3_int64 off, int amt, void** out) {
   File* f = of(file);
   int rc = f->real->pMethods->xFetch(f->real, off, amt, out);
   if (rc != SQLITE_OK || *out == nullptr) return rc;
-  if (is_page(f, amt, off) && !check(f, *out, off)) {
+  if (is_page(f, amt, off) && !check_mapped(f, *out, off)) {
     f->real->pMethods->xUnfetch(f->real, off, *out);
     *out = nullptr;
     return SQLITE_IOERR_DATA;
@@ -175,7 +193,7 @@ int x_open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int flag
     shim->methods.xFileControl = x_file_control;
     if (shim->methods.iVersion >= 3) shim->methods.xFetch = x_fetch;
   });
-  f->checked = new std::vector<bool>();
+  f->checked = new std::vector<std::uint32_t>();
   f->head.pMethods = &shim->methods;
   return rc;
 }

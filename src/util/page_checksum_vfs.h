@@ -1,11 +1,13 @@
 // Page checksums for pool files: a SQLite VFS shim over another VFS that keeps
 // an XXH3-64 of each page in the page's last 8 bytes (SQLite's "reserved
 // bytes", which SQLite itself never uses). Every full page written to a
-// database file is stamped; every page read from it is checked the first time
-// this connection reads it after opening or after rewriting it — so a flipped
-// bit in any stored byte (metadata, chunk rows, chunk data) is found on read
-// and by verify instead of being served. A mismatch is SQLITE_IOERR_DATA,
-// which error_from turns into Corrupt naming the page.
+// database file is stamped; every page read from it is checked — each read()
+// (a copy into SQLite's cache), and a page of the memory map on its first use
+// and again on its first use in each later second (SQLite fetches mapped pages
+// on every use) — so a flipped bit in any stored byte (metadata, chunk rows,
+// chunk data) is found on read and by verify instead of being served. A
+// mismatch is SQLITE_IOERR_DATA, which error_from turns into Corrupt naming
+// the page.
 //
 // A file is checked only when its header says 8 reserved bytes: pools made
 // before page checksums (0 reserved bytes) pass through unchanged. Pages in

@@ -322,3 +322,75 @@ TEST_F(FaultSweep, AFailedReadInsideATransactionGroupStopsThePoolInsteadOfCommit
 
 }  // namespace
 }  // namespace anyfs::testing
+
+namespace anyfs::testing {
+namespace {
+
+// A page checked once and read from the disk again later must be checked
+// again: bytes can go bad between two reads (at rest, or on the way), and a
+// page trusted for the life of the connection would hand them out — or, in a
+// writer, rewrite them under a fresh checksum. Here the pool is larger than
+// SQLite's page cache, so a second pass over every file reads pages again; a
+// bit flipped in any read of that pass must be the page check's Corrupt.
+TEST_F(FaultSweep, APageReadAgainIsCheckedAgain) {
+  FaultVfs& vfs = FaultVfs::get();
+  const std::string pool_path = dir_.str() + "/big.anyfs";
+  std::map<std::string, std::string> files;
+  {
+    auto pool = Pool::create(pool_path, {.page_size = 4096, .properties = {{"compression", "off"}}}).value();
+    auto fs = pool->dataset().value();
+    std::mt19937_64 rng(seed_base() + 21);
+    for (int i = 0; i < 24; ++i) {
+      std::string data(1 << 20, '\0');
+      for (auto& c : data) c = static_cast<char>(rng());
+      const std::string p = "/f" + std::to_string(i);
+      ASSERT_OK(fs->write_file(p, data));
+      files[p] = std::move(data);
+    }
+    ASSERT_OK(pool->close());
+  }
+  // Reads every file twice; returns the pool reads the first pass took, and
+  // counts the second pass's failures.
+  auto two_passes = [&](std::uint64_t flip_at, int& corrupt, std::string& message) {
+    auto pool = Pool::open(pool_path, {.read_only = true, .vfs = FaultVfs::k_name}).value();
+    auto fs = pool->dataset().value();
+    for (const auto& [p, data] : files) EXPECT_TRUE(fs->read_file(p).value() == data) << p;
+    const std::uint64_t first = vfs.pool_reads();
+    if (flip_at) vfs.flip_nth_read(first + flip_at, seed_base() + flip_at);
+    for (const auto& [p, data] : files) {
+      auto got = fs->read_file(p);
+      if (!got) {
+        corrupt++;
+        message = got.error().to_string();
+        continue;
+      }
+      EXPECT_TRUE(*got == data) << p << " came back with other bytes (flip at second-pass read #" << flip_at << ")";
+    }
+    return first;
+  };
+  vfs.reset();
+  int corrupt = 0;
+  std::string message;
+  const std::uint64_t first = two_passes(0, corrupt, message);
+  const std::uint64_t second = vfs.pool_reads() - first;
+  ASSERT_EQ(corrupt, 0);
+  ASSERT_GT(second, 1000u) << "the second pass should read pages again";
+  int injected = 0;
+  for (std::uint64_t n : picks(second, 16)) {
+    vfs.reset();
+    corrupt = 0;
+    two_passes(n, corrupt, message);
+    if (!vfs.flip_injected()) continue;
+    injected++;
+    EXPECT_EQ(corrupt, 1) << "second-pass read #" << n << " flipped";
+    if (corrupt) {
+      EXPECT_NE(message.find("fails its checksum"), std::string::npos) << message;
+    }
+    if (HasFailure()) break;
+  }
+  vfs.reset();
+  EXPECT_GE(injected, 8);
+}
+
+}  // namespace
+}  // namespace anyfs::testing
