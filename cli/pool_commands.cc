@@ -208,6 +208,7 @@ Runner setup_info(CLI::App&) {
                           {"chunk_stored_bytes", s.chunk_stored_bytes},
                           {"unreferenced_chunks", s.unreferenced_chunks},
                           {"file_bytes", s.file_bytes},
+                          {"free_bytes", s.free_bytes},
                           {"dedup_ratio", s.dedup_ratio()},
                           {"compression_ratio", s.compression_ratio()},
                           {"last_tid", s.last_tid}};
@@ -219,12 +220,13 @@ Runner setup_info(CLI::App&) {
                                "dedup        {:.2f}x\n"
                                "compression  {:.2f}x\n"
                                "on disk      {}\n"
-                               "gc pending   {} chunk(s)\n"
+                               "free inside  {} (reused by new data; compact returns it)\n"
+                               "unreferenced {} chunk(s)\n"
                                "last TID     {}",
                                pool.path(), s.files, s.datasets, human_bytes(s.logical_bytes),
                                human_bytes(s.history_bytes), s.snapshots, s.chunks,
                                human_bytes(s.chunk_raw_bytes), human_bytes(s.chunk_stored_bytes), s.dedup_ratio(),
-                               s.compression_ratio(), human_bytes(s.file_bytes), s.unreferenced_chunks, s.last_tid));
+                               s.compression_ratio(), human_bytes(s.file_bytes), human_bytes(s.free_bytes), s.unreferenced_chunks, s.last_tid));
       return {};
     });
   };
@@ -239,7 +241,7 @@ Runner setup_verify(CLI::App& app) {
     auto report = (*pool)->verify({.read_chunks = !*quick});
     if (!report) return ctx.report(report.error());
     nlohmann::json j = {{"ok", report->ok()},           {"page_checksums", report->page_checksums},
-                        {"pages", report->pages},       {"inodes", report->inodes},
+                        {"pages", report->pages}, {"wal_frames", report->wal_frames},       {"inodes", report->inodes},
                         {"dirents", report->dirents},   {"extents", report->extents},
                         {"chunks", report->chunks},     {"chunk_bytes_read", report->chunk_bytes_read},
                         {"problems", report->problems}};

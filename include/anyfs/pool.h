@@ -60,11 +60,14 @@ struct PoolStats {
   // extents of replaced or removed versions), before dedup.
   std::uint64_t history_bytes = 0;
   std::uint64_t snapshots = 0;
-  std::uint64_t chunks = 0;           // distinct chunks stored
+  std::uint64_t chunks = 0;           // distinct chunks stored and referenced
   std::uint64_t chunk_raw_bytes = 0;  // their size before compression
   std::uint64_t chunk_stored_bytes = 0;  // their size as stored
-  std::uint64_t unreferenced_chunks = 0; // waiting for gc
+  std::uint64_t unreferenced_chunks = 0; // stored but referenced by nothing: waiting to be freed (or gc)
   std::uint64_t file_bytes = 0;       // the pool file (and WAL) on disk
+  // Free pages inside the pool file: new data reuses them; compact gives them
+  // back to the file system.
+  std::uint64_t free_bytes = 0;
   std::uint64_t last_tid = 0;
   double dedup_ratio() const {
     return chunk_raw_bytes ? double(referenced_bytes + history_bytes) / double(chunk_raw_bytes) : 1.0;
@@ -80,6 +83,7 @@ struct VerifyReport {
   // compact adds them), and how many pages were checked.
   bool page_checksums = false;
   std::uint64_t pages = 0;
+  std::uint64_t wal_frames = 0;  // committed frames of the write-ahead log, checked by their frame checksums
   std::uint64_t inodes = 0;
   std::uint64_t dirents = 0;
   std::uint64_t extents = 0;

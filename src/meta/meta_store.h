@@ -120,6 +120,11 @@ class MetaStore {
   // Chunks whose refcount is 0 and has been since before `before_ns`.
   virtual Result<std::vector<ChunkId>> unreferenced(std::int64_t before_ns) = 0;
   virtual Result<void> forget_chunk(const ChunkId& chunk) = 0;
+  // Writes the pending reference changes and returns the chunks whose count
+  // they brought to 0 — or that were stored and let go inside the open
+  // transaction, so never counted — and that nothing references now: the
+  // caller frees them in the same transaction. REQUIRES: a write transaction.
+  virtual Result<std::vector<ChunkId>> take_released() = 0;
   virtual Result<std::vector<ChunkRef>> all_refs() = 0;
   // Call fn for every live extent / inode / dirent of every dataset (for verify),
   // streaming: fn must not call back into the store. for_each_extent with

@@ -30,6 +30,7 @@ class SqliteMetaStore final : public MetaStore {
   }
   Result<void> rollback() override {
     pending_refs_.clear();
+    released_.clear();
     if (!db_.in_transaction()) return {};
     return db_.exec("ROLLBACK");
   }
@@ -304,6 +305,16 @@ class SqliteMetaStore final : public MetaStore {
     stmt.bind_blob(1, id_bytes(chunk));
     return stmt.run();
   }
+  Result<std::vector<ChunkId>> take_released() override {
+    ANYFS_CHECK(flush_refs());
+    std::vector<ChunkId> out;
+    // Counted again: a chunk let go earlier in the transaction may have been
+    // referenced since.
+    for (const auto& chunk : released_)
+      if (ANYFS_TRY(refs(chunk)) <= 0) out.push_back(chunk);
+    released_.clear();
+    return out;
+  }
   Result<std::vector<ChunkRef>> all_refs() override {
     ANYFS_CHECK(flush_refs());
     auto stmt = ANYFS_TRY(db_.prepare("SELECT chunk, refs, zero_since FROM chunk_refs ORDER BY chunk"));
@@ -402,15 +413,20 @@ class SqliteMetaStore final : public MetaStore {
     return std::string("DELETE FROM ") + table + " WHERE " + where;
   }
 
+  // A chunk whose changes sum to 0 still gets its row when it has none: it was
+  // stored and let go inside one transaction (data flushed, then overwritten),
+  // and without a row it would be an orphan that only gc finds.
   Result<void> flush_refs() {
     std::int64_t now = wall_clock_ns();
     for (const auto& [chunk, delta] : pending_refs_) {
-      if (delta == 0) continue;
       auto stmt = ANYFS_TRY(db_.prepare(
           "INSERT INTO chunk_refs(chunk, refs, zero_since) VALUES(?1, ?2, CASE WHEN ?2 <= 0 THEN ?3 ELSE 0 END) "
           "ON CONFLICT(chunk) DO UPDATE SET refs = refs + excluded.refs, "
-          "zero_since = CASE WHEN refs + excluded.refs <= 0 THEN ?3 ELSE 0 END"));
+          "zero_since = CASE WHEN refs + excluded.refs <= 0 THEN ?3 ELSE 0 END WHERE excluded.refs != 0 "
+          "RETURNING refs"));
       stmt.bind_blob(1, id_bytes(chunk)).bind(2, delta).bind(3, now);
+      const bool returned = ANYFS_TRY(stmt.step());
+      if ((returned && stmt.column_int(0) <= 0) || (!returned && delta == 0)) released_.push_back(chunk);
       ANYFS_CHECK(stmt.run());
     }
     pending_refs_.clear();
@@ -421,6 +437,7 @@ class SqliteMetaStore final : public MetaStore {
   std::unordered_map<DatasetId, Tid> pins_;
   Tid txg_floor_ = 0;
   std::map<ChunkId, std::int64_t> pending_refs_;
+  std::vector<ChunkId> released_;  // counts flush_refs brought to 0 (see take_released)
 };
 
 }  // namespace

@@ -686,6 +686,19 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
   }
 
   Result<std::size_t> read_node(Node& node, std::span<char> buf, std::uint64_t offset) {
+    if (!core_->read_only) return read_node_now(node, buf, offset);
+    // Another process writes the pool: the extents and the chunks they name
+    // are read in one snapshot (PoolCore::begin_snapshot).
+    if (ANYFS_TRY(core_->begin_snapshot())) {
+      node.stale = true;
+      node.extents.reset();
+    }
+    auto read = read_node_now(node, buf, offset);
+    core_->end_snapshot();
+    return read;
+  }
+
+  Result<std::size_t> read_node_now(Node& node, std::span<char> buf, std::uint64_t offset) {
     ANYFS_CHECK(refresh(node));
     const std::uint64_t size = node.rec.size;
     if (offset >= size || buf.empty()) return std::size_t{0};

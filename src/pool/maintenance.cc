@@ -34,27 +34,54 @@ Result<PoolStats> pool_stats(PoolCore& core) {
   s.referenced_bytes = count(core, "SELECT coalesce(sum(length), 0) FROM extents WHERE tid_to = " + live);
   s.history_bytes = count(core, "SELECT coalesce(sum(length), 0) FROM extents WHERE tid_to < " + live);
   s.snapshots = count(core, "SELECT count(*) FROM snapshots");
-  s.chunks = count(core, "SELECT count(*) FROM chunks");
-  s.chunk_raw_bytes = count(core, "SELECT coalesce(sum(raw_size), 0) FROM chunks");
-  s.chunk_stored_bytes = count(core, "SELECT coalesce(sum(length(data)), 0) FROM chunks");
-  s.unreferenced_chunks = count(core, "SELECT count(*) FROM chunk_refs WHERE refs <= 0");
+  // The ratios count referenced chunks only: those waiting to be freed hold
+  // no file's bytes.
+  const std::string referenced = " FROM chunks c JOIN chunk_refs r ON r.chunk = c.hash WHERE r.refs > 0";
+  s.chunks = count(core, "SELECT count(*)" + referenced);
+  s.chunk_raw_bytes = count(core, "SELECT coalesce(sum(c.raw_size), 0)" + referenced);
+  s.chunk_stored_bytes = count(core, "SELECT coalesce(sum(length(c.data)), 0)" + referenced);
+  s.unreferenced_chunks = count(core, "SELECT count(*) FROM chunks") - s.chunks;
   s.file_bytes = file_size(core.path) + file_size(core.path + "-wal");
+  s.free_bytes = count(core, "PRAGMA freelist_count") * count(core, "PRAGMA page_size");
   s.last_tid = core.last_tid;
   return s;
 }
 
+Result<VerifyReport> verify_in_snapshot(PoolCore& core, const VerifyOptions& options);
+
 Result<VerifyReport> verify_pool(PoolCore& core, const VerifyOptions& options) {
+  // One snapshot for every check: while it is open no checkpoint moves pages
+  // out of the log, so the page scan sees what SQLite sees, beside a writer too.
+  ANYFS_CHECK(core.db->exec("BEGIN"));
+  struct EndRead {
+    PoolCore& core;
+    ~EndRead() {
+      core.chunks->release_handles();
+      (void)core.db->exec("COMMIT");
+    }
+  } end_read{core};
+  ANYFS_TRY(core.db->query_int("SELECT count(*) FROM settings WHERE key = 'uuid'"));
+  return verify_in_snapshot(core, options);
+}
+
+Result<VerifyReport> verify_in_snapshot(PoolCore& core, const VerifyOptions& options) {
   VerifyReport report;
   auto problem = [&](std::string text) { report.problems.push_back(std::move(text)); };
 
-  // Every page of the file against its checksum first: the checks below read
-  // through SQLite, which would stop at the first damaged page.
+  // Every page against its checksum first — the newest version of each, in the
+  // write-ahead log or the file: the checks below read through SQLite, which
+  // would stop at the first damaged page.
   auto pages = ANYFS_TRY(sql::scan_page_checksums(core.path));
   report.page_checksums = pages.checksummed;
   report.pages = pages.pages;
+  report.wal_frames = pages.wal_frames;
   for (std::uint32_t page : pages.bad)
     problem(fmt::format("page {} of the pool file fails its checksum (damaged on disk)", page));
-  if (!pages.bad.empty()) {
+  if (pages.broken_frame)
+    problem(fmt::format("frame {} of the pool's write-ahead log fails its checksum (damaged on disk): "
+                        "the commits from it on would be lost when the log is next recovered",
+                        *pages.broken_frame));
+  if (!pages.bad.empty() || pages.broken_frame) {
     problem("the record and chunk checks were skipped: they would read the damaged pages");
     return report;
   }

@@ -24,6 +24,7 @@
 #include "pool/pool_core.h"
 #include "pool/pool_impl.h"
 #include "util/page_checksum_vfs.h"
+#include "util/wal_format.h"
 
 namespace anyfs {
 namespace {
@@ -80,6 +81,20 @@ Result<void> check_not_truncated(const std::string& path) {
   return {};
 }
 
+// A frame of the write-ahead log that went bad would make SQLite's recovery
+// take it for the end of the log and drop every commit after it; a writer's
+// next checkpoint would make the loss permanent. Checked before a writable
+// open (a read-only one changes nothing, and verify reports the frame).
+Result<void> check_wal_intact(const std::string& path) {
+  auto wal = ANYFS_TRY(sql::read_wal(path + "-wal", 0));
+  if (!wal.broken_frame) return {};
+  return fail(Errc::Corrupt, path,
+              fmt::format("frame {} of the write-ahead log {}-wal fails its checksum (damaged on disk): opening "
+                          "the pool for writing would drop the commits after it; open it read-only to copy what "
+                          "it holds, or restore the log from a copy",
+                          *wal.broken_frame, path));
+}
+
 // Per-connection settings: WAL (atomic commits, readers beside the writer),
 // full fsync on commit, a page cache and a memory map for reads.
 Result<void> configure(sql::Db& db, bool read_only, std::uint64_t mmap_bytes) {
@@ -121,6 +136,7 @@ Result<void> take_writer_lock(PoolCore& core) {
 
 Result<std::shared_ptr<PoolCore>> connect(const std::string& path, const PoolOpenOptions& options) {
   ANYFS_CHECK(check_not_truncated(path));
+  if (!options.read_only) ANYFS_CHECK(check_wal_intact(path));
   auto core = std::make_shared<PoolCore>();
   core->path = path;
   core->read_only = options.read_only;

@@ -55,6 +55,27 @@ Result<void> PoolCore::begin_read() {
   return {};
 }
 
+Result<bool> PoolCore::begin_snapshot() {
+  ANYFS_CHECK(db->exec("BEGIN"));
+  // The first read takes the snapshot; data_version then counts commits up to it.
+  auto version = [&]() -> Result<std::int64_t> {
+    ANYFS_TRY(db->query_int("SELECT count(*) FROM settings WHERE key = 'uuid'"));
+    return ANYFS_TRY(db->query_int("PRAGMA data_version")).value_or(0);
+  }();
+  if (!version) {
+    end_snapshot();
+    return std::unexpected(version.error());
+  }
+  const bool changed = *version != data_version;
+  if (changed) chunks->drop_caches();
+  return changed;
+}
+
+void PoolCore::end_snapshot() {
+  chunks->release_handles();
+  (void)db->exec("COMMIT");
+}
+
 Result<Tid> PoolCore::begin_op(DatasetId ds, std::string_view op, std::string_view detail) {
   ANYFS_CHECK(check_usable());
   if (read_only) return fail(Errc::ReadOnly, std::string(detail), "the pool is open read-only");
@@ -120,6 +141,7 @@ Result<void> PoolCore::commit(bool all) {
       ANYFS_CHECK(meta->set_setting("last_ino", std::to_string(last_ino)));
     }
     if (last_tid != committed_tid) ANYFS_CHECK(history->record_txg(last_tid, wall_clock_ns()));
+    ANYFS_CHECK(free_released());
     return meta->commit();
   }();
   if (!done) {
@@ -133,6 +155,22 @@ Result<void> PoolCore::commit(bool all) {
   committed_tid = last_tid;
   committed_ino = last_ino;
   meta->set_txg_floor(committed_tid);
+  return {};
+}
+
+// In a single-file pool a chunk row and the records naming it commit together,
+// and a reader in another process reads a file's extents and their chunks in
+// one snapshot (Dataset's read path), which keeps the rows it can see: a chunk
+// nothing references is freed in the transaction group that let it go, with
+// no grace period (docs/SEMANTICS.md, "Space").
+Result<void> PoolCore::free_released() {
+  for (const auto& id : ANYFS_TRY(meta->take_released())) {
+    auto removed = chunks->remove(id);
+    if (!removed && removed.error().code != Errc::NotFound) return removed;
+    ANYFS_CHECK(meta->forget_chunk(id));
+    chunk_cache.erase(id);
+    chunks_freed++;
+  }
   return {};
 }
 

@@ -106,10 +106,21 @@ struct PoolCore {
   // Checks the pool is usable for reading; a read-only opener drops its caches
   // when another process has committed since. Errors: BadHandle, Io (poisoned).
   Result<void> begin_read();
+  // A read-only opener reads a file's extents and the chunks they name in one
+  // snapshot of the pool, since the writer frees a chunk in the transaction
+  // group that lets go of it: begins that snapshot (a read transaction) and
+  // says whether another process committed since begin_read — then the
+  // caller's records may be older than the snapshot, and the chunk locations
+  // cached here are dropped. end_snapshot ends it. REQUIRES: mu held, read_only.
+  Result<bool> begin_snapshot();
+  void end_snapshot();
   // Flushes every participant and commits the transaction group durably. The
   // timer passes all = false: the unfinished tails of files still open for
   // writing wait for their fsync, close or the next sync.
   Result<void> commit(bool all = true);
+  // Frees the chunks whose last reference went in the open transaction group.
+  Result<void> free_released();
+  std::uint64_t chunks_freed = 0;  // by free_released since the pool opened
   // After a storage failure mid-transaction, the in-memory state no longer matches
   // what can be committed: roll back and refuse every further call.
   void poison(const Error& cause);

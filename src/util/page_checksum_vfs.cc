@@ -9,16 +9,18 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 
 #include "host/fd.h"
 #include "util/shim_vfs.h"
+#include "util/wal_format.h"
 
 namespace anyfs::sql {
 namespace {
 
-thread_local std::uint32_t t_last_bad_page = 0;
+thread_local BadPlace t_last_bad{};
 
 std::uint64_t page_sum(const unsigned char* page, std::size_t size) {
   return XXH3_64bits(page, size - k_page_checksum_bytes);
@@ -53,6 +55,14 @@ struct Shim : ShimVfs {
 struct File : ShimFile {
   Shim* shim;
   bool main_db;
+  bool wal;             // a write-ahead log: its frames are checked by their frame checksums
+  bool wal_big_endian;  // learnt from the log's header with its page size
+  std::uint32_t wal_page_size;
+  // Frames this connection rewrote in place (a page changed again in the
+  // transaction that wrote it): their frame checksums are stale until SQLite
+  // rewrites them as the transaction commits, so reads of them are not checked.
+  std::set<std::uint64_t>* rewritten;
+  sqlite3_int64 last_write_end;
   bool on;              // the header says 8 reserved bytes
   std::uint32_t page_size;
   // Mapped pages: the second (see epoch) in which each was last verified, 0 if
@@ -80,8 +90,84 @@ std::size_t page_index(const File* f, sqlite3_int64 off) { return static_cast<st
 // Checks a page; false on a mismatch.
 bool check(const File* f, const void* data, sqlite3_int64 off) {
   if (page_ok(static_cast<const unsigned char*>(data), f->page_size)) return true;
-  t_last_bad_page = static_cast<std::uint32_t>(page_index(f, off) + 1);
+  t_last_bad = {false, page_index(f, off) + 1};
   return false;
+}
+
+// Reads exactly `amt` bytes of the real file: SQLITE_OK or the read's error.
+int read_real(File* f, void* out, int amt, sqlite3_int64 off) {
+  return f->real->pMethods->xRead(f->real, out, amt, off);
+}
+
+// Learns a log's page size and checksum byte order from its header; false if
+// it has no valid header (yet).
+bool learn_wal_header(File* f) {
+  unsigned char head[k_wal_header_bytes];
+  WalHeader header;
+  if (read_real(f, head, sizeof head, 0) != SQLITE_OK || !parse_wal_header(head, header)) return false;
+  f->wal_page_size = header.page_size;
+  f->wal_big_endian = header.big_endian;
+  return true;
+}
+
+WalSum sum_at(const unsigned char* p) {
+  auto be = [&](int at) {
+    return (std::uint32_t{p[at]} << 24) | (std::uint32_t{p[at + 1]} << 16) | (std::uint32_t{p[at + 2]} << 8) |
+           p[at + 3];
+  };
+  return {be(0), be(4)};
+}
+
+// A page SQLite reads out of the write-ahead log is checked against its
+// frame's checksum, which continues the checksum of the frame before it (or
+// of the log's header): SQLite checks these only when it recovers a log, so
+// without this a page that went bad in the log would be served, or copied into
+// the pool file under a fresh page checksum by the next checkpoint. Returns
+// SQLITE_IOERR_DATA for a frame whose checksum fails, a read's error as it
+// came; reads that are not a frame's page pass.
+int check_wal_page(File* f, const void* data, int amt, sqlite3_int64 off) {
+  const auto page_size = static_cast<std::uint32_t>(amt);
+  if (amt < 512 || (page_size & (page_size - 1)) != 0) return SQLITE_OK;
+  const std::uint64_t frame_size = k_wal_frame_header_bytes + std::uint64_t{page_size};
+  const std::uint64_t first = wal_frame_data_offset(page_size, 0);
+  if (off < static_cast<sqlite3_int64>(first) || (static_cast<std::uint64_t>(off) - first) % frame_size != 0)
+    return SQLITE_OK;
+  const std::uint64_t frame = (static_cast<std::uint64_t>(off) - first) / frame_size;
+  if (f->rewritten->contains(frame)) return SQLITE_OK;
+  if (f->wal_page_size != page_size && (!learn_wal_header(f) || f->wal_page_size != page_size))
+    return SQLITE_OK;  // not a frame of this log's page size
+  WalHeader header;
+  header.page_size = page_size;
+  header.big_endian = f->wal_big_endian;
+  // The checksum this frame continues: the header's for the first frame, else
+  // the one stored in the frame before.
+  WalSum previous;
+  if (frame == 0) {
+    unsigned char head[k_wal_header_bytes];
+    if (int rc = read_real(f, head, sizeof head, 0); rc != SQLITE_OK) return rc;
+    if (!parse_wal_header(head, header)) return SQLITE_OK;  // a log being restarted: SQLite's business
+    previous = header.sum;
+  } else {
+    unsigned char sums[8];
+    if (int rc = read_real(f, sums, sizeof sums, off - static_cast<sqlite3_int64>(frame_size) - 8); rc != SQLITE_OK)
+      return rc;
+    previous = sum_at(sums);
+  }
+  unsigned char frame_header[k_wal_frame_header_bytes];
+  if (int rc = read_real(f, frame_header, sizeof frame_header, off - k_wal_frame_header_bytes); rc != SQLITE_OK)
+    return rc;
+  // SQLite reads only frames its index holds, so the salts are not compared —
+  // except that a transaction which rewrote one of its frames in place writes
+  // its later frames with zero salts and checksums, and fills them in as it
+  // commits: until then they carry nothing to check.
+  const WalSum salts = sum_at(frame_header + 8);
+  if (salts == WalSum{} && sum_at(frame_header + 16) == WalSum{}) return SQLITE_OK;
+  header.salt1 = salts.a;
+  header.salt2 = salts.b;
+  WalSum sum;
+  if (wal_frame_valid(header, previous, frame_header, static_cast<const unsigned char*>(data), sum)) return SQLITE_OK;
+  t_last_bad = {true, frame};
+  return SQLITE_IOERR_DATA;
 }
 
 // The current second of the monotonic clock, from 1.
@@ -111,6 +197,8 @@ int x_close(sqlite3_file* file) {
   int rc = f->real->pMethods->xClose(f->real);
   delete f->checked;
   f->checked = nullptr;
+  delete f->rewritten;
+  f->rewritten = nullptr;
   return rc;
 }
 
@@ -120,11 +208,34 @@ int x_read(sqlite3_file* file, void* buf, int amt, sqlite3_int64 off) {
   if (rc != SQLITE_OK) return rc;
   observe_header(f, buf, amt, off);
   if (is_page(f, amt, off) && !check(f, buf, off)) return SQLITE_IOERR_DATA;
+  if (f->wal) return check_wal_page(f, buf, amt, off);
   return SQLITE_OK;
+}
+
+// Notes the frames of a log that SQLite rewrites in place (see File::rewritten):
+// a frame's page written without its frame header right before it.
+void observe_wal_write(File* f, int amt, sqlite3_int64 off) {
+  const sqlite3_int64 previous_end = f->last_write_end;
+  f->last_write_end = off + amt;
+  if (off == 0) {
+    f->rewritten->clear();  // a new log: frames start again
+    return;
+  }
+  if (f->wal_page_size == 0 && !learn_wal_header(f)) return;
+  const std::uint64_t frame_size = k_wal_frame_header_bytes + std::uint64_t{f->wal_page_size};
+  const std::uint64_t first = wal_frame_data_offset(f->wal_page_size, 0);
+  const auto at = static_cast<std::uint64_t>(off);
+  if (amt == static_cast<int>(f->wal_page_size) && at >= first && (at - first) % frame_size == 0) {
+    if (previous_end != off) f->rewritten->insert((at - first) / frame_size);
+  } else if (amt == static_cast<int>(k_wal_frame_header_bytes) && at + k_wal_frame_header_bytes >= first &&
+             (at + k_wal_frame_header_bytes - first) % frame_size == 0) {
+    f->rewritten->erase((at + k_wal_frame_header_bytes - first) / frame_size);
+  }
 }
 
 int x_write(sqlite3_file* file, const void* buf, int amt, sqlite3_int64 off) {
   File* f = of(file);
+  if (f->wal) observe_wal_write(f, amt, off);
   observe_header(f, buf, amt, off);
   if (!is_page(f, amt, off)) return f->real->pMethods->xWrite(f->real, buf, amt, off);
   // Stamped in a copy: the caller's buffer may be a page SQLite still uses.
@@ -144,6 +255,7 @@ int x_write(sqlite3_file* file, const void* buf, int amt, sqlite3_int64 off) {
 int x_truncate(sqlite3_file* file, sqlite3_int64 size) {
   File* f = of(file);
   f->checked->clear();
+  if (f->wal) f->rewritten->clear();
   return f->real->pMethods->xTruncate(f->real, size);
 }
 
@@ -179,6 +291,11 @@ int x_open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int flag
   File* f = of(file);
   f->shim = shim;
   f->main_db = (flags & SQLITE_OPEN_MAIN_DB) != 0;
+  f->wal = (flags & SQLITE_OPEN_WAL) != 0;
+  f->wal_big_endian = false;
+  f->wal_page_size = 0;
+  f->rewritten = nullptr;
+  f->last_write_end = -1;
   f->on = false;
   f->page_size = 0;
   f->checked = nullptr;
@@ -194,6 +311,7 @@ int x_open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int flag
     if (shim->methods.iVersion >= 3) shim->methods.xFetch = x_fetch;
   });
   f->checked = new std::vector<std::uint32_t>();
+  f->rewritten = new std::set<std::uint64_t>();
   f->head.pMethods = &shim->methods;
   return rc;
 }
@@ -218,7 +336,7 @@ Result<std::string> page_checksum_vfs(std::string_view base_name) {
   return name;
 }
 
-std::uint32_t last_bad_page() { return t_last_bad_page; }
+BadPlace last_bad_place() { return t_last_bad; }
 
 Result<bool> has_page_checksums(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -239,10 +357,41 @@ Result<PageScan> scan_page_checksums(const std::string& path) {
   if (std::memcmp(header, "SQLite format 3", 16) != 0 || !header_checksummed(header)) return scan;
   scan.checksummed = true;
   const std::uint32_t page_size = header_page_size(header);
-  const std::uint32_t count = (std::uint32_t{header[28]} << 24) | (std::uint32_t{header[29]} << 16) |
-                              (std::uint32_t{header[30]} << 8) | header[31];
+  std::uint32_t count = (std::uint32_t{header[28]} << 24) | (std::uint32_t{header[29]} << 16) |
+                        (std::uint32_t{header[30]} << 8) | header[31];
+  // The newest version of a page is in the log when a committed frame holds
+  // it: there its frame checksum has been checked (read_wal), and the copy in
+  // the file (older, or never written: a checkpoint the disk had no room for)
+  // is not what SQLite reads.
+  const std::string wal_path = path + "-wal";
+  std::uint64_t hint = 0;
+  {
+    unsigned char head[k_wal_header_bytes];
+    WalHeader wal_header;
+    if (int wal_fd = ::open(wal_path.c_str(), O_RDONLY | O_CLOEXEC); wal_fd >= 0) {
+      Fd wal_guard(wal_fd);
+      if (::pread(wal_fd, head, sizeof head, 0) == static_cast<ssize_t>(sizeof head) &&
+          parse_wal_header(head, wal_header))
+        hint = wal_index_committed_frames(path, wal_header);
+    }
+  }
+  WalContents wal = ANYFS_TRY(read_wal(wal_path, hint));
+  scan.broken_frame = wal.broken_frame;
+  std::vector<bool> in_wal;
+  if (wal.present && wal.header.page_size == page_size && wal.database_pages != 0) {
+    count = wal.database_pages;
+    in_wal.resize(count + 1);
+    for (const auto& frame : wal.frames)
+      if (frame.page <= count) in_wal[frame.page] = true;
+    scan.wal_frames = wal.frames.size();
+  }
   std::vector<unsigned char> page(page_size);
   for (std::uint32_t i = 0; i < count; ++i) {
+    if (i + 1 == lock_byte_page(page_size)) continue;
+    if (i + 1 < in_wal.size() && in_wal[i + 1]) {
+      ++scan.pages;
+      continue;
+    }
     ssize_t n = ::pread(fd, page.data(), page_size, static_cast<off_t>(i) * page_size);
     if (n < 0) return fail_errno(errno, path, "read page " + std::to_string(i + 1));
     if (static_cast<std::uint32_t>(n) < page_size) break;  // past the end: the truncation check's business

@@ -33,9 +33,15 @@ Error error_from(sqlite3* db, int rc, std::string_view what) {
     if (code == Errc::NotFound) code = Errc::Io;
   }
   // The page-checksum shim found a stored page that is not what was written.
-  if (rc == SQLITE_IOERR_DATA)
+  if (rc == SQLITE_IOERR_DATA) {
+    const BadPlace bad = last_bad_place();
+    if (bad.wal)
+      return Error(Errc::Corrupt, "",
+                   fmt::format("{}: frame {} of the pool's write-ahead log fails its checksum (damaged on disk)",
+                               what, bad.number));
     return Error(Errc::Corrupt, "", fmt::format("{}: page {} of the pool file fails its checksum (damaged on disk)",
-                                                what, last_bad_page()));
+                                                what, bad.number));
+  }
   std::string detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   if (db != nullptr && sqlite3_system_errno(db) != 0 && code != Errc::Busy)
     detail += fmt::format(" (OS error {})", sqlite3_system_errno(db));
