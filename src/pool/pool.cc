@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <thread>
@@ -134,6 +135,26 @@ Result<void> take_writer_lock(PoolCore& core) {
   return {};
 }
 
+// A reader needs the shared-memory file beside a pool (POOL-shm) to follow
+// the write-ahead log; SQLite creates it on first open. Where the reader cannot
+// create it (a read-only file system, a directory it may not write) and no
+// one has, a log that holds no commits lets the pool be read as a file
+// nothing changes (immutable); a log that holds commits cannot be read.
+// Returns whether to open immutable. Errors: ReadOnly naming the cause.
+Result<bool> needs_immutable_open(const std::string& path) {
+  if (file_exists(path + "-shm")) return false;
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  if (::access(dir.empty() ? "." : dir.c_str(), W_OK) == 0) return false;
+  const int why = errno;
+  auto wal = ANYFS_TRY(sql::read_wal(path + "-wal", 0));
+  if (wal.frames.empty()) return true;
+  return fail(Errc::ReadOnly, path,
+              fmt::format("its write-ahead log holds commits not yet in the pool file, and reading them needs "
+                          "{}-shm, which cannot be created here ({}); open the pool once where it can be "
+                          "written, or copy it with its -wal file",
+                          path, why == EROFS ? "read-only file system" : "no write access to the directory"));
+}
+
 Result<std::shared_ptr<PoolCore>> connect(const std::string& path, const PoolOpenOptions& options) {
   ANYFS_CHECK(check_not_truncated(path));
   if (!options.read_only) ANYFS_CHECK(check_wal_intact(path));
@@ -143,6 +164,7 @@ Result<std::shared_ptr<PoolCore>> connect(const std::string& path, const PoolOpe
   sql::OpenOptions db_options;
   db_options.read_only = options.read_only;
   db_options.vfs = options.vfs;
+  if (options.read_only) db_options.immutable = core->immutable = ANYFS_TRY(needs_immutable_open(path));
   core->db = ANYFS_TRY(sql::Db::open(path, db_options));
   // A read of the header tells a pool from any other file before anything else runs.
   auto schema = check_schema(*core->db, !options.read_only);

@@ -1,5 +1,6 @@
 #include "pool/pool_core.h"
 
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,6 +40,13 @@ Result<void> PoolCore::begin_read() {
       txg_cv.notify_all();
     }
     return {};
+  }
+  if (immutable) {
+    struct stat wal {};
+    if (::stat((path + "-wal").c_str(), &wal) == 0 && wal.st_size > 0)
+      return fail(Errc::Busy, path,
+                  "the pool has been opened for writing since this reader opened it, and this reader cannot "
+                  "follow its commits (it could not create the -shm file); open it again");
   }
   // Another process may have committed: records cached here could be stale.
   auto version = ANYFS_TRY(db->query_int("PRAGMA data_version"));

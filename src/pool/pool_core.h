@@ -59,6 +59,9 @@ struct PoolCore {
   std::mutex mu;  // guards everything below and every call into db/meta/chunks
   std::string path;
   bool read_only = false;
+  // Read as a file nothing changes (no -shm file could be made; Pool::open):
+  // a writer that comes later cannot be followed, so reads stop then.
+  bool immutable = false;
   std::unique_ptr<sql::Db> db;
   std::unique_ptr<MetaStore> meta;
   std::unique_ptr<HistoryStore> history;

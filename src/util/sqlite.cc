@@ -107,8 +107,21 @@ Result<std::unique_ptr<Db>> Db::open(const std::string& path, const OpenOptions&
   if (options.create && !options.read_only) flags |= SQLITE_OPEN_CREATE;
   std::string vfs = options.vfs;
   if (options.page_checksums) vfs = ANYFS_TRY(page_checksum_vfs(options.vfs));
+  std::string name = path;
+  if (options.immutable) {
+    // A URI: every byte that could end the path or start a parameter is escaped.
+    name = "file:";
+    for (unsigned char c : path) {
+      if (c == '%' || c == '?' || c == '#' || c < 0x20 || c >= 0x7f)
+        name += fmt::format("%{:02X}", c);
+      else
+        name += static_cast<char>(c);
+    }
+    name += "?immutable=1";
+    flags |= SQLITE_OPEN_URI;
+  }
   sqlite3* handle = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &handle, flags, vfs.empty() ? nullptr : vfs.c_str());
+  int rc = sqlite3_open_v2(name.c_str(), &handle, flags, vfs.empty() ? nullptr : vfs.c_str());
   if (rc != SQLITE_OK) {
     Error error = error_from(handle, rc, "open");
     sqlite3_close_v2(handle);

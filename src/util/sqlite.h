@@ -84,6 +84,10 @@ struct OpenOptions {
   // Open through the page-checksum shim over `vfs` (util/page_checksum_vfs.h).
   bool page_checksums = true;
   int busy_timeout_ms = 5000;
+  // Read-only, as a file nothing changes (SQLite's immutable=1): no locks, no
+  // shared-memory file, the write-ahead log ignored. For a reader that can
+  // create no -shm file beside a database whose log holds nothing.
+  bool immutable = false;
 };
 
 class Db {

@@ -137,5 +137,28 @@ check "every fsync'ed file is whole after SIGKILL ($n files)" test "$lost" = 0
 "$anyfs" unmount m1 >/dev/null
 check "the pool verifies after SIGKILL" expect_exit 0 "$anyfs" -p "$P" verify
 
+# --- read-only media and readers without write access (issue 14 item 6) -------------
+mkdir ro m4
+if mount -t tmpfs -o size=16m anyfs-ro ro 2>/dev/null; then
+  "$anyfs" init ro/p.anyfs >/dev/null && echo kept | "$anyfs" -p ro/p.anyfs put - /f
+  mount -o remount,ro ro
+  check "a pool on a read-only file system reads" test "$("$anyfs" -p ro/p.anyfs cat /f)" = kept
+  check "and verifies" expect_exit 0 "$anyfs" -p ro/p.anyfs verify
+  check "and mounts read-only" expect_exit 0 "$anyfs" -p ro/p.anyfs mount --read-only m4
+  check "through which it reads" test "$(cat m4/f 2>/dev/null)" = kept
+  "$anyfs" unmount m4 >/dev/null 2>&1
+  check "writing it says read-only (exit 5)" expect_exit 5 "$anyfs" -p ro/p.anyfs put /etc/hostname /g
+  umount ro
+else
+  echo "  (no tmpfs here: the read-only file system checks were left out)"
+fi
+mkdir shared && cp "$P" shared/p.anyfs && chmod 755 shared && chmod 644 shared/p.anyfs
+if setpriv --reuid=65534 --regid=65534 --clear-groups "$anyfs" --help >/dev/null 2>&1; then
+  check "a reader who cannot write the pool's directory reads it" \
+    test "$(setpriv --reuid=65534 --regid=65534 --clear-groups "$anyfs" -p shared/p.anyfs cat /a/b/c/greeting)" = "$("$anyfs" -p "$P" cat /a/b/c/greeting)"
+else
+  echo "  (nobody cannot run $anyfs here: the other-user check was left out)"
+fi
+
 echo "mount: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -5,9 +5,13 @@
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
+#include <filesystem>
 #include <random>
 
 #include "chunk/hash.h"
@@ -236,6 +240,86 @@ TEST_F(PoolTest, ARemovedChunkComesBackWhenItsContentIsWrittenAgain) {
   EXPECT_EQ(gc.chunks_removed, 0u);
   EXPECT_EQ(must(fs->read_file("/g")), data);
   EXPECT_TRUE(must(pool->verify()).ok());
+}
+
+// Issue 14 item 6: a cleanly closed pool on a read-only file system could not
+// be read ("PRAGMA application_id: unable to open database file"): SQLite
+// wants to create the -shm file beside it. Made here on a small tmpfs
+// remounted read-only (root only).
+TEST_F(PoolTest, APoolOnAReadOnlyFileSystemOpensForReading) {
+  const std::string mnt = dir_.str() + "/ro";
+  ASSERT_EQ(::mkdir(mnt.c_str(), 0755), 0);
+  if (::mount("anyfs-test", mnt.c_str(), "tmpfs", 0, "size=16m") != 0)
+    GTEST_SKIP() << "cannot mount a tmpfs here (not root): " << std::strerror(errno);
+  struct Unmount {
+    std::string at;
+    ~Unmount() { ::umount2(at.c_str(), MNT_DETACH); }
+  } unmount{mnt};
+  const std::string pool_path = mnt + "/p.anyfs";
+  {
+    auto pool = must(Pool::create(pool_path));
+    ASSERT_OK(must(pool->dataset())->write_file("/f", "kept"));
+    ASSERT_OK(pool->close());
+  }
+  ASSERT_EQ(::mount(nullptr, mnt.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr), 0) << std::strerror(errno);
+  auto pool = Pool::open(pool_path, {.read_only = true});
+  ASSERT_TRUE(pool.has_value()) << pool.error().to_string();
+  EXPECT_EQ(must(must((*pool)->dataset())->read_file("/f")), "kept");
+  EXPECT_TRUE(must((*pool)->verify()).ok());
+  EXPECT_ERR(Pool::open(pool_path), ReadOnly);
+}
+
+// The same for a reader that may read the pool but not write its directory
+// (a pool in a root-owned directory read by nobody): "attempt to write a
+// readonly database". And when the log holds commits such a reader cannot
+// follow, the error says why instead of naming a PRAGMA.
+TEST_F(PoolTest, APoolInADirectoryTheReaderCannotWriteOpensForReading) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to read as another user";
+  const std::string dir = dir_.str() + "/shared";
+  ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
+  ASSERT_EQ(::chmod(dir_.str().c_str(), 0755), 0);
+  const std::string pool_path = dir + "/p.anyfs";
+  {
+    auto pool = must(Pool::create(pool_path));
+    ASSERT_OK(must(pool->dataset())->write_file("/f", "kept"));
+    ASSERT_OK(pool->close());
+  }
+  // In a child as nobody: 0 read right, 2 refused as expected, others failures.
+  auto as_nobody = [&](bool expect_refusal) {
+    pid_t child = fork();
+    if (child == 0) {
+      if (::setgid(65534) != 0 || ::setuid(65534) != 0) _exit(10);
+      auto pool = Pool::open(pool_path, {.read_only = true});
+      if (!pool) {
+        const std::string why = pool.error().to_string();
+        std::fprintf(stderr, "%s\n", why.c_str());
+        _exit(expect_refusal && why.find("-shm") != std::string::npos && why.find("PRAGMA") == std::string::npos
+                  ? 2 : 11);
+      }
+      auto data = (*pool)->dataset().value()->read_file("/f");
+      _exit(data && *data == "kept" && (*pool)->verify().value().ok() ? 0 : 12);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 99;
+  };
+  EXPECT_EQ(as_nobody(false), 0);
+  EXPECT_FALSE(std::filesystem::exists(pool_path + "-shm"));
+  // A writer that dies leaves its commits in the log; without the -shm file
+  // (a copy of the pool and its log) nobody can read them.
+  pid_t child = fork();
+  if (child == 0) {
+    auto pool = Pool::open(pool_path);
+    if (!pool) _exit(1);
+    (void)(*pool)->dataset().value()->write_file("/g", "in the log");
+    (void)(*pool)->sync();
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  std::filesystem::remove(pool_path + "-shm");
+  EXPECT_EQ(as_nobody(true), 2);
 }
 
 TEST_F(PoolTest, AnOpenUnlinkedFileIsRemovedOnReopenAfterACrash) {
