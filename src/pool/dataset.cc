@@ -1512,6 +1512,7 @@ Result<std::size_t> DatasetFile::pwrite(std::string_view data, std::uint64_t off
   ANYFS_CHECK(ds_->core().check_usable());
   if (has(flags_, OpenFlags::Append)) offset = node_->rec.size;
   if (data.empty()) return std::size_t{0};
+  ANYFS_CHECK(ds_->core().admit_data(data.size()));
   Tid tid = ANYFS_TRY(ds_->op("write", path_));
   auto written = ds_->write_node(*node_, data, offset, tid);
   if (!written) return std::unexpected(written.error());
@@ -1525,6 +1526,7 @@ Result<std::uint64_t> DatasetFile::append(std::string_view data) {
   ANYFS_CHECK(ds_->core().check_usable());
   std::uint64_t at = node_->rec.size;
   if (data.empty()) return at;
+  ANYFS_CHECK(ds_->core().admit_data(data.size()));
   Tid tid = ANYFS_TRY(ds_->op("write", path_));
   auto written = ds_->write_node(*node_, data, at, tid);
   if (!written) return std::unexpected(written.error());

@@ -97,10 +97,17 @@ Result<void> check_wal_intact(const std::string& path) {
 }
 
 // Per-connection settings: WAL (atomic commits, readers beside the writer),
-// full fsync on commit, a page cache and a memory map for reads.
+// full fsync on commit, a page cache and a memory map for reads, deleted rows
+// not overwritten.
 Result<void> configure(sql::Db& db, bool read_only, std::uint64_t mmap_bytes) {
   ANYFS_CHECK(db.exec(fmt::format("PRAGMA synchronous = FULL; PRAGMA cache_size = -16384; PRAGMA mmap_size = {};"
-                                  "PRAGMA foreign_keys = OFF; PRAGMA temp_store = MEMORY",
+                                  "PRAGMA foreign_keys = OFF; PRAGMA temp_store = MEMORY; "
+                                  // Debian's SQLite zeroes deleted rows by default: freeing
+                                  // a chunk would then write all its pages again, through the
+                                  // log — on a full disk, the removal that should make room
+                                  // could not commit. Freed pages keep their bytes until
+                                  // reused, as a file system's freed blocks do.
+                                  "PRAGMA secure_delete = OFF",
                                   mmap_bytes)));
   if (!read_only) ANYFS_CHECK(db.exec("PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 4096"));
   return {};
@@ -414,8 +421,20 @@ Result<std::shared_ptr<Pool>> Pool::open(const std::string& path, const PoolOpen
     ANYFS_CHECK(core->meta->set_setting("writer", holder_description()));
     ANYFS_CHECK(core->meta->set_setting("clean", "0"));
     ANYFS_CHECK(core->db->exec("COMMIT"));
-    // The "not clean" mark must reach the main file: a lost WAL is then detectable.
-    ANYFS_CHECK(core->db->exec("PRAGMA wal_checkpoint(TRUNCATE)"));
+    // The "not clean" mark must reach the main file: a lost WAL is then
+    // detectable. On a full file system the checkpoint may find no room for
+    // pages the log holds beyond the file's end: the pool opens anyway (its
+    // log stays beside it and is checkpointed once space is freed), since
+    // removing files is how the user makes room.
+    if (auto done = core->db->exec("PRAGMA wal_checkpoint(TRUNCATE)"); !done && done.error().code != Errc::NoSpace)
+      return std::unexpected(done.error());
+    // The log is kept small beside the file system's free space (pool/space_guard.h).
+    core->space.attach(path);
+    const auto page_size = ANYFS_TRY(core->db->query_int("PRAGMA page_size")).value_or(4096);
+    ANYFS_CHECK(core->db->exec(fmt::format(
+        "PRAGMA wal_autocheckpoint = {}; PRAGMA journal_size_limit = {}",
+        std::min<std::uint64_t>(4096, core->space.txg_limit() / static_cast<std::uint64_t>(page_size)),
+        core->space.wal_limit())));
   }
   auto pool = std::make_shared<PoolImpl>(core);
   ANYFS_CHECK(pool->start());

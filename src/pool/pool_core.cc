@@ -125,7 +125,7 @@ Result<void> PoolCore::end_op(Result<void> outcome) {
       }
     }
   }
-  if (txg_bytes > k_txg_bytes_limit) return commit(false);
+  if (txg_bytes > space.txg_limit()) return commit(false);
   return {};
 }
 
@@ -164,6 +164,20 @@ Result<void> PoolCore::commit(bool all) {
   committed_ino = last_ino;
   meta->set_txg_floor(committed_tid);
   return {};
+}
+
+Result<void> PoolCore::admit_data(std::uint64_t bytes) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - space_seen_at > std::chrono::milliseconds(50)) {
+    auto free_pages = ANYFS_TRY(db->query_int("PRAGMA freelist_count")).value_or(0);
+    auto page_size = ANYFS_TRY(db->query_int("PRAGMA page_size")).value_or(0);
+    space_seen.free_bytes = static_cast<std::uint64_t>(free_pages * page_size);
+    struct stat wal {};
+    space_seen.wal_bytes = ::stat((path + "-wal").c_str(), &wal) == 0 ? static_cast<std::uint64_t>(wal.st_size) : 0;
+    space_seen_at = now;
+  }
+  space_seen.pending_bytes = dirty_bytes + txg_bytes;
+  return space.admit(bytes, space_seen);
 }
 
 // In a single-file pool a chunk row and the records naming it commit together,

@@ -18,6 +18,7 @@
 #include "meta/meta_store.h"
 #include "pool/chunk_cache.h"
 #include "pool/properties.h"
+#include "pool/space_guard.h"
 #include "util/clock.h"
 #include "util/sqlite.h"
 #include "util/thread_pool.h"
@@ -67,6 +68,9 @@ struct PoolCore {
   std::unique_ptr<HistoryStore> history;
   std::unique_ptr<ChunkStore> chunks;
   ChunkCache chunk_cache{16ull << 20};
+  SpaceGuard space;  // a writer's reserve on its file system (pool/space_guard.h)
+  PoolSpace space_seen;  // the pool's figures the guard last saw, and when
+  std::chrono::steady_clock::time_point space_seen_at{};
   // Hashes and compresses chunks beside the thread that writes SQLite.
   ThreadPool workers{std::max(2u, std::thread::hardware_concurrency()) - 1};
   int lock_fd = -1;  // holds the writer lock (flock) for the life of the pool
@@ -121,6 +125,9 @@ struct PoolCore {
   // timer passes all = false: the unfinished tails of files still open for
   // writing wait for their fsync, close or the next sync.
   Result<void> commit(bool all = true);
+  // Admits `bytes` more bytes of file data, before the operation that writes
+  // them begins. Errors: NoSpace, with nothing written and the pool usable.
+  Result<void> admit_data(std::uint64_t bytes);
   // Frees the chunks whose last reference went in the open transaction group.
   Result<void> free_released();
   std::uint64_t chunks_freed = 0;  // by free_released since the pool opened
