@@ -23,10 +23,12 @@ void SpaceGuard::attach(const std::string& path) {
   const std::uint64_t total = std::uint64_t{fs.f_blocks} * fs.f_frsize;
   // ZFS keeps 1/32 of a pool back; a floor of 8 MiB covers the metadata a
   // removal of a large file writes (its chunk rows' leaf pages, the freelist).
-  reserve_ = std::clamp<std::uint64_t>(total / 32, 8 * k_mib, 1024 * k_mib);
+  // removal of a large file writes (its chunk rows' leaf pages, the freelist);
+  // a file system of a few MiB gets 1/16 of itself.
+  reserve_ = std::clamp<std::uint64_t>(total / 32, std::min(8 * k_mib, total / 16), 1024 * k_mib);
   // On a small file system a group of 128 MiB would hold a log as large as
   // the data: groups are cut at 1/16 of it there.
-  txg_limit_ = std::clamp<std::uint64_t>(total / 16, 4 * k_mib, 128 * k_mib);
+  txg_limit_ = std::clamp<std::uint64_t>(total / 16, std::min(4 * k_mib, total / 16), 128 * k_mib);
   attached_ = true;
 }
 

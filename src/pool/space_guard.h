@@ -8,6 +8,7 @@
 // file that it can reuse. docs/SEMANTICS.md, "Space".
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -39,7 +40,7 @@ class SpaceGuard {
   std::uint64_t reserve() const { return reserve_; }
   // The most the write-ahead log grows to: two groups' worth, and the pages
   // of metadata that come with them.
-  std::uint64_t wal_limit() const { return 2 * txg_limit_ + (8ull << 20); }
+  std::uint64_t wal_limit() const { return 2 * txg_limit_ + std::min(txg_limit_, std::uint64_t{8} << 20); }
 
  private:
   std::uint64_t available();  // bytes free to this process on the file system, refreshed now and then

@@ -160,5 +160,25 @@ else
   echo "  (nobody cannot run $anyfs here: the other-user check was left out)"
 fi
 
+# --- a full file system through the mount (issue 14 item 1) ------------------------
+mkdir small m5
+if mount -t tmpfs -o size=64m anyfs-small small 2>/dev/null; then
+  "$anyfs" init small/p.anyfs -o compression=off >/dev/null
+  "$anyfs" -p small/p.anyfs mount m5 >/dev/null
+  head -c 20000000 /dev/urandom >m5/kept 2>/dev/null
+  sum=$(sha256sum <m5/kept)
+  check "a write that does not fit fails with ENOSPC" sh -c "head -c 80000000 /dev/urandom >m5/big 2>err.txt; grep -q 'No space left' err.txt"
+  check "listing still works" test -n "$(ls m5)"
+  check "what fitted reads back" test "$(sha256sum <m5/kept)" = "$sum"
+  check "removing the file commits" rm -f m5/big
+  check "and makes room for new data" sh -c "head -c 10000000 /dev/urandom >m5/again"
+  check "unmount commits (exit 0)" expect_exit 0 "$anyfs" unmount m5
+  check "the pool verifies after filling up" expect_exit 0 "$anyfs" -p small/p.anyfs verify
+  check "and opens for writing" expect_exit 0 "$anyfs" -p small/p.anyfs rm /again
+  umount small
+else
+  echo "  (no tmpfs here: the full file system checks were left out)"
+fi
+
 echo "mount: $passed passed, $failed failed"
 [ "$failed" = 0 ]
