@@ -116,7 +116,9 @@ Result<void> PoolCore::end_op(Result<void> outcome) {
     return outcome;
   }
   if (sync_mode == SyncMode::Always) return commit();
-  if (dirty_bytes > k_dirty_limit) {
+  // Buffered data becomes log frames when flushed: on a small file system a
+  // group's share of the log bounds the buffer too (pool/space_guard.h).
+  if (dirty_bytes > std::min(k_dirty_limit, space.txg_limit())) {
     for (auto* p : participants) {
       auto flushed = p->flush_dirty(false);
       if (!flushed) {
@@ -167,8 +169,17 @@ Result<void> PoolCore::commit(bool all) {
 }
 
 Result<void> PoolCore::admit_data(std::uint64_t bytes) {
+  auto admitted = admit_data_now(bytes, false);
+  if (admitted || !meta->in_transaction()) return admitted;
+  // Space the open group frees (removals, whose chunks go as it commits) is
+  // not free until it commits, as in ZFS: commit it and look again.
+  ANYFS_CHECK(commit(false));
+  return admit_data_now(bytes, true);
+}
+
+Result<void> PoolCore::admit_data_now(std::uint64_t bytes, bool fresh) {
   const auto now = std::chrono::steady_clock::now();
-  if (now - space_seen_at > std::chrono::milliseconds(50)) {
+  if (fresh || now - space_seen_at > std::chrono::milliseconds(50)) {
     auto free_pages = ANYFS_TRY(db->query_int("PRAGMA freelist_count")).value_or(0);
     auto page_size = ANYFS_TRY(db->query_int("PRAGMA page_size")).value_or(0);
     space_seen.free_bytes = static_cast<std::uint64_t>(free_pages * page_size);
@@ -177,7 +188,7 @@ Result<void> PoolCore::admit_data(std::uint64_t bytes) {
     space_seen_at = now;
   }
   space_seen.pending_bytes = dirty_bytes + txg_bytes;
-  return space.admit(bytes, space_seen);
+  return space.admit(bytes, space_seen, fresh);
 }
 
 // In a single-file pool a chunk row and the records naming it commit together,

@@ -128,6 +128,7 @@ struct PoolCore {
   // Admits `bytes` more bytes of file data, before the operation that writes
   // them begins. Errors: NoSpace, with nothing written and the pool usable.
   Result<void> admit_data(std::uint64_t bytes);
+  Result<void> admit_data_now(std::uint64_t bytes, bool fresh);
   // Frees the chunks whose last reference went in the open transaction group.
   Result<void> free_released();
   std::uint64_t chunks_freed = 0;  // by free_released since the pool opened

@@ -24,19 +24,20 @@ void SpaceGuard::attach(const std::string& path) {
   // ZFS keeps 1/32 of a pool back; a floor of 8 MiB covers the metadata a
   // removal of a large file writes (its chunk rows' leaf pages, the freelist).
   // removal of a large file writes (its chunk rows' leaf pages, the freelist);
-  // a file system of a few MiB gets 1/16 of itself.
-  reserve_ = std::clamp<std::uint64_t>(total / 32, std::min(8 * k_mib, total / 16), 1024 * k_mib);
+  // a file system of a few MiB keeps 1/8 of itself.
+  reserve_ = std::clamp<std::uint64_t>(total / 32, std::min(8 * k_mib, total / 8), 1024 * k_mib);
   // On a small file system a group of 128 MiB would hold a log as large as
   // the data: groups are cut at 1/16 of it there.
   txg_limit_ = std::clamp<std::uint64_t>(total / 16, std::min(4 * k_mib, total / 16), 128 * k_mib);
+  log_slack_ = std::min(8 * k_mib, total / 8);
   attached_ = true;
 }
 
-std::uint64_t SpaceGuard::available() {
+std::uint64_t SpaceGuard::available(bool fresh) {
   const auto now = std::chrono::steady_clock::now();
   // statvfs costs a system call: read again every 50 ms, or sooner once what
   // was admitted since could matter.
-  if (now - read_at_ > std::chrono::milliseconds(50) || admitted_since_ > reserve_ / 4) {
+  if (fresh || now - read_at_ > std::chrono::milliseconds(50) || admitted_since_ > reserve_ / 4) {
     struct statvfs fs {};
     if (::statvfs(path_.c_str(), &fs) == 0) available_ = std::uint64_t{fs.f_bavail} * fs.f_frsize;
     read_at_ = now;
@@ -45,9 +46,9 @@ std::uint64_t SpaceGuard::available() {
   return available_ - std::min(available_, admitted_since_);
 }
 
-Result<void> SpaceGuard::admit(std::uint64_t bytes, const PoolSpace& pool) {
+Result<void> SpaceGuard::admit(std::uint64_t bytes, const PoolSpace& pool, bool fresh) {
   if (!attached_) return {};
-  const std::uint64_t free = available();
+  const std::uint64_t free = available(fresh);
   const std::uint64_t log_growth = wal_limit() - std::min(wal_limit(), pool.wal_bytes);
   // Data committed in the last group may still wait in the log for its
   // checkpoint: a group's worth more.

@@ -33,22 +33,24 @@ class SpaceGuard {
 
   // Admits `bytes` more bytes of file data. Errors: NoSpace (nothing is
   // written; the pool stays usable), naming what is free and the reserve.
-  Result<void> admit(std::uint64_t bytes, const PoolSpace& pool);
+  // `fresh`: read the file system's figures now rather than from the last look.
+  Result<void> admit(std::uint64_t bytes, const PoolSpace& pool, bool fresh = false);
 
   // Chunk bytes one transaction group writes before it commits by size.
   std::uint64_t txg_limit() const { return txg_limit_; }
   std::uint64_t reserve() const { return reserve_; }
   // The most the write-ahead log grows to: two groups' worth, and the pages
   // of metadata that come with them.
-  std::uint64_t wal_limit() const { return 2 * txg_limit_ + std::min(txg_limit_, std::uint64_t{8} << 20); }
+  std::uint64_t wal_limit() const { return 2 * txg_limit_ + log_slack_; }
 
  private:
-  std::uint64_t available();  // bytes free to this process on the file system, refreshed now and then
+  std::uint64_t available(bool fresh);  // bytes free to this process on the file system, refreshed now and then
 
   std::string path_;
   bool attached_ = false;
   std::uint64_t reserve_ = 0;
   std::uint64_t txg_limit_ = 128ull << 20;
+  std::uint64_t log_slack_ = 8ull << 20;  // the metadata pages beside a group's data
   std::uint64_t available_ = 0;
   std::uint64_t admitted_since_ = 0;  // bytes admitted since available_ was read
   std::chrono::steady_clock::time_point read_at_{};
