@@ -58,6 +58,17 @@ class MetaStore {
   virtual Result<void> commit() = 0;
   virtual Result<void> rollback() = 0;
   virtual bool in_transaction() const = 0;
+  // A read transaction whose snapshot holds from the first read on: begins it,
+  // takes the snapshot, and returns the store's data version as of it (a
+  // number that changes when another connection commits). end_snapshot ends
+  // it. REQUIRES: no transaction open.
+  virtual Result<std::int64_t> begin_snapshot() = 0;
+  virtual Result<void> end_snapshot() = 0;
+  // The data version now (see begin_snapshot).
+  virtual Result<std::int64_t> data_version() = 0;
+  // Bytes of free pages inside the store's file: what new rows reuse before
+  // the file grows.
+  virtual Result<std::uint64_t> free_bytes() = 0;
 
   // --- Pool settings (format version, uuid, counters, writer) ---------------------
   virtual Result<std::optional<std::string>> setting(std::string_view key) = 0;

@@ -36,6 +36,26 @@ class SqliteMetaStore final : public MetaStore {
   }
   bool in_transaction() const override { return const_cast<sql::Db&>(db_).in_transaction(); }
 
+  Result<std::int64_t> begin_snapshot() override {
+    ANYFS_CHECK(db_.exec("BEGIN"));
+    // BEGIN is deferred: the first read takes the snapshot.
+    auto version = [&]() -> Result<std::int64_t> {
+      ANYFS_TRY(db_.query_int("SELECT count(*) FROM settings WHERE key = 'uuid'"));
+      return data_version();
+    }();
+    if (!version) (void)db_.exec("ROLLBACK");
+    return version;
+  }
+  Result<void> end_snapshot() override { return db_.exec("COMMIT"); }
+  Result<std::int64_t> data_version() override {
+    return ANYFS_TRY(db_.query_int("PRAGMA data_version")).value_or(0);
+  }
+  Result<std::uint64_t> free_bytes() override {
+    if (page_size_ == 0) page_size_ = ANYFS_TRY(db_.query_int("PRAGMA page_size")).value_or(0);
+    const auto pages = ANYFS_TRY(db_.query_int("PRAGMA freelist_count")).value_or(0);
+    return static_cast<std::uint64_t>(pages * page_size_);
+  }
+
   Result<std::optional<std::string>> setting(std::string_view key) override {
     auto stmt = ANYFS_TRY(db_.prepare("SELECT value FROM settings WHERE key = ?1"));
     stmt.bind_text(1, key);
@@ -437,7 +457,8 @@ class SqliteMetaStore final : public MetaStore {
   std::unordered_map<DatasetId, Tid> pins_;
   Tid txg_floor_ = 0;
   std::map<ChunkId, std::int64_t> pending_refs_;
-  std::vector<ChunkId> released_;  // counts flush_refs brought to 0 (see take_released)
+  std::vector<ChunkId> released_;
+  std::int64_t page_size_ = 0;  // fixed for the life of a file  // counts flush_refs brought to 0 (see take_released)
 };
 
 }  // namespace

@@ -42,7 +42,7 @@ Result<PoolStats> pool_stats(PoolCore& core) {
   s.chunk_stored_bytes = count(core, "SELECT coalesce(sum(length(c.data)), 0)" + referenced);
   s.unreferenced_chunks = count(core, "SELECT count(*) FROM chunks") - s.chunks;
   s.file_bytes = file_size(core.path) + file_size(core.path + "-wal");
-  s.free_bytes = count(core, "PRAGMA freelist_count") * count(core, "PRAGMA page_size");
+  s.free_bytes = ANYFS_TRY(core.meta->free_bytes());
   s.last_tid = core.last_tid;
   return s;
 }
@@ -52,16 +52,10 @@ Result<VerifyReport> verify_in_snapshot(PoolCore& core, const VerifyOptions& opt
 Result<VerifyReport> verify_pool(PoolCore& core, const VerifyOptions& options) {
   // One snapshot for every check: while it is open no checkpoint moves pages
   // out of the log, so the page scan sees what SQLite sees, beside a writer too.
-  ANYFS_CHECK(core.db->exec("BEGIN"));
-  struct EndRead {
-    PoolCore& core;
-    ~EndRead() {
-      core.chunks->release_handles();
-      (void)core.db->exec("COMMIT");
-    }
-  } end_read{core};
-  ANYFS_TRY(core.db->query_int("SELECT count(*) FROM settings WHERE key = 'uuid'"));
-  return verify_in_snapshot(core, options);
+  ANYFS_TRY(core.begin_snapshot());
+  auto report = verify_in_snapshot(core, options);
+  core.end_snapshot();
+  return report;
 }
 
 Result<VerifyReport> verify_in_snapshot(PoolCore& core, const VerifyOptions& options) {

@@ -87,7 +87,7 @@ Result<void> check_not_truncated(const std::string& path) {
 // next checkpoint would make the loss permanent. Checked before a writable
 // open (a read-only one changes nothing, and verify reports the frame).
 Result<void> check_wal_intact(const std::string& path) {
-  auto wal = ANYFS_TRY(sql::read_wal(path + "-wal", 0));
+  auto wal = ANYFS_TRY(sql::read_wal(path));
   if (!wal.broken_frame) return {};
   return fail(Errc::Corrupt, path,
               fmt::format("frame {} of the write-ahead log {}-wal fails its checksum (damaged on disk): opening "
@@ -153,7 +153,7 @@ Result<bool> needs_immutable_open(const std::string& path) {
   const std::string dir = std::filesystem::path(path).parent_path().string();
   if (::access(dir.empty() ? "." : dir.c_str(), W_OK) == 0) return false;
   const int why = errno;
-  auto wal = ANYFS_TRY(sql::read_wal(path + "-wal", 0));
+  auto wal = ANYFS_TRY(sql::read_wal(path));
   if (wal.frames.empty()) return true;
   return fail(Errc::ReadOnly, path,
               fmt::format("its write-ahead log holds commits not yet in the pool file, and reading them needs "

@@ -49,8 +49,7 @@ Result<void> PoolCore::begin_read() {
                   "follow its commits (it could not create the -shm file); open it again");
   }
   // Another process may have committed: records cached here could be stale.
-  auto version = ANYFS_TRY(db->query_int("PRAGMA data_version"));
-  std::int64_t now = version.value_or(0);
+  const std::int64_t now = ANYFS_TRY(meta->data_version());
   if (now != data_version) {
     // What the writer committed last bounds the TIDs a view of the past may ask for.
     auto committed = ANYFS_TRY(meta->setting("last_tid"));
@@ -64,24 +63,14 @@ Result<void> PoolCore::begin_read() {
 }
 
 Result<bool> PoolCore::begin_snapshot() {
-  ANYFS_CHECK(db->exec("BEGIN"));
-  // The first read takes the snapshot; data_version then counts commits up to it.
-  auto version = [&]() -> Result<std::int64_t> {
-    ANYFS_TRY(db->query_int("SELECT count(*) FROM settings WHERE key = 'uuid'"));
-    return ANYFS_TRY(db->query_int("PRAGMA data_version")).value_or(0);
-  }();
-  if (!version) {
-    end_snapshot();
-    return std::unexpected(version.error());
-  }
-  const bool changed = *version != data_version;
+  const bool changed = ANYFS_TRY(meta->begin_snapshot()) != data_version;
   if (changed) chunks->drop_caches();
   return changed;
 }
 
 void PoolCore::end_snapshot() {
   chunks->release_handles();
-  (void)db->exec("COMMIT");
+  (void)meta->end_snapshot();
 }
 
 Result<Tid> PoolCore::begin_op(DatasetId ds, std::string_view op, std::string_view detail) {
@@ -180,9 +169,7 @@ Result<void> PoolCore::admit_data(std::uint64_t bytes) {
 Result<void> PoolCore::admit_data_now(std::uint64_t bytes, bool fresh) {
   const auto now = std::chrono::steady_clock::now();
   if (fresh || now - space_seen_at > std::chrono::milliseconds(50)) {
-    auto free_pages = ANYFS_TRY(db->query_int("PRAGMA freelist_count")).value_or(0);
-    auto page_size = ANYFS_TRY(db->query_int("PRAGMA page_size")).value_or(0);
-    space_seen.free_bytes = static_cast<std::uint64_t>(free_pages * page_size);
+    space_seen.free_bytes = ANYFS_TRY(meta->free_bytes());
     struct stat wal {};
     space_seen.wal_bytes = ::stat((path + "-wal").c_str(), &wal) == 0 ? static_cast<std::uint64_t>(wal.st_size) : 0;
     space_seen_at = now;

@@ -118,7 +118,8 @@ struct PoolCore {
   // group that lets go of it: begins that snapshot (a read transaction) and
   // says whether another process committed since begin_read — then the
   // caller's records may be older than the snapshot, and the chunk locations
-  // cached here are dropped. end_snapshot ends it. REQUIRES: mu held, read_only.
+  // cached here are dropped. end_snapshot ends it. REQUIRES: mu held, no
+  // transaction open (verify takes one too, for all its checks).
   Result<bool> begin_snapshot();
   void end_snapshot();
   // Flushes every participant and commits the transaction group durably. The

@@ -110,14 +110,6 @@ bool learn_wal_header(File* f) {
   return true;
 }
 
-WalSum sum_at(const unsigned char* p) {
-  auto be = [&](int at) {
-    return (std::uint32_t{p[at]} << 24) | (std::uint32_t{p[at + 1]} << 16) | (std::uint32_t{p[at + 2]} << 8) |
-           p[at + 3];
-  };
-  return {be(0), be(4)};
-}
-
 // A page SQLite reads out of the write-ahead log is checked against its
 // frame's checksum, which continues the checksum of the frame before it (or
 // of the log's header): SQLite checks these only when it recovers a log, so
@@ -151,7 +143,7 @@ int check_wal_page(File* f, const void* data, int amt, sqlite3_int64 off) {
     unsigned char sums[8];
     if (int rc = read_real(f, sums, sizeof sums, off - static_cast<sqlite3_int64>(frame_size) - 8); rc != SQLITE_OK)
       return rc;
-    previous = sum_at(sums);
+    previous = stored_wal_sum(sums);
   }
   unsigned char frame_header[k_wal_frame_header_bytes];
   if (int rc = read_real(f, frame_header, sizeof frame_header, off - k_wal_frame_header_bytes); rc != SQLITE_OK)
@@ -160,8 +152,8 @@ int check_wal_page(File* f, const void* data, int amt, sqlite3_int64 off) {
   // except that a transaction which rewrote one of its frames in place writes
   // its later frames with zero salts and checksums, and fills them in as it
   // commits: until then they carry nothing to check.
-  const WalSum salts = sum_at(frame_header + 8);
-  if (salts == WalSum{} && sum_at(frame_header + 16) == WalSum{}) return SQLITE_OK;
+  const WalSum salts = stored_wal_sum(frame_header + 8);
+  if (salts == WalSum{} && stored_wal_sum(frame_header + 16) == WalSum{}) return SQLITE_OK;
   header.salt1 = salts.a;
   header.salt2 = salts.b;
   WalSum sum;
@@ -363,19 +355,7 @@ Result<PageScan> scan_page_checksums(const std::string& path) {
   // it: there its frame checksum has been checked (read_wal), and the copy in
   // the file (older, or never written: a checkpoint the disk had no room for)
   // is not what SQLite reads.
-  const std::string wal_path = path + "-wal";
-  std::uint64_t hint = 0;
-  {
-    unsigned char head[k_wal_header_bytes];
-    WalHeader wal_header;
-    if (int wal_fd = ::open(wal_path.c_str(), O_RDONLY | O_CLOEXEC); wal_fd >= 0) {
-      Fd wal_guard(wal_fd);
-      if (::pread(wal_fd, head, sizeof head, 0) == static_cast<ssize_t>(sizeof head) &&
-          parse_wal_header(head, wal_header))
-        hint = wal_index_committed_frames(path, wal_header);
-    }
-  }
-  WalContents wal = ANYFS_TRY(read_wal(wal_path, hint));
+  WalContents wal = ANYFS_TRY(read_wal(path));
   scan.broken_frame = wal.broken_frame;
   std::vector<bool> in_wal;
   if (wal.present && wal.header.page_size == page_size && wal.database_pages != 0) {

@@ -33,8 +33,6 @@ Result<bool> read_at(int fd, unsigned char* out, std::size_t size, std::uint64_t
   return true;
 }
 
-std::uint32_t be32_of(const std::vector<unsigned char>& v, std::size_t at) { return be32(v.data() + at); }
-
 // After frame `bad` (whose bytes are in `frame`) fails its checksum: the
 // commits the frames after it make, chained from the checksum stored in it.
 // A crash can tear only the last transaction, whose frames reach the disk
@@ -44,7 +42,7 @@ std::uint32_t be32_of(const std::vector<unsigned char>& v, std::size_t at) { ret
 Result<int> commits_after(int fd, const WalHeader& header, std::vector<unsigned char>& frame, std::uint64_t bad,
                           const std::string& path) {
   if (be32(frame.data() + 8) != header.salt1 || be32(frame.data() + 12) != header.salt2) return 0;
-  WalSum sum{be32_of(frame, 16), be32_of(frame, 20)};
+  WalSum sum = stored_wal_sum(frame.data() + 16);
   int commits = 0;
   for (std::uint64_t i = bad + 1;; ++i) {
     const std::uint64_t at = wal_frame_data_offset(header.page_size, i) - k_wal_frame_header_bytes;
@@ -58,6 +56,8 @@ Result<int> commits_after(int fd, const WalHeader& header, std::vector<unsigned 
 }
 
 }  // namespace
+
+WalSum stored_wal_sum(const unsigned char* bytes) { return {be32(bytes), be32(bytes + 4)}; }
 
 WalSum wal_sum(WalSum sum, const unsigned char* bytes, std::size_t size, bool big_endian) {
   for (std::size_t i = 0; i + 8 <= size; i += 8) {
@@ -79,7 +79,7 @@ bool parse_wal_header(const unsigned char* bytes, WalHeader& out) {
   out.salt1 = be32(bytes + 16);
   out.salt2 = be32(bytes + 20);
   out.sum = wal_sum({}, bytes, 24, out.big_endian);
-  return out.sum == WalSum{be32(bytes + 24), be32(bytes + 28)};
+  return out.sum == stored_wal_sum(bytes + 24);
 }
 
 bool wal_frame_valid(const WalHeader& header, WalSum previous, const unsigned char* frame_header,
@@ -88,11 +88,12 @@ bool wal_frame_valid(const WalHeader& header, WalSum previous, const unsigned ch
   if (be32(frame_header) == 0) return false;  // no page 0
   sum = wal_sum(previous, frame_header, 8, header.big_endian);
   sum = wal_sum(sum, page, header.page_size, header.big_endian);
-  return sum == WalSum{be32(frame_header + 16), be32(frame_header + 20)};
+  return sum == stored_wal_sum(frame_header + 16);
 }
 
-Result<WalContents> read_wal(const std::string& path, std::uint64_t committed_hint) {
+Result<WalContents> read_wal(const std::string& database) {
   WalContents out;
+  const std::string path = database + "-wal";
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return out;
@@ -102,6 +103,7 @@ Result<WalContents> read_wal(const std::string& path, std::uint64_t committed_hi
   unsigned char head[k_wal_header_bytes];
   if (!ANYFS_TRY(read_at(fd, head, sizeof head, 0, path)) || !parse_wal_header(head, out.header)) return out;
   out.present = true;
+  const std::uint64_t committed_hint = wal_index_committed_frames(database, out.header);
   const std::uint32_t page_size = out.header.page_size;
   std::vector<unsigned char> frame(k_wal_frame_header_bytes + page_size);
   std::vector<WalFrame> pending;  // valid frames since the last commit

@@ -26,6 +26,10 @@ struct WalSum {
   bool operator==(const WalSum&) const = default;
 };
 
+// The two sums stored big-endian at `bytes` (a header's or a frame's checksum,
+// or a frame's salts).
+WalSum stored_wal_sum(const unsigned char* bytes);
+
 // Continues `sum` over `bytes` (a multiple of 8 long), reading words in the
 // byte order the log's magic number names (`big_endian`).
 WalSum wal_sum(WalSum sum, const unsigned char* bytes, std::size_t size, bool big_endian);
@@ -63,16 +67,16 @@ struct WalContents {
   WalHeader header;
   std::uint32_t database_pages = 0;  // the database size as of the last commit (0: no commit)
   std::vector<WalFrame> frames;      // the committed frames, oldest first
-  // The first frame, among those the live connections take as committed
-  // (`committed_hint`), whose checksum fails: damage SQLite's recovery would
-  // take for the end of the log, dropping every commit from it on.
+  // The first frame whose checksum fails among those the shared index counts
+  // as committed, or followed by two more commits: damage SQLite's recovery
+  // would take for the end of the log, dropping every commit from it on.
   std::optional<std::uint64_t> broken_frame;
 };
 
-// Reads the log at `path` (absent or empty: nothing). `committed_hint`: frames
-// the live connections' shared index counts as committed (0 if unknown); a
-// checksum failing below it is damage, not the end of the log. Errors: Io.
-Result<WalContents> read_wal(const std::string& path, std::uint64_t committed_hint);
+// Reads the log of the database at `database` (its "-wal" file; absent or
+// empty: nothing). A frame the shared-memory index beside it counts as
+// committed whose checksum fails is damage, not the end of the log. Errors: Io.
+Result<WalContents> read_wal(const std::string& database);
 
 // The committed frame count the shared-memory index beside a WAL database
 // (`path` + "-shm") records for the log whose header is `header`; 0 if there

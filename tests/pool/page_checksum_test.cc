@@ -287,7 +287,7 @@ TEST_F(PageChecksumTest, VerifyChecksTheNewestVersionOfAPageInTheLogNotTheStaleO
     (void)pool.sync();
   });
   for (int i = 0; i < 20; i += 2) files["/f" + std::to_string(i)] = "rewritten " + std::to_string(i);
-  auto wal = sql::read_wal(path() + "-wal", 0).value();
+  auto wal = sql::read_wal(path()).value();
   ASSERT_FALSE(wal.frames.empty());
   const std::uint64_t file_pages = size_of(path()) / 4096;
   int zeroed = 0;
@@ -317,7 +317,7 @@ TEST_F(PageChecksumTest, AFrameThatWentBadInTheLogIsReportedAndTheWriterRefused)
       (void)pool.sync();
     }
   });
-  auto wal = sql::read_wal(path() + "-wal", 0).value();
+  auto wal = sql::read_wal(path()).value();
   ASSERT_GE(wal.frames.size(), 6u);
   flip(path() + "-wal", sql::wal_frame_data_offset(4096, wal.frames.front().index) + 100, 4);
   auto writer = Pool::open(path());
@@ -346,7 +346,7 @@ TEST_F(PageChecksumTest, APageThatWentBadInTheLogOfALivePoolIsCorruptNotServed) 
     }
     ASSERT_OK(writer->sync());
   }
-  auto wal = sql::read_wal(path() + "-wal", 0).value();
+  auto wal = sql::read_wal(path()).value();
   ASSERT_FALSE(wal.frames.empty());
   int corrupt = 0, right = 0, verify_found = 0;
   for (const auto& frame : wal.frames) {
