@@ -115,9 +115,15 @@ Runner setup_stat(CLI::App& app) {
   return [=](Context& ctx) {
     return with_target(ctx, *path, [&](Fs& fs, const std::string& p) -> Result<void> {
       Stat st = ANYFS_TRY(*no_follow ? fs.lstat(p) : fs.stat(p));
-      ctx.print(stat_json(st),
-                fmt::format("{}: {} {:o} size {} nlink {} ino {} uid {} gid {}", *path, file_kind_name(st.kind),
-                            st.mode, st.size, st.nlink, st.ino, st.uid, st.gid));
+      nlohmann::json out = stat_json(st);
+      std::string target;
+      if (st.kind == FileKind::Symlink) {
+        target = ANYFS_TRY(fs.readlink(p));
+        out["target"] = target;
+      }
+      ctx.print(out, fmt::format("{}: {} {:o} size {} nlink {} ino {} uid {} gid {}{}", *path, file_kind_name(st.kind),
+                                 st.mode, st.size, st.nlink, st.ino, st.uid, st.gid,
+                                 target.empty() ? "" : " -> " + target));
       return {};
     });
   };

@@ -1,4 +1,5 @@
 // The anyfs command: global options, then one subcommand from the table.
+#include <cstdlib>
 #include <iostream>
 
 #include "context.h"
@@ -27,9 +28,14 @@ int run(int argc, char** argv) {
   app.require_subcommand(1);
   GlobalOptions options;
   app.add_flag("--json", options.json, "Print results (and errors, on stderr) as JSON");
-  app.add_option("-p,--pool", options.pool_path, "Pool file to work on")->envname("ANYFS_POOL");
-  app.add_option("--at", options.at, "Read locations as of a TID or a time (2026-11-22T10:00:00Z, @UNIXSECONDS); needs history or a snapshot there");
-  app.add_option("--host", options.host_root, "Host directory to work in (the root of the tree)");
+  // ANYFS_POOL is read after parsing: an explicit --host must win over it.
+  auto* pool_option = app.add_option("-p,--pool", options.pool_path, "Pool file to work on (default: $ANYFS_POOL)");
+  app.add_option("--at", options.at,
+                 "Read locations as of a TID or a time: 2026-11-22T10:00:00.5Z, 2026-11-22 10:00+01:00, "
+                 "@UNIXSECONDS, 90 seconds ago, 2 hours ago, yesterday; needs history or a snapshot there");
+  auto* host_option = app.add_option("--host", options.host_root,
+                                     "Host directory to work in (the root of the tree); wins over ANYFS_POOL");
+  pool_option->excludes(host_option);
   app.add_flag("--read-only", options.read_only, "Refuse every change");
   app.add_option("--deny", options.denied, "Hide paths matching this glob (repeatable)");
   app.add_option("--trace", options.trace_file, "Append a JSON line per filesystem call to this file");
@@ -55,6 +61,8 @@ int run(int argc, char** argv) {
     int code = app.exit(e);
     return code == 0 ? k_exit_ok : k_exit_usage;
   }
+  if (options.pool_path.empty() && options.host_root.empty())
+    if (const char* env = std::getenv("ANYFS_POOL"); env != nullptr) options.pool_path = env;
   Context ctx(options, access);
   return ctx.finish(chosen(ctx));
 }

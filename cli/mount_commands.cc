@@ -39,7 +39,32 @@ struct MountArgs {
   bool no_writeback = false;
   unsigned threads = 8;
   double cache_seconds = 10.0;
+  std::vector<std::string> options;  // -o, as mount(8) takes them
 };
+
+// -o OPT[,OPT...]: the mount(8) options that mean something here; the last of
+// two opposites wins, as with mount(8).
+Result<void> apply_mount_options(const std::vector<std::string>& groups, MountOptions& options, bool& read_only) {
+  for (const auto& group : groups) {
+    std::stringstream words(group);
+    for (std::string o; std::getline(words, o, ',');) {
+      if (o == "dev") options.devices = true;
+      else if (o == "nodev") options.devices = false;
+      else if (o == "suid") options.setuid = true;
+      else if (o == "nosuid") options.setuid = false;
+      else if (o == "ro") read_only = true;
+      else if (o == "rw") read_only = false;
+      else if (o == "allow_other") options.allow_other = true;
+      else if (o == "default_permissions" || o == "exec" || o.empty()) continue;  // always so
+      else
+        return fail(Errc::InvalidArgument, o,
+                    "unknown mount option (known: dev, nodev, suid, nosuid, ro, rw, allow_other)");
+    }
+  }
+  if ((options.devices || options.setuid) && ::geteuid() != 0)
+    return fail(Errc::NotPermitted, "-o dev/suid", "only root may mount with device nodes or set-id programs enabled");
+  return {};
+}
 
 Result<std::string> absolute(const std::string& p) {
   char buf[PATH_MAX];
@@ -78,8 +103,11 @@ Result<MountPlan> plan_mount(Context& ctx, const MountArgs& a, bool read_only) {
     if (plan.as_of) return fail(Errc::InvalidArgument, a.positional.front(), "a snapshot and --at name two points in time");
     plan.as_of = ANYFS_TRY(parse_as_of(ctx.as_of_text()));
   }
-  plan.options.read_only = read_only || plan.as_of.has_value();
   plan.options.allow_other = a.allow_other || ::geteuid() == 0;
+  const bool asked_read_only = read_only;
+  ANYFS_CHECK(apply_mount_options(a.options, plan.options, read_only));
+  if (asked_read_only && !read_only) return fail(Errc::InvalidArgument, "-o rw", "conflicts with --read-only");
+  plan.options.read_only = read_only || plan.as_of.has_value();
   plan.options.snapdir_visible = a.snapdir_visible;
   plan.options.debug = a.debug;
   plan.options.writeback_cache = !a.no_writeback;
@@ -201,6 +229,11 @@ Runner setup_mount(CLI::App& app) {
   app.add_flag("--no-writeback-cache", a->no_writeback,
                "Send every write() to the daemon (default: the kernel merges them in its page cache)");
   app.add_flag("--debug", a->debug, "Print every FUSE request on stderr (with -f)");
+  app.add_option("-o,--options", a->options,
+                 "Mount options, comma-separated: dev (device nodes can be opened) and suid (set-id bits take "
+                 "effect), root only, for a root filesystem or a chroot in a pool; nodev, nosuid (the default); "
+                 "ro, rw; allow_other")
+      ->allow_extra_args(false);
   return [=](Context& ctx) { return run_mount(ctx, *a, ctx.read_only()); };
 }
 

@@ -14,6 +14,7 @@
 #include <span>
 #include <vector>
 
+#include "anyfs/inode_fs.h"
 #include "fs/path.h"
 #include "host/fd.h"
 
@@ -98,12 +99,29 @@ struct Importer {
   // bits), so only what differs from a new object's defaults is set here: each
   // call is an operation, logged and numbered.
   Result<void> attributes(const std::string& host, const std::string& p, const struct stat& st) {
+    if (S_ISLNK(st.st_mode)) return symlink_attributes(p, st);
     ANYFS_CHECK(copy_xattrs_in(host, fs, p));
-    if (!S_ISLNK(st.st_mode)) {
-      if (::geteuid() == 0 && (st.st_uid != ::geteuid() || st.st_gid != ::getegid()))
-        ANYFS_CHECK(fs.chown(p, st.st_uid, st.st_gid));
-      ANYFS_CHECK(fs.utimens(p, to_spec(st.st_atim), to_spec(st.st_mtim)));
+    if (::geteuid() == 0 && (st.st_uid != ::geteuid() || st.st_gid != ::getegid()))
+      ANYFS_CHECK(fs.chown(p, st.st_uid, st.st_gid));
+    ANYFS_CHECK(fs.utimens(p, to_spec(st.st_atim), to_spec(st.st_mtim)));
+    return {};
+  }
+
+  // A symlink's own owner and times. The path calls (chown, utimens, xattrs)
+  // follow symlinks, so they would change what it points at: the inode calls
+  // of a pool set the link itself. Its xattrs are not copied (Linux keeps
+  // none in user.* on a symlink).
+  Result<void> symlink_attributes(const std::string& p, const struct stat& st) {
+    auto* inodes = dynamic_cast<InodeFs*>(&fs);
+    if (inodes == nullptr) return {};  // a host directory or a layer: the link keeps its own
+    AttrChange change;
+    if (::geteuid() == 0 && (st.st_uid != ::geteuid() || st.st_gid != ::getegid())) {
+      change.uid = st.st_uid;
+      change.gid = st.st_gid;
     }
+    change.atime = to_spec(st.st_atim);
+    change.mtime = to_spec(st.st_mtim);
+    ANYFS_TRY(inodes->setattr(ANYFS_TRY(fs.lstat(p)).ino, change));
     return {};
   }
 
@@ -175,12 +193,20 @@ struct Exporter {
   std::map<std::uint64_t, std::string> seen;  // pool inode → first host path
 
   Result<void> attributes(const std::string& p, const std::string& host, const Stat& st) {
+    if (st.kind == FileKind::Symlink) {
+      // The link's own owner and times (from lstat), never its target's: it may
+      // point out of the pool, or nowhere. The xattr calls follow, so none.
+      if (::geteuid() == 0) (void)::lchown(host.c_str(), st.uid, st.gid);
+      timespec times[2] = {from_ns(st.atime_ns), from_ns(st.mtime_ns)};
+      if (::utimensat(AT_FDCWD, host.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0)
+        return fail_errno(errno, host, "utimensat");
+      return {};
+    }
     for (const auto& name : ANYFS_TRY(fs.list_xattr(p))) {
       std::string value = ANYFS_TRY(fs.get_xattr(p, name));
       if (::lsetxattr(host.c_str(), name.c_str(), value.data(), value.size(), 0) != 0)
         warn(host, fmt::format("xattr {} not kept: {}", name, std::strerror(errno)));
     }
-    if (st.kind == FileKind::Symlink) return {};
     if (::geteuid() == 0) (void)::lchown(host.c_str(), st.uid, st.gid);
     if (::chmod(host.c_str(), st.mode & 07777) != 0) return fail_errno(errno, host, "chmod");
     timespec times[2] = {from_ns(st.atime_ns), from_ns(st.mtime_ns)};

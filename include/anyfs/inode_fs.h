@@ -52,6 +52,9 @@ struct AttrChange {
   std::optional<std::uint64_t> size = std::nullopt;  // regular files: truncate or extend
   TimeSpec atime = TimeSpec::omit();
   TimeSpec mtime = TimeSpec::omit();
+  // The change time to record instead of now (the kernel's own, when it
+  // caches writes and their times: FUSE's writeback cache).
+  TimeSpec ctime = TimeSpec::omit();
 };
 
 class InodeFs {
@@ -61,6 +64,10 @@ class InodeFs {
   // The object `name` in directory `dir`. Errors: NotFound, NotDir (dir).
   virtual Result<Stat> lookup(std::uint64_t dir, std::string_view name) = 0;
   virtual Result<Stat> getattr(std::uint64_t ino) = 0;
+  // The directory holding directory `dir` (the root's is the root): what
+  // ".." names, for programs that find a directory by its number alone (file
+  // handles, NFS). Errors: NotFound (no such directory, or removed), NotDir.
+  virtual Result<Stat> parent(std::uint64_t dir) = 0;
   // Applies `change` in one operation (ctime moves), returning the new attributes.
   // Errors: NotFound; IsDir / InvalidArgument (size of a non-file); FileTooBig.
   virtual Result<Stat> setattr(std::uint64_t ino, const AttrChange& change) = 0;

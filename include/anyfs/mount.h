@@ -18,6 +18,11 @@ struct MountOptions {
   // Let users other than the one mounting in (FUSE's allow_other; a non-root
   // user needs user_allow_other in /etc/fuse.conf).
   bool allow_other = false;
+  // Let device nodes be opened (-o dev) and set-user-ID / set-group-ID take
+  // effect (-o suid), for a root filesystem or a chroot in a pool. Like every
+  // Linux filesystem, only root may mount so; FUSE's default is nodev,nosuid.
+  bool devices = false;
+  bool setuid = false;
   // List .anyfs in the root directory (it can always be looked up by name).
   bool snapdir_visible = false;
   // How long the kernel may keep names and attributes (seconds). The mount is

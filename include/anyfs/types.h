@@ -56,6 +56,11 @@ enum class OpenFlags : std::uint32_t {
   Append = 1u << 5,     // every write goes to the end of the file
   NoFollow = 1u << 6,   // fail with Loop if the last component is a symlink
   Directory = 1u << 7,  // fail with NotDir unless the path is a directory
+  NoAtime = 1u << 8,    // reading through this handle leaves the access time (O_NOATIME)
+  // Writes through this handle leave the modification and change times to the
+  // caller, which sets them with setattr (a kernel's writeback cache keeps
+  // its own and sends them: FUSE).
+  CallerTimes = 1u << 9,
   ReadWrite = Read | Write,
 };
 

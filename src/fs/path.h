@@ -19,7 +19,8 @@ Result<void> validate(std::string_view path);
 // but keeping ".." (it is resolved against the tree, after symlinks).
 Result<std::vector<std::string>> split(std::string_view path);
 
-// Checks a symlink target: 1..4095 bytes, no NUL, no component over 255 bytes.
+// Checks a symlink target: 1..4095 bytes, no NUL (components may be of any
+// length: only following the link checks them).
 Result<void> validate_symlink_target(std::string_view target);
 
 // Checks a single name (a directory entry): not empty, ".", ".." or containing

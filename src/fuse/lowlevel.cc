@@ -29,9 +29,12 @@ namespace {
 // Handles, in fuse_file_info::fh.
 struct OpenFile {
   FileHandle file;
+  bool direct = false;  // opened O_DIRECT: its writes bypass the page cache
 };
 struct OpenDir {
-  std::vector<DirEntry> entries;  // read at opendir: a listing is one state
+  FileHandle dir;                 // holds the directory while open (empty for .anyfs)
+  std::vector<DirEntry> entries;  // one listing is one state, read again at offset 0
+  bool fresh = true;              // entries were read by opendir and not served yet
 };
 
 // Handles the kernel holds. A session that ends with some still open (a lazy
@@ -74,6 +77,7 @@ class Handles {
 
 struct Session {
   Server* server = nullptr;
+  fuse_session* se = nullptr;  // for notifications to the kernel
   double timeout = 0;
   bool allow_writeback = true;
   bool writeback = false;  // the kernel agreed to cache writes (op_init)
@@ -174,6 +178,11 @@ OpenFlags open_flags(int flags, bool writeback) {
   }
   if ((flags & O_APPEND) && !writeback) out = out | OpenFlags::Append;
   if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY) out = out | OpenFlags::Truncate;
+  if (flags & O_NOATIME) out = out | OpenFlags::NoAtime;
+  // The kernel's writeback cache keeps a file's modification and change
+  // times itself and sends them (setattr): a write stored later must not
+  // replace them with the time it reached the pool.
+  if (writeback) out = out | OpenFlags::CallerTimes;
   return out;
 }
 
@@ -189,6 +198,36 @@ NewObject new_object(fuse_req_t req, FileKind kind, mode_t mode) {
 
 OpenFile& file_of(fuse_req_t req, fuse_file_info* fi) { return session(req).handles.file(fi->fh); }
 
+// The mode a regular file keeps after the caller of `req` changed its
+// contents (write, truncate, hole punch): set-user-ID goes, and set-group-ID
+// when the group may execute or the caller is not in the file's group — the
+// rule Linux applies on local filesystems (FUSE's kernel side keeps
+// set-group-ID without group-execute). Root keeps both (CAP_FSETID).
+std::uint32_t without_privileges(fuse_req_t req, const Stat& st) {
+  const fuse_ctx* ctx = fuse_req_ctx(req);
+  if (ctx->uid == 0 || st.kind != FileKind::Regular || (st.mode & (S_ISUID | S_ISGID)) == 0) return st.mode;
+  std::uint32_t mode = st.mode & ~static_cast<std::uint32_t>(S_ISUID);
+  if (!(mode & S_ISGID)) return mode;
+  bool in_group = ctx->gid == st.gid;
+  if (!in_group && !(mode & S_IXGRP)) {
+    gid_t groups[256];
+    const int n = std::min(fuse_req_getgroups(req, 256, groups), 256);
+    for (int i = 0; i < n; ++i) in_group |= groups[i] == st.gid;
+  }
+  if ((mode & S_IXGRP) || !in_group) mode &= ~static_cast<std::uint32_t>(S_ISGID);
+  return mode;
+}
+
+// Whether a mode change in `req` is the kernel dropping set-id bits for a
+// write or truncate by someone other than the owner: no one else may chmod
+// (the kernel checks that first), so such a change can be nothing else.
+bool drops_privileges(fuse_req_t req, const Stat& st, std::uint32_t mode) {
+  const fuse_ctx* ctx = fuse_req_ctx(req);
+  constexpr std::uint32_t k_setid = S_ISUID | S_ISGID;
+  return ctx->uid != 0 && ctx->uid != st.uid && (mode & ~k_setid) == (st.mode & ~k_setid) &&
+         (mode & k_setid & ~st.mode) == 0;
+}
+
 // --- operations ---------------------------------------------------------------------
 
 void op_init(void* userdata, fuse_conn_info* conn) {
@@ -198,6 +237,9 @@ void op_init(void* userdata, fuse_conn_info* conn) {
   conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO;
   if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
   if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+  // File handles (name_to_handle_at, NFS export): the kernel finds an inode
+  // it forgot by looking up "." and ".." in it (op_lookup).
+  if (conn->capable & FUSE_CAP_EXPORT_SUPPORT) conn->want |= FUSE_CAP_EXPORT_SUPPORT;
   // Locks stay in the kernel (no getlk/setlk/flock here): the pool has one
   // writer, this mount, so every locker is on this machine (docs/MOUNT.md).
   conn->want &= ~(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
@@ -212,7 +254,12 @@ void op_init(void* userdata, fuse_conn_info* conn) {
 void op_destroy(void* userdata) { (void)static_cast<Session*>(userdata)->server->sync(); }
 
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  guarded(req, [&] { reply_entry(req, server(req).lookup(parent, name), true); });
+  guarded(req, [&] {
+    // "." and ".." come only from the kernel's export operations.
+    if (std::strcmp(name, ".") == 0) return reply_entry(req, server(req).getattr(parent));
+    if (std::strcmp(name, "..") == 0) return reply_entry(req, server(req).parent(parent));
+    reply_entry(req, server(req).lookup(parent, name), true);
+  });
 }
 
 void op_forget(fuse_req_t req, fuse_ino_t, uint64_t) { fuse_reply_none(req); }
@@ -225,7 +272,12 @@ void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
 void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info*) {
   guarded(req, [&] {
     AttrChange c;
-    if (to_set & FUSE_SET_ATTR_MODE) c.mode = attr->st_mode & 07777;
+    if (to_set & FUSE_SET_ATTR_MODE) {
+      c.mode = attr->st_mode & 07777;
+      auto st = server(req).getattr(ino);
+      if (!st) return reply_error(req, st.error());
+      if (drops_privileges(req, *st, *c.mode)) c.mode = without_privileges(req, *st) & *c.mode;
+    }
     if (to_set & FUSE_SET_ATTR_UID) c.uid = attr->st_uid;
     if (to_set & FUSE_SET_ATTR_GID) c.gid = attr->st_gid;
     if (to_set & FUSE_SET_ATTR_SIZE) c.size = static_cast<std::uint64_t>(attr->st_size);
@@ -236,6 +288,9 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, f
     else if (to_set & FUSE_SET_ATTR_ATIME) c.atime = time_of(attr->st_atim);
     if (to_set & FUSE_SET_ATTR_MTIME_NOW) c.mtime = TimeSpec::now();
     else if (to_set & FUSE_SET_ATTR_MTIME) c.mtime = time_of(attr->st_mtim);
+    // With the writeback cache the kernel keeps its own change time and sends
+    // it: what a stat showed before an unmount is what it shows after.
+    if (to_set & FUSE_SET_ATTR_CTIME) c.ctime = time_of(attr->st_ctim);
     reply_attr(req, server(req).setattr(ino, c));
   });
 }
@@ -303,7 +358,9 @@ void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* n
 void open_reply(fuse_req_t req, fuse_file_info* fi, Result<FileHandle> r, const fuse_entry_param* entry) {
   if (!r) return reply_error(req, r.error());
   auto& handles = session(req).handles;
-  fi->fh = handles.add(std::make_unique<OpenFile>(std::move(*r)));
+  auto open = std::make_unique<OpenFile>(std::move(*r));
+  open->direct = (fi->flags & O_DIRECT) != 0;
+  fi->fh = handles.add(std::move(open));
   // The page cache stays valid across opens: nothing changes a file behind
   // the kernel's back (the mount is the only writer).
   fi->keep_cache = 1;
@@ -312,7 +369,20 @@ void open_reply(fuse_req_t req, fuse_file_info* fi, Result<FileHandle> r, const 
 }
 
 void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  guarded(req, [&] { open_reply(req, fi, server(req).open(ino, open_flags(fi->flags, session(req).writeback)), nullptr); });
+  guarded(req, [&] {
+    const OpenFlags flags = open_flags(fi->flags, session(req).writeback);
+    if (has(flags, OpenFlags::Truncate)) {
+      // An O_TRUNC open arrives whole (the kernel does not truncate first).
+      auto st = server(req).getattr(ino);
+      if (!st) return reply_error(req, st.error());
+      if (std::uint32_t mode = without_privileges(req, *st); mode != st->mode) {
+        AttrChange c;
+        c.mode = mode;
+        if (auto r = server(req).setattr(ino, c); !r) return reply_error(req, r.error());
+      }
+    }
+    open_reply(req, fi, server(req).open(ino, flags), nullptr);
+  });
 }
 
 void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi) {
@@ -369,10 +439,18 @@ void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info*
   });
 }
 
-void op_write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t off, fuse_file_info* fi) {
+void op_write(fuse_req_t req, fuse_ino_t ino, const char* data, size_t size, off_t off, fuse_file_info* fi) {
   guarded(req, [&] {
-    auto n = file_of(req, fi).file->pwrite(std::string_view(data, size), static_cast<std::uint64_t>(off));
+    OpenFile& open = file_of(req, fi);
+    auto n = open.file->pwrite(std::string_view(data, size), static_cast<std::uint64_t>(off));
     if (!n) return reply_error(req, n.error());
+    // A direct write bypassed the page cache, which another descriptor may
+    // have filled with the old bytes meanwhile (the kernel drops the range
+    // before an asynchronous direct write, not after): drop it before the
+    // write returns, so every read after it is current. Other threads serve
+    // the reads whose pages this waits for.
+    if (open.direct && session(req).se != nullptr && *n > 0)
+      (void)fuse_lowlevel_notify_inval_inode(session(req).se, ino, off, static_cast<off_t>(*n));
     fuse_reply_write(req, *n);
   });
 }
@@ -391,14 +469,26 @@ void op_fsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info* fi) {
   guarded(req, [&] { reply_void(req, file_of(req, fi).file->fsync()); });
 }
 
+// The entries of directory `ino` as readdir serves them: ".", "..", the names.
+Result<std::vector<DirEntry>> listing(fuse_req_t req, fuse_ino_t ino) {
+  auto names = ANYFS_TRY(server(req).list(ino));
+  std::vector<DirEntry> entries;
+  entries.reserve(names.size() + 2);
+  entries.push_back({".", FileKind::Directory, ino});
+  entries.push_back({"..", FileKind::Directory, ino});
+  for (auto& e : names) entries.push_back(std::move(e));
+  return entries;
+}
+
 void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   guarded(req, [&] {
-    auto entries = server(req).list(ino);
+    auto held = server(req).open_dir(ino, open_flags(fi->flags & O_NOATIME, false));
+    if (!held) return reply_error(req, held.error());
+    auto entries = listing(req, ino);
     if (!entries) return reply_error(req, entries.error());
     auto dir = std::make_unique<OpenDir>();
-    dir->entries.push_back({".", FileKind::Directory, ino});
-    dir->entries.push_back({"..", FileKind::Directory, ino});
-    for (auto& e : *entries) dir->entries.push_back(std::move(e));
+    dir->dir = std::move(*held);
+    dir->entries = std::move(*entries);
     auto& handles = session(req).handles;
     fi->fh = handles.add(std::move(dir));
     fi->cache_readdir = 0;
@@ -408,7 +498,17 @@ void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 
 void read_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi, bool plus) {
   guarded(req, [&] {
-    const auto& entries = session(req).handles.dir(fi->fh).entries;
+    OpenDir& dir = session(req).handles.dir(fi->fh);
+    // Offset 0 after the first pass is a rewinddir: POSIX wants the names
+    // made since, so the listing is read again (the kernel asks one reader
+    // of a handle at a time).
+    if (off == 0 && !dir.fresh) {
+      auto again = listing(req, ino);
+      if (!again) return reply_error(req, again.error());
+      dir.entries = std::move(*again);
+    }
+    dir.fresh = false;
+    const auto& entries = dir.entries;
     std::vector<char> buf(size);
     std::size_t used = 0;
     for (std::size_t i = static_cast<std::size_t>(off); i < entries.size(); ++i) {
@@ -450,8 +550,11 @@ void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse
 }
 
 void op_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  (void)session(req).handles.take_dir(fi->fh);
-  fuse_reply_err(req, 0);
+  guarded(req, [&] {
+    std::unique_ptr<OpenDir> dir = session(req).handles.take_dir(fi->fh);
+    if (dir && dir->dir) (void)dir->dir->close();  // the last holder of a removed directory removes it
+    fuse_reply_err(req, 0);
+  });
 }
 
 void op_fsyncdir(fuse_req_t req, fuse_ino_t, int, fuse_file_info*) {
@@ -580,6 +683,7 @@ void* session_data(Server& server, double timeout, bool writeback) {
   s->allow_writeback = writeback;
   return s;
 }
+void attach_session(void* data, fuse_session* se) { static_cast<Session*>(data)->se = se; }
 void free_session_data(void* data) { delete static_cast<Session*>(data); }
 
 }  // namespace anyfs::fuse

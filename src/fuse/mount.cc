@@ -46,6 +46,8 @@ class MountImpl final : public Mount {
                                        ",subtype=anyfs"};
     if (options_.allow_other) words.back() += ",allow_other";
     if (options_.read_only) words.back() += ",ro";
+    if (options_.devices) words.back() += ",dev";
+    if (options_.setuid) words.back() += ",suid";
     if (options_.debug) words.push_back("-d");
     std::vector<char*> argv;
     for (auto& w : words) argv.push_back(w.data());
@@ -55,6 +57,7 @@ class MountImpl final : public Mount {
     se_ = fuse_session_new(&args, &ops, sizeof ops, data_);
     fuse_opt_free_args(&args);
     if (se_ == nullptr) return fail(Errc::InvalidArgument, mountpoint_, "libfuse refused the mount options");
+    fuse::attach_session(data_, se_);
     if (fuse_session_mount(se_, mountpoint_.c_str()) != 0) {
       fuse_session_destroy(se_);
       se_ = nullptr;
@@ -87,6 +90,16 @@ class MountImpl final : public Mount {
     ::close(fd);
   }
 
+  // The kernel writes back what it caches (pages, and with the writeback
+  // cache the times it keeps) only while the connection lives: an unmount
+  // ends the connection first. Sync it while the daemon still serves.
+  void flush_kernel() {
+    int fd = ::open(mountpoint_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return;
+    (void)::syncfs(fd);
+    ::close(fd);
+  }
+
   Result<void> wait() override {
     std::lock_guard lock(wait_mu_);
     if (loop_.joinable()) loop_.join();
@@ -110,6 +123,7 @@ class MountImpl final : public Mount {
       std::lock_guard lock(stop_mu_);
       if (mounted_ && !stopping_) {
         stopping_ = true;
+        flush_kernel();
         (void)unmount(mountpoint_, true);  // fails harmlessly if the kernel already let go
       }
     }
@@ -168,6 +182,8 @@ Result<std::unique_ptr<Mount>> Mount::start(std::shared_ptr<Pool> pool, std::sha
   struct stat st {};
   if (::stat(mountpoint.c_str(), &st) != 0) return fail_errno(errno, mountpoint, "mountpoint");
   if (!S_ISDIR(st.st_mode)) return fail(Errc::NotDir, mountpoint, "the mountpoint is not a directory");
+  if ((options.devices || options.setuid) && ::geteuid() != 0)
+    return fail(Errc::NotPermitted, mountpoint, "only root may mount with dev or suid (device nodes and set-id programs)");
   auto mount = std::make_unique<MountImpl>(std::move(pool), std::move(dataset), mountpoint, options);
   ANYFS_CHECK(mount->begin());
   return std::unique_ptr<Mount>(std::move(mount));

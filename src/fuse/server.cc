@@ -107,6 +107,15 @@ Result<Stat> Server::getattr(std::uint64_t ino) {
   return in_view(ANYFS_TRY(t.fs->getattr(t.ino)), t.view);
 }
 
+Result<Stat> Server::parent(std::uint64_t dir) {
+  if (dir == k_anyfs_dir) return getattr(k_root_ino);
+  if (dir == k_snapshots_dir) return virtual_dir(k_anyfs_dir);
+  auto t = ANYFS_TRY(target(dir));
+  // A snapshot's root hangs in .anyfs/snapshots.
+  if (t.view != 0 && t.ino == k_root_ino) return virtual_dir(k_snapshots_dir);
+  return in_view(ANYFS_TRY(t.fs->parent(t.ino)), t.view);
+}
+
 Result<Stat> Server::setattr(std::uint64_t ino, const AttrChange& change) {
   auto t = ANYFS_TRY(writable(ino));
   return in_view(ANYFS_TRY(t.fs->setattr(t.ino, change)), t.view);
@@ -171,8 +180,15 @@ Result<std::string> Server::readlink(std::uint64_t ino) {
 
 Result<FileHandle> Server::open(std::uint64_t ino, OpenFlags flags) {
   bool changes = has(flags, OpenFlags::Write) || has(flags, OpenFlags::Truncate);
+  if (read_only_) flags = flags | OpenFlags::NoAtime;  // a read-only mount changes nothing
   auto t = ANYFS_TRY(changes ? writable(ino) : target(ino));
   return t.fs->open(t.ino, flags);
+}
+
+Result<FileHandle> Server::open_dir(std::uint64_t dir, OpenFlags flags) {
+  if (view_of(dir) == k_virtual_view) return FileHandle{};
+  if (read_only_ || view_of(dir) != 0) flags = flags | OpenFlags::NoAtime;
+  return open(dir, flags | OpenFlags::Read | OpenFlags::Directory);
 }
 
 Result<std::string> Server::get_xattr(std::uint64_t ino, std::string_view name) {

@@ -40,6 +40,8 @@ class Server {
   // rmdir in .anyfs/snapshots, which take and destroy snapshots.
   Result<Stat> lookup(std::uint64_t dir, std::string_view name);
   Result<Stat> getattr(std::uint64_t ino);
+  // What ".." names in directory `dir` (the root of a view is its own).
+  Result<Stat> parent(std::uint64_t dir);
   Result<Stat> setattr(std::uint64_t ino, const AttrChange& change);
   Result<std::vector<DirEntry>> list(std::uint64_t dir);
   Result<Stat> make(std::uint64_t dir, std::string_view name, const NewObject& what);
@@ -49,6 +51,10 @@ class Server {
   Result<Stat> link(std::uint64_t ino, std::uint64_t dir, std::string_view name);
   Result<std::string> readlink(std::uint64_t ino);
   Result<FileHandle> open(std::uint64_t ino, OpenFlags flags);
+  // A handle on directory `dir` for as long as the kernel holds it open: a
+  // directory removed meanwhile still answers getattr (with no links). The
+  // virtual directories need none (an empty handle).
+  Result<FileHandle> open_dir(std::uint64_t dir, OpenFlags flags);
   Result<std::string> get_xattr(std::uint64_t ino, std::string_view name);
   Result<void> set_xattr(std::uint64_t ino, std::string_view name, std::string_view value, XattrFlags flags);
   Result<std::vector<std::string>> list_xattr(std::uint64_t ino);

@@ -378,6 +378,17 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     return stat_node(*ANYFS_TRY(load(ino, Errc::NotFound)));
   }
 
+  Result<Stat> parent(Ino dir) override {
+    std::lock_guard lock(core_->mu);
+    ANYFS_CHECK(start());
+    Node* node = ANYFS_TRY(dir_node(dir));
+    if (node->rec.ino == k_root_ino) return stat_node(*node);
+    if (node->rec.nlink == 0) return fail(Errc::NotFound, "", "the directory was removed");
+    auto up = ANYFS_TRY(up_of(dir));
+    if (!up) return fail(Errc::NotFound, "", "the directory was removed");
+    return stat_node(*ANYFS_TRY(load(up->parent, Errc::NotFound)));
+  }
+
   Result<Stat> setattr(Ino ino, const AttrChange& change) override {
     std::lock_guard lock(core_->mu);
     ANYFS_CHECK(start());
@@ -397,7 +408,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
         if (spec.kind == TimeSpec::Kind::Set) *field = spec.ns;
         if (spec.kind == TimeSpec::Kind::Now) *field = t;
       }
-      r.ctime_ns = t;
+      r.ctime_ns = change.ctime.kind == TimeSpec::Kind::Set ? change.ctime.ns : t;
       mark(node, tid);
       return {};
     }()));
@@ -416,7 +427,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     if (what.kind == FileKind::Other) return fail(Errc::InvalidArgument, std::string(name), "unknown kind of object");
     std::lock_guard lock(core_->mu);
     ANYFS_CHECK(start());
-    Node* parent = ANYFS_TRY(dir_node(dir));
+    Node* parent = ANYFS_TRY(live_dir_node(dir));
     if (ANYFS_TRY(lookup_entry(dir, name))) return fail(Errc::Exists, std::string(name), "already exists");
     Tid tid = ANYFS_TRY(op(what.kind == FileKind::Directory ? "mkdir" : "create", ANYFS_TRY(entry_path(dir, name))));
     Node* node = nullptr;
@@ -451,7 +462,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     std::lock_guard lock(core_->mu);
     ANYFS_CHECK(start());
     ANYFS_TRY(dir_node(from_dir));
-    ANYFS_TRY(dir_node(to_dir));
+    ANYFS_TRY(live_dir_node(to_dir));
     auto moved = ANYFS_TRY(lookup_entry(from_dir, from));
     auto replaced = ANYFS_TRY(lookup_entry(to_dir, to));
     if (!moved) return fail(Errc::NotFound, std::string(from), "no such file or directory");
@@ -477,7 +488,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     ANYFS_CHECK(path::validate_name(name));
     std::lock_guard lock(core_->mu);
     ANYFS_CHECK(start());
-    Node* parent = ANYFS_TRY(dir_node(dir));
+    Node* parent = ANYFS_TRY(live_dir_node(dir));
     Node* node = ANYFS_TRY(load(ino, Errc::NotFound));
     if (node->rec.kind == FileKind::Directory)
       return fail(Errc::NotPermitted, std::string(name), "cannot hard-link a directory");
@@ -515,6 +526,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
       Tid tid = ANYFS_TRY(op("truncate", name));
       ANYFS_CHECK(core_->end_op(truncate_node(node, 0, tid)));
     }
+    if (wants_read(flags)) (void)note_access(*node, flags);
     auto held = shared(node);
     held->opens++;
     return std::make_unique<DatasetFile>(shared_from_this(), std::move(held), flags, std::move(name));
@@ -736,14 +748,15 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     return n;
   }
 
-  Result<std::uint64_t> write_node(Node& node, std::string_view data, std::uint64_t offset, Tid tid) {
+  Result<std::uint64_t> write_node(Node& node, std::string_view data, std::uint64_t offset, Tid tid,
+                                   bool times = true) {
     if (offset > k_max_file_size || data.size() > k_max_file_size - offset)
       return fail(Errc::FileTooBig, "", "write past the largest file");
     if (data.empty()) return offset;
     ANYFS_CHECK(own(&node, tid));
     buffer(node, data, offset);
     node.rec.size = std::max(node.rec.size, offset + data.size());
-    node.rec.mtime_ns = node.rec.ctime_ns = now();
+    if (times) node.rec.mtime_ns = node.rec.ctime_ns = now();
     mark(&node, tid);
     return offset;
   }
@@ -800,6 +813,32 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
       st.blocks = (bytes + 511) / 512;
     }
     return st;
+  }
+
+  // `node` is being read through a handle opened with `flags`: its access
+  // time moves as the atime property says (relatime: only while it is not
+  // newer than the last change, or once it is a day old — Linux's default),
+  // never in a view of the past, a read-only pool or for NoAtime. A failure
+  // here does not fail the read (the pool reports itself on the next change).
+  Result<void> note_access(Node& node, OpenFlags flags) {
+    using Atime = DatasetSettings::Atime;
+    if (settings_.atime == Atime::Off || has(flags, OpenFlags::NoAtime) || core_->read_only || historical() ||
+        node.gone)
+      return {};
+    const std::int64_t t = now();
+    const auto& r = node.rec;
+    constexpr std::int64_t k_day_ns = 86'400'000'000'000;
+    if (settings_.atime == Atime::Relatime && r.atime_ns > r.mtime_ns && r.atime_ns > r.ctime_ns &&
+        t - r.atime_ns < k_day_ns)
+      return {};
+    if (r.atime_ns == t) return {};
+    Tid tid = ANYFS_TRY(op("access", fmt::format("inode {}", r.ino)));
+    return core_->end_op([&]() -> Result<void> {
+      ANYFS_CHECK(own(&node, tid));
+      node.rec.atime_ns = t;
+      mark(&node, tid);
+      return {};
+    }());
   }
 
   // A handle let go of `node`; the last one of an unlinked file removes it.
@@ -1249,6 +1288,14 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     return node;
   }
 
+  // A directory a new name goes into: one that was removed while a handle
+  // held it takes none (NotFound, as on Linux).
+  Result<Node*> live_dir_node(Ino ino) {
+    Node* node = ANYFS_TRY(dir_node(ino));
+    if (node->rec.nlink == 0) return fail(Errc::NotFound, "", "the directory was removed");
+    return node;
+  }
+
   void remember_up(Ino dir, Ino parent, std::string_view name) {
     if (up_.size() >= k_dentry_limit) up_.clear();
     up_.insert_or_assign(dir, DentryKey{parent, std::string(name)});
@@ -1492,6 +1539,7 @@ Result<FileHandle> DatasetImpl::open(std::string_view p, OpenFlags flags, std::u
     }
     node = found;
   }
+  if (wants_read(flags)) (void)note_access(*node, flags);
   auto held = shared(node);
   held->opens++;
   return std::make_unique<DatasetFile>(shared_from_this(), std::move(held), flags, std::string(p));
@@ -1503,7 +1551,9 @@ Result<std::size_t> DatasetFile::pread(std::span<char> buf, std::uint64_t offset
   std::lock_guard lock(ds_->core().mu);
   ANYFS_CHECK(ds_->core().begin_read());
   if (node_->rec.kind == FileKind::Directory) return fail(Errc::IsDir, "", "is a directory");
-  return ds_->read_node(*node_, buf, offset);
+  auto n = ds_->read_node(*node_, buf, offset);
+  if (n) (void)ds_->note_access(*node_, flags_);
+  return n;
 }
 
 Result<std::size_t> DatasetFile::pwrite(std::string_view data, std::uint64_t offset) {
@@ -1514,7 +1564,7 @@ Result<std::size_t> DatasetFile::pwrite(std::string_view data, std::uint64_t off
   if (data.empty()) return std::size_t{0};
   ANYFS_CHECK(ds_->core().admit_data(data.size()));
   Tid tid = ANYFS_TRY(ds_->op("write", path_));
-  auto written = ds_->write_node(*node_, data, offset, tid);
+  auto written = ds_->write_node(*node_, data, offset, tid, !has(flags_, OpenFlags::CallerTimes));
   if (!written) return std::unexpected(written.error());
   ANYFS_CHECK(ds_->core().end_op({}));
   return data.size();
@@ -1528,7 +1578,7 @@ Result<std::uint64_t> DatasetFile::append(std::string_view data) {
   if (data.empty()) return at;
   ANYFS_CHECK(ds_->core().admit_data(data.size()));
   Tid tid = ANYFS_TRY(ds_->op("write", path_));
-  auto written = ds_->write_node(*node_, data, at, tid);
+  auto written = ds_->write_node(*node_, data, at, tid, !has(flags_, OpenFlags::CallerTimes));
   if (!written) return std::unexpected(written.error());
   ANYFS_CHECK(ds_->core().end_op({}));
   return at;

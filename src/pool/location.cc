@@ -1,5 +1,8 @@
 #include "pool/location.h"
 
+#include "util/clock.h"
+#include "util/time_text.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -89,17 +92,6 @@ Result<Location> parse_location(std::string_view text) {
   return out;
 }
 
-namespace {
-
-// Seconds since 1970 as nanoseconds, if they fit (1677-09-21 .. 2262-04-11).
-Result<std::int64_t> seconds_to_ns(std::int64_t secs, std::string_view text) {
-  constexpr std::int64_t k_limit = std::numeric_limits<std::int64_t>::max() / 1'000'000'000;
-  if (secs > k_limit || secs < -k_limit)
-    return fail(Errc::InvalidArgument, std::string(text), "a time must lie between 1677 and 2262");
-  return secs * 1'000'000'000;
-}
-
-}  // namespace
 
 Result<AsOf> parse_as_of(std::string_view text) {
   AsOf out;
@@ -109,30 +101,9 @@ Result<AsOf> parse_as_of(std::string_view text) {
     out.tid = *tid;
     return out;
   }
-  if (text.starts_with("@")) {
-    if (auto secs = parse_u64(text.substr(1))) {
-      constexpr auto k_max = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
-      out.time_ns = ANYFS_TRY(seconds_to_ns(static_cast<std::int64_t>(std::min(*secs, k_max)), text));
-      return out;
-    }
-  }
-  std::string s(text);
-  for (auto& c : s)
-    if (c == 'T') c = ' ';
-  bool utc = !s.empty() && s.back() == 'Z';
-  if (utc) s.pop_back();
-  std::tm tm{};
-  const char* end = strptime(s.c_str(), "%Y-%m-%d %H:%M:%S", &tm);
-  if (end == nullptr || *end != '\0') {
-    tm = {};
-    end = strptime(s.c_str(), "%Y-%m-%d", &tm);
-  }
-  if (end == nullptr || *end != '\0')
-    return fail(Errc::InvalidArgument, std::string(text),
-                "expected a TID (1234), a time (2026-11-21T10:00:00Z, 2026-11-21) or @UNIXSECONDS");
-  tm.tm_isdst = -1;
-  std::time_t t = utc ? timegm(&tm) : mktime(&tm);
-  out.time_ns = ANYFS_TRY(seconds_to_ns(static_cast<std::int64_t>(t), text));
+  auto t = parse_time_ns(text, wall_clock_ns());
+  if (!t) return fail(Errc::InvalidArgument, std::string(text), fmt::format("expected a TID (1234) or {}", k_time_forms));
+  out.time_ns = *t;
   return out;
 }
 

@@ -62,6 +62,9 @@ const std::vector<PropertyInfo>& known_properties() {
       {"recordsize", "64K", "the average chunk size, a power of two from 4K to 1M"},
       {"sync", "standard", "standard, always or disabled"},
       {"txg_timeout", "1", "seconds between automatic commits, 1..600"},
+      {"atime", "relatime",
+       "relatime (reading moves the access time when it is older than the last change or a day old), on (every "
+       "open or read moves it) or off"},
       {"history", "off",
        "off (only what snapshots hold), all, or a window such as 90s, 30m, 24h, 7d, 2w (every state inside it)"},
   };
@@ -102,6 +105,10 @@ Result<std::string> check_property(std::string_view name, std::string_view value
     if (value != "standard" && value != "always" && value != "disabled") return bad();
     return std::string(value);
   }
+  if (name == "atime") {
+    if (value != "on" && value != "off" && value != "relatime") return bad();
+    return std::string(value);
+  }
   if (name == "history") {
     if (value == "off" || value == "all") return std::string(value);
     auto window = parse_duration(value);
@@ -134,6 +141,10 @@ DatasetSettings settings_from(const std::vector<std::pair<std::string, std::stri
   std::string sync = get("sync");
   s.sync = sync == "always" ? SyncMode::Always : sync == "disabled" ? SyncMode::Disabled : SyncMode::Standard;
   s.txg_timeout = std::chrono::seconds(std::stoi(get("txg_timeout")));
+  std::string atime = get("atime");
+  s.atime = atime == "on" ? DatasetSettings::Atime::On
+            : atime == "off" ? DatasetSettings::Atime::Off
+                             : DatasetSettings::Atime::Relatime;
   std::string history = get("history");
   if (history == "all") {
     s.history = DatasetSettings::History::All;

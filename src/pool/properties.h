@@ -39,6 +39,8 @@ struct DatasetSettings {
   // history: off (only what snapshots hold), a window, or everything.
   enum class History { Off, Window, All } history = History::Off;
   std::chrono::seconds history_window{0};  // History::Window
+  // atime: when reading moves a file's access time.
+  enum class Atime { Off, On, Relatime } atime = Atime::Relatime;
 };
 
 // "90s", "30m", "24h", "7d", "2w" → seconds (1s .. 100 years).

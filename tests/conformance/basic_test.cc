@@ -173,6 +173,17 @@ TEST_P(FsConformance, RemoveOfSymlinkKeepsItsTarget) {
   EXPECT_FALSE(fs().exists("/l"));
 }
 
+// Issue 15: a target is data; only following it checks its components.
+TEST_P(FsConformance, SymlinkTargetsMayHoldComponentsOfAnyLength) {
+  REQUIRE_WRITABLE();
+  const std::string target = std::string(300, 'x') + "/" + std::string(300, 'y');
+  ASSERT_OK(seed().symlink(target, "/l"));
+  EXPECT_EQ(fs().readlink("/l").value_or(""), target);
+  EXPECT_EQ(fs().lstat("/l").value_or(Stat{}).size, target.size());
+  EXPECT_ERR(fs().stat("/l"), NameTooLong);
+  EXPECT_ERR(seed().symlink(std::string(4096, 'z'), "/too-long"), NameTooLong);
+}
+
 TEST_P(FsConformance, RemoveAllRemovesATreeAndCountsIt) {
   REQUIRE_WRITABLE();
   ASSERT_OK(seed().mkdirs("/t/a/b"));

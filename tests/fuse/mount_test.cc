@@ -28,71 +28,10 @@
 #include "support/must.h"
 #include "support/result_matchers.h"
 #include "support/temp_dir.h"
+#include "fuse/mount_fixture.h"
 
 namespace anyfs::testing {
 namespace {
-
-std::string slurp(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void spit(const std::string& p, const std::string& data) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << data;
-}
-
-// Runs `body` in a child process as uid:gid; returns its result (0 or an errno).
-// The child only makes system calls: it was forked from a threaded process.
-int as_user(uid_t uid, gid_t gid, const std::function<int()>& body) {
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    gid_t groups[] = {gid};
-    if (::setgroups(1, groups) != 0 || ::setresgid(gid, gid, gid) != 0 || ::setresuid(uid, uid, uid) != 0) _exit(250);
-    _exit(body());
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 251;
-}
-
-int errno_of(int rc) { return rc < 0 ? errno : 0; }
-
-void expect_sound(Pool& pool) {
-  auto report = must(pool.verify());
-  EXPECT_TRUE(report.problems.empty()) << report.problems.front();
-}
-
-class MountTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (auto r = fuse_available(); !r) GTEST_SKIP() << "no FUSE here: " << r.error().to_string();
-    pool_ = must(Pool::create(tmp_.str() + "/p.anyfs", create_options()));
-    dataset_ = must(pool_->dataset());
-    mnt_ = tmp_.str() + "/mnt";
-    std::filesystem::create_directories(mnt_);
-    ::chmod(tmp_.str().c_str(), 0755);  // other users must reach the mountpoint
-    mount_ = must(Mount::start(pool_, dataset_, mnt_, mount_options()));
-  }
-  void TearDown() override {
-    if (mount_) {
-      EXPECT_OK(mount_->stop());
-    }
-  }
-  virtual PoolCreateOptions create_options() { return {}; }
-  virtual MountOptions mount_options() { return {.allow_other = true}; }
-
-  std::string at(const std::string& p) const { return mnt_ + p; }
-  static bool root() { return ::geteuid() == 0; }
-
-  TempDir tmp_;
-  std::shared_ptr<Pool> pool_;
-  std::shared_ptr<Dataset> dataset_;
-  std::string mnt_;
-  std::unique_ptr<Mount> mount_;
-};
 
 TEST_F(MountTest, NewObjectsBelongToTheCallingUser) {
   if (!root()) GTEST_SKIP() << "needs root to act as other users";

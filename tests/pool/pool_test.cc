@@ -83,6 +83,36 @@ TEST_F(PoolTest, EverythingSurvivesCloseAndReopen) {
   EXPECT_EQ(report.inodes, 6u);  // root, a, b, small(=hard), big, link
 }
 
+// The times a stat shows are the ones stored: a write whose tail stays
+// buffered past a commit, then a change of attributes, then close and reopen
+// (the FUSE mount's writeback cache does exactly this on an append).
+TEST_F(PoolTest, TimesAfterAnAppendAreTheOnesStored) {
+  Stat seen;
+  {
+    auto pool = create();
+    auto fs = must(pool->dataset());
+    ASSERT_OK(fs->write_file("/f", std::string(100000, 'x')));
+    ASSERT_OK(fs->sync());
+    const std::uint64_t ino = must(fs->stat("/f")).ino;
+    AttrChange times;
+    times.mtime = TimeSpec::at(1'000'000'000);
+    times.ctime = TimeSpec::at(1'000'000'000);
+    ASSERT_OK(fs->setattr(ino, times));
+    auto h = must(fs->open(ino, OpenFlags::ReadWrite));
+    ASSERT_OK(h->pwrite(std::string(1780, 'y'), 100000));
+    ASSERT_OK(h->close());
+    seen = must(fs->stat("/f"));
+    EXPECT_GT(seen.mtime_ns, 1'000'000'000);
+    ASSERT_OK(pool->close());
+  }
+  auto pool = open();
+  auto fs = must(pool->dataset());
+  auto after = must(fs->stat("/f"));
+  EXPECT_EQ(after.mtime_ns, seen.mtime_ns);
+  EXPECT_EQ(after.ctime_ns, seen.ctime_ns);
+  EXPECT_EQ(after.size, 101780u);
+}
+
 TEST_F(PoolTest, TidsKeepIncreasingAcrossReopens) {
   std::uint64_t first = 0;
   {
