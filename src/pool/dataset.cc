@@ -822,8 +822,10 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
   // here does not fail the read (the pool reports itself on the next change).
   Result<void> note_access(Node& node, OpenFlags flags) {
     using Atime = DatasetSettings::Atime;
+    // In a clone, a file it has not changed keeps its origin's access time:
+    // moving it would copy all the file's records into the clone.
     if (settings_.atime == Atime::Off || has(flags, OpenFlags::NoAtime) || core_->read_only || historical() ||
-        node.gone)
+        node.gone || node.layer != 0)
       return {};
     const std::int64_t t = now();
     const auto& r = node.rec;

@@ -180,5 +180,36 @@ else
   echo "  (no tmpfs here: the full file system checks were left out)"
 fi
 
+# --- mount options and what ordinary programs do (issue 15) -------------------------
+"$anyfs" init opts.anyfs >/dev/null
+mkdir m6
+check "an unknown -o option is a usage error naming it" sh -c "! \"$anyfs\" -p opts.anyfs mount -o bogus m6 2>err.txt && grep -q bogus err.txt"
+if [ "$(id -u)" = 0 ]; then
+  check "mount -o dev,suid" expect_exit 0 "$anyfs" -p opts.anyfs mount -o dev,suid m6
+  check "the mount is neither nodev nor nosuid" sh -c "! grep ' $work/m6 ' /proc/mounts | grep -qE 'nodev|nosuid'"
+  mknod m6/null c 1 3 && chmod 666 m6/null
+  check "a device node opens with -o dev" sh -c "echo gone >m6/null && test ! -s m6/null"
+  mkdir m6/d && (cd m6/d && touch a) && \
+    check "rewinddir shows names made since opendir" python3 -c "
+import os
+fd = os.open('m6/d', os.O_RDONLY)
+first = os.listdir(fd)
+for i in range(200): open('m6/d/n%d' % i, 'w').close()
+os.lseek(fd, 0, 0)
+assert len(os.listdir(fd)) == 201, len(os.listdir(fd))
+"
+  touch -d '2 days ago' m6/d/a
+  before=$(stat -c %X m6/d/a)
+  cat m6/d/a
+  check "reading moves atime (relatime)" test "$(stat -c %X m6/d/a)" -gt "$before"
+  echo data >m6/f && stat -c '%Y %Z %s' m6/f >times.before
+  check "unmount" expect_exit 0 "$anyfs" unmount m6
+  check "-o ro mounts read-only" expect_exit 0 "$anyfs" -p opts.anyfs mount -o ro m6
+  check "times are the same after unmount and mount" test "$(stat -c '%Y %Z %s' m6/f)" = "$(cat times.before)"
+  check "ro refuses writes" sh -c "! touch m6/x 2>/dev/null"
+  "$anyfs" unmount m6 >/dev/null
+  check "--read-only with -o rw is a usage error" expect_exit 2 "$anyfs" -p opts.anyfs --read-only mount -o rw m6
+fi
+
 echo "mount: $passed passed, $failed failed"
 [ "$failed" = 0 ]

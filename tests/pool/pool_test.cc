@@ -113,6 +113,38 @@ TEST_F(PoolTest, TimesAfterAnAppendAreTheOnesStored) {
   EXPECT_EQ(after.size, 101780u);
 }
 
+// Issue 15: reading moves atime as relatime does (the atime property), and
+// never in a read-only pool.
+TEST_F(PoolTest, ReadingMovesAtimeAsTheAtimePropertySays) {
+  constexpr std::int64_t k_old = 1'000'000'000;
+  {
+    auto pool = create();
+    auto fs = must(pool->dataset());
+    ASSERT_OK(fs->write_file("/f", "bytes"));
+    ASSERT_OK(fs->utimens("/f", TimeSpec::at(k_old), TimeSpec::at(2 * k_old)));
+    auto h = must(fs->open("/f", OpenFlags::Read | OpenFlags::NoAtime));
+    char buf[8];
+    ASSERT_OK(h->pread(buf, 0));
+    EXPECT_EQ(must(fs->stat("/f")).atime_ns, k_old) << "NoAtime";
+    ASSERT_OK(h->close());
+    EXPECT_EQ(must(fs->read_file("/f")), "bytes");
+    const std::int64_t moved = must(fs->stat("/f")).atime_ns;
+    EXPECT_GT(moved, k_old);
+    EXPECT_EQ(must(fs->read_file("/f")), "bytes");
+    EXPECT_EQ(must(fs->stat("/f")).atime_ns, moved) << "relatime: newer than the last change stays";
+    ASSERT_OK(pool->set_property("", "atime", "off"));
+    ASSERT_OK(fs->utimens("/f", TimeSpec::at(k_old), TimeSpec::omit()));
+    EXPECT_EQ(must(fs->read_file("/f")), "bytes");
+    EXPECT_EQ(must(fs->stat("/f")).atime_ns, k_old) << "atime=off";
+    ASSERT_OK(pool->inherit_property("", "atime"));
+    ASSERT_OK(pool->close());
+  }
+  auto pool = open(true);
+  auto fs = must(pool->dataset());
+  EXPECT_EQ(must(fs->read_file("/f")), "bytes");
+  EXPECT_EQ(must(fs->stat("/f")).atime_ns, k_old) << "a read-only pool changes nothing";
+}
+
 TEST_F(PoolTest, TidsKeepIncreasingAcrossReopens) {
   std::uint64_t first = 0;
   {
