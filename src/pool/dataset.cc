@@ -834,7 +834,8 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
         t - r.atime_ns < k_day_ns)
       return {};
     if (r.atime_ns == t) return {};
-    Tid tid = ANYFS_TRY(op("access", fmt::format("inode {}", r.ino)));
+    // One log entry for a run of them (a read pass over a tree moves many).
+    Tid tid = ANYFS_TRY(op("access", "access times"));
     return core_->end_op([&]() -> Result<void> {
       ANYFS_CHECK(own(&node, tid));
       node.rec.atime_ns = t;
