@@ -300,13 +300,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     if (::statvfs(dir.empty() ? "." : dir.c_str(), &host) != 0) return fail_errno(errno, core_->path, "statvfs");
     StatFs out;
     std::uint64_t free_bytes = static_cast<std::uint64_t>(host.f_bavail) * host.f_frsize;
-    std::uint64_t used = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)) * 0;
-    std::uint64_t file_size = 0;
-    if (auto pages = core_->db->query_int("PRAGMA page_count"); pages && *pages) {
-      auto page_size = core_->db->query_int("PRAGMA page_size");
-      file_size = static_cast<std::uint64_t>(**pages) * static_cast<std::uint64_t>(page_size ? page_size->value_or(4096) : 4096);
-    }
-    used += file_size;
+    const std::uint64_t used = core_->file->size_bytes().value_or(0);
     out.total_blocks = (used + free_bytes) / out.block_size;
     out.free_blocks = out.avail_blocks = free_bytes / out.block_size;
     out.total_files = 1ull << 48;

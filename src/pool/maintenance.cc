@@ -7,8 +7,6 @@
 #include <map>
 #include <set>
 
-#include "util/page_checksum_vfs.h"
-#include "util/sqlite.h"
 
 namespace anyfs {
 namespace {
@@ -18,29 +16,24 @@ std::uint64_t file_size(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
 }
 
-std::uint64_t count(PoolCore& core, std::string_view sql) {
-  auto v = core.db->query_int(sql);
-  return v && *v ? static_cast<std::uint64_t>(**v) : 0;
-}
 
 }  // namespace
 
 Result<PoolStats> pool_stats(PoolCore& core) {
   PoolStats s;
   s.datasets = ANYFS_TRY(core.meta->datasets()).size();
-  const std::string live = std::to_string(k_tid_live);
-  s.files = count(core, "SELECT count(*) FROM inodes WHERE tid_to = " + live);
-  s.logical_bytes = count(core, "SELECT coalesce(sum(size), 0) FROM inodes WHERE kind = 0 AND tid_to = " + live);
-  s.referenced_bytes = count(core, "SELECT coalesce(sum(length), 0) FROM extents WHERE tid_to = " + live);
-  s.history_bytes = count(core, "SELECT coalesce(sum(length), 0) FROM extents WHERE tid_to < " + live);
-  s.snapshots = count(core, "SELECT count(*) FROM snapshots");
+  const PoolUsage u = ANYFS_TRY(core.file->usage());
+  s.files = u.files;
+  s.logical_bytes = u.logical_bytes;
+  s.referenced_bytes = u.referenced_bytes;
+  s.history_bytes = u.history_bytes;
+  s.snapshots = u.snapshots;
   // The ratios count referenced chunks only: those waiting to be freed hold
   // no file's bytes.
-  const std::string referenced = " FROM chunks c JOIN chunk_refs r ON r.chunk = c.hash WHERE r.refs > 0";
-  s.chunks = count(core, "SELECT count(*)" + referenced);
-  s.chunk_raw_bytes = count(core, "SELECT coalesce(sum(c.raw_size), 0)" + referenced);
-  s.chunk_stored_bytes = count(core, "SELECT coalesce(sum(length(c.data)), 0)" + referenced);
-  s.unreferenced_chunks = count(core, "SELECT count(*) FROM chunks") - s.chunks;
+  s.chunks = u.chunks;
+  s.chunk_raw_bytes = u.chunk_raw_bytes;
+  s.chunk_stored_bytes = u.chunk_stored_bytes;
+  s.unreferenced_chunks = u.unreferenced_chunks;
   s.file_bytes = file_size(core.path) + file_size(core.path + "-wal");
   s.free_bytes = ANYFS_TRY(core.meta->free_bytes());
   s.last_tid = core.last_tid;
@@ -65,7 +58,7 @@ Result<VerifyReport> verify_in_snapshot(PoolCore& core, const VerifyOptions& opt
   // Every page against its checksum first — the newest version of each, in the
   // write-ahead log or the file: the checks below read through SQLite, which
   // would stop at the first damaged page.
-  auto pages = ANYFS_TRY(sql::scan_page_checksums(core.path));
+  auto pages = ANYFS_TRY(core.file->scan_pages());
   report.page_checksums = pages.checksummed;
   report.pages = pages.pages;
   report.wal_frames = pages.wal_frames;
@@ -80,11 +73,7 @@ Result<VerifyReport> verify_in_snapshot(PoolCore& core, const VerifyOptions& opt
     return report;
   }
 
-  auto check = ANYFS_TRY(core.db->prepare("PRAGMA quick_check"));
-  while (ANYFS_TRY(check.step())) {
-    std::string line = check.column_string(0);
-    if (line != "ok") problem("sqlite: " + line);
-  }
+  for (auto& line : ANYFS_TRY(core.file->check_structure())) problem(std::move(line));
 
   // A clone's entries may name inodes it still shares with its origin, and the
   // names of what it changed may be in directories it shares: its links and
@@ -281,28 +270,18 @@ Result<CompactReport> compact_pool(PoolCore& core) {
   CompactReport report;
   report.bytes_before = file_size(core.path) + file_size(core.path + "-wal");
   core.chunks->release_handles();
-  ANYFS_CHECK(core.db->exec("PRAGMA wal_checkpoint(TRUNCATE)"));
-  // VACUUM writes every page anew, with the reserved bytes asked for here: a
-  // pool made before page checksums gets room for them, and the checksumming
-  // VFS stamps each page as the checkpoint copies it into the file. VACUUM is
-  // one transaction: a crash leaves the old file or the new one.
-  if (!ANYFS_TRY(sql::has_page_checksums(core.path))) {
-    int reserve = sql::k_page_checksum_bytes;
-    if (int rc = sqlite3_file_control(core.db->handle(), "main", SQLITE_FCNTL_RESERVE_BYTES, &reserve); rc != SQLITE_OK)
-      return std::unexpected(sql::error_from(core.db->handle(), rc, "reserve page checksum bytes"));
-    report.page_checksums_added = true;
-  }
-  ANYFS_CHECK(core.db->exec("VACUUM"));
-  ANYFS_CHECK(core.db->exec("PRAGMA wal_checkpoint(TRUNCATE)"));
+  // A pool made before page checksums gets room for them in the rewrite.
+  report.page_checksums_added = !ANYFS_TRY(core.file->has_page_checksums());
+  ANYFS_CHECK(core.file->rewrite(report.page_checksums_added));
   // The setting that lets open tell a damaged header from a pool without
   // checksums; written after the rewrite (before it, a crash would leave a pool
   // whose setting and header disagree), and again if a crash came between.
-  if (ANYFS_TRY(sql::has_page_checksums(core.path)) && !ANYFS_TRY(core.meta->setting("page_checksums"))) {
-    ANYFS_CHECK(core.db->exec("BEGIN IMMEDIATE"));
+  if (ANYFS_TRY(core.file->has_page_checksums()) && !ANYFS_TRY(core.meta->setting("page_checksums"))) {
+    ANYFS_CHECK(core.meta->begin());
     ANYFS_CHECK(core.meta->set_setting("page_checksums", "xxh3-64"));
-    ANYFS_CHECK(core.db->exec("COMMIT"));
-    ANYFS_CHECK(core.db->exec("PRAGMA wal_checkpoint(TRUNCATE)"));
-  } else if (report.page_checksums_added && !ANYFS_TRY(sql::has_page_checksums(core.path))) {
+    ANYFS_CHECK(core.meta->commit());
+    ANYFS_CHECK(core.file->checkpoint());
+  } else if (report.page_checksums_added && !ANYFS_TRY(core.file->has_page_checksums())) {
     return fail(Errc::Io, core.path, "the rewrite did not add page checksums");
   }
   report.bytes_after = file_size(core.path) + file_size(core.path + "-wal");

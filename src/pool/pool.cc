@@ -17,15 +17,12 @@
 #include <map>
 #include <thread>
 
-#include "chunk/sqlite_chunk_store.h"
-#include "meta/schema.h"
+#include "meta/pool_file.h"
 #include "pool/dataset.h"
 #include "pool/history.h"
 #include "pool/maintenance.h"
 #include "pool/pool_core.h"
 #include "pool/pool_impl.h"
-#include "util/page_checksum_vfs.h"
-#include "util/wal_format.h"
 
 namespace anyfs {
 namespace {
@@ -55,74 +52,6 @@ bool file_exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-// A pool file shorter than its header says was cut off (a failed copy, a full
-// disk). Checked only when no WAL holds pages: a checkpoint that a crash
-// interrupted may leave the file short until the WAL is replayed.
-Result<void> check_not_truncated(const std::string& path) {
-  struct stat wal {};
-  if (::stat((path + "-wal").c_str(), &wal) == 0 && wal.st_size > 0) return {};
-  std::ifstream in(path, std::ios::binary);
-  unsigned char header[100] = {};
-  if (!in.read(reinterpret_cast<char*>(header), sizeof header)) return {};  // too short: SQLite says what it is
-  auto be32 = [&](int at) {
-    return (std::uint32_t{header[at]} << 24) | (std::uint32_t{header[at + 1]} << 16) |
-           (std::uint32_t{header[at + 2]} << 8) | std::uint32_t{header[at + 3]};
-  };
-  if (std::memcmp(header, "SQLite format 3", 16) != 0) return {};
-  std::uint32_t page_size = (std::uint32_t{header[16]} << 8) | header[17];
-  if (page_size == 1) page_size = 65536;
-  // The size field is valid only when the change counter matches "version valid for".
-  if (be32(24) != be32(92)) return {};
-  std::uint64_t expected = std::uint64_t{be32(28)} * page_size;
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return {};
-  if (static_cast<std::uint64_t>(st.st_size) < expected)
-    return fail(Errc::Corrupt, path,
-                fmt::format("the pool file is truncated: {} bytes, its header says {}", st.st_size, expected));
-  return {};
-}
-
-// A frame of the write-ahead log that went bad would make SQLite's recovery
-// take it for the end of the log and drop every commit after it; a writer's
-// next checkpoint would make the loss permanent. Checked before a writable
-// open (a read-only one changes nothing, and verify reports the frame).
-Result<void> check_wal_intact(const std::string& path) {
-  auto wal = ANYFS_TRY(sql::read_wal(path));
-  if (!wal.broken_frame) return {};
-  return fail(Errc::Corrupt, path,
-              fmt::format("frame {} of the write-ahead log {}-wal fails its checksum (damaged on disk): opening "
-                          "the pool for writing would drop the commits after it; open it read-only to copy what "
-                          "it holds, or restore the log from a copy",
-                          *wal.broken_frame, path));
-}
-
-// Per-connection settings: WAL (atomic commits, readers beside the writer),
-// full fsync on commit, a page cache and a memory map for reads, deleted rows
-// not overwritten.
-Result<void> configure(sql::Db& db, bool read_only, std::uint64_t mmap_bytes) {
-  ANYFS_CHECK(db.exec(fmt::format("PRAGMA synchronous = FULL; PRAGMA cache_size = -16384; PRAGMA mmap_size = {};"
-                                  "PRAGMA foreign_keys = OFF; PRAGMA temp_store = MEMORY; "
-                                  // Debian's SQLite zeroes deleted rows by default: freeing
-                                  // a chunk would then write all its pages again, through the
-                                  // log — on a full disk, the removal that should make room
-                                  // could not commit. Freed pages keep their bytes until
-                                  // reused, as a file system's freed blocks do.
-                                  "PRAGMA secure_delete = OFF",
-                                  mmap_bytes)));
-  if (!read_only) ANYFS_CHECK(db.exec("PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 4096"));
-  return {};
-}
-
-
-// Whether SQLite keeps the WAL file when the connection closes. A writer keeps
-// it until its clean close: a pool left "not clean" (a failed open, a poisoned
-// pool, a crash) must keep its WAL beside it, or the next open would take the
-// missing WAL for a lost one and refuse — though SQLite had checkpointed it.
-void keep_wal(sql::Db& db, bool keep) {
-  int persist = keep ? 1 : 0;
-  sqlite3_file_control(db.handle(), "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
-}
-
 // The writer lock: flock on the pool file itself, so it dies with the process.
 // The descriptor stays open until SQLite has closed the file, because closing any
 // descriptor of a file drops the process's POSIX locks on it — SQLite's included.
@@ -142,53 +71,17 @@ Result<void> take_writer_lock(PoolCore& core) {
   return {};
 }
 
-// A reader needs the shared-memory file beside a pool (POOL-shm) to follow
-// the write-ahead log; SQLite creates it on first open. Where the reader cannot
-// create it (a read-only file system, a directory it may not write) and no
-// one has, a log that holds no commits lets the pool be read as a file
-// nothing changes (immutable); a log that holds commits cannot be read.
-// Returns whether to open immutable. Errors: ReadOnly naming the cause.
-Result<bool> needs_immutable_open(const std::string& path) {
-  if (file_exists(path + "-shm")) return false;
-  const std::string dir = std::filesystem::path(path).parent_path().string();
-  if (::access(dir.empty() ? "." : dir.c_str(), W_OK) == 0) return false;
-  const int why = errno;
-  auto wal = ANYFS_TRY(sql::read_wal(path));
-  if (wal.frames.empty()) return true;
-  return fail(Errc::ReadOnly, path,
-              fmt::format("its write-ahead log holds commits not yet in the pool file, and reading them needs "
-                          "{}-shm, which cannot be created here ({}); open the pool once where it can be "
-                          "written, or copy it with its -wal file",
-                          path, why == EROFS ? "read-only file system" : "no write access to the directory"));
-}
-
 Result<std::shared_ptr<PoolCore>> connect(const std::string& path, const PoolOpenOptions& options) {
-  ANYFS_CHECK(check_not_truncated(path));
-  if (!options.read_only) ANYFS_CHECK(check_wal_intact(path));
+  auto opened = ANYFS_TRY(open_sqlite_pool_file(
+      path, {.read_only = options.read_only, .vfs = options.vfs, .mmap_bytes = options.mmap_bytes}));
   auto core = std::make_shared<PoolCore>();
   core->path = path;
   core->read_only = options.read_only;
-  sql::OpenOptions db_options;
-  db_options.read_only = options.read_only;
-  db_options.vfs = options.vfs;
-  if (options.read_only) db_options.immutable = core->immutable = ANYFS_TRY(needs_immutable_open(path));
-  core->db = ANYFS_TRY(sql::Db::open(path, db_options));
-  // A read of the header tells a pool from any other file before anything else runs.
-  auto schema = check_schema(*core->db, !options.read_only);
-  if (!schema) {
-    schema.error().path = path;
-    if (schema.error().code == Errc::Corrupt && schema.error().message.find("not an AnyFS") == std::string::npos)
-      schema.error().message = "not an AnyFS pool, or its header is damaged (" + schema.error().message + ")";
-    return std::unexpected(schema.error());
-  }
-  ANYFS_CHECK(configure(*core->db, options.read_only, options.mmap_bytes));
-  core->meta = make_sqlite_meta_store(*core->db);
-  // A pool made with page checksums whose header no longer says so has a
-  // damaged header: reading on would skip every check.
-  if (ANYFS_TRY(core->meta->setting("page_checksums")).has_value() && !ANYFS_TRY(sql::has_page_checksums(path)))
-    return fail(Errc::Corrupt, path, "the header lost its page-checksum setting: the pool file is damaged");
-  core->history = make_sqlite_history_store(*core->db, *core->meta);
-  core->chunks = make_sqlite_chunk_store(*core->db);
+  core->immutable = opened.file->immutable();
+  core->file = std::move(opened.file);
+  core->meta = std::move(opened.meta);
+  core->history = std::move(opened.history);
+  core->chunks = std::move(opened.chunks);
   return core;
 }
 
@@ -272,18 +165,18 @@ Result<void> PoolImpl::close() {
   if (!core_->read_only && !core_->stopped()) {
     outcome = core_->commit();
     core_->chunks->release_handles();
-    if (outcome) outcome = core_->db->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    if (outcome) outcome = core_->file->checkpoint();
     if (outcome) outcome = core_->meta->set_setting("clean", "1");
-    if (outcome) outcome = core_->db->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    if (outcome) outcome = core_->file->checkpoint();
   }
-  // Closed cleanly (marked so): SQLite may delete the WAL as it closes.
-  if (!core_->read_only && !core_->stopped() && outcome) keep_wal(*core_->db, false);
+  // Closed cleanly (marked so): the log may go as the file closes.
+  if (!core_->read_only && !core_->stopped() && outcome) core_->file->keep_log(false);
   core_->closed = true;
   core_->participants.clear();
   core_->chunks.reset();
   core_->history.reset();
   core_->meta.reset();
-  core_->db.reset();
+  core_->file.reset();
   if (core_->lock_fd >= 0) ::close(core_->lock_fd);  // after SQLite closed the file: see take_writer_lock
   core_->lock_fd = -1;
   return outcome;
@@ -352,26 +245,16 @@ Result<std::shared_ptr<Pool>> Pool::create(const std::string& path, const PoolCr
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return fail_errno(errno, path, "create pool");
   ::close(fd);
-  auto made = [&]() -> Result<void> {
-    sql::OpenOptions db_options;
-    auto db = ANYFS_TRY(sql::Db::open(path, db_options));
-    // Every page ends in its checksum (util/page_checksum_vfs.h): reserved
-    // before the first page is written.
-    int reserve = options.page_checksums ? sql::k_page_checksum_bytes : 0;
-    if (int rc = sqlite3_file_control(db->handle(), "main", SQLITE_FCNTL_RESERVE_BYTES, &reserve); rc != SQLITE_OK)
-      return std::unexpected(sql::error_from(db->handle(), rc, "reserve page checksum bytes"));
-    ANYFS_CHECK(db->exec(fmt::format("PRAGMA page_size = {}; PRAGMA journal_mode = WAL", options.page_size)));
-    ANYFS_CHECK(db->exec("BEGIN IMMEDIATE"));
-    ANYFS_CHECK(create_schema(*db));
-    auto meta = make_sqlite_meta_store(*db);
-    ANYFS_CHECK(meta->set_setting("uuid", random_uuid()));
-    if (options.page_checksums) ANYFS_CHECK(meta->set_setting("page_checksums", "xxh3-64"));
-    ANYFS_CHECK(meta->set_setting("created", std::to_string(wall_clock_ns())));
-    DatasetId root = ANYFS_TRY(meta->create_dataset("", 1));
-    for (const auto& [name, value] : props) ANYFS_CHECK(meta->set_property(root, name, value));
+  auto made = create_sqlite_pool_file(path, options.page_size, options.page_checksums,
+                                      [&](OpenedPoolFile& pool) -> Result<void> {
+    auto& meta = *pool.meta;
+    ANYFS_CHECK(meta.set_setting("uuid", random_uuid()));
+    if (options.page_checksums) ANYFS_CHECK(meta.set_setting("page_checksums", "xxh3-64"));
+    ANYFS_CHECK(meta.set_setting("created", std::to_string(wall_clock_ns())));
+    DatasetId root = ANYFS_TRY(meta.create_dataset("", 1));
+    for (const auto& [name, value] : props) ANYFS_CHECK(meta.set_property(root, name, value));
     for (const auto& [name, value] : props)
-      if (name == "history" && value != "off")
-        ANYFS_CHECK(db->exec(fmt::format("UPDATE datasets SET history_from = 1 WHERE id = {}", root)));
+      if (name == "history" && value != "off") ANYFS_CHECK(pool.history->set_history_from(root, Tid{1}));
     std::int64_t t = wall_clock_ns();
     InodeRecord rec;
     rec.ino = k_root_ino;
@@ -382,13 +265,12 @@ Result<std::shared_ptr<Pool>> Pool::create(const std::string& path, const PoolCr
     rec.nlink = 2;
     rec.atime_ns = rec.mtime_ns = rec.ctime_ns = rec.btime_ns = t;
     rec.generation = 1;
-    ANYFS_CHECK(meta->put_inode(root, rec, 1));
-    ANYFS_CHECK(meta->log({1, t, root, "create", "pool"}));
-    ANYFS_CHECK(meta->set_setting("last_tid", "1"));
-    ANYFS_CHECK(meta->set_setting("last_ino", "1"));
-    ANYFS_CHECK(db->exec("COMMIT"));
+    ANYFS_CHECK(meta.put_inode(root, rec, 1));
+    ANYFS_CHECK(meta.log({1, t, root, "create", "pool"}));
+    ANYFS_CHECK(meta.set_setting("last_tid", "1"));
+    ANYFS_CHECK(meta.set_setting("last_ino", "1"));
     return {};
-  }();
+  });
   if (!made) {
     ::unlink(path.c_str());
     ::unlink((path + "-wal").c_str());
@@ -407,7 +289,7 @@ Result<std::shared_ptr<Pool>> Pool::open(const std::string& path, const PoolOpen
   auto core = ANYFS_TRY(connect(path, options));
   if (!core->read_only) {
     ANYFS_CHECK(take_writer_lock(*core));
-    keep_wal(*core->db, true);
+    core->file->keep_log(true);
     // A pool whose last writer did not close it has its newest commits in the
     // WAL; if that file is gone, they are gone, and the pool must not pretend.
     auto clean = ANYFS_TRY(core->meta->setting("clean"));
@@ -417,24 +299,20 @@ Result<std::shared_ptr<Pool>> Pool::open(const std::string& path, const PoolOpen
                               "commits since the last checkpoint are lost; restore the -wal file, or open "
                               "read-only to see the state as of that checkpoint",
                               path));
-    ANYFS_CHECK(core->db->exec("BEGIN IMMEDIATE"));
+    ANYFS_CHECK(core->meta->begin());
     ANYFS_CHECK(core->meta->set_setting("writer", holder_description()));
     ANYFS_CHECK(core->meta->set_setting("clean", "0"));
-    ANYFS_CHECK(core->db->exec("COMMIT"));
+    ANYFS_CHECK(core->meta->commit());
     // The "not clean" mark must reach the main file: a lost WAL is then
     // detectable. On a full file system the checkpoint may find no room for
     // pages the log holds beyond the file's end: the pool opens anyway (its
     // log stays beside it and is checkpointed once space is freed), since
     // removing files is how the user makes room.
-    if (auto done = core->db->exec("PRAGMA wal_checkpoint(TRUNCATE)"); !done && done.error().code != Errc::NoSpace)
+    if (auto done = core->file->checkpoint(); !done && done.error().code != Errc::NoSpace)
       return std::unexpected(done.error());
     // The log is kept small beside the file system's free space (pool/space_guard.h).
     core->space.attach(path);
-    const auto page_size = ANYFS_TRY(core->db->query_int("PRAGMA page_size")).value_or(4096);
-    ANYFS_CHECK(core->db->exec(fmt::format(
-        "PRAGMA wal_autocheckpoint = {}; PRAGMA journal_size_limit = {}",
-        std::min<std::uint64_t>(4096, core->space.txg_limit() / static_cast<std::uint64_t>(page_size)),
-        core->space.wal_limit())));
+    ANYFS_CHECK(core->file->limit_log(core->space.txg_limit(), core->space.wal_limit()));
   }
   auto pool = std::make_shared<PoolImpl>(core);
   ANYFS_CHECK(pool->start());

@@ -10,13 +10,15 @@ namespace anyfs {
 
 PoolCore::~PoolCore() {
   chunks.reset();
+  history.reset();
   meta.reset();
-  db.reset();
+  file.reset();
   if (lock_fd >= 0) ::close(lock_fd);
 }
 
 bool PoolCore::stopped() {
-  if (!poisoned && !read_only && db && db->storage_failure()) poison(*db->storage_failure());
+  if (!poisoned && !read_only && file)
+    if (auto failure = file->storage_failure()) poison(*failure);
   return poisoned.has_value();
 }
 

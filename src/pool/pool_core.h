@@ -16,11 +16,11 @@
 #include "chunk/chunk_store.h"
 #include "meta/history_store.h"
 #include "meta/meta_store.h"
+#include "meta/pool_file.h"
 #include "pool/chunk_cache.h"
 #include "pool/properties.h"
 #include "pool/space_guard.h"
 #include "util/clock.h"
-#include "util/sqlite.h"
 #include "util/thread_pool.h"
 
 namespace anyfs {
@@ -57,13 +57,13 @@ struct PoolCore {
   // the WAL is checkpointed and reused rather than growing with the txg.
   static constexpr std::uint64_t k_txg_bytes_limit = 128ull << 20;
 
-  std::mutex mu;  // guards everything below and every call into db/meta/chunks
+  std::mutex mu;  // guards everything below and every call into file/meta/chunks
   std::string path;
   bool read_only = false;
   // Read as a file nothing changes (no -shm file could be made; Pool::open):
   // a writer that comes later cannot be followed, so reads stop then.
   bool immutable = false;
-  std::unique_ptr<sql::Db> db;
+  std::unique_ptr<PoolFile> file;  // the database below the stores (meta/pool_file.h)
   std::unique_ptr<MetaStore> meta;
   std::unique_ptr<HistoryStore> history;
   std::unique_ptr<ChunkStore> chunks;
