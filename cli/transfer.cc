@@ -16,7 +16,7 @@
 
 #include "anyfs/inode_fs.h"
 #include "fs/path.h"
-#include "host/fd.h"
+#include "util/fd.h"
 
 namespace anyfs::cli {
 namespace {

@@ -22,7 +22,7 @@
 #include "fs/checks.h"
 #include "fs/path.h"
 #include "fs/resolve.h"
-#include "host/fd.h"
+#include "util/fd.h"
 
 namespace anyfs {
 namespace {

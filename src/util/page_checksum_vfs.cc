@@ -13,7 +13,7 @@
 #include <memory>
 #include <mutex>
 
-#include "host/fd.h"
+#include "util/fd.h"
 #include "util/shim_vfs.h"
 #include "util/wal_format.h"
 

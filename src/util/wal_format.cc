@@ -5,7 +5,7 @@
 
 #include <cstring>
 
-#include "host/fd.h"
+#include "util/fd.h"
 
 namespace anyfs::sql {
 namespace {
