@@ -304,7 +304,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     out.total_blocks = (used + free_bytes) / out.block_size;
     out.free_blocks = out.avail_blocks = free_bytes / out.block_size;
     out.total_files = 1ull << 48;
-    out.free_files = out.total_files - std::min(out.total_files, core_->last_ino);
+    out.free_files = out.total_files - std::min(out.total_files, core_->counters.last_ino());
     return out;
   }
 
@@ -900,7 +900,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
         PreparedChunk prepared = ahead.front().get();
         ahead.pop_front();
         ANYFS_TRY(store_prepared(*core_->chunks, prepared));
-        core_->txg_bytes += prepared.chunk.stored.size();
+        core_->counters.wrote(prepared.chunk.stored.size());
         node.extents.reset();
         ExtentRecord e{node.rec.ino, offset, piece.size(), prepared.id, 0};
         ANYFS_CHECK(core_->meta->put_extent(id_, e, tid));
@@ -908,7 +908,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     }
     std::uint64_t kept = 0;
     for (auto& [start, bytes] : keep) kept += bytes.size();
-    core_->dirty_bytes -= std::min(core_->dirty_bytes, node.data_bytes - kept);
+    core_->counters.unbuffered(node.data_bytes - kept);
     node.data = std::move(keep);
     node.data_bytes = kept;
     return {};
@@ -1060,7 +1060,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
   Node* new_node(FileKind kind, std::uint32_t mode, Tid tid) {
     auto node = std::make_shared<Node>();
     auto& r = node->rec;
-    r.ino = ++core_->last_ino;
+    r.ino = core_->counters.next_ino();
     r.kind = kind;
     r.mode = mode & 07777;
     r.nlink = kind == FileKind::Directory ? 2 : 1;
@@ -1192,7 +1192,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
   // Removes an inode with no names and no handles, with its data.
   Result<void> destroy(Node& node, Tid tid) {
     Ino ino = node.rec.ino;
-    core_->dirty_bytes -= std::min(core_->dirty_bytes, node.data_bytes);
+    core_->counters.unbuffered(node.data_bytes);
     ANYFS_CHECK(core_->meta->drop_inode(id_, ino, tid));
     node.gone = true;
     nodes_.erase(ino);
@@ -1216,7 +1216,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
           prev->second.resize(offset - prev->first);
           prev->second.append(data);
           node.data_bytes += end - prev_end;
-          core_->dirty_bytes += node.data_bytes - before;
+          core_->counters.buffered(node.data_bytes - before);
           return;
         }
         if (end <= prev_end) {
@@ -1244,7 +1244,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
     }
     node.data_bytes += merged.size();
     ranges.emplace(start, std::move(merged));
-    core_->dirty_bytes += node.data_bytes - before;
+    core_->counters.buffered(node.data_bytes - before);
   }
 
   // Removes [from, to) from the node's extents, keeping the parts of extents

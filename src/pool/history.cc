@@ -127,10 +127,10 @@ Result<Tid> resolve_as_of(PoolCore& core, const DatasetState& ds, const AsOf& at
   }
   Tid boundary = 0;
   if (at.tid) {
-    if (*at.tid > core.committed_tid)
+    if (*at.tid > core.counters.committed_tid())
       return fail(Errc::InvalidArgument, std::to_string(*at.tid),
                   fmt::format("TID {} is not committed yet (the last committed TID is {})", *at.tid,
-                              core.committed_tid));
+                              core.counters.committed_tid()));
     auto snaps = ANYFS_TRY(snapshot_tids(core, ds.id));
     if (std::binary_search(snaps.begin(), snaps.end(), *at.tid)) return *at.tid;
     // Group boundaries older than the history are forgotten: a TID there would
@@ -138,7 +138,7 @@ Result<Tid> resolve_as_of(PoolCore& core, const DatasetState& ds, const AsOf& at
     if (!ds.history_from || *at.tid < *ds.history_from)
       return std::unexpected(ANYFS_TRY(not_kept(core, ds, *at.tid)));
     auto found = ANYFS_TRY(core.history->txg_containing(*at.tid));
-    boundary = found.value_or(core.committed_tid);
+    boundary = found.value_or(core.counters.committed_tid());
   } else if (at.time_ns) {
     auto found = ANYFS_TRY(core.history->txg_at_time(*at.time_ns));
     if (!found) {
@@ -163,9 +163,9 @@ Result<Tid> resolve_as_of(PoolCore& core, const DatasetState& ds, const AsOf& at
 }
 
 Result<Tid> keep_to(PoolCore& core, DatasetId ds, const DatasetSettings& settings) {
-  if (settings.history != DatasetSettings::History::Off) return core.committed_tid;
+  if (settings.history != DatasetSettings::History::Off) return core.counters.committed_tid();
   auto tids = ANYFS_TRY(snapshot_tids(core, ds));
-  return tids.empty() ? Tid{0} : std::min(tids.back(), core.committed_tid);
+  return tids.empty() ? Tid{0} : std::min(tids.back(), core.counters.committed_tid());
 }
 
 Result<void> refresh_pin(PoolCore& core, DatasetId ds, const DatasetSettings& settings) {
@@ -215,7 +215,7 @@ Result<PruneStep> prune_step(PoolCore& core, const DatasetState& ds, const Datas
 }
 
 Result<void> forget_old_txgs(PoolCore& core) {
-  Tid keep_from = core.committed_tid;
+  Tid keep_from = core.counters.committed_tid();
   for (const auto& d : ANYFS_TRY(core.history->datasets()))
     if (d.history_from) keep_from = std::min(keep_from, *d.history_from);
   return core.history->forget_txgs_before(keep_from);

@@ -36,7 +36,7 @@ Result<PoolStats> pool_stats(PoolCore& core) {
   s.unreferenced_chunks = u.unreferenced_chunks;
   s.file_bytes = file_size(core.path) + file_size(core.path + "-wal");
   s.free_bytes = ANYFS_TRY(core.meta->free_bytes());
-  s.last_tid = core.last_tid;
+  s.last_tid = core.counters.last_tid();
   return s;
 }
 

@@ -92,11 +92,9 @@ Result<void> PoolImpl::start() {
   auto& meta = *core_->meta;
   auto last_tid = ANYFS_TRY(meta.setting("last_tid"));
   auto last_ino = ANYFS_TRY(meta.setting("last_ino"));
-  core_->last_tid = std::max<Tid>(last_tid ? std::stoull(*last_tid) : 0, ANYFS_TRY(meta.max_tid()));
-  core_->last_ino = std::max<Ino>(last_ino ? std::stoull(*last_ino) : 0, ANYFS_TRY(meta.max_ino()));
-  core_->committed_tid = core_->last_tid;
-  core_->committed_ino = core_->last_ino;
-  meta.set_txg_floor(core_->committed_tid);
+  core_->counters.start(std::max<Tid>(last_tid ? std::stoull(*last_tid) : 0, ANYFS_TRY(meta.max_tid())),
+                        std::max<Ino>(last_ino ? std::stoull(*last_ino) : 0, ANYFS_TRY(meta.max_ino())));
+  meta.set_txg_floor(core_->counters.committed_tid());
   auto root = ANYFS_TRY(settings_of(""));
   core_->sync_mode = root.sync;
   core_->txg_timeout = root.txg_timeout;

@@ -55,7 +55,7 @@ Result<void> PoolCore::begin_read() {
   if (now != data_version) {
     // What the writer committed last bounds the TIDs a view of the past may ask for.
     auto committed = ANYFS_TRY(meta->setting("last_tid"));
-    if (committed) committed_tid = last_tid = std::max<Tid>(committed_tid, std::stoull(*committed));
+    if (committed) counters.follow(std::stoull(*committed));
     for (auto* p : participants) p->forget_cache();
     chunk_cache.clear();
     chunks->drop_caches();
@@ -84,7 +84,7 @@ Result<Tid> PoolCore::begin_op(DatasetId ds, std::string_view op, std::string_vi
     txg_opened = std::chrono::steady_clock::now();
     txg_cv.notify_all();
   }
-  Tid tid = ++last_tid;
+  Tid tid = counters.next_tid();
   if (ds == last_log_ds && detail == last_log_detail) return tid;
   auto logged = meta->log({tid, wall_clock_ns(), ds, std::string(op), std::string(detail)});
   if (!logged) {
@@ -96,7 +96,6 @@ Result<Tid> PoolCore::begin_op(DatasetId ds, std::string_view op, std::string_vi
   return tid;
 }
 
-Tid PoolCore::txg_tid() { return last_tid > committed_tid ? last_tid : ++last_tid; }
 
 Result<void> PoolCore::end_op(Result<void> outcome) {
   if (!outcome) {
@@ -109,7 +108,7 @@ Result<void> PoolCore::end_op(Result<void> outcome) {
   if (sync_mode == SyncMode::Always) return commit();
   // Buffered data becomes log frames when flushed: on a small file system a
   // group's share of the log bounds the buffer too (pool/space_guard.h).
-  if (dirty_bytes > std::min(k_dirty_limit, space.txg_limit())) {
+  if (counters.dirty_bytes() > std::min(k_dirty_limit, space.txg_limit())) {
     for (auto* p : participants) {
       auto flushed = p->flush_dirty(false);
       if (!flushed) {
@@ -118,7 +117,7 @@ Result<void> PoolCore::end_op(Result<void> outcome) {
       }
     }
   }
-  if (txg_bytes > space.txg_limit()) return commit(false);
+  if (counters.txg_bytes() > space.txg_limit()) return commit(false);
   return {};
 }
 
@@ -137,11 +136,11 @@ Result<void> PoolCore::commit(bool all) {
   // An open blob handle would keep a read transaction (and the WAL) pinned.
   chunks->release_handles();
   auto done = [&]() -> Result<void> {
-    if (last_tid != committed_tid || last_ino != committed_ino) {
-      ANYFS_CHECK(meta->set_setting("last_tid", std::to_string(last_tid)));
-      ANYFS_CHECK(meta->set_setting("last_ino", std::to_string(last_ino)));
+    if (counters.numbers_handed_out()) {
+      ANYFS_CHECK(meta->set_setting("last_tid", std::to_string(counters.last_tid())));
+      ANYFS_CHECK(meta->set_setting("last_ino", std::to_string(counters.last_ino())));
     }
-    if (last_tid != committed_tid) ANYFS_CHECK(history->record_txg(last_tid, wall_clock_ns()));
+    if (counters.tids_handed_out()) ANYFS_CHECK(history->record_txg(counters.last_tid(), wall_clock_ns()));
     ANYFS_CHECK(free_released());
     return meta->commit();
   }();
@@ -149,13 +148,10 @@ Result<void> PoolCore::commit(bool all) {
     poison(done.error());
     return done;
   }
-  dirty_bytes = 0;
-  txg_bytes = 0;
+  counters.committed();
   last_log_ds = 0;
   last_log_detail.clear();
-  committed_tid = last_tid;
-  committed_ino = last_ino;
-  meta->set_txg_floor(committed_tid);
+  meta->set_txg_floor(counters.committed_tid());
   return {};
 }
 
@@ -176,7 +172,7 @@ Result<void> PoolCore::admit_data_now(std::uint64_t bytes, bool fresh) {
     space_seen.wal_bytes = ::stat((path + "-wal").c_str(), &wal) == 0 ? static_cast<std::uint64_t>(wal.st_size) : 0;
     space_seen_at = now;
   }
-  space_seen.pending_bytes = dirty_bytes + txg_bytes;
+  space_seen.pending_bytes = counters.dirty_bytes() + counters.txg_bytes();
   return space.admit(bytes, space_seen, fresh);
 }
 

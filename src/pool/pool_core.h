@@ -20,6 +20,7 @@
 #include "pool/chunk_cache.h"
 #include "pool/properties.h"
 #include "pool/space_guard.h"
+#include "pool/txg_counters.h"
 #include "util/clock.h"
 #include "util/thread_pool.h"
 
@@ -75,17 +76,12 @@ struct PoolCore {
   ThreadPool workers{std::max(2u, std::thread::hardware_concurrency()) - 1};
   int lock_fd = -1;  // holds the writer lock (flock) for the life of the pool
 
-  Tid last_tid = 0;  // the last TID handed out
-  Ino last_ino = 0;  // the last inode number handed out
-  Tid committed_tid = 0;  // last_tid as of the last commit
-  Ino committed_ino = 0;
+  TxgCounters counters;  // TIDs and inode numbers handed out, bytes pending (pool/txg_counters.h)
   std::optional<Error> poisoned;
   bool closed = false;
 
   // The open transaction group.
   std::chrono::steady_clock::time_point txg_opened;
-  std::uint64_t dirty_bytes = 0;
-  std::uint64_t txg_bytes = 0;  // chunk bytes written into the open txg
   DatasetId last_log_ds = 0;    // the last txlog row of this txg (for coalescing)
   std::string last_log_detail;
   SyncMode sync_mode = SyncMode::Standard;
@@ -105,9 +101,9 @@ struct PoolCore {
   // it belongs to this group, else a new one. Every row a group writes then
   // carries a TID in (the previous group's end, this group's end], which is what
   // makes an as-of read at a group's end see exactly that group's state.
-  Tid txg_tid();
+  Tid txg_tid() { return counters.group_tid(); }
   // `tid` if it belongs to the open transaction group, else txg_tid().
-  Tid stamp(Tid tid) { return tid > committed_tid ? tid : txg_tid(); }
+  Tid stamp(Tid tid) { return counters.stamp(tid); }
   // Ends one: a storage failure poisons the pool (see poison); sync=always commits.
   Result<void> end_op(Result<void> outcome);
   // Checks the pool is usable for reading; a read-only opener drops its caches

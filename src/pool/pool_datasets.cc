@@ -288,7 +288,7 @@ Result<void> PoolImpl::apply_properties(std::string_view name,
     bool has = settings.history != DatasetSettings::History::Off;
     // History starts with the state committed just before the change; when it
     // stops, only snapshots stay readable and prune removes the rest.
-    if (!had && has) ANYFS_CHECK(core_->history->set_history_from(d.id, core_->committed_tid));
+    if (!had && has) ANYFS_CHECK(core_->history->set_history_from(d.id, core_->counters.committed_tid()));
     if (had && !has) ANYFS_CHECK(core_->history->set_history_from(d.id, std::nullopt));
     ANYFS_CHECK(refresh_pin(*core_, d.id, settings));
   }

@@ -38,7 +38,7 @@ Result<std::shared_ptr<Dataset>> PoolImpl::dataset_at(std::string_view name, con
 Result<std::uint64_t> PoolImpl::committed_tid() {
   std::lock_guard lock(core_->mu);
   ANYFS_CHECK(core_->begin_read());
-  return core_->committed_tid;
+  return core_->counters.committed_tid();
 }
 
 // --- Snapshots ---------------------------------------------------------------------
