@@ -149,6 +149,12 @@ class MountImpl final : public Mount {
 }  // namespace
 
 Result<void> unmount(const std::string& mountpoint, bool lazy) {
+  // What the kernel caches (with the writeback cache, file times too) reaches
+  // the daemon only while the connection lives; an unmount ends it first.
+  if (int fd = ::open(mountpoint.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); fd >= 0) {
+    (void)::syncfs(fd);
+    ::close(fd);
+  }
   if (::geteuid() == 0) {
     if (::umount2(mountpoint.c_str(), lazy ? MNT_DETACH : 0) == 0) return {};
     if (errno == EBUSY) return fail(Errc::Busy, mountpoint, "in use; close what uses it, or unmount lazily");
