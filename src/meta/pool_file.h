@@ -41,6 +41,8 @@ class PoolFile {
   // Read as a file nothing changes (a reader that could not make the log's
   // shared index): a writer that comes later cannot be followed.
   virtual bool immutable() const = 0;
+  // Whether the write-ahead log was there before the open (which makes one).
+  virtual bool log_found_at_open() const = 0;
   // Whether the log stays when the file closes: a writer keeps it until its
   // clean close, so a pool left unclean keeps its newest commits beside it.
   virtual void keep_log(bool keep) = 0;

@@ -109,12 +109,13 @@ Result<bool> needs_immutable_open(const std::string& path) {
 
 class SqlitePoolFile final : public PoolFile {
  public:
-  SqlitePoolFile(std::string path, std::unique_ptr<sql::Db> db, bool immutable)
-      : path_(std::move(path)), db_(std::move(db)), immutable_(immutable) {}
+  SqlitePoolFile(std::string path, std::unique_ptr<sql::Db> db, bool immutable, bool log_found)
+      : path_(std::move(path)), db_(std::move(db)), immutable_(immutable), log_found_(log_found) {}
 
   sql::Db& db() { return *db_; }
 
   bool immutable() const override { return immutable_; }
+  bool log_found_at_open() const override { return log_found_; }
 
   void keep_log(bool keep) override {
     int persist = keep ? 1 : 0;
@@ -192,6 +193,7 @@ class SqlitePoolFile final : public PoolFile {
   const std::string path_;
   std::unique_ptr<sql::Db> db_;
   const bool immutable_;
+  const bool log_found_;
 };
 
 OpenedPoolFile stores_over(std::unique_ptr<SqlitePoolFile> file) {
@@ -207,6 +209,8 @@ OpenedPoolFile stores_over(std::unique_ptr<SqlitePoolFile> file) {
 }  // namespace
 
 Result<OpenedPoolFile> open_sqlite_pool_file(const std::string& path, const PoolFileOptions& options) {
+  // Looked at before SQLite opens the file, which creates an empty log.
+  const bool log_found = file_exists(path + "-wal");
   ANYFS_CHECK(check_not_truncated(path));
   if (!options.read_only) ANYFS_CHECK(check_wal_intact(path));
   sql::OpenOptions db_options;
@@ -224,7 +228,7 @@ Result<OpenedPoolFile> open_sqlite_pool_file(const std::string& path, const Pool
     return std::unexpected(schema.error());
   }
   ANYFS_CHECK(configure(*db, options.read_only, options.mmap_bytes));
-  auto opened = stores_over(std::make_unique<SqlitePoolFile>(path, std::move(db), immutable));
+  auto opened = stores_over(std::make_unique<SqlitePoolFile>(path, std::move(db), immutable, log_found));
   // A pool made with page checksums whose header no longer says so has a
   // damaged header: reading on would skip every check.
   if (ANYFS_TRY(opened.meta->setting("page_checksums")).has_value() && !ANYFS_TRY(sql::has_page_checksums(path)))
@@ -244,7 +248,7 @@ Result<void> create_sqlite_pool_file(const std::string& path, std::uint32_t page
   ANYFS_CHECK(db->exec(fmt::format("PRAGMA page_size = {}; PRAGMA journal_mode = WAL", page_size)));
   ANYFS_CHECK(db->exec("BEGIN IMMEDIATE"));
   ANYFS_CHECK(create_schema(*db));
-  auto opened = stores_over(std::make_unique<SqlitePoolFile>(path, std::move(db), false));
+  auto opened = stores_over(std::make_unique<SqlitePoolFile>(path, std::move(db), false, false));
   ANYFS_CHECK(fill(opened));
   return opened.meta->commit();
 }

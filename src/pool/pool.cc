@@ -47,11 +47,6 @@ std::string holder_description() {
   return fmt::format("pid {} on {}", ::getpid(), host);
 }
 
-bool file_exists(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0;
-}
-
 // The writer lock: flock on the pool file itself, so it dies with the process.
 // The descriptor stays open until SQLite has closed the file, because closing any
 // descriptor of a file drops the process's POSIX locks on it — SQLite's included.
@@ -279,19 +274,18 @@ Result<std::shared_ptr<Pool>> Pool::create(const std::string& path, const PoolCr
 }
 
 Result<std::shared_ptr<Pool>> Pool::open(const std::string& path, const PoolOpenOptions& options) {
-  if (!file_exists(path)) return fail(Errc::NotFound, path, "no such pool file");
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return fail(Errc::NotFound, path, "no such pool file");
   if (!options.read_only && ::access(path.c_str(), W_OK) != 0)
     return fail(Errc::ReadOnly, path, "the pool file is not writable; open it read-only");
-  // Looked at before SQLite opens the file, which creates an empty WAL.
-  const bool wal_present = file_exists(path + "-wal");
   auto core = ANYFS_TRY(connect(path, options));
   if (!core->read_only) {
     ANYFS_CHECK(take_writer_lock(*core));
     core->file->keep_log(true);
     // A pool whose last writer did not close it has its newest commits in the
-    // WAL; if that file is gone, they are gone, and the pool must not pretend.
+    // log; if that is gone, they are gone, and the pool must not pretend.
     auto clean = ANYFS_TRY(core->meta->setting("clean"));
-    if (clean && *clean == "0" && !wal_present)
+    if (clean && *clean == "0" && !core->file->log_found_at_open())
       return fail(Errc::Corrupt, path,
                   fmt::format("the pool was not closed cleanly and its write-ahead log {}-wal is missing: "
                               "commits since the last checkpoint are lost; restore the -wal file, or open "

@@ -88,7 +88,7 @@ struct PoolCore {
   std::chrono::milliseconds txg_timeout{1000};
   std::vector<TxgParticipant*> participants;
   std::condition_variable txg_cv;  // wakes the commit timer
-  std::int64_t data_version = -1;  // read-only openers: PRAGMA data_version last seen
+  std::int64_t data_version = -1;  // read-only openers: the database version last seen (MetaStore::data_version)
 
   // Starts a mutating operation: opens the transaction group if needed, hands
   // out the next TID and logs the operation — unless the previous operation of

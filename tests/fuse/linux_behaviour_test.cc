@@ -64,18 +64,18 @@ TEST_F(MountTest, DirectWritesAreSeenByBufferedReadersOfTheSameRange) {
   constexpr int k_blocks = 4;
   spit(at("/img"), std::string(k_block * k_blocks, '\0'));
   Fd direct(::open(at("/img").c_str(), O_RDWR | O_DIRECT));
-  ASSERT_GE(direct, 0) << std::strerror(errno);
+  ASSERT_TRUE(direct.valid()) << std::strerror(errno);
   Fd reader(::open(at("/img").c_str(), O_RDONLY));
   Fd checker(::open(at("/img").c_str(), O_RDONLY));
-  ASSERT_GE(reader, 0);
-  ASSERT_GE(checker, 0);
+  ASSERT_TRUE(reader.valid());
+  ASSERT_TRUE(checker.valid());
   Aio aio;
   ASSERT_TRUE(aio.ok()) << std::strerror(errno);
   // A reader keeps the whole range in the page cache while the writes fly.
   std::atomic<bool> done{false};
   std::thread busy([&] {
     std::vector<char> buf(k_block * k_blocks);
-    while (!done) (void)!::pread(reader, buf.data(), buf.size(), 0);
+    while (!done) (void)!::pread(reader.get(), buf.data(), buf.size(), 0);
   });
   void* mem = nullptr;
   ASSERT_EQ(::posix_memalign(&mem, 4096, k_block), 0);
@@ -86,8 +86,8 @@ TEST_F(MountTest, DirectWritesAreSeenByBufferedReadersOfTheSameRange) {
     const char fill = static_cast<char>('A' + round % 50);
     const off_t off = static_cast<off_t>((round % k_blocks) * k_block);
     std::memset(block.get(), fill, k_block);
-    ASSERT_EQ(aio.write(direct, block.get(), k_block, off), static_cast<long>(k_block));
-    ASSERT_EQ(::pread(checker, got.data(), k_block, off), static_cast<ssize_t>(k_block));
+    ASSERT_EQ(aio.write(direct.get(), block.get(), k_block, off), static_cast<long>(k_block));
+    ASSERT_EQ(::pread(checker.get(), got.data(), k_block, off), static_cast<ssize_t>(k_block));
     for (std::size_t i = 0; i < k_block; ++i)
       if (got[i] != fill) {
         ADD_FAILURE() << "round " << round << ": byte " << off + static_cast<off_t>(i)
@@ -130,12 +130,12 @@ TEST_F(MountTest, AnOpenDirectoryReplacedByRenameStillAnswersFstat) {
   ASSERT_EQ(::mkdir(at("/gone").c_str(), 0700), 0);
   Fd b(::open(at("/b").c_str(), O_RDONLY | O_DIRECTORY));
   Fd gone(::open(at("/gone").c_str(), O_RDONLY | O_DIRECTORY));
-  ASSERT_GE(b, 0);
-  ASSERT_GE(gone, 0);
+  ASSERT_TRUE(b.valid());
+  ASSERT_TRUE(gone.valid());
   ASSERT_EQ(::rename(at("/a").c_str(), at("/b").c_str()), 0);
   ASSERT_EQ(::rmdir(at("/gone").c_str()), 0);
   for (Fd* held : {&b, &gone}) {
-    const int fd = *held;
+    const int fd = held->get();
     struct stat st {};
     ASSERT_EQ(::fstat(fd, &st), 0) << std::strerror(errno);
     EXPECT_TRUE(S_ISDIR(st.st_mode));
@@ -149,7 +149,7 @@ TEST_F(MountTest, AnOpenDirectoryReplacedByRenameStillAnswersFstat) {
     ::closedir(d);
     EXPECT_EQ(n, 0);
     EXPECT_EQ(errno_of(::openat(fd, "x", O_CREAT | O_WRONLY, 0644)), ENOENT);
-    held->close();
+    held->reset();
   }
   EXPECT_OK(dataset_->sync());
   expect_sound(*pool_);
@@ -251,11 +251,11 @@ TEST_F(DevMount, DeviceNodesOpenWhenMountedWithDev) {
   if (!root()) GTEST_SKIP() << "needs root to make device nodes";
   ASSERT_EQ(::mknod(at("/null").c_str(), S_IFCHR | 0666, makedev(1, 3)), 0);
   Fd fd(::open(at("/null").c_str(), O_RDWR));
-  ASSERT_GE(fd, 0) << std::strerror(errno);
-  EXPECT_EQ(::write(fd, "gone", 4), 4);
+  ASSERT_TRUE(fd.valid()) << std::strerror(errno);
+  EXPECT_EQ(::write(fd.get(), "gone", 4), 4);
   char c;
-  EXPECT_EQ(::read(fd, &c, 1), 0);
-  fd.close();
+  EXPECT_EQ(::read(fd.get(), &c, 1), 0);
+  fd.reset();
   std::ifstream mounts("/proc/self/mounts");
   std::string line;
   bool found = false;
@@ -379,24 +379,24 @@ TEST_F(MountTest, FileHandlesOpenAfterTheKernelForgetsTheInode) {
     drop << "2\n";
   }
   Fd root_fd(::open(mnt_.c_str(), O_RDONLY | O_DIRECTORY));
-  ASSERT_GE(root_fd, 0);
-  Fd fd(::open_by_handle_at(root_fd, &file.head, O_RDONLY));
-  ASSERT_GE(fd, 0) << std::strerror(errno);
+  ASSERT_TRUE(root_fd.valid());
+  Fd fd(::open_by_handle_at(root_fd.get(), &file.head, O_RDONLY));
+  ASSERT_TRUE(fd.valid()) << std::strerror(errno);
   char buf[32] = {};
-  EXPECT_EQ(::read(fd, buf, sizeof buf), 9);
+  EXPECT_EQ(::read(fd.get(), buf, sizeof buf), 9);
   EXPECT_EQ(std::string(buf, 9), "by handle");
-  fd.close();
+  fd.reset();
   {
     std::ofstream drop("/proc/sys/vm/drop_caches");
     drop << "2\n";
   }
-  Fd dfd(::open_by_handle_at(root_fd, &sub.head, O_RDONLY | O_DIRECTORY));
-  ASSERT_GE(dfd, 0) << std::strerror(errno);
-  EXPECT_EQ(errno_of(::faccessat(dfd, "f", F_OK, 0)), 0);
-  dfd.close();
+  Fd dfd(::open_by_handle_at(root_fd.get(), &sub.head, O_RDONLY | O_DIRECTORY));
+  ASSERT_TRUE(dfd.valid()) << std::strerror(errno);
+  EXPECT_EQ(errno_of(::faccessat(dfd.get(), "f", F_OK, 0)), 0);
+  dfd.reset();
   // A handle to a removed file is stale.
   ASSERT_EQ(::unlink(at("/dir/sub/f").c_str()), 0);
-  EXPECT_EQ(errno_of(::open_by_handle_at(root_fd, &file.head, O_RDONLY)), ESTALE);
+  EXPECT_EQ(errno_of(::open_by_handle_at(root_fd.get(), &file.head, O_RDONLY)), ESTALE);
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include "support/must.h"
 #include "support/result_matchers.h"
 #include "support/temp_dir.h"
+#include "util/fd.h"
 
 namespace anyfs::testing {
 
@@ -49,24 +50,6 @@ inline int as_user(uid_t uid, gid_t gid, const std::function<int()>& body) {
   ::waitpid(pid, &status, 0);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 251;
 }
-
-// A descriptor closed when it goes out of scope: a failed assertion must not
-// leave one open, or unmounting at the end of the test waits for it forever.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { close(); }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  operator int() const { return fd_; }
-  void close() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_;
-};
 
 inline int errno_of(int rc) { return rc < 0 ? errno : 0; }
 
