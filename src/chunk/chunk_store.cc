@@ -4,33 +4,35 @@
 #include <map>
 #include <mutex>
 
+#include "util/mutex.h"
+
 namespace anyfs {
 namespace {
 
 class MemoryChunkStore final : public ChunkStore {
  public:
   Result<void> put(const ChunkId& id, const StoredChunk& chunk) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     chunks_.try_emplace(id, chunk);
     return {};
   }
   Result<StoredChunk> get(const ChunkId& id) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = chunks_.find(id);
     if (it == chunks_.end()) return fail(Errc::NotFound, "chunk " + to_hex(id), "no such chunk");
     return it->second;
   }
   Result<bool> has(const ChunkId& id) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return chunks_.contains(id);
   }
   Result<void> remove(const ChunkId& id) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (chunks_.erase(id) == 0) return fail(Errc::NotFound, "chunk " + to_hex(id), "no such chunk");
     return {};
   }
   Result<std::vector<ChunkId>> list() override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     std::vector<ChunkId> out;
     out.reserve(chunks_.size());
     for (const auto& [id, chunk] : chunks_) out.push_back(id);
@@ -38,8 +40,8 @@ class MemoryChunkStore final : public ChunkStore {
   }
 
  private:
-  std::mutex mu_;
-  std::map<ChunkId, StoredChunk> chunks_;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  std::map<ChunkId, StoredChunk> chunks_ GUARDED_BY(mu_);
 };
 
 }  // namespace

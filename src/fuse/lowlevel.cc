@@ -22,6 +22,7 @@
 
 #include "fs/checks.h"
 #include "util/clock.h"
+#include "util/mutex.h"
 
 namespace anyfs::fuse {
 namespace {
@@ -44,7 +45,7 @@ class Handles {
  public:
   template <class T>
   std::uint64_t add(std::unique_ptr<T> h) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto key = reinterpret_cast<std::uint64_t>(h.get());
     if constexpr (std::is_same_v<T, OpenFile>)
       files_.emplace(key, std::move(h));
@@ -53,26 +54,31 @@ class Handles {
     return key;
   }
   OpenFile& file(std::uint64_t key) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return *files_.at(key);
   }
   OpenDir& dir(std::uint64_t key) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return *dirs_.at(key);
   }
-  std::unique_ptr<OpenFile> take_file(std::uint64_t key) { return take(files_, key); }
-  std::unique_ptr<OpenDir> take_dir(std::uint64_t key) { return take(dirs_, key); }
+  std::unique_ptr<OpenFile> take_file(std::uint64_t key) {
+    MutexLock lock(mu_);
+    return take(files_, key);
+  }
+  std::unique_ptr<OpenDir> take_dir(std::uint64_t key) {
+    MutexLock lock(mu_);
+    return take(dirs_, key);
+  }
 
  private:
   template <class Map>
-  typename Map::mapped_type take(Map& map, std::uint64_t key) {
-    std::lock_guard lock(mu_);
+  static typename Map::mapped_type take(Map& map, std::uint64_t key) {
     auto node = map.extract(key);
     return node ? std::move(node.mapped()) : nullptr;
   }
-  std::mutex mu_;
-  std::unordered_map<std::uint64_t, std::unique_ptr<OpenFile>> files_;  // GUARDED_BY(mu_)
-  std::unordered_map<std::uint64_t, std::unique_ptr<OpenDir>> dirs_;    // GUARDED_BY(mu_)
+  Mutex mu_;
+  std::unordered_map<std::uint64_t, std::unique_ptr<OpenFile>> files_ GUARDED_BY(mu_);
+  std::unordered_map<std::uint64_t, std::unique_ptr<OpenDir>> dirs_ GUARDED_BY(mu_);
 };
 
 struct Session {
@@ -407,7 +413,7 @@ class BufferStack {
   std::vector<char> take(std::size_t size) {
     std::vector<char> buf;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (!free_.empty()) {
         buf = std::move(free_.back());
         free_.pop_back();
@@ -417,13 +423,13 @@ class BufferStack {
     return buf;
   }
   void give(std::vector<char> buf) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     free_.push_back(std::move(buf));
   }
 
  private:
-  std::mutex mu_;
-  std::vector<std::vector<char>> free_;
+  Mutex mu_;
+  std::vector<std::vector<char>> free_ GUARDED_BY(mu_);
 };
 
 void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {

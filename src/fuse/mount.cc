@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "fuse/lowlevel.h"
+#include "util/mutex.h"
 
 extern char** environ;
 
@@ -101,7 +102,7 @@ class MountImpl final : public Mount {
   }
 
   Result<void> wait() override {
-    std::lock_guard lock(wait_mu_);
+    MutexLock lock(wait_mu_);
     if (loop_.joinable()) loop_.join();
     if (se_ != nullptr) {
       fuse_session_unmount(se_);  // the kernel already let go: this closes the device
@@ -120,7 +121,7 @@ class MountImpl final : public Mount {
 
   Result<void> stop() override {
     {
-      std::lock_guard lock(stop_mu_);
+      MutexLock lock(stop_mu_);
       if (mounted_ && !stopping_) {
         stopping_ = true;
         flush_kernel();
@@ -141,9 +142,9 @@ class MountImpl final : public Mount {
   std::thread loop_;
   int loop_result_ = 0;
   bool mounted_ = false;
-  std::mutex stop_mu_;
-  bool stopping_ = false;  // GUARDED_BY(stop_mu_)
-  std::mutex wait_mu_;     // one waiter tears the session down
+  Mutex stop_mu_;
+  bool stopping_ GUARDED_BY(stop_mu_) = false;
+  Mutex wait_mu_;  // one waiter tears the session down
 };
 
 }  // namespace

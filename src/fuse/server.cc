@@ -25,7 +25,7 @@ Stat Server::in_view(Stat st, std::uint64_t view) {
 
 Result<Server::Target> Server::target(std::uint64_t ino) {
   const std::uint64_t view = view_of(ino);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (view >= views_.size()) return fail(Errc::NotFound, "", fmt::format("no inode {}", ino));
   return Target{views_[view].get(), ino & k_ino_mask, view};
 }
@@ -58,13 +58,13 @@ Result<Stat> Server::snapshot_root(std::string_view name) {
   if (!any) return fail(Errc::NotFound, std::string(name), "no such snapshot");
   std::uint64_t view = 0;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto key = std::pair{found.name, found.tid};
     if (auto it = view_by_snapshot_.find(key); it != view_by_snapshot_.end()) view = it->second;
   }
   if (view == 0) {
     auto ds = ANYFS_TRY(pool_->dataset_at(dataset_->name(), AsOf::at_snapshot(found.name)));
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto key = std::pair{found.name, found.tid};
     if (auto it = view_by_snapshot_.find(key); it != view_by_snapshot_.end()) {
       view = it->second;

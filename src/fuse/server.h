@@ -13,6 +13,7 @@
 #include "anyfs/inode_fs.h"
 #include "anyfs/mount.h"
 #include "anyfs/pool.h"
+#include "util/mutex.h"
 
 namespace anyfs::fuse {
 
@@ -88,11 +89,11 @@ class Server {
   const MountOptions options_;
   const bool read_only_;
   const std::int64_t mounted_ns_;
-  std::mutex mu_;
+  Mutex mu_;
   // Snapshot views opened so far, by view number (index 0: the mounted
   // dataset); kept until unmount, since the kernel may hold their numbers.
-  std::vector<std::shared_ptr<Dataset>> views_;            // GUARDED_BY(mu_)
-  std::map<std::pair<std::string, std::uint64_t>, std::uint64_t> view_by_snapshot_;  // (name, tid) → view; GUARDED_BY(mu_)
+  std::vector<std::shared_ptr<Dataset>> views_ GUARDED_BY(mu_);
+  std::map<std::pair<std::string, std::uint64_t>, std::uint64_t> view_by_snapshot_ GUARDED_BY(mu_);  // (name, tid) → view
 };
 
 }  // namespace anyfs::fuse

@@ -5,6 +5,7 @@
 #include <ostream>
 
 #include "layers/hook_fs.h"
+#include "util/mutex.h"
 
 namespace anyfs {
 namespace {
@@ -14,13 +15,13 @@ class StreamTraceSink final : public TraceSink {
   explicit StreamTraceSink(std::ostream& out) : out_(out) {}
   void record(const TraceEvent& event) override {
     std::string line = event.to_json();
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     out_ << line << '\n';
   }
 
  private:
-  std::mutex mu_;
-  std::ostream& out_;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  std::ostream& out_ GUARDED_BY(mu_);
 };
 
 struct TracingHooks {

@@ -10,7 +10,7 @@ namespace {
 
 std::string show(std::string_view dataset) { return dataset.empty() ? "(root)" : std::string(dataset); }
 
-Result<std::vector<Tid>> snapshot_tids(PoolCore& core, DatasetId ds) {
+Result<std::vector<Tid>> snapshot_tids(PoolCore& core, DatasetId ds) REQUIRES(pool_lock) {
   std::vector<Tid> out;
   for (const auto& s : ANYFS_TRY(core.history->names(ds, NameKind::Snapshot))) out.push_back(s.tid);
   std::sort(out.begin(), out.end());
@@ -18,13 +18,13 @@ Result<std::vector<Tid>> snapshot_tids(PoolCore& core, DatasetId ds) {
 }
 
 // Whether the state at the end of a transaction group, `boundary`, can be read.
-Result<bool> readable(PoolCore& core, const DatasetState& ds, Tid boundary) {
+Result<bool> readable(PoolCore& core, const DatasetState& ds, Tid boundary) REQUIRES(pool_lock) {
   if (ds.history_from && boundary >= *ds.history_from) return true;
   auto tids = ANYFS_TRY(snapshot_tids(core, ds.id));
   return std::binary_search(tids.begin(), tids.end(), boundary);
 }
 
-Result<Error> not_kept(PoolCore& core, const DatasetState& ds, Tid boundary) {
+Result<Error> not_kept(PoolCore& core, const DatasetState& ds, Tid boundary) REQUIRES(pool_lock) {
   std::string what = fmt::format("the state of dataset {} at TID {} is no longer kept: ", show(ds.name), boundary);
   if (ds.history_from)
     what += fmt::format("its history starts at TID {}; older states are readable only through snapshots",
@@ -46,18 +46,18 @@ class StateReader {
   }
 
   // The layer whose rows the inode is read from, or none.
-  Result<std::optional<std::size_t>> owner(Ino ino) {
+  Result<std::optional<std::size_t>> owner(Ino ino) REQUIRES(pool_lock) {
     for (std::size_t i = 0; i < layers_.size(); ++i)
       if (ANYFS_TRY(core_.meta->inode(layers_[i].ds, ino, layers_[i].at))) return std::optional<std::size_t>(i);
     return std::optional<std::size_t>();
   }
-  Result<std::optional<InodeRecord>> inode(Ino ino) {
+  Result<std::optional<InodeRecord>> inode(Ino ino) REQUIRES(pool_lock) {
     for (const auto& l : layers_)
       if (auto rec = ANYFS_TRY(core_.meta->inode(l.ds, ino, l.at))) return rec;
     return std::optional<InodeRecord>();
   }
   // Names live in the parent directory, read from the layer that owns it.
-  Result<std::vector<DirentRecord>> names(Ino ino) {
+  Result<std::vector<DirentRecord>> names(Ino ino) REQUIRES(pool_lock) {
     for (std::size_t i = 0; i < layers_.size(); ++i) {
       std::vector<DirentRecord> out;
       for (auto& e : ANYFS_TRY(core_.history->names_of(layers_[i].ds, ino, layers_[i].at)))
@@ -68,7 +68,7 @@ class StateReader {
   }
   // The path of `ino`, following its first name up to the root; empty when it
   // has none (an open file unlinked, or a loop in damaged records).
-  Result<std::string> path(Ino ino) {
+  Result<std::string> path(Ino ino) REQUIRES(pool_lock) {
     std::vector<std::string> parts;
     for (int depth = 0; ino != k_root_ino; ++depth) {
       if (depth > 4096) return std::string();
@@ -82,7 +82,7 @@ class StateReader {
     return out.empty() ? std::string("/") : out;
   }
   // What a file holds: its extents and xattrs, from the layer that owns it.
-  Result<std::pair<std::vector<ExtentRecord>, std::vector<std::pair<std::string, std::string>>>> content(Ino ino) {
+  Result<std::pair<std::vector<ExtentRecord>, std::vector<std::pair<std::string, std::string>>>> content(Ino ino) REQUIRES(pool_lock) {
     auto at = ANYFS_TRY(owner(ino));
     if (!at) return std::pair<std::vector<ExtentRecord>, std::vector<std::pair<std::string, std::string>>>();
     const auto& l = layers_[*at];

@@ -40,7 +40,7 @@ Result<PoolStats> pool_stats(PoolCore& core) {
   return s;
 }
 
-Result<VerifyReport> verify_in_snapshot(PoolCore& core, const VerifyOptions& options);
+Result<VerifyReport> verify_in_snapshot(PoolCore& core, const VerifyOptions& options) REQUIRES(pool_lock);
 
 Result<VerifyReport> verify_pool(PoolCore& core, const VerifyOptions& options) {
   // One snapshot for every check: while it is open no checkpoint moves pages

@@ -50,7 +50,7 @@ std::string holder_description() {
 // The writer lock: flock on the pool file itself, so it dies with the process.
 // The descriptor stays open until SQLite has closed the file, because closing any
 // descriptor of a file drops the process's POSIX locks on it — SQLite's included.
-Result<void> take_writer_lock(PoolCore& core) {
+Result<void> take_writer_lock(PoolCore& core) REQUIRES(pool_lock) {
   int fd = ::open(core.path.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return fail_errno(errno, core.path, "open pool");
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -83,7 +83,7 @@ Result<std::shared_ptr<PoolCore>> connect(const std::string& path, const PoolOpe
 }  // namespace
 
 Result<void> PoolImpl::start() {
-  std::lock_guard lock(core_->mu);
+  PoolLock lock(core_->mu);
   auto& meta = *core_->meta;
   auto last_tid = ANYFS_TRY(meta.setting("last_tid"));
   auto last_ino = ANYFS_TRY(meta.setting("last_ino"));
@@ -106,26 +106,26 @@ Result<void> PoolImpl::start() {
 }
 
 Result<void> PoolImpl::sync() {
-  std::lock_guard lock(core_->mu);
+  PoolLock lock(core_->mu);
   return core_->commit();
 }
 
 Result<PoolStats> PoolImpl::stats() {
-  std::lock_guard lock(core_->mu);
+  PoolLock lock(core_->mu);
   ANYFS_CHECK(core_->begin_read());
   ANYFS_CHECK(core_->commit());
   return pool_stats(*core_);
 }
 
 Result<VerifyReport> PoolImpl::verify(const VerifyOptions& options) {
-  std::lock_guard lock(core_->mu);
+  PoolLock lock(core_->mu);
   ANYFS_CHECK(core_->begin_read());
   ANYFS_CHECK(core_->commit());
   return verify_pool(*core_, options);
 }
 
 Result<GcReport> PoolImpl::gc(const GcOptions& options) {
-  std::lock_guard lock(core_->mu);
+  PoolLock lock(core_->mu);
   ANYFS_CHECK(core_->check_usable());
   if (core_->read_only) return fail(Errc::ReadOnly, core_->path, "gc needs the pool open for writing");
   ANYFS_CHECK(core_->commit());
@@ -135,7 +135,7 @@ Result<GcReport> PoolImpl::gc(const GcOptions& options) {
 }
 
 Result<CompactReport> PoolImpl::compact() {
-  std::lock_guard lock(core_->mu);
+  PoolLock lock(core_->mu);
   ANYFS_CHECK(core_->check_usable());
   if (core_->read_only) return fail(Errc::ReadOnly, core_->path, "compact needs the pool open for writing");
   ANYFS_CHECK(core_->commit());
@@ -144,7 +144,7 @@ Result<CompactReport> PoolImpl::compact() {
 
 Result<void> PoolImpl::close() {
   {
-    std::lock_guard lock(core_->mu);
+    PoolLock lock(core_->mu);
     if (core_->closed) return {};
     stopping_ = true;
     core_->txg_cv.notify_all();
@@ -152,7 +152,7 @@ Result<void> PoolImpl::close() {
   if (timer_.joinable()) timer_.join();
   // Datasets lock the pool when they go, so they go after the lock is released.
   std::map<std::string, std::shared_ptr<Dataset>, std::less<>> datasets;
-  std::lock_guard lock(core_->mu);
+  PoolLock lock(core_->mu);
   datasets.swap(open_);
   Result<void> outcome;
   if (!core_->read_only && !core_->stopped()) {
@@ -195,7 +195,7 @@ Result<void> PoolImpl::remove_orphan_inodes() {
 // prune pass in small steps in between (releasing the lock after each, so that
 // writers wait for one step at most).
 void PoolImpl::commit_timer() {
-  std::unique_lock lock(core_->mu);
+  PoolLock lock(core_->mu);
   while (!stopping_) {
     auto timeout = core_->txg_timeout;
     if (core_->meta && core_->meta->in_transaction() &&
@@ -211,10 +211,9 @@ void PoolImpl::commit_timer() {
       lock.lock();
       continue;
     }
-    if (core_->meta && core_->meta->in_transaction())
-      core_->txg_cv.wait_until(lock, core_->txg_opened + timeout);
-    else
-      core_->txg_cv.wait_for(lock, timeout);
+    const auto deadline = core_->meta && core_->meta->in_transaction() ? core_->txg_opened + timeout
+                                                                       : std::chrono::steady_clock::now() + timeout;
+    core_->mu.wait_until(core_->txg_cv, deadline);
   }
 }
 
@@ -280,6 +279,8 @@ Result<std::shared_ptr<Pool>> Pool::open(const std::string& path, const PoolOpen
     return fail(Errc::ReadOnly, path, "the pool file is not writable; open it read-only");
   auto core = ANYFS_TRY(connect(path, options));
   if (!core->read_only) {
+    // Nothing else has the core yet; the lock is what the stores are used under.
+    PoolLock lock(core->mu);
     ANYFS_CHECK(take_writer_lock(*core));
     core->file->keep_log(true);
     // A pool whose last writer did not close it has its newest commits in the

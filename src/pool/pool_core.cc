@@ -135,7 +135,7 @@ Result<void> PoolCore::commit(bool all) {
   if (!meta->in_transaction()) return {};
   // An open blob handle would keep a read transaction (and the WAL) pinned.
   chunks->release_handles();
-  auto done = [&]() -> Result<void> {
+  auto done = [&]() REQUIRES(pool_lock) -> Result<void> {
     if (counters.numbers_handed_out()) {
       ANYFS_CHECK(meta->set_setting("last_tid", std::to_string(counters.last_tid())));
       ANYFS_CHECK(meta->set_setting("last_ino", std::to_string(counters.last_ino())));

@@ -18,6 +18,7 @@
 #include "meta/meta_store.h"
 #include "meta/pool_file.h"
 #include "pool/chunk_cache.h"
+#include "pool/pool_lock.h"
 #include "pool/properties.h"
 #include "pool/space_guard.h"
 #include "pool/txg_counters.h"
@@ -39,10 +40,9 @@ class TxgParticipant {
   // Writes buffered data and records into the open transaction. Under memory
   // pressure (all = false) the unfinished tail of a file being written stays
   // buffered, so that its chunk boundaries do not depend on when it was flushed.
-  // REQUIRES: mu held.
-  virtual Result<void> flush_dirty(bool all) = 0;
-  // Drops every cached record (another process committed). REQUIRES: mu held.
-  virtual void forget_cache() = 0;
+  virtual Result<void> flush_dirty(bool all) REQUIRES(pool_lock) = 0;
+  // Drops every cached record (another process committed).
+  virtual void forget_cache() REQUIRES(pool_lock) = 0;
 };
 
 struct PoolCore {
@@ -58,57 +58,58 @@ struct PoolCore {
   // the WAL is checkpointed and reused rather than growing with the txg.
   static constexpr std::uint64_t k_txg_bytes_limit = 128ull << 20;
 
-  std::mutex mu;  // guards everything below and every call into file/meta/chunks
+  PoolMutex mu;  // pool_lock (pool/pool_lock.h): guards everything below and every call into file/meta/chunks
+  // Set when the pool opens, before it is shared; read without the lock.
   std::string path;
   bool read_only = false;
   // Read as a file nothing changes (no -shm file could be made; Pool::open):
   // a writer that comes later cannot be followed, so reads stop then.
   bool immutable = false;
-  std::unique_ptr<PoolFile> file;  // the database below the stores (meta/pool_file.h)
-  std::unique_ptr<MetaStore> meta;
-  std::unique_ptr<HistoryStore> history;
-  std::unique_ptr<ChunkStore> chunks;
-  ChunkCache chunk_cache{16ull << 20};
-  SpaceGuard space;  // a writer's reserve on its file system (pool/space_guard.h)
-  PoolSpace space_seen;  // the pool's figures the guard last saw, and when
-  std::chrono::steady_clock::time_point space_seen_at{};
+  std::unique_ptr<PoolFile> file PT_GUARDED_BY(pool_lock);  // the database below the stores (meta/pool_file.h)
+  std::unique_ptr<MetaStore> meta PT_GUARDED_BY(pool_lock);
+  std::unique_ptr<HistoryStore> history PT_GUARDED_BY(pool_lock);
+  std::unique_ptr<ChunkStore> chunks PT_GUARDED_BY(pool_lock);
+  ChunkCache chunk_cache GUARDED_BY(pool_lock){16ull << 20};
+  SpaceGuard space GUARDED_BY(pool_lock);  // a writer's reserve on its file system (pool/space_guard.h)
+  PoolSpace space_seen GUARDED_BY(pool_lock);  // the pool's figures the guard last saw, and when
+  std::chrono::steady_clock::time_point space_seen_at GUARDED_BY(pool_lock){};
   // Hashes and compresses chunks beside the thread that writes SQLite.
   ThreadPool workers{std::max(2u, std::thread::hardware_concurrency()) - 1};
   int lock_fd = -1;  // holds the writer lock (flock) for the life of the pool
 
-  TxgCounters counters;  // TIDs and inode numbers handed out, bytes pending (pool/txg_counters.h)
-  std::optional<Error> poisoned;
-  bool closed = false;
+  TxgCounters counters GUARDED_BY(pool_lock);  // TIDs and inode numbers handed out, bytes pending (pool/txg_counters.h)
+  std::optional<Error> poisoned GUARDED_BY(pool_lock);
+  bool closed GUARDED_BY(pool_lock) = false;
 
   // The open transaction group.
-  std::chrono::steady_clock::time_point txg_opened;
-  DatasetId last_log_ds = 0;    // the last txlog row of this txg (for coalescing)
-  std::string last_log_detail;
-  SyncMode sync_mode = SyncMode::Standard;
-  std::chrono::milliseconds txg_timeout{1000};
-  std::vector<TxgParticipant*> participants;
+  std::chrono::steady_clock::time_point txg_opened GUARDED_BY(pool_lock);
+  DatasetId last_log_ds GUARDED_BY(pool_lock) = 0;    // the last txlog row of this txg (for coalescing)
+  std::string last_log_detail GUARDED_BY(pool_lock);
+  SyncMode sync_mode GUARDED_BY(pool_lock) = SyncMode::Standard;
+  std::chrono::milliseconds txg_timeout GUARDED_BY(pool_lock){1000};
+  std::vector<TxgParticipant*> participants GUARDED_BY(pool_lock);
   std::condition_variable txg_cv;  // wakes the commit timer
-  std::int64_t data_version = -1;  // read-only openers: the database version last seen (MetaStore::data_version)
+  std::int64_t data_version GUARDED_BY(pool_lock) = -1;  // read-only openers: the database version last seen (MetaStore::data_version)
 
   // Starts a mutating operation: opens the transaction group if needed, hands
   // out the next TID and logs the operation — unless the previous operation of
   // this txg had the same dataset and detail (create /x, write /x, utimens /x):
   // the txlog keeps one row for such a run, the first, as its summary.
   // Errors: ReadOnly, BadHandle (closed), Io (poisoned), and storage errors.
-  Result<Tid> begin_op(DatasetId ds, std::string_view op, std::string_view detail);
+  Result<Tid> begin_op(DatasetId ds, std::string_view op, std::string_view detail) REQUIRES(pool_lock);
   // A TID of the open transaction group, for records written without an
   // operation of their own (data flushed at commit): the last TID handed out if
   // it belongs to this group, else a new one. Every row a group writes then
   // carries a TID in (the previous group's end, this group's end], which is what
   // makes an as-of read at a group's end see exactly that group's state.
-  Tid txg_tid() { return counters.group_tid(); }
+  Tid txg_tid() REQUIRES(pool_lock) { return counters.group_tid(); }
   // `tid` if it belongs to the open transaction group, else txg_tid().
-  Tid stamp(Tid tid) { return counters.stamp(tid); }
+  Tid stamp(Tid tid) REQUIRES(pool_lock) { return counters.stamp(tid); }
   // Ends one: a storage failure poisons the pool (see poison); sync=always commits.
-  Result<void> end_op(Result<void> outcome);
+  Result<void> end_op(Result<void> outcome) REQUIRES(pool_lock);
   // Checks the pool is usable for reading; a read-only opener drops its caches
   // when another process has committed since. Errors: BadHandle, Io (poisoned).
-  Result<void> begin_read();
+  Result<void> begin_read() REQUIRES(pool_lock);
   // A read-only opener reads a file's extents and the chunks they name in one
   // snapshot of the pool, since the writer frees a chunk in the transaction
   // group that lets go of it: begins that snapshot (a read transaction) and
@@ -116,27 +117,27 @@ struct PoolCore {
   // caller's records may be older than the snapshot, and the chunk locations
   // cached here are dropped. end_snapshot ends it. REQUIRES: mu held, no
   // transaction open (verify takes one too, for all its checks).
-  Result<bool> begin_snapshot();
-  void end_snapshot();
+  Result<bool> begin_snapshot() REQUIRES(pool_lock);
+  void end_snapshot() REQUIRES(pool_lock);
   // Flushes every participant and commits the transaction group durably. The
   // timer passes all = false: the unfinished tails of files still open for
   // writing wait for their fsync, close or the next sync.
-  Result<void> commit(bool all = true);
+  Result<void> commit(bool all = true) REQUIRES(pool_lock);
   // Admits `bytes` more bytes of file data, before the operation that writes
   // them begins. Errors: NoSpace, with nothing written and the pool usable.
-  Result<void> admit_data(std::uint64_t bytes);
-  Result<void> admit_data_now(std::uint64_t bytes, bool fresh);
+  Result<void> admit_data(std::uint64_t bytes) REQUIRES(pool_lock);
+  Result<void> admit_data_now(std::uint64_t bytes, bool fresh) REQUIRES(pool_lock);
   // Frees the chunks whose last reference went in the open transaction group.
-  Result<void> free_released();
-  std::uint64_t chunks_freed = 0;  // by free_released since the pool opened
+  Result<void> free_released() REQUIRES(pool_lock);
+  std::uint64_t chunks_freed GUARDED_BY(pool_lock) = 0;  // by free_released since the pool opened
   // After a storage failure mid-transaction, the in-memory state no longer matches
   // what can be committed: roll back and refuse every further call.
-  void poison(const Error& cause);
+  void poison(const Error& cause) REQUIRES(pool_lock);
   // Whether the pool is poisoned — also when a statement met a storage failure
   // since (util/sqlite.h): the writer poisons itself then, since SQLite may
   // have rolled back the transaction group its caches still reflect.
-  bool stopped();
-  Result<void> check_usable();
+  bool stopped() REQUIRES(pool_lock);
+  Result<void> check_usable() REQUIRES(pool_lock);
 };
 
 }  // namespace anyfs

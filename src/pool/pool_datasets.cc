@@ -69,7 +69,7 @@ Result<void> PoolImpl::check_not_in_use(std::string_view name) {
 }
 
 Result<std::shared_ptr<Dataset>> PoolImpl::dataset(std::string_view name) {
-  std::lock_guard lock(core_->mu);
+  PoolLock lock(core_->mu);
   ANYFS_CHECK(core_->check_usable());
   if (auto ds = open_dataset_named(name)) return ds;
   auto state = ANYFS_TRY(dataset_state(name));
@@ -81,7 +81,7 @@ Result<std::shared_ptr<Dataset>> PoolImpl::dataset(std::string_view name) {
 }
 
 Result<std::vector<std::string>> PoolImpl::datasets() {
-  std::lock_guard lock(core_->mu);
+  PoolLock lock(core_->mu);
   ANYFS_CHECK(core_->begin_read());
   std::vector<std::string> out;
   for (auto& d : ANYFS_TRY(core_->history->datasets())) out.push_back(d.name);
@@ -89,7 +89,7 @@ Result<std::vector<std::string>> PoolImpl::datasets() {
 }
 
 Result<std::vector<DatasetInfo>> PoolImpl::dataset_list() {
-  std::lock_guard lock(core_->mu);
+  PoolLock lock(core_->mu);
   ANYFS_CHECK(core_->begin_read());
   auto all = ANYFS_TRY(core_->history->datasets());
   std::vector<DatasetInfo> out;
@@ -115,7 +115,7 @@ Result<void> PoolImpl::create_dataset(std::string_view name,
   ANYFS_CHECK(check_dataset_name(name));
   std::vector<std::pair<std::string, std::string>> canonical;
   for (const auto& [n, v] : properties) canonical.emplace_back(n, ANYFS_TRY(check_property(n, v)));
-  std::lock_guard lock(core_->mu);
+  PoolLock lock(core_->mu);
   ANYFS_CHECK(check_writable("creating a dataset"));
   if (dataset_state(name)) return fail(Errc::Exists, std::string(name), "a dataset of this name exists");
   auto parent = dataset_state(parent_name(name));
@@ -123,7 +123,7 @@ Result<void> PoolImpl::create_dataset(std::string_view name,
     return fail(Errc::NotFound, std::string(name),
                 fmt::format("its parent dataset {} does not exist (create it first)", show(parent_name(name))));
   Tid tid = ANYFS_TRY(core_->begin_op(parent->id, "dataset create", name));
-  ANYFS_CHECK(core_->end_op([&]() -> Result<void> {
+  ANYFS_CHECK(core_->end_op([&]() REQUIRES(pool_lock) -> Result<void> {
     DatasetId id = ANYFS_TRY(core_->meta->create_dataset(name, tid));
     for (const auto& [n, v] : canonical) ANYFS_CHECK(core_->meta->set_property(id, n, v));
     std::int64_t now = wall_clock_ns();
@@ -144,7 +144,7 @@ Result<void> PoolImpl::create_dataset(std::string_view name,
 Result<void> PoolImpl::destroy_dataset(std::string_view name, bool recursive) {
   // Datasets lock the pool when they go, so the ones dropped go after the lock.
   std::vector<std::shared_ptr<Dataset>> dropped;
-  std::lock_guard lock(core_->mu);
+  PoolLock lock(core_->mu);
   ANYFS_CHECK(check_writable("destroying a dataset"));
   if (name.empty()) return fail(Errc::InvalidArgument, "(root)", "the root dataset cannot be destroyed");
   auto top = ANYFS_TRY(dataset_state(name));
@@ -168,7 +168,7 @@ Result<void> PoolImpl::destroy_dataset(std::string_view name, bool recursive) {
   auto parent = ANYFS_TRY(dataset_state(parent_name(name)));
   ANYFS_CHECK(core_->commit());
   ANYFS_TRY(core_->begin_op(parent.id, "dataset destroy", name));
-  ANYFS_CHECK(core_->end_op([&]() -> Result<void> {
+  ANYFS_CHECK(core_->end_op([&]() REQUIRES(pool_lock) -> Result<void> {
     for (const auto& d : doomed) {
       if (auto open = open_dataset_named(d.name)) {
         retire_dataset(*open);
@@ -186,7 +186,7 @@ Result<void> PoolImpl::destroy_dataset(std::string_view name, bool recursive) {
 Result<void> PoolImpl::rename_dataset(std::string_view from, std::string_view to) {
   ANYFS_CHECK(check_dataset_name(to));
   std::vector<std::shared_ptr<Dataset>> dropped;  // released after the lock, as in destroy_dataset
-  std::lock_guard lock(core_->mu);
+  PoolLock lock(core_->mu);
   ANYFS_CHECK(check_writable("renaming a dataset"));
   if (from.empty()) return fail(Errc::InvalidArgument, "(root)", "the root dataset cannot be renamed");
   auto top = ANYFS_TRY(dataset_state(from));
@@ -200,7 +200,7 @@ Result<void> PoolImpl::rename_dataset(std::string_view from, std::string_view to
     if (within(d.name, from)) ANYFS_CHECK(check_not_in_use(d.name));
   ANYFS_CHECK(core_->commit());
   ANYFS_TRY(core_->begin_op(top.id, "dataset rename", fmt::format("{} -> {}", from, to)));
-  ANYFS_CHECK(core_->end_op([&]() -> Result<void> {
+  ANYFS_CHECK(core_->end_op([&]() REQUIRES(pool_lock) -> Result<void> {
     for (const auto& d : all) {
       if (!within(d.name, from)) continue;
       if (auto open = open_dataset_named(d.name)) {
@@ -258,7 +258,7 @@ Result<std::string> PoolImpl::get_property(std::string_view dataset, std::string
 }
 
 Result<std::vector<Pool::PropertyValue>> PoolImpl::properties(std::string_view dataset) {
-  std::lock_guard lock(core_->mu);
+  PoolLock lock(core_->mu);
   ANYFS_CHECK(core_->begin_read());
   return effective_properties(dataset);
 }
@@ -298,7 +298,7 @@ Result<void> PoolImpl::apply_properties(std::string_view name,
 
 Result<void> PoolImpl::set_property(std::string_view dataset, std::string_view name, std::string_view value) {
   std::string canonical = ANYFS_TRY(check_property(name, value));
-  std::lock_guard lock(core_->mu);
+  PoolLock lock(core_->mu);
   ANYFS_CHECK(check_writable("setting a property"));
   auto id = ANYFS_TRY(dataset_id(dataset));
   // Rows the open group closed were kept or not by the old setting: commit them first.
@@ -313,7 +313,7 @@ Result<void> PoolImpl::inherit_property(std::string_view dataset, std::string_vi
   if (std::none_of(known_properties().begin(), known_properties().end(),
                    [&](const PropertyInfo& p) { return p.name == name; }))
     return std::unexpected(check_property(name, "").error());
-  std::lock_guard lock(core_->mu);
+  PoolLock lock(core_->mu);
   ANYFS_CHECK(check_writable("inheriting a property"));
   auto id = ANYFS_TRY(dataset_id(dataset));
   ANYFS_CHECK(core_->commit());

@@ -26,7 +26,7 @@ bool names_path(std::string_view detail, std::string_view path) {
 }  // namespace
 
 Result<std::shared_ptr<Dataset>> PoolImpl::dataset_at(std::string_view name, const AsOf& at) {
-  std::lock_guard lock(core_->mu);
+  PoolLock lock(core_->mu);
   ANYFS_CHECK(core_->begin_read());
   auto state = ANYFS_TRY(dataset_state(name));
   Tid tid = ANYFS_TRY(resolve_as_of(*core_, state, at));
@@ -36,7 +36,7 @@ Result<std::shared_ptr<Dataset>> PoolImpl::dataset_at(std::string_view name, con
 }
 
 Result<std::uint64_t> PoolImpl::committed_tid() {
-  std::lock_guard lock(core_->mu);
+  PoolLock lock(core_->mu);
   ANYFS_CHECK(core_->begin_read());
   return core_->counters.committed_tid();
 }
@@ -45,7 +45,7 @@ Result<std::uint64_t> PoolImpl::committed_tid() {
 
 Result<SnapshotInfo> PoolImpl::snapshot(std::string_view dataset, std::string_view name) {
   ANYFS_CHECK(check_snapshot_name(name));
-  std::lock_guard lock(core_->mu);
+  PoolLock lock(core_->mu);
   ANYFS_CHECK(check_writable("taking a snapshot"));
   auto state = ANYFS_TRY(dataset_state(dataset));
   if (ANYFS_TRY(core_->history->name(state.id, name, NameKind::Snapshot)))
@@ -61,14 +61,14 @@ Result<SnapshotInfo> PoolImpl::snapshot(std::string_view dataset, std::string_vi
 }
 
 Result<std::vector<SnapshotInfo>> PoolImpl::snapshots(std::string_view dataset) {
-  std::lock_guard lock(core_->mu);
+  PoolLock lock(core_->mu);
   ANYFS_CHECK(core_->begin_read());
   if (!core_->read_only) ANYFS_CHECK(core_->commit());
   return list_snapshots(*core_, ANYFS_TRY(dataset_state(dataset)));
 }
 
 Result<void> PoolImpl::destroy_snapshot(std::string_view dataset, std::string_view name) {
-  std::lock_guard lock(core_->mu);
+  PoolLock lock(core_->mu);
   ANYFS_CHECK(check_writable("destroying a snapshot"));
   auto state = ANYFS_TRY(dataset_state(dataset));
   auto snap = ANYFS_TRY(core_->history->name(state.id, name, NameKind::Snapshot));
@@ -89,7 +89,7 @@ Result<void> PoolImpl::destroy_snapshot(std::string_view dataset, std::string_vi
 
 Result<void> PoolImpl::rename_snapshot(std::string_view dataset, std::string_view from, std::string_view to) {
   ANYFS_CHECK(check_snapshot_name(to));
-  std::lock_guard lock(core_->mu);
+  PoolLock lock(core_->mu);
   ANYFS_CHECK(check_writable("renaming a snapshot"));
   auto state = ANYFS_TRY(dataset_state(dataset));
   if (!ANYFS_TRY(core_->history->name(state.id, from, NameKind::Snapshot)))
@@ -105,7 +105,7 @@ Result<void> PoolImpl::rename_snapshot(std::string_view dataset, std::string_vie
 
 Result<BookmarkInfo> PoolImpl::bookmark(std::string_view dataset, std::string_view snapshot, std::string_view name) {
   ANYFS_CHECK(check_snapshot_name(name));
-  std::lock_guard lock(core_->mu);
+  PoolLock lock(core_->mu);
   ANYFS_CHECK(check_writable("making a bookmark"));
   auto state = ANYFS_TRY(dataset_state(dataset));
   auto snap = ANYFS_TRY(core_->history->name(state.id, snapshot, NameKind::Snapshot));
@@ -118,7 +118,7 @@ Result<BookmarkInfo> PoolImpl::bookmark(std::string_view dataset, std::string_vi
 }
 
 Result<std::vector<BookmarkInfo>> PoolImpl::bookmarks(std::string_view dataset) {
-  std::lock_guard lock(core_->mu);
+  PoolLock lock(core_->mu);
   ANYFS_CHECK(core_->begin_read());
   auto state = ANYFS_TRY(dataset_state(dataset));
   std::vector<BookmarkInfo> out;
@@ -128,7 +128,7 @@ Result<std::vector<BookmarkInfo>> PoolImpl::bookmarks(std::string_view dataset) 
 }
 
 Result<void> PoolImpl::destroy_bookmark(std::string_view dataset, std::string_view name) {
-  std::lock_guard lock(core_->mu);
+  PoolLock lock(core_->mu);
   ANYFS_CHECK(check_writable("destroying a bookmark"));
   auto state = ANYFS_TRY(dataset_state(dataset));
   if (!ANYFS_TRY(core_->history->name(state.id, name, NameKind::Bookmark)))
@@ -145,7 +145,7 @@ Result<void> PoolImpl::clone(std::string_view dataset, std::string_view snapshot
   ANYFS_CHECK(check_dataset_name(name));
   std::vector<std::pair<std::string, std::string>> canonical;
   for (const auto& [n, v] : properties) canonical.emplace_back(n, ANYFS_TRY(check_property(n, v)));
-  std::lock_guard lock(core_->mu);
+  PoolLock lock(core_->mu);
   ANYFS_CHECK(check_writable("cloning"));
   auto origin = ANYFS_TRY(dataset_state(dataset));
   auto snap = ANYFS_TRY(core_->history->name(origin.id, snapshot, NameKind::Snapshot));
@@ -157,7 +157,7 @@ Result<void> PoolImpl::clone(std::string_view dataset, std::string_view snapshot
     return fail(Errc::NotFound, std::string(name),
                 fmt::format("its parent dataset {} does not exist", parent_name.empty() ? "(root)" : parent_name));
   Tid tid = ANYFS_TRY(core_->begin_op(parent->id, "clone", fmt::format("{}@{} -> {}", dataset, snapshot, name)));
-  ANYFS_CHECK(core_->end_op([&]() -> Result<void> {
+  ANYFS_CHECK(core_->end_op([&]() REQUIRES(pool_lock) -> Result<void> {
     // No rows: the clone reads its origin as of the snapshot until it changes something.
     DatasetId id = ANYFS_TRY(core_->meta->create_dataset(name, tid));
     ANYFS_CHECK(core_->history->set_origin(id, origin.id, snap->tid));
@@ -176,7 +176,7 @@ Result<void> PoolImpl::promote(std::string_view name) {
     if (!opened) return std::unexpected(opened.error());
     clone = *opened;
   }
-  std::lock_guard lock(core_->mu);
+  PoolLock lock(core_->mu);
   ANYFS_CHECK(check_writable("promote"));
   auto state = ANYFS_TRY(dataset_state(name));
   if (!state.origin) return fail(Errc::InvalidArgument, std::string(name), "not a clone");
@@ -186,7 +186,7 @@ Result<void> PoolImpl::promote(std::string_view name) {
   ANYFS_CHECK(check_not_in_use(name));
   ANYFS_CHECK(core_->commit());
   Tid tid = ANYFS_TRY(core_->begin_op(state.id, "promote", std::string(name)));
-  ANYFS_CHECK(core_->end_op([&]() -> Result<void> {
+  ANYFS_CHECK(core_->end_op([&]() REQUIRES(pool_lock) -> Result<void> {
     ANYFS_TRY(own_everything(*clone, tid));
     ANYFS_CHECK(core_->history->set_origin(state.id, std::nullopt, 0));
     // States from before read the origin: history starts again here.
@@ -199,7 +199,7 @@ Result<void> PoolImpl::promote(std::string_view name) {
 // --- Rollback ----------------------------------------------------------------------
 
 Result<void> PoolImpl::rollback(std::string_view dataset, std::string_view snapshot, bool force) {
-  std::lock_guard lock(core_->mu);
+  PoolLock lock(core_->mu);
   ANYFS_CHECK(check_writable("rollback"));
   auto state = ANYFS_TRY(dataset_state(dataset));
   auto snap = ANYFS_TRY(core_->history->name(state.id, snapshot, NameKind::Snapshot));
@@ -226,7 +226,7 @@ Result<void> PoolImpl::rollback(std::string_view dataset, std::string_view snaps
   ANYFS_CHECK(core_->commit());
   auto settings = ANYFS_TRY(settings_of(dataset));
   Tid tid = ANYFS_TRY(core_->begin_op(state.id, "rollback", fmt::format("@{}", snapshot)));
-  ANYFS_CHECK(core_->end_op([&]() -> Result<void> {
+  ANYFS_CHECK(core_->end_op([&]() REQUIRES(pool_lock) -> Result<void> {
     for (const auto& s : newer) ANYFS_CHECK(core_->history->drop_name(state.id, s.name, NameKind::Snapshot));
     ANYFS_CHECK(refresh_pin(*core_, state.id, settings));
     Tid keep = ANYFS_TRY(keep_to(*core_, state.id, settings));
@@ -243,7 +243,7 @@ Result<void> PoolImpl::rollback(std::string_view dataset, std::string_view snaps
 
 Result<std::vector<DiffEntry>> PoolImpl::diff(std::string_view dataset, const AsOf& from,
                                               const std::optional<AsOf>& to) {
-  std::lock_guard lock(core_->mu);
+  PoolLock lock(core_->mu);
   ANYFS_CHECK(core_->begin_read());
   if (!core_->read_only) ANYFS_CHECK(core_->commit());
   auto state = ANYFS_TRY(dataset_state(dataset));
@@ -257,14 +257,14 @@ Result<std::vector<FileVersion>> PoolImpl::file_history(std::string_view dataset
   auto fs = at ? dataset_at(dataset, *at) : this->dataset(dataset);
   if (!fs) return std::unexpected(fs.error());
   auto st = ANYFS_TRY((*fs)->lstat(path));
-  std::lock_guard lock(core_->mu);
+  PoolLock lock(core_->mu);
   ANYFS_CHECK(core_->begin_read());
   if (!core_->read_only) ANYFS_CHECK(core_->commit());
   return file_versions(*core_, ANYFS_TRY(dataset_state(dataset)), st.ino);
 }
 
 Result<std::vector<LogEntry>> PoolImpl::log(const LogQuery& query) {
-  std::lock_guard lock(core_->mu);
+  PoolLock lock(core_->mu);
   ANYFS_CHECK(core_->begin_read());
   auto all = ANYFS_TRY(core_->history->datasets());
   std::optional<DatasetId> only;
@@ -320,7 +320,7 @@ Result<bool> PoolImpl::prune_step_locked(std::size_t limit, PruneReport& report)
 }
 
 Result<PruneReport> PoolImpl::prune() {
-  std::lock_guard lock(core_->mu);
+  PoolLock lock(core_->mu);
   ANYFS_CHECK(check_writable("prune"));
   ANYFS_CHECK(core_->commit());
   // A pass under way may have started before what this call must see: start over.

@@ -70,39 +70,39 @@ class PoolImpl final : public Pool {
   const std::string& path() const override { return core_->path; }
 
  private:
-  // REQUIRES (all below): core_->mu held.
-  Result<DatasetState> dataset_state(std::string_view name);
-  Result<DatasetId> dataset_id(std::string_view name) { return ANYFS_TRY(dataset_state(name)).id; }
+  // Those below run under the pool lock, but the commit timer (which takes it).
+  Result<DatasetState> dataset_state(std::string_view name) REQUIRES(pool_lock);
+  Result<DatasetId> dataset_id(std::string_view name) REQUIRES(pool_lock) { return ANYFS_TRY(dataset_state(name)).id; }
   // Where a clone reads what it has not changed: its origin at the snapshot, and
   // so on up the chain (empty for a dataset that is not a clone).
-  Result<std::vector<DatasetLayer>> origins_of(const DatasetState& state);
+  Result<std::vector<DatasetLayer>> origins_of(const DatasetState& state) REQUIRES(pool_lock);
   // Effective properties: local, inherited from the nearest ancestor, or default.
-  Result<std::vector<PropertyValue>> effective_properties(std::string_view name);
-  Result<DatasetSettings> settings_of(std::string_view name);
+  Result<std::vector<PropertyValue>> effective_properties(std::string_view name) REQUIRES(pool_lock);
+  Result<DatasetSettings> settings_of(std::string_view name) REQUIRES(pool_lock);
   // After properties of `name` changed: applies the settings of it and of every
   // dataset inheriting from it; `before` holds their history modes beforehand.
   Result<void> apply_properties(std::string_view name,
-                                const std::map<std::string, DatasetSettings::History, std::less<>>& before);
-  std::map<std::string, DatasetSettings::History, std::less<>> history_modes(std::string_view name);
-  Result<void> check_writable(std::string_view what);
+                                const std::map<std::string, DatasetSettings::History, std::less<>>& before) REQUIRES(pool_lock);
+  std::map<std::string, DatasetSettings::History, std::less<>> history_modes(std::string_view name) REQUIRES(pool_lock);
+  Result<void> check_writable(std::string_view what) REQUIRES(pool_lock);
   // The open live dataset `name` in this process, if any.
-  std::shared_ptr<Dataset> open_dataset_named(std::string_view name);
-  Result<void> check_not_in_use(std::string_view name);
-  Result<void> remove_orphan_inodes();
+  std::shared_ptr<Dataset> open_dataset_named(std::string_view name) REQUIRES(pool_lock);
+  Result<void> check_not_in_use(std::string_view name) REQUIRES(pool_lock);
+  Result<void> remove_orphan_inodes() REQUIRES(pool_lock);
   // Runs one step of the background prune pass; false when there is nothing to do.
-  bool background_prune_step();
-  Result<bool> prune_step_locked(std::size_t limit, PruneReport& report);
+  bool background_prune_step() REQUIRES(pool_lock);
+  Result<bool> prune_step_locked(std::size_t limit, PruneReport& report) REQUIRES(pool_lock);
   void commit_timer();
 
   std::shared_ptr<PoolCore> core_;
-  std::map<std::string, std::shared_ptr<Dataset>, std::less<>> open_;  // GUARDED_BY(core_->mu)
-  bool stopping_ = false;                                              // GUARDED_BY(core_->mu)
+  std::map<std::string, std::shared_ptr<Dataset>, std::less<>> open_ GUARDED_BY(pool_lock);
+  bool stopping_ GUARDED_BY(pool_lock) = false;
   std::thread timer_;
   // The prune pass under way: datasets left, and where the current one is.
-  bool prune_wanted_ = false;  // GUARDED_BY(core_->mu)
-  std::vector<DatasetId> prune_todo_;
-  PruneCursor prune_cursor_;
-  std::chrono::steady_clock::time_point last_prune_{};
+  bool prune_wanted_ GUARDED_BY(pool_lock) = false;
+  std::vector<DatasetId> prune_todo_ GUARDED_BY(pool_lock);
+  PruneCursor prune_cursor_ GUARDED_BY(pool_lock);
+  std::chrono::steady_clock::time_point last_prune_ GUARDED_BY(pool_lock){};
 };
 
 }  // namespace anyfs

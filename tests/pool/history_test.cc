@@ -511,6 +511,23 @@ TEST_F(HistoryTest, AClonesDivergenceNeverReachesItsOrigin) {
   EXPECT_EQ(list[1].origin, "@base");
 }
 
+// A directory a clone shares with its origin has its origin's entries: a
+// rename must not replace it as if it were empty (path and inode calls alike).
+TEST_F(HistoryTest, AClonesSharedDirectoryWithEntriesIsNotReplacedByARename) {
+  auto pool = create();
+  auto origin = must(pool->dataset());
+  for (const char* d : {"/full", "/empty1", "/empty2"}) ASSERT_OK(origin->mkdir(d, 0755));
+  ASSERT_OK(origin->write_file("/full/keep", "kept"));
+  must(pool->snapshot("", "s"));
+  ASSERT_OK(pool->clone("", "s", "c"));
+  auto clone = must(pool->dataset("c"));
+  EXPECT_ERR(clone->rename("/empty1", "/full"), NotEmpty);
+  const std::uint64_t root = 1;  // the root directory
+  EXPECT_ERR(clone->rename(root, "empty2", root, "full", RenameFlags::None), NotEmpty);
+  EXPECT_EQ(must(clone->read_file("/full/keep")), "kept");
+  expect_verified(*pool);
+}
+
 TEST_F(HistoryTest, PromoteLetsTheOriginGoAndAClonesCloneReadsThroughBoth) {
   auto pool = create();
   auto origin = must(pool->dataset());

@@ -1,0 +1,226 @@
+#include "pool/file_data.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+#include <deque>
+#include <future>
+#include <map>
+#include <vector>
+
+#include "chunk/chunk_store.h"
+
+namespace anyfs {
+
+Result<std::size_t> FileData::read(Node& node, std::span<char> buf, std::uint64_t offset) {
+  if (!core_.read_only) return read_now(node, buf, offset);
+  // Another process writes the pool: the extents and the chunks they name
+  // are read in one snapshot (PoolCore::begin_snapshot).
+  if (ANYFS_TRY(core_.begin_snapshot())) {
+    node.stale = true;
+    node.extents.reset();
+  }
+  auto read = read_now(node, buf, offset);
+  core_.end_snapshot();
+  return read;
+}
+
+Result<std::size_t> FileData::read_now(Node& node, std::span<char> buf, std::uint64_t offset) {
+  ANYFS_CHECK(nodes_.refresh(node));
+  const std::uint64_t size = node.rec.size;
+  if (offset >= size || buf.empty()) return std::size_t{0};
+  const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size - offset));
+  const std::uint64_t end = offset + n;
+  std::uint64_t filled = offset;  // bytes before this are written; holes get zeros
+  for (const auto& e : ANYFS_TRY(nodes_.extents(node, offset, end))) {
+    // A read that takes a whole chunk (streaming) does not need it cached.
+    bool whole = e.chunk_offset == 0 && e.offset >= offset && e.end() <= end;
+    std::uint64_t from = std::max(offset, e.offset);
+    std::uint64_t to = std::min(end, e.end());
+    if (from > filled) std::memset(buf.data() + (filled - offset), 0, from - filled);
+    filled = to;
+    if (whole && !core_.chunk_cache.get(e.chunk)) {
+      // Decoded straight into the caller's buffer: no allocation, no copy.
+      std::span<char> out(buf.data() + (from - offset), to - from);
+      if (ANYFS_TRY(load_chunk_into(*core_.chunks, e.chunk, out, settings_.verify_reads))) continue;
+    }
+    auto data = ANYFS_TRY(chunk(e.chunk, !whole));
+    std::uint64_t in_chunk = e.chunk_offset + (from - e.offset);
+    if (in_chunk + (to - from) > data->size())
+      return fail(Errc::Corrupt, "", fmt::format("extent of inode {} runs past chunk {}", node.rec.ino,
+                                                 to_hex(e.chunk)));
+    std::memcpy(buf.data() + (from - offset), data->data() + in_chunk, to - from);
+  }
+  if (end > filled) std::memset(buf.data() + (filled - offset), 0, end - filled);
+  // Buffered bytes are newer than any extent.
+  auto it = node.data.upper_bound(offset);
+  if (it != node.data.begin()) --it;
+  for (; it != node.data.end() && it->first < end; ++it) {
+    std::uint64_t from = std::max(offset, it->first);
+    std::uint64_t to = std::min(end, it->first + it->second.size());
+    if (from < to) std::memcpy(buf.data() + (from - offset), it->second.data() + (from - it->first), to - from);
+  }
+  return n;
+}
+
+void FileData::buffer(Node& node, std::string_view data, std::uint64_t offset) {
+  std::uint64_t end = offset + data.size();
+  auto& ranges = node.data;
+  const std::uint64_t before = node.data_bytes;
+  auto it = ranges.upper_bound(offset);
+  if (it != ranges.begin()) {
+    auto prev = std::prev(it);
+    std::uint64_t prev_end = prev->first + prev->second.size();
+    if (prev_end >= offset) {
+      // Common cases in place: an append to the run, or an overwrite inside it.
+      bool touches_next = it != ranges.end() && it->first <= end;
+      if (!touches_next && end > prev_end) {
+        prev->second.resize(offset - prev->first);
+        prev->second.append(data);
+        node.data_bytes += end - prev_end;
+        core_.counters.buffered(node.data_bytes - before);
+        return;
+      }
+      if (end <= prev_end) {
+        std::memcpy(prev->second.data() + (offset - prev->first), data.data(), data.size());
+        return;
+      }
+      it = prev;
+    }
+  }
+  std::uint64_t start = offset;
+  std::string merged(data);
+  while (it != ranges.end() && it->first <= end) {
+    std::uint64_t r_start = it->first;
+    std::uint64_t r_end = r_start + it->second.size();
+    if (r_start < start) {
+      merged.insert(0, it->second, 0, start - r_start);
+      start = r_start;
+    }
+    if (r_end > end) {
+      merged.append(it->second, end - r_start, std::string::npos);
+      end = r_end;
+    }
+    node.data_bytes -= it->second.size();
+    it = ranges.erase(it);
+  }
+  node.data_bytes += merged.size();
+  ranges.emplace(start, std::move(merged));
+  core_.counters.buffered(node.data_bytes - before);
+}
+
+Result<void> FileData::cut_at(Node& node, std::uint64_t size, Tid tid) {
+  auto it = node.data.lower_bound(size);
+  if (it != node.data.begin()) {
+    auto prev = std::prev(it);
+    if (prev->first + prev->second.size() > size) {
+      std::uint64_t keep = size - prev->first;
+      node.data_bytes -= prev->second.size() - keep;
+      prev->second.resize(keep);
+    }
+  }
+  for (auto drop = it; drop != node.data.end(); ++drop) node.data_bytes -= drop->second.size();
+  node.data.erase(it, node.data.end());
+  return punch(node, size, k_max_file_size, tid);
+}
+
+void FileData::discard(Node& node) {
+  core_.counters.unbuffered(node.data_bytes);
+  node.data.clear();
+  node.data_bytes = 0;
+}
+
+Result<void> FileData::flush(Node& node, bool all) {
+  if (node.data.empty()) return {};
+  const Tid tid = core_.txg_tid();
+  std::map<std::uint64_t, std::string> keep;
+  for (auto& [start, bytes] : node.data) {
+    std::string_view rest(bytes);
+    std::uint64_t at = start;
+    std::vector<std::pair<std::uint64_t, std::string_view>> pieces;
+    while (!rest.empty()) {
+      std::size_t n = chunker_.cut(rest);
+      pieces.emplace_back(at, rest.substr(0, n));
+      rest.remove_prefix(n);
+      at += n;
+    }
+    if (!all && node.opens > 0 && start + bytes.size() >= node.rec.size &&
+        pieces.back().second.size() < settings_.chunking.max_size) {
+      keep.emplace(pieces.back().first, std::string(pieces.back().second));
+      pieces.pop_back();
+    }
+    if (pieces.empty()) continue;
+    std::uint64_t run_end = pieces.back().first + pieces.back().second.size();
+    ANYFS_CHECK(punch(node, start, run_end, tid));
+    // Hashing and compression run on the workers, a few pieces ahead of this
+    // thread, which stores each piece in order as it becomes ready.
+    const CompressionSpec spec = settings_.compression;
+    // The workers read `bytes` out of node.data: on every way out of this
+    // loop (errors included) they must have finished first.
+    struct Pending {
+      std::deque<std::future<PreparedChunk>> futures;
+      ~Pending() {
+        for (auto& f : futures) f.wait();
+      }
+    } pending;
+    auto& ahead = pending.futures;
+    std::size_t next = 0;
+    const std::size_t window = 4 * core_.workers.size() + 2;
+    for (const auto& [offset, piece] : pieces) {
+      while (next < pieces.size() && ahead.size() < window) {
+        std::string_view bytes = pieces[next++].second;
+        ahead.push_back(core_.workers.submit([spec, bytes] { return prepare_chunk(spec, bytes); }));
+      }
+      PreparedChunk prepared = ahead.front().get();
+      ahead.pop_front();
+      ANYFS_TRY(store_prepared(*core_.chunks, prepared));
+      core_.counters.wrote(prepared.chunk.stored.size());
+      node.extents.reset();
+      ExtentRecord e{node.rec.ino, offset, piece.size(), prepared.id, 0};
+      ANYFS_CHECK(core_.meta->put_extent(id_, e, tid));
+    }
+  }
+  std::uint64_t kept = 0;
+  for (auto& [start, bytes] : keep) kept += bytes.size();
+  core_.counters.unbuffered(node.data_bytes - kept);
+  node.data = std::move(keep);
+  node.data_bytes = kept;
+  return {};
+}
+
+Result<void> FileData::punch(Node& node, std::uint64_t from, std::uint64_t to, Tid tid) {
+  node.extents.reset();
+  for (const auto& e : ANYFS_TRY(core_.meta->extents(id_, node.rec.ino, from, to))) {
+    ANYFS_CHECK(core_.meta->drop_extent(id_, node.rec.ino, e.offset, tid));
+    if (e.offset < from) {
+      ExtentRecord left = e;
+      left.length = from - e.offset;
+      ANYFS_CHECK(core_.meta->put_extent(id_, left, tid));
+    }
+    if (e.end() > to) {
+      ExtentRecord right = e;
+      right.offset = to;
+      right.length = e.end() - to;
+      right.chunk_offset = e.chunk_offset + (to - e.offset);
+      ANYFS_CHECK(core_.meta->put_extent(id_, right, tid));
+    }
+  }
+  return {};
+}
+
+Result<std::uint64_t> FileData::allocated(Node& node) {
+  std::uint64_t bytes = node.data_bytes;
+  for (const auto& e : ANYFS_TRY(nodes_.extents(node, 0, k_max_file_size))) bytes += e.length;
+  return bytes;
+}
+
+Result<std::shared_ptr<const std::string>> FileData::chunk(const ChunkId& id, bool keep) {
+  if (auto hit = core_.chunk_cache.get(id)) return hit;
+  auto raw = ANYFS_TRY(load_chunk(*core_.chunks, id, settings_.verify_reads));
+  auto data = std::make_shared<const std::string>(std::move(raw));
+  if (keep) core_.chunk_cache.put(id, data);
+  return data;
+}
+
+}  // namespace anyfs
