@@ -136,7 +136,8 @@ class MetaStore {
   // transaction, so never counted — and that nothing references now: the
   // caller frees them in the same transaction. REQUIRES: a write transaction.
   virtual Result<std::vector<ChunkId>> take_released() = 0;
-  virtual Result<std::vector<ChunkRef>> all_refs() = 0;
+  // Calls fn for every reference count, in chunk order (streaming, as below).
+  virtual Result<void> for_each_ref(const std::function<Result<void>(const ChunkRef&)>& fn) = 0;
   // Call fn for every live extent / inode / dirent of every dataset (for verify),
   // streaming: fn must not call back into the store. for_each_extent with
   // `closed` also visits the closed rows history keeps (they hold references too).

@@ -335,13 +335,12 @@ class SqliteMetaStore final : public MetaStore {
     released_.clear();
     return out;
   }
-  Result<std::vector<ChunkRef>> all_refs() override {
+  Result<void> for_each_ref(const std::function<Result<void>(const ChunkRef&)>& fn) override {
     ANYFS_CHECK(flush_refs());
     auto stmt = ANYFS_TRY(db_.prepare("SELECT chunk, refs, zero_since FROM chunk_refs ORDER BY chunk"));
-    std::vector<ChunkRef> out;
     while (ANYFS_TRY(stmt.step()))
-      out.push_back({ANYFS_TRY(id_from(stmt.column_blob(0))), stmt.column_int(1), stmt.column_int(2)});
-    return out;
+      ANYFS_CHECK(fn({ANYFS_TRY(id_from(stmt.column_blob(0))), stmt.column_int(1), stmt.column_int(2)}));
+    return {};
   }
   Result<void> for_each_extent(const std::function<Result<void>(DatasetId, const ExtentRecord&)>& fn,
                                bool closed) override {
