@@ -34,6 +34,20 @@ struct PoolUsage {
   std::uint64_t unreferenced_chunks = 0;  // waiting to be freed
 };
 
+// A second connection to the pool for reading committed state beside the
+// writer (pool/reader_pool.h): the records and chunks as of a snapshot. One
+// thread uses it at a time.
+class PoolReader {
+ public:
+  virtual ~PoolReader() = default;
+  // Takes a snapshot of what is committed now; reads see it until end().
+  // Errors: Io, Corrupt.
+  virtual Result<void> begin() = 0;
+  virtual void end() = 0;
+  virtual MetaStore& meta() = 0;
+  virtual ChunkStore& chunks() = 0;
+};
+
 class PoolFile {
  public:
   virtual ~PoolFile() = default;
@@ -66,6 +80,8 @@ class PoolFile {
   virtual Result<void> rewrite(bool add_page_checksums) = 0;
   // The first failure of the storage below, once one happened.
   virtual std::optional<Error> storage_failure() const = 0;
+  // A new read connection, opened as this one was (read-only).
+  virtual Result<std::unique_ptr<PoolReader>> open_reader() = 0;
 };
 
 // A pool file and the stores over it.

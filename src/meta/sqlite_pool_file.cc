@@ -107,10 +107,52 @@ Result<bool> needs_immutable_open(const std::string& path) {
                           path, why == EROFS ? "read-only file system" : "no write access to the directory"));
 }
 
+// A read-only connection with a MetaStore and a ChunkStore over it. A
+// snapshot that finds another connection committed since the last one drops
+// the chunk store's location cache (a chunk may have been freed and its row
+// reused).
+class SqlitePoolReader final : public PoolReader {
+ public:
+  explicit SqlitePoolReader(std::unique_ptr<sql::Db> db)
+      : db_(std::move(db)), meta_(make_sqlite_meta_store(*db_)), chunks_(make_sqlite_chunk_store(*db_)) {}
+  ~SqlitePoolReader() override {
+    chunks_.reset();  // its statements go before the connection
+    meta_.reset();
+  }
+
+  Result<void> begin() override {
+    const std::int64_t version = ANYFS_TRY(meta_->begin_snapshot());
+    if (version != version_) chunks_->drop_caches();
+    version_ = version;
+    return {};
+  }
+  void end() override {
+    chunks_->release_handles();
+    (void)meta_->end_snapshot();
+  }
+  MetaStore& meta() override { return *meta_; }
+  ChunkStore& chunks() override { return *chunks_; }
+
+ private:
+  std::unique_ptr<sql::Db> db_;
+  std::unique_ptr<MetaStore> meta_;
+  std::unique_ptr<ChunkStore> chunks_;
+  std::int64_t version_ = -1;
+};
+
 class SqlitePoolFile final : public PoolFile {
  public:
-  SqlitePoolFile(std::string path, std::unique_ptr<sql::Db> db, bool immutable, bool log_found)
-      : path_(std::move(path)), db_(std::move(db)), immutable_(immutable), log_found_(log_found) {}
+  SqlitePoolFile(std::string path, std::unique_ptr<sql::Db> db, bool immutable, bool log_found,
+                 sql::OpenOptions reopen = {}, std::uint64_t mmap_bytes = 0)
+      : path_(std::move(path)),
+        db_(std::move(db)),
+        immutable_(immutable),
+        log_found_(log_found),
+        reopen_(std::move(reopen)),
+        mmap_bytes_(mmap_bytes) {
+    reopen_.read_only = true;
+    reopen_.create = false;
+  }
 
   sql::Db& db() { return *db_; }
 
@@ -184,6 +226,12 @@ class SqlitePoolFile final : public PoolFile {
 
   std::optional<Error> storage_failure() const override { return db_->storage_failure(); }
 
+  Result<std::unique_ptr<PoolReader>> open_reader() override {
+    auto db = ANYFS_TRY(sql::Db::open(path_, reopen_));
+    ANYFS_CHECK(configure(*db, /*read_only=*/true, mmap_bytes_));
+    return std::unique_ptr<PoolReader>(std::make_unique<SqlitePoolReader>(std::move(db)));
+  }
+
  private:
   Result<std::uint64_t> count(const std::string& sql) {
     auto v = ANYFS_TRY(db_->query_int(sql));
@@ -194,6 +242,8 @@ class SqlitePoolFile final : public PoolFile {
   std::unique_ptr<sql::Db> db_;
   const bool immutable_;
   const bool log_found_;
+  sql::OpenOptions reopen_;  // how a reader opens the file: as this connection, read-only
+  const std::uint64_t mmap_bytes_;
 };
 
 OpenedPoolFile stores_over(std::unique_ptr<SqlitePoolFile> file) {
@@ -228,7 +278,8 @@ Result<OpenedPoolFile> open_sqlite_pool_file(const std::string& path, const Pool
     return std::unexpected(schema.error());
   }
   ANYFS_CHECK(configure(*db, options.read_only, options.mmap_bytes));
-  auto opened = stores_over(std::make_unique<SqlitePoolFile>(path, std::move(db), immutable, log_found));
+  auto opened = stores_over(
+      std::make_unique<SqlitePoolFile>(path, std::move(db), immutable, log_found, db_options, options.mmap_bytes));
   // A pool made with page checksums whose header no longer says so has a
   // damaged header: reading on would skip every check.
   if (ANYFS_TRY(opened.meta->setting("page_checksums")).has_value() && !ANYFS_TRY(sql::has_page_checksums(path)))

@@ -1,5 +1,6 @@
 // A small LRU of decoded chunks, so that reading a chunk piece by piece does not
-// decode it once per piece. Bounded by bytes. Not thread-safe (the pool lock).
+// decode it once per piece. Bounded by bytes. Thread-safe: reads outside the
+// pool lock (pool/reader_pool.h) share it.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <unordered_map>
 
 #include "chunk/hash.h"
+#include "util/mutex.h"
 
 namespace anyfs {
 
@@ -17,6 +19,7 @@ class ChunkCache {
   explicit ChunkCache(std::uint64_t capacity_bytes) : capacity_(capacity_bytes) {}
 
   std::shared_ptr<const std::string> get(const ChunkId& id) {
+    MutexLock lock(mu_);
     auto it = index_.find(id);
     if (it == index_.end()) return nullptr;
     order_.splice(order_.begin(), order_, it->second);
@@ -24,6 +27,7 @@ class ChunkCache {
   }
 
   void put(const ChunkId& id, std::shared_ptr<const std::string> data) {
+    MutexLock lock(mu_);
     if (data->size() > capacity_ / 4 || index_.contains(id)) return;
     order_.emplace_front(id, data);
     index_.emplace(id, order_.begin());
@@ -36,6 +40,7 @@ class ChunkCache {
   }
 
   void erase(const ChunkId& id) {
+    MutexLock lock(mu_);
     auto it = index_.find(id);
     if (it == index_.end()) return;
     bytes_ -= it->second->second->size();
@@ -44,6 +49,7 @@ class ChunkCache {
   }
 
   void clear() {
+    MutexLock lock(mu_);
     order_.clear();
     index_.clear();
     bytes_ = 0;
@@ -51,10 +57,11 @@ class ChunkCache {
 
  private:
   using Entry = std::pair<ChunkId, std::shared_ptr<const std::string>>;
-  std::uint64_t capacity_;
-  std::uint64_t bytes_ = 0;
-  std::list<Entry> order_;
-  std::unordered_map<ChunkId, std::list<Entry>::iterator, ChunkIdHash> index_;
+  const std::uint64_t capacity_;
+  Mutex mu_;
+  std::uint64_t bytes_ GUARDED_BY(mu_) = 0;
+  std::list<Entry> order_ GUARDED_BY(mu_);
+  std::unordered_map<ChunkId, std::list<Entry>::iterator, ChunkIdHash> index_ GUARDED_BY(mu_);
 };
 
 }  // namespace anyfs

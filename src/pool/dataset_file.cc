@@ -119,6 +119,7 @@ Result<void> DatasetImpl::reflink(std::string_view from, std::string_view to) {
     Node* parent = ANYFS_TRY(nodes_.load(r.parent().ino));
     Node* node = ANYFS_TRY(create_in(parent, r.leaf, process_owned(FileKind::Regular, src->rec.mode), tid));
     node->rec.size = src->rec.size;
+    node->data_tid = tid;
     const DatasetLayer& layer = nodes_.layer_of(*src);
     for (auto e : ANYFS_TRY(core_->meta->extents(layer.ds, src->rec.ino, 0, k_max_file_size, layer.at))) {
       e.ino = node->rec.ino;
@@ -198,15 +199,27 @@ Result<void> DatasetFile::check_writable() const {
   return {};
 }
 
+// A file whose state is all committed is read outside the pool lock, on a
+// read connection (pool/reader_pool.h): reads run in parallel with each
+// other and with the writer's work on other files. The access time moves
+// before such a read, after one under the lock; either way the read sees it.
 Result<std::size_t> DatasetFile::pread(std::span<char> buf, std::uint64_t offset) {
   ANYFS_CHECK(check_open());
   if (!wants_read(flags_)) return fail(Errc::BadHandle, "", "handle is not open for reading");
-  PoolLock lock(ds_->core_->mu);
-  ANYFS_CHECK(ds_->core_->begin_read());
-  if (node_->rec.kind == FileKind::Directory) return fail(Errc::IsDir, "", "is a directory");
-  auto n = ds_->data_.read(*node_, buf, offset);
-  if (n) (void)ds_->note_access(*node_, flags_);
-  return n;
+  std::optional<ReadPlan> plan;
+  {
+    PoolLock lock(ds_->core_->mu);
+    ANYFS_CHECK(ds_->core_->begin_read());
+    if (node_->rec.kind == FileKind::Directory) return fail(Errc::IsDir, "", "is a directory");
+    plan = ANYFS_TRY(ds_->data_.plan_read(*node_, offset, buf.size()));
+    if (!plan) {
+      auto n = ds_->data_.read(*node_, buf, offset);
+      if (n) (void)ds_->note_access(*node_, flags_);
+      return n;
+    }
+    (void)ds_->note_access(*node_, flags_);
+  }
+  return FileData::read_planned(*plan, ds_->core_->chunk_cache, buf, offset);
 }
 
 Result<void> DatasetFile::write_at(std::string_view data, std::uint64_t offset) {

@@ -32,27 +32,8 @@ Result<std::size_t> FileData::read_now(Node& node, std::span<char> buf, std::uin
   if (offset >= size || buf.empty()) return std::size_t{0};
   const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size - offset));
   const std::uint64_t end = offset + n;
-  std::uint64_t filled = offset;  // bytes before this are written; holes get zeros
-  for (const auto& e : ANYFS_TRY(nodes_.extents(node, offset, end))) {
-    // A read that takes a whole chunk (streaming) does not need it cached.
-    bool whole = e.chunk_offset == 0 && e.offset >= offset && e.end() <= end;
-    std::uint64_t from = std::max(offset, e.offset);
-    std::uint64_t to = std::min(end, e.end());
-    if (from > filled) std::memset(buf.data() + (filled - offset), 0, from - filled);
-    filled = to;
-    if (whole && !core_.chunk_cache.get(e.chunk)) {
-      // Decoded straight into the caller's buffer: no allocation, no copy.
-      std::span<char> out(buf.data() + (from - offset), to - from);
-      if (ANYFS_TRY(load_chunk_into(*core_.chunks, e.chunk, out, settings_.verify_reads))) continue;
-    }
-    auto data = ANYFS_TRY(chunk(e.chunk, !whole));
-    std::uint64_t in_chunk = e.chunk_offset + (from - e.offset);
-    if (in_chunk + (to - from) > data->size())
-      return fail(Errc::Corrupt, "", fmt::format("extent of inode {} runs past chunk {}", node.rec.ino,
-                                                 to_hex(e.chunk)));
-    std::memcpy(buf.data() + (from - offset), data->data() + in_chunk, to - from);
-  }
-  if (end > filled) std::memset(buf.data() + (filled - offset), 0, end - filled);
+  ANYFS_CHECK(fill(ANYFS_TRY(nodes_.extents(node, offset, end)), *core_.chunks, core_.chunk_cache,
+                   settings_.verify_reads, node.rec.ino, buf.first(n), offset));
   // Buffered bytes are newer than any extent.
   auto it = node.data.upper_bound(offset);
   if (it != node.data.begin()) --it;
@@ -61,6 +42,62 @@ Result<std::size_t> FileData::read_now(Node& node, std::span<char> buf, std::uin
     std::uint64_t to = std::min(end, it->first + it->second.size());
     if (from < to) std::memcpy(buf.data() + (from - offset), it->second.data() + (from - it->first), to - from);
   }
+  return n;
+}
+
+Result<void> FileData::fill(const std::vector<ExtentRecord>& extents, ChunkStore& store, ChunkCache& cache,
+                            bool verify, Ino ino, std::span<char> buf, std::uint64_t offset) {
+  const std::uint64_t end = offset + buf.size();
+  std::uint64_t filled = offset;  // bytes before this are written; holes get zeros
+  for (const auto& e : extents) {
+    if (e.end() <= offset || e.offset >= end) continue;
+    // A read that takes a whole chunk (streaming) does not need it cached.
+    const bool whole = e.chunk_offset == 0 && e.offset >= offset && e.end() <= end;
+    const std::uint64_t from = std::max(offset, e.offset);
+    const std::uint64_t to = std::min(end, e.end());
+    if (from > filled) std::memset(buf.data() + (filled - offset), 0, from - filled);
+    filled = to;
+    std::shared_ptr<const std::string> data = cache.get(e.chunk);
+    if (whole && !data) {
+      // Decoded straight into the caller's buffer: no allocation, no copy.
+      std::span<char> out(buf.data() + (from - offset), to - from);
+      if (ANYFS_TRY(load_chunk_into(store, e.chunk, out, verify))) continue;
+    }
+    if (!data) {
+      data = std::make_shared<const std::string>(ANYFS_TRY(load_chunk(store, e.chunk, verify)));
+      if (!whole) cache.put(e.chunk, data);
+    }
+    const std::uint64_t in_chunk = e.chunk_offset + (from - e.offset);
+    if (in_chunk + (to - from) > data->size())
+      return fail(Errc::Corrupt, "", fmt::format("extent of inode {} runs past chunk {}", ino, to_hex(e.chunk)));
+    std::memcpy(buf.data() + (from - offset), data->data() + in_chunk, to - from);
+  }
+  if (end > filled) std::memset(buf.data() + (filled - offset), 0, end - filled);
+  return {};
+}
+
+Result<std::optional<ReadPlan>> FileData::plan_read(Node& node, std::uint64_t offset, std::size_t length) {
+  // A read-only opener follows another process's commits on its own
+  // connection (read()); a node with bytes or rows not yet committed is read
+  // where they are.
+  if (core_.read_only || node.stale || !node.data.empty() || node.data_tid > core_.counters.committed_tid() ||
+      offset >= node.rec.size || length == 0)
+    return std::optional<ReadPlan>();
+  const std::uint64_t end = offset + std::min<std::uint64_t>(length, node.rec.size - offset);
+  std::optional<std::vector<ExtentRecord>> extents;
+  if (node.rec.size <= k_extent_cache_max_size) extents = ANYFS_TRY(nodes_.extents(node, offset, end));
+  auto reader = ANYFS_TRY(core_.readers.take(*core_.file));
+  return std::optional<ReadPlan>(ReadPlan{std::move(reader), node.rec.ino, node.rec.size, nodes_.layer_of(node),
+                                          std::move(extents), settings_.verify_reads});
+}
+
+Result<std::size_t> FileData::read_planned(ReadPlan& plan, ChunkCache& cache, std::span<char> buf,
+                                           std::uint64_t offset) {
+  const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), plan.size - offset));
+  const std::uint64_t end = offset + n;
+  if (!plan.extents)
+    plan.extents = ANYFS_TRY(plan.reader->meta().extents(plan.layer.ds, plan.ino, offset, end, plan.layer.at));
+  ANYFS_CHECK(fill(*plan.extents, plan.reader->chunks(), cache, plan.verify, plan.ino, buf.first(n), offset));
   return n;
 }
 
@@ -177,6 +214,7 @@ Result<void> FileData::flush(Node& node, bool all) {
       ANYFS_TRY(store_prepared(*core_.chunks, prepared));
       core_.counters.wrote(prepared.chunk.stored.size());
       node.extents.reset();
+      node.data_tid = tid;
       ExtentRecord e{node.rec.ino, offset, piece.size(), prepared.id, 0};
       ANYFS_CHECK(core_.meta->put_extent(id_, e, tid));
     }
@@ -191,6 +229,7 @@ Result<void> FileData::flush(Node& node, bool all) {
 
 Result<void> FileData::punch(Node& node, std::uint64_t from, std::uint64_t to, Tid tid) {
   node.extents.reset();
+  node.data_tid = core_.stamp(tid);
   for (const auto& e : ANYFS_TRY(core_.meta->extents(id_, node.rec.ino, from, to))) {
     ANYFS_CHECK(core_.meta->drop_extent(id_, node.rec.ino, e.offset, tid));
     if (e.offset < from) {
@@ -213,14 +252,6 @@ Result<std::uint64_t> FileData::allocated(Node& node) {
   std::uint64_t bytes = node.data_bytes;
   for (const auto& e : ANYFS_TRY(nodes_.extents(node, 0, k_max_file_size))) bytes += e.length;
   return bytes;
-}
-
-Result<std::shared_ptr<const std::string>> FileData::chunk(const ChunkId& id, bool keep) {
-  if (auto hit = core_.chunk_cache.get(id)) return hit;
-  auto raw = ANYFS_TRY(load_chunk(*core_.chunks, id, settings_.verify_reads));
-  auto data = std::make_shared<const std::string>(std::move(raw));
-  if (keep) core_.chunk_cache.put(id, data);
-  return data;
 }
 
 }  // namespace anyfs

@@ -7,9 +7,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "anyfs/error.h"
 #include "chunk/chunker.h"
@@ -17,9 +19,23 @@
 #include "pool/node_cache.h"
 #include "pool/pool_core.h"
 #include "pool/properties.h"
+#include "pool/reader_pool.h"
 #include "util/thread_annotations.h"
 
 namespace anyfs {
+
+// A read of a clean file, planned under the pool lock and run outside it on a
+// read connection (FileData::plan_read).
+struct ReadPlan {
+  ReaderPool::Lease reader;
+  Ino ino = 0;
+  std::uint64_t size = 0;
+  DatasetLayer layer;
+  // The extents over the range, when the node had them cached (small files);
+  // otherwise the read connection reads them.
+  std::optional<std::vector<ExtentRecord>> extents;
+  bool verify = false;
+};
 
 class FileData {
  public:
@@ -34,6 +50,14 @@ class FileData {
   // buffered data read as zeros); returns the bytes read (short at the end).
   // Errors: Corrupt (an extent past its chunk, a chunk failing its checksum).
   Result<std::size_t> read(Node& node, std::span<char> buf, std::uint64_t offset) REQUIRES(pool_lock);
+  // A read of [offset, offset + length) to run outside the pool lock, when
+  // everything the node holds is committed (no buffered bytes, no change
+  // since the last commit) — else nullopt: read() under the lock. Takes a
+  // read connection whose snapshot is that committed state.
+  Result<std::optional<ReadPlan>> plan_read(Node& node, std::uint64_t offset, std::size_t length) REQUIRES(pool_lock);
+  // Runs a planned read; needs no lock. Errors as read().
+  static Result<std::size_t> read_planned(ReadPlan& plan, ChunkCache& cache, std::span<char> buf,
+                                          std::uint64_t offset);
   // Adds `data` at `offset` to the node's buffer, merging with the ranges it touches.
   void buffer(Node& node, std::string_view data, std::uint64_t offset) REQUIRES(pool_lock);
   // Drops buffered bytes at and past `size`, and the extents there.
@@ -52,8 +76,10 @@ class FileData {
 
  private:
   Result<std::size_t> read_now(Node& node, std::span<char> buf, std::uint64_t offset) REQUIRES(pool_lock);
-  // A chunk decoded, through the pool's chunk cache (kept there if `keep`).
-  Result<std::shared_ptr<const std::string>> chunk(const ChunkId& id, bool keep) REQUIRES(pool_lock);
+  // Fills buf (covering [offset, end)) from `extents` with chunks of `store`
+  // through `cache`; holes read as zeros.
+  static Result<void> fill(const std::vector<ExtentRecord>& extents, ChunkStore& store, ChunkCache& cache,
+                           bool verify, Ino ino, std::span<char> buf, std::uint64_t offset);
 
   PoolCore& core_;
   NodeCache& nodes_;

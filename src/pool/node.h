@@ -27,6 +27,10 @@ struct Node {
   // (the inode is shared with it until the clone changes it, see NodeCache::own).
   int layer = 0;
   Tid dirty_tid = 0;    // the first TID that changed it since it was written
+  // A TID of the transaction group that last changed its extents (0: none
+  // since loaded). Once the pool has committed it, the file's data rows are
+  // what a read connection sees (FileData::plan_read).
+  Tid data_tid = 0;
   bool stale = false;   // a read-only opener saw another process commit
   int opens = 0;        // handles holding it
   // Buffered file data (pool/file_data.h): bytes by offset, not overlapping.

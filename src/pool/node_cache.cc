@@ -99,6 +99,7 @@ Result<void> NodeCache::own(Node* node, Tid tid) {
     for (const auto& e : ANYFS_TRY(core_.meta->list_dir(from.ds, ino, from.at)))
       ANYFS_CHECK(core_.meta->put_dirent(id_, e, tid));
   node->layer = 0;
+  node->data_tid = tid;  // its extents are now rows of this dataset, written in this group
   mark(node, tid);
   return {};
 }

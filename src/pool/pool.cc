@@ -165,6 +165,7 @@ Result<void> PoolImpl::close() {
   // Closed cleanly (marked so): the log may go as the file closes.
   if (!core_->read_only && !core_->stopped() && outcome) core_->file->keep_log(false);
   core_->closed = true;
+  core_->readers.close();
   core_->participants.clear();
   core_->chunks.reset();
   core_->history.reset();

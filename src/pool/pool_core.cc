@@ -9,6 +9,7 @@
 namespace anyfs {
 
 PoolCore::~PoolCore() {
+  readers.close();  // no lease outlives the core: a read holds the core while it uses one
   chunks.reset();
   history.reset();
   meta.reset();

@@ -18,6 +18,7 @@
 #include "meta/meta_store.h"
 #include "meta/pool_file.h"
 #include "pool/chunk_cache.h"
+#include "pool/reader_pool.h"
 #include "pool/pool_lock.h"
 #include "pool/properties.h"
 #include "pool/space_guard.h"
@@ -69,7 +70,8 @@ struct PoolCore {
   std::unique_ptr<MetaStore> meta PT_GUARDED_BY(pool_lock);
   std::unique_ptr<HistoryStore> history PT_GUARDED_BY(pool_lock);
   std::unique_ptr<ChunkStore> chunks PT_GUARDED_BY(pool_lock);
-  ChunkCache chunk_cache GUARDED_BY(pool_lock){16ull << 20};
+  ChunkCache chunk_cache{16ull << 20};  // its own lock: reads outside the pool lock share it
+  ReaderPool readers;                   // connections for reads outside the pool lock
   SpaceGuard space GUARDED_BY(pool_lock);  // a writer's reserve on its file system (pool/space_guard.h)
   PoolSpace space_seen GUARDED_BY(pool_lock);  // the pool's figures the guard last saw, and when
   std::chrono::steady_clock::time_point space_seen_at GUARDED_BY(pool_lock){};
