@@ -80,7 +80,8 @@ class PoolFile {
   virtual Result<void> rewrite(bool add_page_checksums) = 0;
   // The first failure of the storage below, once one happened.
   virtual std::optional<Error> storage_failure() const = 0;
-  // A new read connection, opened as this one was (read-only).
+  // A new read connection, opened as this one was (read-only). Safe to call
+  // from any thread while the file is open.
   virtual Result<std::unique_ptr<PoolReader>> open_reader() = 0;
 };
 

@@ -199,10 +199,12 @@ Result<void> DatasetFile::check_writable() const {
   return {};
 }
 
-// A file whose state is all committed is read outside the pool lock, on a
+// A file whose data is all committed is read outside the pool lock, on a
 // read connection (pool/reader_pool.h): reads run in parallel with each
-// other and with the writer's work on other files. The access time moves
-// before such a read, after one under the lock; either way the read sees it.
+// other and with the writer's work. If that read fails — a commit in between
+// freed a chunk it names, or real damage — it is read again under the lock,
+// which reports what is really wrong. The access time moves before a read
+// outside the lock, after one under it; either way the read sees it.
 Result<std::size_t> DatasetFile::pread(std::span<char> buf, std::uint64_t offset) {
   ANYFS_CHECK(check_open());
   if (!wants_read(flags_)) return fail(Errc::BadHandle, "", "handle is not open for reading");
@@ -212,14 +214,20 @@ Result<std::size_t> DatasetFile::pread(std::span<char> buf, std::uint64_t offset
     ANYFS_CHECK(ds_->core_->begin_read());
     if (node_->rec.kind == FileKind::Directory) return fail(Errc::IsDir, "", "is a directory");
     plan = ANYFS_TRY(ds_->data_.plan_read(*node_, offset, buf.size()));
-    if (!plan) {
-      auto n = ds_->data_.read(*node_, buf, offset);
-      if (n) (void)ds_->note_access(*node_, flags_);
-      return n;
-    }
+    if (!plan) return read_locked(buf, offset);
     (void)ds_->note_access(*node_, flags_);
   }
-  return FileData::read_planned(*plan, ds_->core_->chunk_cache, buf, offset);
+  auto n = FileData::read_planned(*plan, ds_->core_->readers, ds_->core_->chunk_cache, buf, offset);
+  if (n) return n;
+  PoolLock lock(ds_->core_->mu);
+  ANYFS_CHECK(ds_->core_->begin_read());
+  return ds_->data_.read(*node_, buf, offset);
+}
+
+Result<std::size_t> DatasetFile::read_locked(std::span<char> buf, std::uint64_t offset) {
+  auto n = ds_->data_.read(*node_, buf, offset);
+  if (n) (void)ds_->note_access(*node_, flags_);
+  return n;
 }
 
 Result<void> DatasetFile::write_at(std::string_view data, std::uint64_t offset) {

@@ -215,6 +215,8 @@ class DatasetFile final : public File {
  private:
   Result<void> check_open() const;
   Result<void> check_writable() const;
+  // A read under the pool lock, then the access time.
+  Result<std::size_t> read_locked(std::span<char> buf, std::uint64_t offset) REQUIRES(pool_lock);
   // The write of pwrite and append at `offset`.
   Result<void> write_at(std::string_view data, std::uint64_t offset) REQUIRES(pool_lock);
 

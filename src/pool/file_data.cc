@@ -86,18 +86,27 @@ Result<std::optional<ReadPlan>> FileData::plan_read(Node& node, std::uint64_t of
   const std::uint64_t end = offset + std::min<std::uint64_t>(length, node.rec.size - offset);
   std::optional<std::vector<ExtentRecord>> extents;
   if (node.rec.size <= k_extent_cache_max_size) extents = ANYFS_TRY(nodes_.extents(node, offset, end));
-  auto reader = ANYFS_TRY(core_.readers.take(*core_.file));
-  return std::optional<ReadPlan>(ReadPlan{std::move(reader), node.rec.ino, node.rec.size, nodes_.layer_of(node),
-                                          std::move(extents), settings_.verify_reads});
+  return std::optional<ReadPlan>(
+      ReadPlan{node.rec.ino, node.rec.size, nodes_.layer_of(node), std::move(extents), settings_.verify_reads});
 }
 
-Result<std::size_t> FileData::read_planned(ReadPlan& plan, ChunkCache& cache, std::span<char> buf,
-                                           std::uint64_t offset) {
-  const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), plan.size - offset));
-  const std::uint64_t end = offset + n;
-  if (!plan.extents)
-    plan.extents = ANYFS_TRY(plan.reader->meta().extents(plan.layer.ds, plan.ino, offset, end, plan.layer.at));
-  ANYFS_CHECK(fill(*plan.extents, plan.reader->chunks(), cache, plan.verify, plan.ino, buf.first(n), offset));
+Result<std::size_t> FileData::read_planned(const ReadPlan& plan, ReaderPool& readers, ChunkCache& cache,
+                                           std::span<char> buf, std::uint64_t offset) {
+  auto reader = ANYFS_TRY(readers.take());
+  if (plan.extents) {
+    // The extents of the planned state; the chunks they name are immutable,
+    // so any found belong to that state (one freed since fails the read).
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), plan.size - offset));
+    ANYFS_CHECK(fill(*plan.extents, reader->chunks(), cache, plan.verify, plan.ino, buf.first(n), offset));
+    return n;
+  }
+  // Size and extents both from the snapshot, which may be newer than the plan.
+  auto rec = ANYFS_TRY(reader->meta().inode(plan.layer.ds, plan.ino, plan.layer.at));
+  if (!rec) return fail(Errc::NotFound, "", "the inode left the committed state");
+  if (offset >= rec->size) return std::size_t{0};
+  const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), rec->size - offset));
+  const auto extents = ANYFS_TRY(reader->meta().extents(plan.layer.ds, plan.ino, offset, offset + n, plan.layer.at));
+  ANYFS_CHECK(fill(extents, reader->chunks(), cache, plan.verify, plan.ino, buf.first(n), offset));
   return n;
 }
 

@@ -27,7 +27,6 @@ namespace anyfs {
 // A read of a clean file, planned under the pool lock and run outside it on a
 // read connection (FileData::plan_read).
 struct ReadPlan {
-  ReaderPool::Lease reader;
   Ino ino = 0;
   std::uint64_t size = 0;
   DatasetLayer layer;
@@ -51,13 +50,15 @@ class FileData {
   // Errors: Corrupt (an extent past its chunk, a chunk failing its checksum).
   Result<std::size_t> read(Node& node, std::span<char> buf, std::uint64_t offset) REQUIRES(pool_lock);
   // A read of [offset, offset + length) to run outside the pool lock, when
-  // everything the node holds is committed (no buffered bytes, no change
-  // since the last commit) — else nullopt: read() under the lock. Takes a
-  // read connection whose snapshot is that committed state.
+  // everything the node holds is committed (no buffered bytes, no change to
+  // its extents since the last commit) — else nullopt: read() under the lock.
   Result<std::optional<ReadPlan>> plan_read(Node& node, std::uint64_t offset, std::size_t length) REQUIRES(pool_lock);
-  // Runs a planned read; needs no lock. Errors as read().
-  static Result<std::size_t> read_planned(ReadPlan& plan, ChunkCache& cache, std::span<char> buf,
-                                          std::uint64_t offset);
+  // Runs a planned read on a read connection of `readers`, whose snapshot is
+  // what is committed when it begins; needs no lock. A commit between the plan
+  // and the snapshot may have freed a chunk the plan names: any error means
+  // "read it under the lock" (read() reports the real ones).
+  static Result<std::size_t> read_planned(const ReadPlan& plan, ReaderPool& readers, ChunkCache& cache,
+                                          std::span<char> buf, std::uint64_t offset);
   // Adds `data` at `offset` to the node's buffer, merging with the ranges it touches.
   void buffer(Node& node, std::string_view data, std::uint64_t offset) REQUIRES(pool_lock);
   // Drops buffered bytes at and past `size`, and the extents there.

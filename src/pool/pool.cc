@@ -77,6 +77,7 @@ Result<std::shared_ptr<PoolCore>> connect(const std::string& path, const PoolOpe
   core->meta = std::move(opened.meta);
   core->history = std::move(opened.history);
   core->chunks = std::move(opened.chunks);
+  core->readers.attach(core->file.get());
   return core;
 }
 

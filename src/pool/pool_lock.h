@@ -11,6 +11,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 
 #include "util/thread_annotations.h"
@@ -21,21 +22,45 @@ class CAPABILITY("mutex") PoolLockRole {};
 // Never read or written: only named in annotations.
 inline PoolLockRole pool_lock;
 
+// Granted in the order asked (tickets): a thread that takes the lock again
+// and again — a writer streaming small operations — cannot keep readers out
+// between its turns, as a plain mutex lets it.
 class PoolMutex {
  public:
-  // The analysis cannot see that locking mu_ is taking the role.
-  void lock() ACQUIRE(pool_lock) NO_THREAD_SAFETY_ANALYSIS { mu_.lock(); }
-  void unlock() RELEASE(pool_lock) NO_THREAD_SAFETY_ANALYSIS { mu_.unlock(); }
-  // Waits on `cv` until `deadline` (or a wakeup), releasing the lock meanwhile.
+  // The analysis cannot see that holding a ticket is taking the role.
+  void lock() ACQUIRE(pool_lock) NO_THREAD_SAFETY_ANALYSIS {
+    std::unique_lock lock(mu_);
+    wait_turn(lock);
+  }
+  void unlock() RELEASE(pool_lock) NO_THREAD_SAFETY_ANALYSIS {
+    {
+      std::lock_guard lock(mu_);
+      ++serving_;
+    }
+    turn_.notify_all();
+  }
+  // Waits on `cv` until `deadline` (or a wakeup), without the lock meanwhile;
+  // holds it again, in its turn, when it returns. Whoever notifies `cv` holds
+  // the pool lock, so cannot do it before this waits.
   template <class TimePoint>
   void wait_until(std::condition_variable& cv, TimePoint deadline) REQUIRES(pool_lock) {
-    std::unique_lock lock(mu_, std::adopt_lock);
+    std::unique_lock lock(mu_);
+    ++serving_;
+    turn_.notify_all();
     cv.wait_until(lock, deadline);
-    lock.release();
+    wait_turn(lock);
   }
 
  private:
-  std::mutex mu_;
+  void wait_turn(std::unique_lock<std::mutex>& lock) {
+    const std::uint64_t mine = next_++;
+    while (serving_ != mine) turn_.wait(lock);
+  }
+
+  std::mutex mu_;  // guards the tickets
+  std::condition_variable turn_;
+  std::uint64_t next_ = 0;     // the next ticket handed out
+  std::uint64_t serving_ = 0;  // the ticket that holds the lock
 };
 
 // Holds the pool lock for its scope; unlock()/lock() around a stretch that

@@ -1,9 +1,8 @@
 // Read connections beside the writer's (meta/pool_file.h PoolReader), so that
 // file data is read outside the pool lock and reads run in parallel. A lease
-// holds one connection with a snapshot begun while the pool lock was held —
-// no commit runs then, so the snapshot is exactly the committed state the
-// caches of clean nodes reflect — and gives it back, snapshot ended, when it
-// goes. Lock order: the pool lock, then this pool's own.
+// holds one connection with a snapshot of what is committed as it begins, and
+// gives it back, snapshot ended, when it goes. Needs no pool lock (and may be
+// taken under it: its own lock comes after the pool lock).
 #pragma once
 
 #include <memory>
@@ -12,7 +11,6 @@
 
 #include "anyfs/error.h"
 #include "meta/pool_file.h"
-#include "pool/pool_lock.h"
 #include "util/mutex.h"
 
 namespace anyfs {
@@ -45,27 +43,36 @@ class ReaderPool {
     std::unique_ptr<PoolReader> reader_;
   };
 
-  // A connection (reused or opened from `file`) with its snapshot begun.
-  Result<Lease> take(PoolFile& file) REQUIRES(pool_lock) {
+  // The file new connections are opened from, until close().
+  void attach(PoolFile* file) {
+    MutexLock lock(mu_);
+    file_ = file;
+  }
+
+  // A connection (reused, or opened from the file) with its snapshot begun.
+  // Errors: BadHandle once closed, and those of opening a connection.
+  Result<Lease> take() {
     std::unique_ptr<PoolReader> reader;
     {
       MutexLock lock(mu_);
-      if (closed_) return fail(Errc::BadHandle, "", "the pool is closed");
+      if (file_ == nullptr) return fail(Errc::BadHandle, "", "the pool is closed");
       if (!idle_.empty()) {
         reader = std::move(idle_.back());
         idle_.pop_back();
+      } else {
+        reader = ANYFS_TRY(file_->open_reader());  // under the lock: close() cannot take the file meanwhile
       }
     }
-    if (!reader) reader = ANYFS_TRY(file.open_reader());
     ANYFS_CHECK(reader->begin());
     return Lease(this, std::move(reader));
   }
 
-  // Closes the idle connections; those leased close when they come back.
+  // Closes the idle connections and lets go of the file; those leased close
+  // when they come back.
   void close() {
     std::vector<std::unique_ptr<PoolReader>> drop;
     MutexLock lock(mu_);
-    closed_ = true;
+    file_ = nullptr;
     drop.swap(idle_);
   }
 
@@ -73,12 +80,12 @@ class ReaderPool {
   void give_back(std::unique_ptr<PoolReader> reader) {
     reader->end();
     MutexLock lock(mu_);
-    if (!closed_ && idle_.size() < k_keep) idle_.push_back(std::move(reader));
+    if (file_ != nullptr && idle_.size() < k_keep) idle_.push_back(std::move(reader));
   }
 
   Mutex mu_;
+  PoolFile* file_ GUARDED_BY(mu_) = nullptr;
   std::vector<std::unique_ptr<PoolReader>> idle_ GUARDED_BY(mu_);
-  bool closed_ GUARDED_BY(mu_) = false;
 };
 
 }  // namespace anyfs

@@ -3,7 +3,6 @@
 // std::mutex carries no annotations, so GUARDED_BY(a std::mutex) checks nothing.
 #pragma once
 
-#include <chrono>
 #include <condition_variable>
 #include <mutex>
 
@@ -57,21 +56,6 @@ class CondVar {
     std::unique_lock lock(mu.mu_, std::adopt_lock);
     cv_.wait(lock);
     lock.release();
-  }
-  // False when the time ran out.
-  template <class Rep, class Period>
-  bool wait_for(Mutex& mu, std::chrono::duration<Rep, Period> d) REQUIRES(mu) {
-    std::unique_lock lock(mu.mu_, std::adopt_lock);
-    bool woken = cv_.wait_for(lock, d) == std::cv_status::no_timeout;
-    lock.release();
-    return woken;
-  }
-  template <class Clock, class Duration>
-  bool wait_until(Mutex& mu, std::chrono::time_point<Clock, Duration> t) REQUIRES(mu) {
-    std::unique_lock lock(mu.mu_, std::adopt_lock);
-    bool woken = cv_.wait_until(lock, t) == std::cv_status::no_timeout;
-    lock.release();
-    return woken;
   }
 
  private:
