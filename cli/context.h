@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,7 @@ struct GlobalOptions {
   bool read_only = false;           // --read-only
   std::vector<std::string> denied;  // --deny GLOB
   std::string trace_file;           // --trace FILE
+  std::optional<std::uint64_t> cache_bytes;  // --cache SIZE
 };
 
 // Whether a command changes what it works on: reading commands open a pool

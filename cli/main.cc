@@ -39,6 +39,13 @@ int run(int argc, char** argv) {
   app.add_flag("--read-only", options.read_only, "Refuse every change");
   app.add_option("--deny", options.denied, "Hide paths matching this glob (repeatable)");
   app.add_option("--trace", options.trace_file, "Append a JSON line per filesystem call to this file");
+  app.add_option("--cache", options.cache_bytes,
+                 "Memory for decoded chunks, e.g. 256M or 2G; 0 turns the cache off (default: 1/16 of the "
+                 "memory the process may use, 32M..4G)")
+      ->check(CLI::Validator(
+          [](std::string& text) { return text.starts_with('-') ? std::string("a size cannot be negative") : std::string(); },
+          "SIZE"))
+      ->transform(CLI::AsSizeValue(false));
 
   std::function<int(Context&)> chosen;
   Access access = Access::Read;

@@ -46,6 +46,12 @@ struct PoolOpenOptions {
   // (docs/PERFORMANCE.md, "Against the targets of issue 3": 1.15x ext4 on small
   // uncompressed files with the pool mapped, 0.45x with the default).
   std::uint64_t mmap_bytes = 64ull << 20;
+  // Bytes of decoded chunks kept in memory (anonymous memory, an adaptive
+  // replacement cache: docs/ARCHITECTURE.md, "The decoded-chunk cache"). A
+  // small file read again is then served without SQLite and without decoding.
+  // Unset: 1/16 of the memory the process may use (physical, or its control
+  // group's limit), at least 32 MiB and at most 4 GiB. 0 turns it off.
+  std::optional<std::uint64_t> cache_bytes = std::nullopt;
   // Test hook: the name of a registered SQLite VFS to open the file through.
   std::string vfs = {};
 };
@@ -69,6 +75,12 @@ struct PoolStats {
   // back to the file system.
   std::uint64_t free_bytes = 0;
   std::uint64_t last_tid = 0;
+  // This process's decoded-chunk cache (PoolOpenOptions::cache_bytes): what
+  // it may hold, holds, and how often a chunk read found its chunk there.
+  std::uint64_t cache_capacity = 0;
+  std::uint64_t cache_bytes = 0;
+  std::uint64_t cache_hits = 0;
+  std::uint64_t cache_misses = 0;
   double dedup_ratio() const {
     return chunk_raw_bytes ? double(referenced_bytes + history_bytes) / double(chunk_raw_bytes) : 1.0;
   }

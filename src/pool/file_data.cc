@@ -32,8 +32,8 @@ Result<std::size_t> FileData::read_now(Node& node, std::span<char> buf, std::uin
   if (offset >= size || buf.empty()) return std::size_t{0};
   const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size - offset));
   const std::uint64_t end = offset + n;
-  ANYFS_CHECK(fill(ANYFS_TRY(nodes_.extents(node, offset, end)), *core_.chunks, core_.chunk_cache,
-                   settings_.verify_reads, node.rec.ino, buf.first(n), offset));
+  ANYFS_CHECK(fill(ANYFS_TRY(nodes_.extents(node, offset, end)), core_.chunks.get(), core_.chunk_cache,
+                   fill_options(node.rec.ino, size), buf.first(n), offset));
   // Buffered bytes are newer than any extent.
   auto it = node.data.upper_bound(offset);
   if (it != node.data.begin()) --it;
@@ -45,35 +45,35 @@ Result<std::size_t> FileData::read_now(Node& node, std::span<char> buf, std::uin
   return n;
 }
 
-Result<void> FileData::fill(const std::vector<ExtentRecord>& extents, ChunkStore& store, ChunkCache& cache,
-                            bool verify, Ino ino, std::span<char> buf, std::uint64_t offset) {
+Result<bool> FileData::fill(const std::vector<ExtentRecord>& extents, ChunkStore* store, ChunkCache& cache,
+                            const FillOptions& options, std::span<char> buf, std::uint64_t offset) {
   const std::uint64_t end = offset + buf.size();
   std::uint64_t filled = offset;  // bytes before this are written; holes get zeros
   for (const auto& e : extents) {
     if (e.end() <= offset || e.offset >= end) continue;
-    // A read that takes a whole chunk (streaming) does not need it cached.
     const bool whole = e.chunk_offset == 0 && e.offset >= offset && e.end() <= end;
     const std::uint64_t from = std::max(offset, e.offset);
     const std::uint64_t to = std::min(end, e.end());
     if (from > filled) std::memset(buf.data() + (filled - offset), 0, from - filled);
     filled = to;
     std::shared_ptr<const std::string> data = cache.get(e.chunk);
-    if (whole && !data) {
+    if (!data && !store) return false;
+    if (whole && !data && !options.keep_whole) {
       // Decoded straight into the caller's buffer: no allocation, no copy.
       std::span<char> out(buf.data() + (from - offset), to - from);
-      if (ANYFS_TRY(load_chunk_into(store, e.chunk, out, verify))) continue;
+      if (ANYFS_TRY(load_chunk_into(*store, e.chunk, out, options.verify))) continue;
     }
     if (!data) {
-      data = std::make_shared<const std::string>(ANYFS_TRY(load_chunk(store, e.chunk, verify)));
-      if (!whole) cache.put(e.chunk, data);
+      data = std::make_shared<const std::string>(ANYFS_TRY(load_chunk(*store, e.chunk, options.verify)));
+      cache.put(e.chunk, data);
     }
     const std::uint64_t in_chunk = e.chunk_offset + (from - e.offset);
     if (in_chunk + (to - from) > data->size())
-      return fail(Errc::Corrupt, "", fmt::format("extent of inode {} runs past chunk {}", ino, to_hex(e.chunk)));
+      return fail(Errc::Corrupt, "", fmt::format("extent of inode {} runs past chunk {}", options.ino, to_hex(e.chunk)));
     std::memcpy(buf.data() + (from - offset), data->data() + in_chunk, to - from);
   }
   if (end > filled) std::memset(buf.data() + (filled - offset), 0, end - filled);
-  return {};
+  return true;
 }
 
 Result<std::optional<ReadPlan>> FileData::plan_read(Node& node, std::uint64_t offset, std::size_t length) {
@@ -86,28 +86,35 @@ Result<std::optional<ReadPlan>> FileData::plan_read(Node& node, std::uint64_t of
   const std::uint64_t end = offset + std::min<std::uint64_t>(length, node.rec.size - offset);
   std::optional<std::vector<ExtentRecord>> extents;
   if (node.rec.size <= k_extent_cache_max_size) extents = ANYFS_TRY(nodes_.extents(node, offset, end));
-  return std::optional<ReadPlan>(
-      ReadPlan{node.rec.ino, node.rec.size, nodes_.layer_of(node), std::move(extents), settings_.verify_reads});
+  return std::optional<ReadPlan>(ReadPlan{node.rec.size, nodes_.layer_of(node), std::move(extents),
+                                          fill_options(node.rec.ino, node.rec.size)});
 }
 
 Result<std::size_t> FileData::read_planned(const ReadPlan& plan, ReaderPool& readers, ChunkCache& cache,
                                            std::span<char> buf, std::uint64_t offset) {
-  auto reader = ANYFS_TRY(readers.take());
   if (plan.extents) {
     // The extents of the planned state; the chunks they name are immutable,
     // so any found belong to that state (one freed since fails the read).
+    // When the cache holds them all, no read connection is needed.
     const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), plan.size - offset));
-    ANYFS_CHECK(fill(*plan.extents, reader->chunks(), cache, plan.verify, plan.ino, buf.first(n), offset));
+    if (ANYFS_TRY(fill(*plan.extents, nullptr, cache, plan.fill, buf.first(n), offset))) return n;
+    auto reader = ANYFS_TRY(readers.take());
+    ANYFS_CHECK(fill(*plan.extents, &reader->chunks(), cache, plan.fill, buf.first(n), offset));
     return n;
   }
   // Size and extents both from the snapshot, which may be newer than the plan.
-  auto rec = ANYFS_TRY(reader->meta().inode(plan.layer.ds, plan.ino, plan.layer.at));
+  auto reader = ANYFS_TRY(readers.take());
+  auto rec = ANYFS_TRY(reader->meta().inode(plan.layer.ds, plan.fill.ino, plan.layer.at));
   if (!rec) return fail(Errc::NotFound, "", "the inode left the committed state");
   if (offset >= rec->size) return std::size_t{0};
   const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), rec->size - offset));
-  const auto extents = ANYFS_TRY(reader->meta().extents(plan.layer.ds, plan.ino, offset, offset + n, plan.layer.at));
-  ANYFS_CHECK(fill(extents, reader->chunks(), cache, plan.verify, plan.ino, buf.first(n), offset));
+  const auto extents = ANYFS_TRY(reader->meta().extents(plan.layer.ds, plan.fill.ino, offset, offset + n, plan.layer.at));
+  ANYFS_CHECK(fill(extents, &reader->chunks(), cache, plan.fill, buf.first(n), offset));
   return n;
+}
+
+FillOptions FileData::fill_options(Ino ino, std::uint64_t size) const {
+  return FillOptions{.ino = ino, .verify = settings_.verify_reads, .keep_whole = size <= k_extent_cache_max_size};
 }
 
 void FileData::buffer(Node& node, std::string_view data, std::uint64_t offset) {

@@ -24,16 +24,25 @@
 
 namespace anyfs {
 
+// How FileData::fill() treats chunks.
+struct FillOptions {
+  Ino ino = 0;              // named in errors
+  bool verify = false;      // check each chunk loaded against its id
+  // Keep chunks read whole in the cache too (a small file: read whole
+  // again and again). A large file's chunks read whole are a stream and go
+  // straight into the caller's buffer; pieces of chunks are always kept.
+  bool keep_whole = false;
+};
+
 // A read of a clean file, planned under the pool lock and run outside it on a
 // read connection (FileData::plan_read).
 struct ReadPlan {
-  Ino ino = 0;
   std::uint64_t size = 0;
   DatasetLayer layer;
   // The extents over the range, when the node had them cached (small files);
   // otherwise the read connection reads them.
   std::optional<std::vector<ExtentRecord>> extents;
-  bool verify = false;
+  FillOptions fill;
 };
 
 class FileData {
@@ -77,10 +86,13 @@ class FileData {
 
  private:
   Result<std::size_t> read_now(Node& node, std::span<char> buf, std::uint64_t offset) REQUIRES(pool_lock);
-  // Fills buf (covering [offset, end)) from `extents` with chunks of `store`
-  // through `cache`; holes read as zeros.
-  static Result<void> fill(const std::vector<ExtentRecord>& extents, ChunkStore& store, ChunkCache& cache,
-                           bool verify, Ino ino, std::span<char> buf, std::uint64_t offset);
+  FillOptions fill_options(Ino ino, std::uint64_t size) const;
+  // Fills buf (covering [offset, end)) from `extents` with chunks from
+  // `cache`, loading those it lacks from `store`; holes read as zeros. With no
+  // store, returns false at the first chunk the cache lacks (buf then holds
+  // part of the range).
+  static Result<bool> fill(const std::vector<ExtentRecord>& extents, ChunkStore* store, ChunkCache& cache,
+                           const FillOptions& options, std::span<char> buf, std::uint64_t offset);
 
   PoolCore& core_;
   NodeCache& nodes_;

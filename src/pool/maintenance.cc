@@ -36,6 +36,11 @@ Result<PoolStats> pool_stats(PoolCore& core) {
   s.file_bytes = file_size(core.path) + file_size(core.path + "-wal");
   s.free_bytes = ANYFS_TRY(core.meta->free_bytes());
   s.last_tid = core.counters.last_tid();
+  const ChunkCache::Stats cache = core.chunk_cache.stats();
+  s.cache_capacity = cache.capacity;
+  s.cache_bytes = cache.bytes;
+  s.cache_hits = cache.hits;
+  s.cache_misses = cache.misses;
   return s;
 }
 

@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -23,6 +24,7 @@
 #include "pool/maintenance.h"
 #include "pool/pool_core.h"
 #include "pool/pool_impl.h"
+#include "util/memory.h"
 
 namespace anyfs {
 namespace {
@@ -66,6 +68,10 @@ Result<void> take_writer_lock(PoolCore& core) REQUIRES(pool_lock) {
   return {};
 }
 
+std::uint64_t default_cache_bytes() {
+  return std::clamp<std::uint64_t>(usable_memory_bytes() / 16, 32ull << 20, 4ull << 30);
+}
+
 Result<std::shared_ptr<PoolCore>> connect(const std::string& path, const PoolOpenOptions& options) {
   auto opened = ANYFS_TRY(open_sqlite_pool_file(
       path, {.read_only = options.read_only, .vfs = options.vfs, .mmap_bytes = options.mmap_bytes}));
@@ -78,6 +84,7 @@ Result<std::shared_ptr<PoolCore>> connect(const std::string& path, const PoolOpe
   core->history = std::move(opened.history);
   core->chunks = std::move(opened.chunks);
   core->readers.attach(core->file.get());
+  core->chunk_cache.set_capacity(options.cache_bytes ? *options.cache_bytes : default_cache_bytes());
   return core;
 }
 

@@ -70,7 +70,7 @@ struct PoolCore {
   std::unique_ptr<MetaStore> meta PT_GUARDED_BY(pool_lock);
   std::unique_ptr<HistoryStore> history PT_GUARDED_BY(pool_lock);
   std::unique_ptr<ChunkStore> chunks PT_GUARDED_BY(pool_lock);
-  ChunkCache chunk_cache{16ull << 20};  // its own lock: reads outside the pool lock share it
+  ChunkCache chunk_cache{0};  // its own lock: reads outside the pool lock share it; sized at open
   ReaderPool readers;                   // connections for reads outside the pool lock
   SpaceGuard space GUARDED_BY(pool_lock);  // a writer's reserve on its file system (pool/space_guard.h)
   PoolSpace space_seen GUARDED_BY(pool_lock);  // the pool's figures the guard last saw, and when

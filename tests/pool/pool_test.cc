@@ -245,6 +245,69 @@ TEST_F(PoolTest, CompressibleDataIsStoredSmaller) {
   EXPECT_EQ(must(fs->read_file("/text")), text);
 }
 
+// The decoded-chunk cache (pool/chunk_cache.h) as the read path uses it.
+TEST_F(PoolTest, ASmallFileReadAgainComesFromTheCacheAndARewriteIsSeen) {
+  create()->close();
+  PoolOpenOptions o;
+  o.cache_bytes = 64ull << 20;
+  auto pool = must(Pool::open(path(), o));
+  auto fs = must(pool->dataset());
+  std::string text;
+  while (text.size() < 10000) text += "small text file line " + std::to_string(text.size()) + "\n";
+  ASSERT_OK(fs->write_file("/a", text));
+  ASSERT_OK(pool->sync());
+  const auto before = must(pool->stats());
+  EXPECT_EQ(before.cache_capacity, 64ull << 20);
+  EXPECT_EQ(must(fs->read_file("/a")), text);
+  const auto first = must(pool->stats());
+  EXPECT_EQ(first.cache_hits, before.cache_hits);
+  EXPECT_GT(first.cache_bytes, text.size());
+  EXPECT_EQ(must(fs->read_file("/a")), text);
+  EXPECT_GT(must(pool->stats()).cache_hits, first.cache_hits);
+  // New content has a new id: the cached chunk of the old one is not read for it.
+  std::string changed = text;
+  changed[5000] = '#';
+  ASSERT_OK(fs->write_file("/a", changed));
+  EXPECT_EQ(must(fs->read_file("/a")), changed);
+  ASSERT_OK(pool->sync());
+  EXPECT_EQ(must(fs->read_file("/a")), changed);
+  EXPECT_EQ(must(fs->read_file("/a")), changed);
+}
+
+TEST_F(PoolTest, AStreamedLargeFileDoesNotFillTheCacheAndZeroTurnsItOff) {
+  create()->close();
+  {
+    auto pool = open();
+    auto fs = must(pool->dataset());
+    const std::string big = random_bytes(4 << 20, 3);
+    ASSERT_OK(fs->write_file("/big", big));
+    ASSERT_OK(pool->sync());
+    EXPECT_EQ(must(fs->read_file("/big")), big);
+    EXPECT_EQ(must(pool->stats()).cache_bytes, 0u);  // whole chunks of a large file go straight to the caller
+    ASSERT_OK(fs->write_file("/small", "hello"));
+    ASSERT_OK(pool->close());
+  }
+  PoolOpenOptions o;
+  o.cache_bytes = 0;
+  auto pool = must(Pool::open(path(), o));
+  auto fs = must(pool->dataset());
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(must(fs->read_file("/small")), "hello");
+  const auto s = must(pool->stats());
+  EXPECT_EQ(s.cache_capacity, 0u);
+  EXPECT_EQ(s.cache_hits, 0u);
+  EXPECT_EQ(s.cache_bytes, 0u);
+}
+
+TEST_F(PoolTest, TheDefaultCacheIsASixteenthOfMemoryWithinItsBounds) {
+  create()->close();
+  auto pool = open();
+  const std::uint64_t capacity = must(pool->stats()).cache_capacity;
+  const std::uint64_t memory = static_cast<std::uint64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGE_SIZE);
+  EXPECT_GE(capacity, 32ull << 20);
+  EXPECT_LE(capacity, std::max<std::uint64_t>(memory / 16, 32ull << 20));
+  EXPECT_LE(capacity, 4ull << 30);
+}
+
 TEST_F(PoolTest, ReflinkSharesChunksAndDivergesSafely) {
   auto pool = create();
   auto fs = must(pool->dataset());
