@@ -129,6 +129,12 @@ void FileData::buffer(Node& node, std::string_view data, std::uint64_t offset) {
       // Common cases in place: an append to the run, or an overwrite inside it.
       bool touches_next = it != ranges.end() && it->first <= end;
       if (!touches_next && end > prev_end) {
+        // A run past a megabyte is a stream: it will grow to the dirty limit
+        // before a flush, so it takes that room at once instead of doubling
+        // (each doubling copies the run; untouched room costs no memory).
+        const std::size_t need = static_cast<std::size_t>(end - prev->first);
+        if (need > prev->second.capacity() && need > k_stream_run)
+          prev->second.reserve(std::max<std::size_t>({need, 2 * prev->second.capacity(), k_stream_room}));
         prev->second.resize(offset - prev->first);
         prev->second.append(data);
         node.data_bytes += end - prev_end;
@@ -198,41 +204,29 @@ Result<void> FileData::flush(Node& node, bool all) {
       rest.remove_prefix(n);
       at += n;
     }
+    std::optional<std::uint64_t> kept_at;  // where the tail kept buffered starts
     if (!all && node.opens > 0 && start + bytes.size() >= node.rec.size &&
         pieces.back().second.size() < settings_.chunking.max_size) {
-      keep.emplace(pieces.back().first, std::string(pieces.back().second));
+      kept_at = pieces.back().first;
       pieces.pop_back();
     }
-    if (pieces.empty()) continue;
-    std::uint64_t run_end = pieces.back().first + pieces.back().second.size();
-    ANYFS_CHECK(punch(node, start, run_end, tid));
-    // Hashing and compression run on the workers, a few pieces ahead of this
-    // thread, which stores each piece in order as it becomes ready.
-    const CompressionSpec spec = settings_.compression;
-    // The workers read `bytes` out of node.data: on every way out of this
-    // loop (errors included) they must have finished first.
-    struct Pending {
-      std::deque<std::future<PreparedChunk>> futures;
-      ~Pending() {
-        for (auto& f : futures) f.wait();
+    if (pieces.empty()) {
+      if (kept_at) keep.emplace(start, std::move(bytes));
+      continue;
+    }
+    ANYFS_CHECK(store_pieces(node, pieces, start, tid));
+    if (kept_at) {
+      // The tail moves to the front of the run's own buffer: a file written
+      // as a stream keeps one allocation, grown once, instead of a new one
+      // (and its page faults) per flush.
+      const std::size_t from = static_cast<std::size_t>(*kept_at - start);
+      if (bytes.capacity() <= k_kept_capacity_max) {
+        std::memmove(bytes.data(), bytes.data() + from, bytes.size() - from);
+        bytes.resize(bytes.size() - from);
+        keep.emplace(*kept_at, std::move(bytes));
+      } else {
+        keep.emplace(*kept_at, bytes.substr(from));
       }
-    } pending;
-    auto& ahead = pending.futures;
-    std::size_t next = 0;
-    const std::size_t window = 4 * core_.workers.size() + 2;
-    for (const auto& [offset, piece] : pieces) {
-      while (next < pieces.size() && ahead.size() < window) {
-        std::string_view bytes = pieces[next++].second;
-        ahead.push_back(core_.workers.submit([spec, bytes] { return prepare_chunk(spec, bytes); }));
-      }
-      PreparedChunk prepared = ahead.front().get();
-      ahead.pop_front();
-      ANYFS_TRY(store_prepared(*core_.chunks, prepared));
-      core_.counters.wrote(prepared.chunk.stored.size());
-      node.extents.reset();
-      node.data_tid = tid;
-      ExtentRecord e{node.rec.ino, offset, piece.size(), prepared.id, 0};
-      ANYFS_CHECK(core_.meta->put_extent(id_, e, tid));
     }
   }
   std::uint64_t kept = 0;
@@ -240,6 +234,41 @@ Result<void> FileData::flush(Node& node, bool all) {
   core_.counters.unbuffered(node.data_bytes - kept);
   node.data = std::move(keep);
   node.data_bytes = kept;
+  return {};
+}
+
+Result<void> FileData::store_pieces(Node& node, const std::vector<std::pair<std::uint64_t, std::string_view>>& pieces,
+                                    std::uint64_t start, Tid tid) {
+  std::uint64_t run_end = pieces.back().first + pieces.back().second.size();
+  ANYFS_CHECK(punch(node, start, run_end, tid));
+  // Hashing and compression run on the workers, a few pieces ahead of this
+  // thread, which stores each piece in order as it becomes ready.
+  const CompressionSpec spec = settings_.compression;
+  // The workers read the pieces out of node.data: on every way out of this
+  // function (errors included) they must have finished first.
+  struct Pending {
+    std::deque<std::future<PreparedChunk>> futures;
+    ~Pending() {
+      for (auto& f : futures) f.wait();
+    }
+  } pending;
+  auto& ahead = pending.futures;
+  std::size_t next = 0;
+  const std::size_t window = 4 * core_.workers.size() + 2;
+  for (const auto& [offset, piece] : pieces) {
+    while (next < pieces.size() && ahead.size() < window) {
+      std::string_view bytes = pieces[next++].second;
+      ahead.push_back(core_.workers.submit([spec, bytes] { return prepare_chunk(spec, bytes); }));
+    }
+    PreparedChunk prepared = ahead.front().get();
+    ahead.pop_front();
+    ANYFS_TRY(store_prepared(*core_.chunks, prepared));
+    core_.counters.wrote(prepared.chunk.stored.size());
+    node.extents.reset();
+    node.data_tid = tid;
+    ExtentRecord e{node.rec.ino, offset, piece.size(), prepared.id, 0};
+    ANYFS_CHECK(core_.meta->put_extent(id_, e, tid));
+  }
   return {};
 }
 

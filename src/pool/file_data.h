@@ -87,6 +87,17 @@ class FileData {
  private:
   Result<std::size_t> read_now(Node& node, std::span<char> buf, std::uint64_t offset) REQUIRES(pool_lock);
   FillOptions fill_options(Ino ino, std::uint64_t size) const;
+  // Stores `pieces` (cut from the run at `start`) as chunks and extents,
+  // replacing the extents there; hashing and compression on the workers.
+  Result<void> store_pieces(Node& node, const std::vector<std::pair<std::uint64_t, std::string_view>>& pieces,
+                            std::uint64_t start, Tid tid) REQUIRES(pool_lock);
+  // A run grown by appends past this is a stream (FileData::buffer).
+  static constexpr std::size_t k_stream_run = 1 << 20;
+  // The room a stream's run takes: the dirty limit, the write that crosses
+  // it and the tail a flush leaves.
+  static constexpr std::size_t k_stream_room = PoolCore::k_dirty_limit + 8 * k_stream_run;
+  // A run's buffer up to this capacity is reused for its tail after a flush.
+  static constexpr std::size_t k_kept_capacity_max = 64ull << 20;
   // Fills buf (covering [offset, end)) from `extents` with chunks from
   // `cache`, loading those it lacks from `store`; holes read as zeros. With no
   // store, returns false at the first chunk the cache lacks (buf then holds

@@ -298,6 +298,35 @@ TEST_F(PoolTest, AStreamedLargeFileDoesNotFillTheCacheAndZeroTurnsItOff) {
   EXPECT_EQ(s.cache_bytes, 0u);
 }
 
+// A stream past the dirty limit is flushed while the file is open, each time
+// leaving its last piece buffered in the run's reused buffer (FileData::flush):
+// every byte must come back, from the buffer, the extents, or both at once.
+TEST_F(PoolTest, AStreamFlushedManyTimesWhileOpenReadsBackWhole) {
+  auto pool = create({.properties = {{"compression", "off"}}});
+  auto fs = must(pool->dataset());
+  const std::string data = random_bytes(100 << 20, 11);
+  auto f = must(fs->open("/stream", OpenFlags::Write | OpenFlags::Read | OpenFlags::Create));
+  std::uint64_t at = 0;
+  std::size_t step = 1 << 20;
+  std::string back(3 << 20, '\0');
+  for (int i = 0; at < data.size(); ++i) {
+    const std::size_t n = std::min<std::size_t>(step + (i % 7) * 4099, data.size() - at);
+    ASSERT_EQ(must(f->pwrite(std::string_view(data).substr(at, n), at)), n);
+    at += n;
+    if (i % 9 == 0 && at > back.size()) {
+      // Across the boundary of what is flushed and what is still buffered.
+      const std::uint64_t from = at - back.size() + 12345;
+      const std::size_t got = must(f->pread(back, from));
+      ASSERT_EQ(got, at - from);
+      ASSERT_TRUE(std::string_view(back).substr(0, got) == std::string_view(data).substr(from, got)) << "at " << at;
+    }
+  }
+  ASSERT_OK(f->close());
+  ASSERT_OK(pool->sync());
+  EXPECT_TRUE(must(fs->read_file("/stream")) == data);
+  EXPECT_TRUE(must(pool->verify()).ok());
+}
+
 TEST_F(PoolTest, TheDefaultCacheIsASixteenthOfMemoryWithinItsBounds) {
   create()->close();
   auto pool = open();
