@@ -4,7 +4,8 @@
 //
 // Every workload takes --page-size N (default 16384) and --compression C (default:
 // the pool default) and --page-checksums on|off (default on); small-reads also
-// --mmap-mib M (the reading pool's memory map).
+// --mmap-mib M (the reading pool's memory map) and --cache-mib C (its
+// decoded-chunk cache; 0 turns it off).
 //
 //   pool_bench small-reads [--files N] [--rounds R] [--dir D]
 //       N files of 8-12 KB in 100 directories, random whole-file reads, warm:
@@ -31,6 +32,7 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -52,6 +54,7 @@ struct Options {
   std::uint32_t page_size = 16384;
   std::string compression;  // empty: the default
   std::uint64_t mmap_mib = 0;  // 0: the default
+  std::optional<std::uint64_t> cache_mib;  // unset: the default
   bool page_checksums = true;
   anyfs::PoolCreateOptions create() const {
     anyfs::PoolCreateOptions c;
@@ -103,11 +106,12 @@ SmallTree small_tree(const Options& o, std::mt19937_64& rng) {
   }
   must(t.pool->sync(), "sync");
   must(t.pool->compact(), "compact");
-  if (o.mmap_mib != 0) {  // reopen with the map asked for
+  if (o.mmap_mib != 0 || o.cache_mib) {  // reopen with the map and cache asked for
     t.fs.reset();
     must(t.pool->close(), "close");
     anyfs::PoolOpenOptions open;
-    open.mmap_bytes = o.mmap_mib << 20;
+    if (o.mmap_mib != 0) open.mmap_bytes = o.mmap_mib << 20;
+    if (o.cache_mib) open.cache_bytes = *o.cache_mib << 20;
     t.pool = must(anyfs::Pool::open(t.pool_path, open), "open pool");
     t.fs = must(t.pool->dataset(), "dataset");
   }
@@ -408,6 +412,7 @@ int main(int argc, char** argv) {
     else if (k == "--page-size") o.page_size = static_cast<std::uint32_t>(std::atoi(argv[i + 1]));
     else if (k == "--compression") o.compression = argv[i + 1];
     else if (k == "--mmap-mib") o.mmap_mib = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (k == "--cache-mib") o.cache_mib = std::strtoull(argv[i + 1], nullptr, 10);
     else if (k == "--page-checksums") o.page_checksums = std::string(argv[i + 1]) != "off";
     else return std::fprintf(stderr, "unknown option %s\n", k.c_str()), 2;
   }
