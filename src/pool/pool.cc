@@ -155,7 +155,7 @@ Result<void> PoolImpl::close() {
     PoolLock lock(core_->mu);
     if (core_->closed) return {};
     stopping_ = true;
-    core_->txg_cv.notify_all();
+    core_->mu.notify_all(core_->txg_cv);
   }
   if (timer_.joinable()) timer_.join();
   // Datasets lock the pool when they go, so they go after the lock is released.

@@ -40,7 +40,7 @@ Result<void> PoolCore::begin_read() {
       auto begun = meta->begin();
       if (!begun) return begun;
       txg_opened = std::chrono::steady_clock::now();
-      txg_cv.notify_all();
+      mu.notify_all(txg_cv);
     }
     return {};
   }
@@ -83,7 +83,7 @@ Result<Tid> PoolCore::begin_op(DatasetId ds, std::string_view op, std::string_vi
     auto begun = meta->begin();
     if (!begun) return std::unexpected(begun.error());
     txg_opened = std::chrono::steady_clock::now();
-    txg_cv.notify_all();
+    mu.notify_all(txg_cv);
   }
   Tid tid = counters.next_tid();
   if (ds == last_log_ds && detail == last_log_detail) return tid;

@@ -90,7 +90,7 @@ struct PoolCore {
   SyncMode sync_mode GUARDED_BY(pool_lock) = SyncMode::Standard;
   std::chrono::milliseconds txg_timeout GUARDED_BY(pool_lock){1000};
   std::vector<TxgParticipant*> participants GUARDED_BY(pool_lock);
-  std::condition_variable txg_cv;  // wakes the commit timer
+  std::condition_variable txg_cv;  // wakes the commit timer: notified through mu.notify_all(txg_cv)
   std::int64_t data_version GUARDED_BY(pool_lock) = -1;  // read-only openers: the database version last seen (MetaStore::data_version)
 
   // Starts a mutating operation: opens the transaction group if needed, hands

@@ -83,7 +83,7 @@ Result<void> PoolImpl::destroy_snapshot(std::string_view dataset, std::string_vi
   ANYFS_CHECK(core_->commit());
   // What only it held goes in the background (commit_timer), a step at a time.
   prune_wanted_ = true;
-  core_->txg_cv.notify_all();
+  core_->mu.notify_all(core_->txg_cv);
   return {};
 }
 
