@@ -35,10 +35,7 @@ Result<std::shared_ptr<Pool>> Context::pool() {
   if (pool_) return pool_;
   if (options_.pool_path.empty())
     return fail(Errc::InvalidArgument, "", "this command needs a pool: -p POOL or ANYFS_POOL");
-  PoolOpenOptions open;
-  open.read_only = !writes() || options_.read_only;
-  open.cache_bytes = options_.cache_bytes;
-  pool_ = ANYFS_TRY(Pool::open(options_.pool_path, open));
+  pool_ = ANYFS_TRY(Pool::open(options_.pool_path, open_options(!writes() || options_.read_only)));
   return pool_;
 }
 

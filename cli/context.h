@@ -72,6 +72,13 @@ class Context {
   // reading commands). Errors: InvalidArgument without -p.
   Result<std::shared_ptr<Pool>> pool();
   const std::string& pool_path() const { return options_.pool_path; }
+  // How a pool is opened for this command: read-only or not, the cache asked for.
+  PoolOpenOptions open_options(bool read_only) const {
+    PoolOpenOptions open;
+    open.read_only = read_only;
+    open.cache_bytes = options_.cache_bytes;
+    return open;
+  }
 
   // Ends the command: a writing command commits and closes its pool (an error
   // there turns success into failure). Returns the final exit code.

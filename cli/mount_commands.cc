@@ -179,7 +179,7 @@ int run_mount(Context& ctx, const MountArgs& a, bool read_only) {
     tell_parent(notify, code);
     return code;
   };
-  auto pool = Pool::open(plan->pool, {.read_only = plan->options.read_only});
+  auto pool = Pool::open(plan->pool, ctx.open_options(plan->options.read_only));
   if (!pool) return fail_early(pool.error());
   auto dataset = plan->as_of ? (*pool)->dataset_at(plan->dataset, *plan->as_of) : (*pool)->dataset(plan->dataset);
   if (!dataset) return fail_early(dataset.error());
