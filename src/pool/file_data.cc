@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <future>
 #include <map>
 #include <vector>
@@ -32,8 +33,9 @@ Result<std::size_t> FileData::read_now(Node& node, std::span<char> buf, std::uin
   if (offset >= size || buf.empty()) return std::size_t{0};
   const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size - offset));
   const std::uint64_t end = offset + n;
-  ANYFS_CHECK(fill(ANYFS_TRY(nodes_.extents(node, offset, end)), core_.chunks.get(), core_.chunk_cache,
-                   fill_options(node.rec.ino, size), buf.first(n), offset));
+  ChunkStore* chunks = core_.chunks.get();
+  ANYFS_CHECK(fill(ANYFS_TRY(nodes_.extents(node, offset, end)), [chunks] { return Result<ChunkStore*>(chunks); },
+                   core_.chunk_cache, fill_options(node.rec.ino, size), buf.first(n), offset));
   // Buffered bytes are newer than any extent.
   auto it = node.data.upper_bound(offset);
   if (it != node.data.begin()) --it;
@@ -45,8 +47,9 @@ Result<std::size_t> FileData::read_now(Node& node, std::span<char> buf, std::uin
   return n;
 }
 
-Result<bool> FileData::fill(const std::vector<ExtentRecord>& extents, ChunkStore* store, ChunkCache& cache,
-                            const FillOptions& options, std::span<char> buf, std::uint64_t offset) {
+Result<void> FileData::fill(const std::vector<ExtentRecord>& extents, const std::function<Result<ChunkStore*>()>& source,
+                            ChunkCache& cache, const FillOptions& options, std::span<char> buf, std::uint64_t offset) {
+  ChunkStore* store = nullptr;  // asked for at the first chunk the cache lacks
   const std::uint64_t end = offset + buf.size();
   std::uint64_t filled = offset;  // bytes before this are written; holes get zeros
   for (const auto& e : extents) {
@@ -57,7 +60,7 @@ Result<bool> FileData::fill(const std::vector<ExtentRecord>& extents, ChunkStore
     if (from > filled) std::memset(buf.data() + (filled - offset), 0, from - filled);
     filled = to;
     std::shared_ptr<const std::string> data = cache.get(e.chunk);
-    if (!data && !store) return false;
+    if (!data && !store) store = ANYFS_TRY(source());
     if (whole && !data && !options.keep_whole) {
       // Decoded straight into the caller's buffer: no allocation, no copy.
       std::span<char> out(buf.data() + (from - offset), to - from);
@@ -73,7 +76,7 @@ Result<bool> FileData::fill(const std::vector<ExtentRecord>& extents, ChunkStore
     std::memcpy(buf.data() + (from - offset), data->data() + in_chunk, to - from);
   }
   if (end > filled) std::memset(buf.data() + (filled - offset), 0, end - filled);
-  return true;
+  return {};
 }
 
 Result<std::optional<ReadPlan>> FileData::plan_read(Node& node, std::uint64_t offset, std::size_t length) {
@@ -95,11 +98,14 @@ Result<std::size_t> FileData::read_planned(const ReadPlan& plan, ReaderPool& rea
   if (plan.extents) {
     // The extents of the planned state; the chunks they name are immutable,
     // so any found belong to that state (one freed since fails the read).
-    // When the cache holds them all, no read connection is needed.
+    // A read connection is taken only for a chunk the cache lacks.
     const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), plan.size - offset));
-    if (ANYFS_TRY(fill(*plan.extents, nullptr, cache, plan.fill, buf.first(n), offset))) return n;
-    auto reader = ANYFS_TRY(readers.take());
-    ANYFS_CHECK(fill(*plan.extents, &reader->chunks(), cache, plan.fill, buf.first(n), offset));
+    std::optional<ReaderPool::Lease> reader;
+    auto source = [&]() -> Result<ChunkStore*> {
+      reader.emplace(ANYFS_TRY(readers.take()));
+      return &(*reader)->chunks();
+    };
+    ANYFS_CHECK(fill(*plan.extents, source, cache, plan.fill, buf.first(n), offset));
     return n;
   }
   // Size and extents both from the snapshot, which may be newer than the plan.
@@ -109,7 +115,8 @@ Result<std::size_t> FileData::read_planned(const ReadPlan& plan, ReaderPool& rea
   if (offset >= rec->size) return std::size_t{0};
   const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), rec->size - offset));
   const auto extents = ANYFS_TRY(reader->meta().extents(plan.layer.ds, plan.fill.ino, offset, offset + n, plan.layer.at));
-  ANYFS_CHECK(fill(extents, &reader->chunks(), cache, plan.fill, buf.first(n), offset));
+  ANYFS_CHECK(fill(extents, [&] { return Result<ChunkStore*>(&reader->chunks()); }, cache, plan.fill, buf.first(n),
+                   offset));
   return n;
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -99,11 +100,11 @@ class FileData {
   // A run's buffer up to this capacity is reused for its tail after a flush.
   static constexpr std::size_t k_kept_capacity_max = 64ull << 20;
   // Fills buf (covering [offset, end)) from `extents` with chunks from
-  // `cache`, loading those it lacks from `store`; holes read as zeros. With no
-  // store, returns false at the first chunk the cache lacks (buf then holds
-  // part of the range).
-  static Result<bool> fill(const std::vector<ExtentRecord>& extents, ChunkStore* store, ChunkCache& cache,
-                           const FillOptions& options, std::span<char> buf, std::uint64_t offset);
+  // `cache`, loading those it lacks from the store `source` gives, asked for
+  // at the first such chunk (a read served by the cache opens nothing);
+  // holes read as zeros.
+  static Result<void> fill(const std::vector<ExtentRecord>& extents, const std::function<Result<ChunkStore*>()>& source,
+                           ChunkCache& cache, const FillOptions& options, std::span<char> buf, std::uint64_t offset);
 
   PoolCore& core_;
   NodeCache& nodes_;
