@@ -52,7 +52,8 @@ void DatasetImpl::retire() {
 Result<void> DatasetImpl::start() {
   if (retired_) return fail(Errc::BadHandle, name_, "the dataset was destroyed or renamed; open it again");
   ANYFS_CHECK(core_->begin_read());
-  nodes_.trim();
+  // Not beside a flush: the call that flushes holds nodes it walked to.
+  if (!core_->mu.gate_closed()) nodes_.trim();
   return {};
 }
 
@@ -91,7 +92,7 @@ Result<Node*> DatasetImpl::live_dir_node(Ino ino) {
 }
 
 Result<Stat> DatasetImpl::stat_path(std::string_view p, Follow follow) {
-  PoolLock lock(core_->mu);
+  PoolLock lock(core_->mu, Flushes::Overlap);
   ANYFS_CHECK(start());
   return stat_node(*ANYFS_TRY(existing(p, follow)));
 }
@@ -102,7 +103,7 @@ Result<Stat> DatasetImpl::stat(std::string_view p) { return stat_path(p, Follow:
 Result<Stat> DatasetImpl::lstat(std::string_view p) { return stat_path(p, Follow::No); }
 
 Result<std::vector<DirEntry>> DatasetImpl::read_dir(std::string_view p) {
-  PoolLock lock(core_->mu);
+  PoolLock lock(core_->mu, Flushes::Overlap);
   ANYFS_CHECK(start());
   Node* dir = ANYFS_TRY(existing(p, Follow::Yes));
   if (dir->rec.kind != FileKind::Directory) return fail(Errc::NotDir, std::string(p), "not a directory");
@@ -171,7 +172,7 @@ Result<void> DatasetImpl::link(std::string_view existing_path, std::string_view 
 }
 
 Result<std::string> DatasetImpl::readlink(std::string_view p) {
-  PoolLock lock(core_->mu);
+  PoolLock lock(core_->mu, Flushes::Overlap);
   ANYFS_CHECK(start());
   return readlink_node(*ANYFS_TRY(existing(p, Follow::No)), p);
 }
@@ -208,7 +209,7 @@ Result<void> DatasetImpl::truncate(std::string_view p, std::uint64_t size) {
 
 Result<std::string> DatasetImpl::get_xattr(std::string_view p, std::string_view name) {
   ANYFS_CHECK(check_xattr_name(p, name));
-  PoolLock lock(core_->mu);
+  PoolLock lock(core_->mu, Flushes::Overlap);
   ANYFS_CHECK(start());
   return xattr_node(*ANYFS_TRY(existing(p, Follow::Yes)), name, p);
 }
@@ -223,7 +224,7 @@ Result<void> DatasetImpl::set_xattr(std::string_view p, std::string_view name, s
 }
 
 Result<std::vector<std::string>> DatasetImpl::list_xattr(std::string_view p) {
-  PoolLock lock(core_->mu);
+  PoolLock lock(core_->mu, Flushes::Overlap);
   ANYFS_CHECK(start());
   return xattr_names(*ANYFS_TRY(existing(p, Follow::Yes)));
 }
@@ -236,7 +237,7 @@ Result<void> DatasetImpl::remove_xattr(std::string_view p, std::string_view name
 }
 
 Result<StatFs> DatasetImpl::statfs() {
-  PoolLock lock(core_->mu);
+  PoolLock lock(core_->mu, Flushes::Overlap);
   ANYFS_CHECK(core_->check_usable());
   struct statvfs host {};
   std::string dir = core_->path.substr(0, core_->path.find_last_of('/') + 1);
@@ -265,7 +266,8 @@ Result<FileHandle> DatasetImpl::open(std::string_view p, OpenFlags flags, std::u
   Follow follow = (has(flags, OpenFlags::NoFollow) || exclusive) ? Follow::No : Follow::Yes;
   if (historical() && (create || wants_write(flags) || has(flags, OpenFlags::Truncate)))
     return fail(Errc::ReadOnly, std::string(p), "a view of the past is read-only");
-  PoolLock lock(core_->mu);
+  // An open that neither creates nor truncates changes nothing but counts.
+  PoolLock lock(core_->mu, create || has(flags, OpenFlags::Truncate) ? Flushes::Wait : Flushes::Overlap);
   ANYFS_CHECK(start());
   auto r = ANYFS_TRY(walk(p, follow));
   if (!r.found) {
@@ -288,7 +290,7 @@ Result<FileHandle> DatasetImpl::open(std::string_view p, OpenFlags flags, std::u
 }
 
 Result<ResolvedPath> DatasetImpl::resolve(std::string_view p, Follow follow, std::string_view root) {
-  PoolLock lock(core_->mu);
+  PoolLock lock(core_->mu, Flushes::Overlap);
   ANYFS_CHECK(start());
   TreeNode top{k_root_ino, FileKind::Directory};
   for (const auto& name : ANYFS_TRY(path::split(root))) {
@@ -306,7 +308,7 @@ Result<ResolvedPath> DatasetImpl::resolve(std::string_view p, Follow follow, std
 
 Result<Stat> DatasetImpl::lookup(Ino dir, std::string_view name) {
   ANYFS_CHECK(path::validate_name(name));
-  PoolLock lock(core_->mu);
+  PoolLock lock(core_->mu, Flushes::Overlap);
   ANYFS_CHECK(start());
   ANYFS_TRY(dir_node(dir));
   auto e = ANYFS_TRY(nodes_.lookup(dir, name));
@@ -315,13 +317,13 @@ Result<Stat> DatasetImpl::lookup(Ino dir, std::string_view name) {
 }
 
 Result<Stat> DatasetImpl::getattr(Ino ino) {
-  PoolLock lock(core_->mu);
+  PoolLock lock(core_->mu, Flushes::Overlap);
   ANYFS_CHECK(start());
   return stat_node(*ANYFS_TRY(nodes_.load(ino, Errc::NotFound)));
 }
 
 Result<Stat> DatasetImpl::parent(Ino dir) {
-  PoolLock lock(core_->mu);
+  PoolLock lock(core_->mu, Flushes::Overlap);
   ANYFS_CHECK(start());
   Node* node = ANYFS_TRY(dir_node(dir));
   if (node->rec.ino == k_root_ino) return stat_node(*node);
@@ -340,7 +342,7 @@ Result<Stat> DatasetImpl::setattr(Ino ino, const AttrChange& change) {
 }
 
 Result<std::vector<DirEntry>> DatasetImpl::list(Ino dir) {
-  PoolLock lock(core_->mu);
+  PoolLock lock(core_->mu, Flushes::Overlap);
   ANYFS_CHECK(start());
   return list_node(*ANYFS_TRY(dir_node(dir)));
 }
@@ -393,7 +395,7 @@ Result<Stat> DatasetImpl::link(Ino ino, Ino dir, std::string_view name) {
 }
 
 Result<std::string> DatasetImpl::readlink(Ino ino) {
-  PoolLock lock(core_->mu);
+  PoolLock lock(core_->mu, Flushes::Overlap);
   ANYFS_CHECK(start());
   return readlink_node(*ANYFS_TRY(nodes_.load(ino, Errc::NotFound)), "");
 }
@@ -404,7 +406,7 @@ Result<FileHandle> DatasetImpl::open(Ino ino, OpenFlags flags) {
   ANYFS_CHECK(check_open_flags("", flags));
   if (historical() && (wants_write(flags) || has(flags, OpenFlags::Truncate)))
     return fail(Errc::ReadOnly, "", "a view of the past is read-only");
-  PoolLock lock(core_->mu);
+  PoolLock lock(core_->mu, has(flags, OpenFlags::Truncate) ? Flushes::Wait : Flushes::Overlap);
   ANYFS_CHECK(start());
   Node* node = ANYFS_TRY(nodes_.load(ino, Errc::NotFound));
   const FileKind kind = node->rec.kind;
@@ -420,7 +422,7 @@ Result<FileHandle> DatasetImpl::open(Ino ino, OpenFlags flags) {
 
 Result<std::string> DatasetImpl::get_xattr(Ino ino, std::string_view name) {
   ANYFS_CHECK(check_xattr_name("", name));
-  PoolLock lock(core_->mu);
+  PoolLock lock(core_->mu, Flushes::Overlap);
   ANYFS_CHECK(start());
   return xattr_node(*ANYFS_TRY(nodes_.load(ino, Errc::NotFound)), name, "");
 }
@@ -435,7 +437,7 @@ Result<void> DatasetImpl::set_xattr(Ino ino, std::string_view name, std::string_
 }
 
 Result<std::vector<std::string>> DatasetImpl::list_xattr(Ino ino) {
-  PoolLock lock(core_->mu);
+  PoolLock lock(core_->mu, Flushes::Overlap);
   ANYFS_CHECK(start());
   return xattr_names(*ANYFS_TRY(nodes_.load(ino, Errc::NotFound)));
 }
@@ -454,8 +456,10 @@ Result<void> DatasetImpl::remove_xattr(Ino ino, std::string_view name) {
 // changed, not the size of the node cache.
 Result<void> DatasetImpl::flush_dirty(bool all) {
   auto work = nodes_.take_dirty();
+  std::vector<Node*> with_data;
   for (auto& node : work)
-    if (!node->gone && node->data_bytes != 0) ANYFS_CHECK(data_.flush(*node, all));
+    if (!node->gone && node->data_bytes != 0) with_data.push_back(node.get());
+  ANYFS_CHECK(data_.flush(with_data, all));
   for (auto& node : work) {
     if (node->gone || !node->dirty) continue;
     // A tail still buffered is not in any extent yet: the stored size stops

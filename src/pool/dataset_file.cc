@@ -79,8 +79,10 @@ Result<void> DatasetImpl::note_access(Node& node, OpenFlags flags) {
   using Atime = DatasetSettings::Atime;
   // In a clone, a file it has not changed keeps its origin's access time:
   // moving it would copy all the file's records into the clone.
+  // Nor beside a flush (a read may overlap one, pool/pool_lock.h): a change waits
+  // for it to end, and the access time is not worth the wait.
   if (settings_.atime == Atime::Off || has(flags, OpenFlags::NoAtime) || core_->read_only || historical() ||
-      node.gone || node.layer != 0)
+      node.gone || node.layer != 0 || core_->mu.gate_closed())
     return {};
   const std::int64_t t = wall_clock_ns();
   const auto& r = node.rec;
@@ -210,7 +212,7 @@ Result<std::size_t> DatasetFile::pread(std::span<char> buf, std::uint64_t offset
   if (!wants_read(flags_)) return fail(Errc::BadHandle, "", "handle is not open for reading");
   std::optional<ReadPlan> plan;
   {
-    PoolLock lock(ds_->core_->mu);
+    PoolLock lock(ds_->core_->mu, Flushes::Overlap);
     ANYFS_CHECK(ds_->core_->begin_read());
     if (node_->rec.kind == FileKind::Directory) return fail(Errc::IsDir, "", "is a directory");
     plan = ANYFS_TRY(ds_->data_.plan_read(*node_, offset, buf.size()));
@@ -219,7 +221,7 @@ Result<std::size_t> DatasetFile::pread(std::span<char> buf, std::uint64_t offset
   }
   auto n = FileData::read_planned(*plan, ds_->core_->readers, ds_->core_->chunk_cache, buf, offset);
   if (n) return n;
-  PoolLock lock(ds_->core_->mu);
+  PoolLock lock(ds_->core_->mu, Flushes::Overlap);
   ANYFS_CHECK(ds_->core_->begin_read());
   return ds_->data_.read(*node_, buf, offset);
 }
@@ -277,14 +279,17 @@ Result<void> DatasetFile::fsync() {
 
 Result<Stat> DatasetFile::stat() {
   ANYFS_CHECK(check_open());
-  PoolLock lock(ds_->core_->mu);
+  PoolLock lock(ds_->core_->mu, Flushes::Overlap);
   ANYFS_CHECK(ds_->core_->begin_read());
   return ds_->stat_node(*node_);
 }
 
 Result<void> DatasetFile::close() {
-  PoolLock lock(ds_->core_->mu);
+  PoolLock lock(ds_->core_->mu, Flushes::Overlap);
   if (closed_) return {};
+  // The last handle of a removed file destroys it: that is a change, which
+  // waits for a flush in progress to end.
+  if (node_->opens == 1 && node_->rec.nlink == 0) ds_->core_->mu.wait_gate();
   closed_ = true;
   if (ds_->core_->check_usable()) return ds_->release(node_);
   node_->opens--;

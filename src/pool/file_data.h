@@ -75,9 +75,13 @@ class FileData {
   Result<void> cut_at(Node& node, std::uint64_t size, Tid tid) REQUIRES(pool_lock);
   // Drops everything buffered (the node is destroyed).
   void discard(Node& node) REQUIRES(pool_lock);
-  // Writes the buffered bytes of `node` as chunks and extents. Unless `all`,
+  // Writes the buffered bytes of `nodes` as chunks and extents. Unless `all`,
   // the last piece of a run that ends at the end of a file still open stays
-  // buffered: more may follow, and the chunker should see it whole.
+  // buffered: more may follow, and the chunker should see it whole. A flush
+  // of k_unlocked_flush_min bytes or more releases the pool lock while it
+  // cuts, hashes and compresses (the gate closed, pool/pool_lock.h): a read
+  // goes on meanwhile, a change waits.
+  Result<void> flush(const std::vector<Node*>& nodes, bool all) REQUIRES(pool_lock);
   Result<void> flush(Node& node, bool all) REQUIRES(pool_lock);
   // Removes [from, to) from the node's extents, keeping the parts of extents
   // that stick out (they still reference their chunk: copy-on-write split).
@@ -88,10 +92,13 @@ class FileData {
  private:
   Result<std::size_t> read_now(Node& node, std::span<char> buf, std::uint64_t offset) REQUIRES(pool_lock);
   FillOptions fill_options(Ino ino, std::uint64_t size) const;
-  // Stores `pieces` (cut from the run at `start`) as chunks and extents,
-  // replacing the extents there; hashing and compression on the workers.
-  Result<void> store_pieces(Node& node, const std::vector<std::pair<std::uint64_t, std::string_view>>& pieces,
-                            std::uint64_t start, Tid tid) REQUIRES(pool_lock);
+  // Stores one prepared piece of `node` at `offset` and its extent.
+  Result<void> store_piece(Node& node, std::uint64_t offset, const PreparedChunk& prepared, Tid tid) REQUIRES(pool_lock);
+  // Flushes this large or larger run without the pool lock.
+  static constexpr std::uint64_t k_unlocked_flush_min = 256 << 10;
+  // Bytes of pieces prepared per batch: the workers prepare one batch while
+  // this thread stores the one before.
+  static constexpr std::uint64_t k_flush_batch_bytes = 8 << 20;
   // A run grown by appends past this is a stream (FileData::buffer).
   static constexpr std::size_t k_stream_run = 1 << 20;
   // The room a stream's run takes: the dirty limit, the write that crosses

@@ -198,9 +198,20 @@ void PoolCore::poison(const Error& cause) {
   poisoned = cause;
   last_log_detail.clear();
   (void)meta->rollback();
-  for (auto* p : participants) p->forget_cache();
   chunk_cache.clear();
   chunks->drop_caches();
+  if (mu.gate_closed()) {
+    forget_deferred = true;  // open_gate() does it
+    return;
+  }
+  for (auto* p : participants) p->forget_cache();
+}
+
+void PoolCore::open_gate() {
+  mu.open_gate();
+  if (!forget_deferred) return;
+  forget_deferred = false;
+  for (auto* p : participants) p->forget_cache();
 }
 
 }  // namespace anyfs

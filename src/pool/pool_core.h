@@ -132,6 +132,11 @@ struct PoolCore {
   // Frees the chunks whose last reference went in the open transaction group.
   Result<void> free_released() REQUIRES(pool_lock);
   std::uint64_t chunks_freed GUARDED_BY(pool_lock) = 0;  // by free_released since the pool opened
+  // Ends a flush's stretch without the lock (FileData::flush): opens the gate
+  // and drops the caches a poisoning meanwhile could not (their nodes'
+  // buffered bytes were being read outside the lock).
+  void open_gate() REQUIRES(pool_lock);
+  bool forget_deferred GUARDED_BY(pool_lock) = false;
   // After a storage failure mid-transaction, the in-memory state no longer matches
   // what can be committed: roll back and refuse every further call.
   void poison(const Error& cause) REQUIRES(pool_lock);

@@ -34,11 +34,43 @@ inline PoolLockRole pool_lock;
 // with a decoded-chunk cache hit per read, that convoy made two reading
 // threads 10x slower than one. Sleepers wait on a condition variable; an
 // unlock wakes them only when some sleep.
+//
+// The gate: while a flush hashes and compresses chunks with the lock released
+// (FileData's flush pipeline), the gate is closed. lock() then waits for it to
+// open again — the calls that change the pool (the default) — while
+// lock_past_gate() takes the lock at once: the reads that may overlap a flush,
+// since they leave its buffered bytes alone.
 class PoolMutex {
  public:
   // The analysis cannot see that holding a ticket is taking the role.
   void lock() ACQUIRE(pool_lock) NO_THREAD_SAFETY_ANALYSIS {
+    lock_past_gate();
+    wait_gate();
+  }
+  void lock_past_gate() ACQUIRE(pool_lock) NO_THREAD_SAFETY_ANALYSIS {
     wait_turn(next_.fetch_add(1, std::memory_order_relaxed));
+  }
+  bool gate_closed() const REQUIRES(pool_lock) { return gate_closed_.load(std::memory_order_relaxed); }
+  void close_gate() REQUIRES(pool_lock) { gate_closed_.store(true, std::memory_order_relaxed); }
+  void open_gate() REQUIRES(pool_lock) {
+    gate_closed_.store(false, std::memory_order_relaxed);
+    { std::lock_guard lock(mu_); }
+    gate_.notify_all();
+  }
+  // Until the gate is open, gives the lock up and sleeps; holds it again,
+  // with the gate open, when it returns.
+  void wait_gate() REQUIRES(pool_lock) NO_THREAD_SAFETY_ANALYSIS {
+    while (gate_closed_.load(std::memory_order_relaxed)) {
+      {
+        std::unique_lock lock(mu_);
+        serving_.fetch_add(1, std::memory_order_seq_cst);
+        turn_.notify_all();
+        // open_gate() stores, then takes mu_ before it notifies: the check
+        // under mu_ cannot miss it.
+        gate_.wait(lock, [&] { return !gate_closed_.load(std::memory_order_relaxed); });
+      }
+      lock_past_gate();
+    }
   }
   void unlock() RELEASE(pool_lock) NO_THREAD_SAFETY_ANALYSIS {
     serving_.fetch_add(1, std::memory_order_seq_cst);
@@ -61,6 +93,18 @@ class PoolMutex {
       cv.wait_until(lock, deadline);
     }
     lock();
+  }
+  // Runs `f` without the lock (the caller's scoped lock stays as it was):
+  // f must touch nothing the lock guards. Takes it again past the gate, which
+  // the caller closed or leaves as it found it.
+  template <class F>
+  void without(F&& f) REQUIRES(pool_lock) NO_THREAD_SAFETY_ANALYSIS {
+    unlock();
+    struct Relock {
+      PoolMutex& mu;
+      ~Relock() { mu.lock_past_gate(); }
+    } relock{*this};
+    f();
   }
   // Wakes the waiters of wait_until() on `cv`.
   void notify_all(std::condition_variable& cv) {
@@ -96,15 +140,26 @@ class PoolMutex {
   std::atomic<std::uint64_t> next_{0};     // the next ticket handed out
   std::atomic<std::uint64_t> serving_{0};  // the ticket that holds the lock
   std::atomic<std::uint32_t> sleepers_{0};
+  std::atomic<bool> gate_closed_{false};  // written only by the lock's holder
   std::mutex mu_;  // for sleepers and wait_until's condition variables
   std::condition_variable turn_;
+  std::condition_variable gate_;
 };
+
+// Whether a call waits for a flush in progress to end (the default) or may run
+// beside one (reads that touch no buffered bytes but read them).
+enum class Flushes { Wait, Overlap };
 
 // Holds the pool lock for its scope; unlock()/lock() around a stretch that
 // must run without it.
 class SCOPED_CAPABILITY PoolLock {
  public:
-  explicit PoolLock(PoolMutex& mu) ACQUIRE(pool_lock) : mu_(mu) { mu_.lock(); }
+  explicit PoolLock(PoolMutex& mu, Flushes flushes = Flushes::Wait) ACQUIRE(pool_lock) : mu_(mu) {
+    if (flushes == Flushes::Wait)
+      mu_.lock();
+    else
+      mu_.lock_past_gate();
+  }
   ~PoolLock() RELEASE() {
     if (held_) mu_.unlock();
   }

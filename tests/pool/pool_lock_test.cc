@@ -1,11 +1,13 @@
 // The pool lock (pool/pool_lock.h): a ticket lock that spins briefly, then
 // sleeps. Mutual exclusion under contention (more threads than cores, so
 // waiters sleep as well as spin), order of grant, and the commit timer's
-// wait that must never miss a wakeup.
+// wait that must never miss a wakeup; the gate a flush closes while it
+// works without the lock, which changes wait for and reads pass.
 #include "pool/pool_lock.h"
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 #include <vector>
@@ -87,6 +89,66 @@ TEST(PoolLockTest, AWaitUntilIsWokenByNotifyAndHoldsTheLockAgain) {
   timer.join();
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
   EXPECT_GE(wakes, 1);
+}
+
+// A flush closes the gate and works without the lock: a read takes the lock
+// past the gate at once; a change asks for it too but holds it only once the
+// gate is open again — then sees everything the flush did.
+TEST(PoolLockTest, AClosedGateLetsReadsInAndHoldsChangesUntilItOpens) {
+  PoolMutex mu;
+  std::atomic<bool> flush_over = false;
+  std::atomic<int> reads_during = 0;
+  std::atomic<bool> change_saw_flush_over = false;
+  std::thread change;
+  {
+    PoolLock lock(mu);
+    mu.close_gate();
+    mu.without([&] {
+      std::thread reader([&] {
+        for (int i = 0; i < 100; ++i) {
+          PoolLock r(mu, Flushes::Overlap);
+          if (!flush_over) reads_during++;
+        }
+      });
+      reader.join();
+      change = std::thread([&] {
+        PoolLock w(mu);
+        change_saw_flush_over = flush_over.load();
+      });
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the lock is free all along
+      flush_over = true;
+    });
+    EXPECT_TRUE(mu.gate_closed());
+    mu.open_gate();
+  }
+  change.join();
+  EXPECT_EQ(reads_during.load(), 100);
+  EXPECT_TRUE(change_saw_flush_over.load());
+}
+
+// wait_gate() inside a call that passed the gate (a close that must destroy
+// a removed file) gives the lock up until the gate opens.
+TEST(PoolLockTest, WaitGateGivesTheLockUpUntilTheGateOpens) {
+  PoolMutex mu;
+  std::atomic<bool> opened = false;
+  bool waiter_saw_open = false;
+  {
+    PoolLock lock(mu);
+    mu.close_gate();
+  }
+  std::thread waiter([&] {
+    PoolLock r(mu, Flushes::Overlap);
+    mu.wait_gate();
+    waiter_saw_open = opened && !mu.gate_closed();
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  {
+    PoolLock lock(mu, Flushes::Overlap);  // the waiter does not hold it while it waits
+    opened = true;
+    mu.open_gate();
+  }
+  waiter.join();
+  EXPECT_TRUE(waiter_saw_open);
 }
 
 }  // namespace
