@@ -102,8 +102,12 @@ Result<void> DatasetImpl::note_access(Node& node, OpenFlags flags) {
 }
 
 Result<void> DatasetImpl::release(const std::shared_ptr<Node>& node) {
-  node->opens--;
-  if (node->opens > 0 || node->rec.nlink > 0 || core_->read_only || historical()) return {};
+  auto unused_removed = [&]() REQUIRES(pool_lock) { return node->opens == 0 && node->rec.nlink == 0 && !node->gone; };
+  if (!unused_removed() || core_->read_only || historical()) return {};
+  // Destroying it is a change: not beside a flush (pool/pool_lock.h). What
+  // was true before the wait is checked again after it.
+  core_->mu.wait_gate();
+  if (!unused_removed() || !core_->check_usable()) return {};
   Tid tid = ANYFS_TRY(op("release", fmt::format("inode {}", node->rec.ino)));
   return core_->end_op(destroy(*node, tid));
 }
@@ -285,15 +289,12 @@ Result<Stat> DatasetFile::stat() {
 }
 
 Result<void> DatasetFile::close() {
+  if (closed_.exchange(true)) return {};
+  // Another handle still holds the node: nothing but the count changes, and
+  // that needs no lock. The last one may have to destroy a removed file.
+  if (node_->opens.fetch_sub(1) > 1) return {};
   PoolLock lock(ds_->core_->mu, Flushes::Overlap);
-  if (closed_) return {};
-  // The last handle of a removed file destroys it: that is a change, which
-  // waits for a flush in progress to end.
-  if (node_->opens == 1 && node_->rec.nlink == 0) ds_->core_->mu.wait_gate();
-  closed_ = true;
-  if (ds_->core_->check_usable()) return ds_->release(node_);
-  node_->opens--;
-  return {};
+  return ds_->release(node_);
 }
 
 }  // namespace anyfs

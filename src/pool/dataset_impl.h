@@ -183,7 +183,8 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
   // time moves as the atime property says. A failure here does not fail the
   // read (the pool reports itself on the next change).
   Result<void> note_access(Node& node, OpenFlags flags) REQUIRES(pool_lock);
-  // A handle let go of `node`; the last one of an unlinked file removes it.
+  // The last handle of `node` was closed (DatasetFile::close counted it
+  // down): an unlinked file goes now, unless another opened it meanwhile.
   Result<void> release(const std::shared_ptr<Node>& node) REQUIRES(pool_lock);
 
   std::shared_ptr<PoolCore> core_;

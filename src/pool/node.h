@@ -2,6 +2,7 @@
 // and the keys of the directory-entry cache.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -32,7 +33,9 @@ struct Node {
   // what a read connection sees (FileData::plan_read).
   Tid data_tid = 0;
   bool stale = false;   // a read-only opener saw another process commit
-  int opens = 0;        // handles holding it
+  // Handles holding it: counted up under the pool lock, down without it
+  // (DatasetFile::close takes the lock only for the last one).
+  std::atomic<int> opens = 0;
   // Buffered file data (pool/file_data.h): bytes by offset, not overlapping.
   std::map<std::uint64_t, std::string> data;
   std::uint64_t data_bytes = 0;
