@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -177,10 +178,21 @@ int small_reads(const Options& o) {
   return 0;
 }
 
+// CPU seconds the calling thread has used.
+double thread_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return t.tv_sec + t.tv_nsec / 1e9;
+}
+
 // The same tree read by 1 and by 2 threads (each half the reads), then by 2
 // threads while a writer rewrites other files of 64 KiB beside them (its
 // commits come from the timer): reads/s of 2 threads over 1, and the time 2
-// threads take with the writer over without.
+// threads take with the writer over without. That time splits into two
+// factors, from the readers' CPU time: how much more CPU each read took
+// (waiting on the lock, caches shared with the writer) and how many fewer
+// cores the readers got (the writer and the workers hashing and compressing
+// its data ran on the rest).
 int parallel_reads(const Options& o) {
   std::mt19937_64 rng(42);
   SmallTree tree = small_tree(o, rng);
@@ -188,15 +200,23 @@ int parallel_reads(const Options& o) {
   std::vector<int> order(reads);
   for (auto& x : order) x = static_cast<int>(rng() % tree.names.size());
   must(tree.fs->mkdir("/w"), "mkdir");
+  struct Run {
+    double seconds = 0;
+    double reader_cpu = 0;  // CPU seconds of the reading threads together
+  };
   auto run = [&](int threads) {
     auto start = Clock::now();
     std::vector<std::thread> ts;
+    std::vector<double> cpu(threads);
     for (int t = 0; t < threads; ++t)
       ts.emplace_back([&, t] {
         read_whole(*tree.fs, tree.names, order, order.size() * t / threads, order.size() * (t + 1) / threads);
+        cpu[t] = thread_cpu_seconds();
       });
     for (auto& t : ts) t.join();
-    return seconds_since(start);
+    Run r{seconds_since(start), 0};
+    for (double c : cpu) r.reader_cpu += c;
+    return r;
   };
   auto run_beside_writer = [&](int threads) {
     std::atomic<bool> stop = false;
@@ -208,25 +228,36 @@ int parallel_reads(const Options& o) {
         must(tree.fs->write_file("/w/f" + std::to_string(i % 64), data), "write");
       }
     });
-    double t = run(threads);
+    Run r = run(threads);
     stop = true;
     writer.join();
-    return t;
+    must(tree.pool->sync(), "sync");  // its last group does not spill into the next quiet run
+    return r;
   };
   run(1);  // warm
-  std::vector<double> scaling, cost;
-  double one = 0, two = 0, busy = 0;
+  std::vector<double> scaling, cost, cpu_per_read, cores_lost;
+  Run one, two, busy;
   for (int r = 0; r < o.rounds; ++r) {
     one = run(1);
     two = run(2);
     busy = run_beside_writer(2);
-    scaling.push_back(one / two);
-    cost.push_back(busy / two);
+    scaling.push_back(one.seconds / two.seconds);
+    cost.push_back(busy.seconds / two.seconds);
+    cpu_per_read.push_back(busy.reader_cpu / two.reader_cpu);
+    cores_lost.push_back((two.reader_cpu / two.seconds) / (busy.reader_cpu / busy.seconds));
   }
   std::printf("  last round: 1 thread %.0f reads/s, 2 threads %.0f reads/s, 2 beside a writer %.0f reads/s\n",
-              reads / one, reads / two, reads / busy);
+              reads / one.seconds, reads / two.seconds, reads / busy.seconds);
+  std::printf("  readers' cores: 1 thread %.2f, 2 threads %.2f, 2 beside the writer %.2f\n",
+              one.reader_cpu / one.seconds, two.reader_cpu / two.seconds, busy.reader_cpu / busy.seconds);
+  const auto stats = must(tree.pool->stats(), "stats");
+  std::printf("  decoded-chunk cache: %.0f of %.0f MiB, %llu hits, %llu misses\n", stats.cache_bytes / 1048576.0,
+              stats.cache_capacity / 1048576.0, static_cast<unsigned long long>(stats.cache_hits),
+              static_cast<unsigned long long>(stats.cache_misses));
   report("parallel-reads 2 threads/1 (ops/s)", scaling, "higher is better; target >= 1.7");
   report("parallel-reads writer beside (time)", cost, "lower is better; target <= 1.3");
+  report("  = readers' CPU per read, beside/quiet", cpu_per_read, "the lock and shared caches");
+  report("  x readers' cores, quiet/beside", cores_lost, "cores the writer and workers took");
   tree.fs.reset();
   must(tree.pool->close(), "close");
   return 0;
