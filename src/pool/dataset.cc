@@ -13,6 +13,7 @@
 #include "fs/checks.h"
 #include "fs/path.h"
 #include "pool/dataset_impl.h"
+#include "util/clock.h"
 
 namespace anyfs {
 
@@ -266,8 +267,14 @@ Result<FileHandle> DatasetImpl::open(std::string_view p, OpenFlags flags, std::u
   Follow follow = (has(flags, OpenFlags::NoFollow) || exclusive) ? Follow::No : Follow::Yes;
   if (historical() && (create || wants_write(flags) || has(flags, OpenFlags::Truncate)))
     return fail(Errc::ReadOnly, std::string(p), "a view of the past is read-only");
-  // An open that neither creates nor truncates changes nothing but counts.
-  PoolLock lock(core_->mu, create || has(flags, OpenFlags::Truncate) ? Flushes::Wait : Flushes::Overlap);
+  // An open that neither creates nor truncates changes nothing but counts:
+  // from the caches alone under the lock held shared, else beside a flush.
+  const bool changes = create || has(flags, OpenFlags::Truncate);
+  if (!changes) {
+    PoolSharedLock shared(core_->mu);
+    if (auto handle = open_cached(p, flags, follow)) return std::move(*handle);
+  }
+  PoolLock lock(core_->mu, changes ? Flushes::Wait : Flushes::Overlap);
   ANYFS_CHECK(start());
   auto r = ANYFS_TRY(walk(p, follow));
   if (!r.found) {
@@ -287,6 +294,27 @@ Result<FileHandle> DatasetImpl::open(std::string_view p, OpenFlags flags, std::u
   if (kind == FileKind::Symlink) return fail(Errc::Loop, std::string(p), "is a symlink (NoFollow)");
   if (kind == FileKind::Directory && wants_write(flags)) return fail(Errc::IsDir, std::string(p), "is a directory");
   return open_node(node, flags, std::string(p));
+}
+
+bool DatasetImpl::shared_reads_ok() const {
+  return !retired_ && !core_->read_only && !core_->closed && !core_->poisoned;
+}
+
+std::optional<FileHandle> DatasetImpl::open_cached(std::string_view p, OpenFlags flags, Follow follow) {
+  if (!shared_reads_ok()) return std::nullopt;
+  CachedTree tree{this, tree_.start};
+  auto r = walk_path(tree, p, follow);
+  if (!r || !r->found) return std::nullopt;  // a miss, or an answer the exclusive path gives in full
+  Node* node = nodes_.cached(r->node().ino);
+  if (node == nullptr) return std::nullopt;
+  const FileKind kind = node->rec.kind;
+  if ((has(flags, OpenFlags::Directory) && kind != FileKind::Directory) || kind == FileKind::Symlink ||
+      (kind == FileKind::Directory && wants_write(flags)) || has(flags, OpenFlags::Exclusive))
+    return std::nullopt;
+  if (wants_read(flags) && moves_atime(*node, flags, wall_clock_ns())) return std::nullopt;
+  auto held = nodes_.shared(node);
+  held->opens++;
+  return std::make_unique<DatasetFile>(shared_from_this(), std::move(held), flags, std::string(p));
 }
 
 Result<ResolvedPath> DatasetImpl::resolve(std::string_view p, Follow follow, std::string_view root) {

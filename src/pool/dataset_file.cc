@@ -75,22 +75,26 @@ Result<Stat> DatasetImpl::stat_node(Node& node) {
 // relatime moves the access time only while it is not newer than the last
 // change, or once it is a day old (Linux's default); never in a view of the
 // past, a read-only pool or for NoAtime.
-Result<void> DatasetImpl::note_access(Node& node, OpenFlags flags) {
+bool DatasetImpl::moves_atime(const Node& node, OpenFlags flags, std::int64_t now) const {
   using Atime = DatasetSettings::Atime;
   // In a clone, a file it has not changed keeps its origin's access time:
   // moving it would copy all the file's records into the clone.
-  // Nor beside a flush (a read may overlap one, pool/pool_lock.h): a change waits
-  // for it to end, and the access time is not worth the wait.
   if (settings_.atime == Atime::Off || has(flags, OpenFlags::NoAtime) || core_->read_only || historical() ||
-      node.gone || node.layer != 0 || core_->mu.gate_closed())
-    return {};
-  const std::int64_t t = wall_clock_ns();
+      node.gone || node.layer != 0)
+    return false;
   const auto& r = node.rec;
   constexpr std::int64_t k_day_ns = 86'400'000'000'000;
   if (settings_.atime == Atime::Relatime && r.atime_ns > r.mtime_ns && r.atime_ns > r.ctime_ns &&
-      t - r.atime_ns < k_day_ns)
-    return {};
-  if (r.atime_ns == t) return {};
+      now - r.atime_ns < k_day_ns)
+    return false;
+  return r.atime_ns != now;
+}
+
+Result<void> DatasetImpl::note_access(Node& node, OpenFlags flags) {
+  const std::int64_t t = wall_clock_ns();
+  // Not beside a flush (a read may overlap one, pool/pool_lock.h): a change
+  // waits for it to end, and the access time is not worth the wait.
+  if (core_->mu.gate_closed() || !moves_atime(node, flags, t)) return {};
   // One log entry for a run of them (a read pass over a tree moves many).
   Tid tid = ANYFS_TRY(op("access", "access times"));
   return core_->end_op([&]() REQUIRES(pool_lock) -> Result<void> {
@@ -206,8 +210,10 @@ Result<void> DatasetFile::check_writable() const {
 }
 
 // A file whose data is all committed is read outside the pool lock, on a
-// read connection (pool/reader_pool.h): reads run in parallel with each
-// other and with the writer's work. If that read fails — a commit in between
+// read connection (pool/reader_pool.h) or from the decoded-chunk cache: reads
+// run in parallel with each other and with the writer's work. They are
+// planned under the lock held shared when the node has what the plan needs
+// cached, else under it alone. If such a read fails — a commit in between
 // freed a chunk it names, or real damage — it is read again under the lock,
 // which reports what is really wrong. The access time moves before a read
 // outside the lock, after one under it; either way the read sees it.
@@ -216,6 +222,16 @@ Result<std::size_t> DatasetFile::pread(std::span<char> buf, std::uint64_t offset
   if (!wants_read(flags_)) return fail(Errc::BadHandle, "", "handle is not open for reading");
   std::optional<ReadPlan> plan;
   {
+    // Under the lock held shared: the end of the file, or a plan from the
+    // node's cached state — when no access time moves.
+    PoolSharedLock shared(ds_->core_->mu);
+    if (ds_->shared_reads_ok() && node_->rec.kind == FileKind::Regular && !node_->stale &&
+        !ds_->moves_atime(*node_, flags_, wall_clock_ns())) {
+      if (offset >= node_->rec.size || buf.empty()) return std::size_t{0};
+      plan = ds_->data_.plan_cached(*node_, offset, buf.size());
+    }
+  }
+  if (!plan) {
     PoolLock lock(ds_->core_->mu, Flushes::Overlap);
     ANYFS_CHECK(ds_->core_->begin_read());
     if (node_->rec.kind == FileKind::Directory) return fail(Errc::IsDir, "", "is a directory");

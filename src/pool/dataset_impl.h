@@ -183,6 +183,43 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
   // time moves as the atime property says. A failure here does not fail the
   // read (the pool reports itself on the next change).
   Result<void> note_access(Node& node, OpenFlags flags) REQUIRES(pool_lock);
+  // Whether note_access would move the access time at `now`.
+  bool moves_atime(const Node& node, OpenFlags flags, std::int64_t now) const REQUIRES_SHARED(pool_lock);
+
+  // --- reads under the lock held shared (dataset.cc, dataset_file.cc) ---
+  // Two readers hold the pool lock together; what they touch is only read
+  // (the node cache's maps and nodes) or atomic (a node's handle count), and
+  // anything more — a cache miss, a statement, an access time to move — is
+  // left to the exclusive path, which they then take.
+  // Whether the pool and dataset serve such reads: usable, not read-only (a
+  // read-only opener checks for other processes' commits on its connection).
+  bool shared_reads_ok() const REQUIRES_SHARED(pool_lock);
+  // Open for reading from the caches alone; nullopt: open it under the lock
+  // (which also gives the errors).
+  std::optional<FileHandle> open_cached(std::string_view p, OpenFlags flags, Follow follow) REQUIRES_SHARED(pool_lock);
+  // What walk_path walks there: cached entries only; a miss sets `missed`.
+  struct CachedTree {
+    using Node = TreeNode;
+    const DatasetImpl* ds;
+    TreeNode start;
+    bool missed = false;
+    TreeNode root() { return start; }
+    Result<std::optional<TreeNode>> lookup(const TreeNode& dir, std::string_view name) NO_THREAD_SAFETY_ANALYSIS {
+      auto e = ds->nodes_.cached_entry(dir.ino, name);
+      if (!e) return not_cached();
+      return std::optional<TreeNode>(*e);
+    }
+    FileKind kind(const TreeNode& node) { return node.kind; }
+    Result<std::string> link_target(const TreeNode& node) NO_THREAD_SAFETY_ANALYSIS {
+      const ::anyfs::Node* n = ds->nodes_.cached(node.ino);
+      if (n == nullptr) return not_cached();
+      return n->rec.target;
+    }
+    std::unexpected<Error> not_cached() {
+      missed = true;
+      return std::unexpected(Error{Errc::NotFound, "", "not cached"});
+    }
+  };
   // The last handle of `node` was closed (DatasetFile::close counted it
   // down): an unlinked file goes now, unless another opened it meanwhile.
   Result<void> release(const std::shared_ptr<Node>& node) REQUIRES(pool_lock);

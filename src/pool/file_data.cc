@@ -80,13 +80,27 @@ Result<void> FileData::fill(const std::vector<ExtentRecord>& extents, const std:
   return {};
 }
 
+// A read-only opener follows another process's commits on its own connection
+// (read()); a node with bytes or rows not yet committed is read where they are.
+bool FileData::all_committed(const Node& node) const {
+  return !core_.read_only && !node.stale && node.data.empty() && node.data_tid <= core_.counters.committed_tid();
+}
+
+std::optional<ReadPlan> FileData::plan_cached(const Node& node, std::uint64_t offset, std::size_t length) const {
+  if (!all_committed(node) || offset >= node.rec.size || length == 0) return std::nullopt;
+  const std::uint64_t end = offset + std::min<std::uint64_t>(length, node.rec.size - offset);
+  std::optional<std::vector<ExtentRecord>> extents;
+  if (node.rec.size <= k_extent_cache_max_size) {
+    if (!node.extents) return std::nullopt;  // loading them is a change to the node
+    extents.emplace();
+    for (const auto& e : *node.extents)
+      if (e.offset < end && e.end() > offset) extents->push_back(e);
+  }
+  return ReadPlan{node.rec.size, nodes_.layer_of(node), std::move(extents), fill_options(node.rec.ino, node.rec.size)};
+}
+
 Result<std::optional<ReadPlan>> FileData::plan_read(Node& node, std::uint64_t offset, std::size_t length) {
-  // A read-only opener follows another process's commits on its own
-  // connection (read()); a node with bytes or rows not yet committed is read
-  // where they are.
-  if (core_.read_only || node.stale || !node.data.empty() || node.data_tid > core_.counters.committed_tid() ||
-      offset >= node.rec.size || length == 0)
-    return std::optional<ReadPlan>();
+  if (!all_committed(node) || offset >= node.rec.size || length == 0) return std::optional<ReadPlan>();
   const std::uint64_t end = offset + std::min<std::uint64_t>(length, node.rec.size - offset);
   std::optional<std::vector<ExtentRecord>> extents;
   if (node.rec.size <= k_extent_cache_max_size) extents = ANYFS_TRY(nodes_.extents(node, offset, end));

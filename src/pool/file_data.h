@@ -63,6 +63,10 @@ class FileData {
   // everything the node holds is committed (no buffered bytes, no change to
   // its extents since the last commit) — else nullopt: read() under the lock.
   Result<std::optional<ReadPlan>> plan_read(Node& node, std::uint64_t offset, std::size_t length) REQUIRES(pool_lock);
+  // The same plan under the lock held shared, from what the node has cached
+  // (nullopt: plan_read it under the lock). Changes nothing.
+  std::optional<ReadPlan> plan_cached(const Node& node, std::uint64_t offset, std::size_t length) const
+      REQUIRES_SHARED(pool_lock);
   // Runs a planned read on a read connection of `readers`, whose snapshot is
   // what is committed when it begins; needs no lock. A commit between the plan
   // and the snapshot may have freed a chunk the plan names: any error means
@@ -92,6 +96,8 @@ class FileData {
  private:
   Result<std::size_t> read_now(Node& node, std::span<char> buf, std::uint64_t offset) REQUIRES(pool_lock);
   FillOptions fill_options(Ino ino, std::uint64_t size) const;
+  // Whether everything `node` holds is committed (a read connection sees it all).
+  bool all_committed(const Node& node) const REQUIRES_SHARED(pool_lock);
   // Stores one prepared piece of `node` at `offset` and its extent.
   Result<void> store_piece(Node& node, std::uint64_t offset, const PreparedChunk& prepared, Tid tid) REQUIRES(pool_lock);
   // Flushes this large or larger run without the pool lock.

@@ -31,9 +31,21 @@ class NodeCache {
   // the inode (Corrupt where a row names it, NotFound for a caller's number).
   Result<Node*> load(Ino ino, Errc missing = Errc::Corrupt) REQUIRES(pool_lock);
   // The owning pointer of a loaded node (a handle keeps its node alive).
-  std::shared_ptr<Node> shared(Node* node) REQUIRES(pool_lock) { return nodes_.at(node->rec.ino); }
+  std::shared_ptr<Node> shared(Node* node) REQUIRES_SHARED(pool_lock) { return nodes_.at(node->rec.ino); }
+  // For reads under the lock held shared, which change nothing: the node of
+  // `ino` if it is cached and current (nullptr: load() it under the lock),
+  // and the entry `name` of `parent` if the entry cache holds it.
+  Node* cached(Ino ino) const REQUIRES_SHARED(pool_lock) {
+    auto it = nodes_.find(ino);
+    return it == nodes_.end() || it->second->stale ? nullptr : it->second.get();
+  }
+  std::optional<TreeNode> cached_entry(Ino parent, std::string_view name) const REQUIRES_SHARED(pool_lock) {
+    auto it = dentries_.find(DentryView{parent, name});
+    if (it == dentries_.end()) return std::nullopt;
+    return it->second;
+  }
   // Where the node's rows are read.
-  const DatasetLayer& layer_of(const Node& node) const REQUIRES(pool_lock) {
+  const DatasetLayer& layer_of(const Node& node) const REQUIRES_SHARED(pool_lock) {
     return layers_[static_cast<std::size_t>(node.layer)];
   }
   // Reloads a node a read-only opener marked stale.

@@ -53,8 +53,26 @@ class PoolMutex {
   }
   void lock_past_gate() ACQUIRE(pool_lock) NO_THREAD_SAFETY_ANALYSIS {
     wait_turn(next_.fetch_add(1, std::memory_order_relaxed));
+    wait_readers();
   }
-  bool gate_closed() const REQUIRES(pool_lock) { return gate_closed_.load(std::memory_order_relaxed); }
+  // Shared: in its turn like any other, then it hands the turn on at once, so
+  // shared holders in a row hold it together; whoever asks for it alone after
+  // them waits for them to leave, and shared holders asking later queue
+  // behind that one (a stream of reads cannot keep a change out). Passes the
+  // gate: only reads of what a flush leaves alone take it shared.
+  void lock_shared() ACQUIRE_SHARED(pool_lock) NO_THREAD_SAFETY_ANALYSIS {
+    wait_turn(next_.fetch_add(1, std::memory_order_relaxed));
+    readers_.fetch_add(1, std::memory_order_seq_cst);
+    unlock();
+  }
+  void unlock_shared() RELEASE_SHARED(pool_lock) NO_THREAD_SAFETY_ANALYSIS {
+    // Paired with wait_readers' count of sleepers, as in unlock().
+    if (readers_.fetch_sub(1, std::memory_order_seq_cst) == 1 && sleepers_.load(std::memory_order_seq_cst) != 0) {
+      { std::lock_guard lock(mu_); }
+      turn_.notify_all();
+    }
+  }
+  bool gate_closed() const REQUIRES_SHARED(pool_lock) { return gate_closed_.load(std::memory_order_relaxed); }
   void close_gate() REQUIRES(pool_lock) { gate_closed_.store(true, std::memory_order_relaxed); }
   void open_gate() REQUIRES(pool_lock) {
     gate_closed_.store(false, std::memory_order_relaxed);
@@ -139,7 +157,25 @@ class PoolMutex {
     sleepers_.fetch_sub(1, std::memory_order_relaxed);
   }
 
+  // In its turn, an exclusive holder waits for the shared holders before it
+  // to leave: spinning, then asleep (unlock_shared wakes it).
+  void wait_readers() {
+    if (readers_.load(std::memory_order_seq_cst) == 0) return;
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::microseconds(k_spin_us);
+    do {
+      for (int i = 0; i < 16; ++i) {
+        relax();
+        if (readers_.load(std::memory_order_seq_cst) == 0) return;
+      }
+    } while (std::chrono::steady_clock::now() < give_up);
+    std::unique_lock lock(mu_);
+    sleepers_.fetch_add(1, std::memory_order_seq_cst);
+    while (readers_.load(std::memory_order_seq_cst) != 0) turn_.wait(lock);
+    sleepers_.fetch_sub(1, std::memory_order_relaxed);
+  }
+
   static constexpr int k_spin_us = 20;
+  std::atomic<std::uint32_t> readers_{0};  // shared holders
   std::atomic<std::uint64_t> next_{0};     // the next ticket handed out
   std::atomic<std::uint64_t> serving_{0};  // the ticket that holds the lock
   std::atomic<std::uint32_t> sleepers_{0};
@@ -152,6 +188,19 @@ class PoolMutex {
 // Whether a call waits for a flush in progress to end (the default) or may run
 // beside one (reads that touch no buffered bytes but read them).
 enum class Flushes { Wait, Overlap };
+
+// Holds the pool lock shared for its scope: what it reads no exclusive
+// holder changes meanwhile, and other shared holders read beside it.
+class SCOPED_CAPABILITY PoolSharedLock {
+ public:
+  explicit PoolSharedLock(PoolMutex& mu) ACQUIRE_SHARED(pool_lock) : mu_(mu) { mu_.lock_shared(); }
+  ~PoolSharedLock() RELEASE() { mu_.unlock_shared(); }
+  PoolSharedLock(const PoolSharedLock&) = delete;
+  PoolSharedLock& operator=(const PoolSharedLock&) = delete;
+
+ private:
+  PoolMutex& mu_;
+};
 
 // Holds the pool lock for its scope; unlock()/lock() around a stretch that
 // must run without it.

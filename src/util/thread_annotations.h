@@ -19,9 +19,13 @@
 #define PT_GUARDED_BY(mu) ANYFS_TSA(pt_guarded_by(mu))
 // The caller holds the lock.
 #define REQUIRES(...) ANYFS_TSA(requires_capability(__VA_ARGS__))
+// The caller holds the lock, shared at least (it only reads what it guards).
+#define REQUIRES_SHARED(...) ANYFS_TSA(requires_shared_capability(__VA_ARGS__))
 // The caller must not hold the lock (the function takes it).
 #define EXCLUDES(...) ANYFS_TSA(locks_excluded(__VA_ARGS__))
 #define ACQUIRE(...) ANYFS_TSA(acquire_capability(__VA_ARGS__))
+#define ACQUIRE_SHARED(...) ANYFS_TSA(acquire_shared_capability(__VA_ARGS__))
+#define RELEASE_SHARED(...) ANYFS_TSA(release_shared_capability(__VA_ARGS__))
 #define RELEASE(...) ANYFS_TSA(release_capability(__VA_ARGS__))
 #define TRY_ACQUIRE(...) ANYFS_TSA(try_acquire_capability(__VA_ARGS__))
 // Tells the analysis the lock is held where it cannot see why.

@@ -9,6 +9,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -149,6 +151,84 @@ TEST(PoolLockTest, WaitGateGivesTheLockUpUntilTheGateOpens) {
   }
   waiter.join();
   EXPECT_TRUE(waiter_saw_open);
+}
+
+// Shared holders hold the lock together: each waits inside for the other.
+TEST(PoolLockTest, SharedHoldersHoldItTogether) {
+  PoolMutex mu;
+  std::atomic<int> inside = 0;
+  std::atomic<bool> both = false;
+  auto reader = [&] {
+    PoolSharedLock lock(mu);
+    inside++;
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (inside.load() < 2 && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+    if (inside.load() == 2) both = true;
+  };
+  std::thread a(reader), b(reader);
+  a.join();
+  b.join();
+  EXPECT_TRUE(both.load());
+}
+
+// An exclusive holder waits for the shared holders before it, and shared
+// requests made after it wait for it: a stream of reads cannot keep a change
+// out.
+TEST(PoolLockTest, AChangeWaitsForEarlierReadersAndLaterReadersWaitForIt) {
+  PoolMutex mu;
+  std::vector<std::string> order;
+  std::mutex order_mu;
+  auto note = [&](std::string what) {
+    std::lock_guard l(order_mu);
+    order.push_back(std::move(what));
+  };
+  std::thread change, later;
+  {
+    PoolSharedLock first(mu);
+    change = std::thread([&] {
+      PoolLock lock(mu);
+      note("change");
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the change has its ticket and waits
+    later = std::thread([&] {
+      PoolSharedLock lock(mu);
+      note("later read");
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    note("first read ends");
+  }
+  change.join();
+  later.join();
+  EXPECT_EQ(order, (std::vector<std::string>{"first read ends", "change", "later read"}));
+}
+
+// Changes under the lock alone and reads under it shared, past the cores:
+// a reader never sees a change half made.
+TEST(PoolLockTest, ReadersHeldSharedNeverSeeAChangeHalfMade) {
+  PoolMutex mu;
+  std::uint64_t a = 0, b = 0;  // not atomic: the lock is all that protects them
+  std::atomic<bool> torn = false;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 5000; ++i) {
+        PoolLock lock(mu);
+        a++;
+        if (i % 500 == 0) std::this_thread::sleep_for(std::chrono::microseconds(50));
+        b++;
+      }
+    });
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 5000; ++i) {
+        PoolSharedLock lock(mu);
+        if (a != b) torn = true;
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_FALSE(torn.load());
+  EXPECT_EQ(a, 10000u);
+  EXPECT_EQ(b, 10000u);
 }
 
 }  // namespace
