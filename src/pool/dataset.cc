@@ -311,10 +311,38 @@ std::optional<FileHandle> DatasetImpl::open_cached(std::string_view p, OpenFlags
   if ((has(flags, OpenFlags::Directory) && kind != FileKind::Directory) || kind == FileKind::Symlink ||
       (kind == FileKind::Directory && wants_write(flags)) || has(flags, OpenFlags::Exclusive))
     return std::nullopt;
+  return hand_out(node, flags, std::string(p));
+}
+
+std::optional<FileHandle> DatasetImpl::hand_out(Node* node, OpenFlags flags, std::string path) {
   if (wants_read(flags) && moves_atime(*node, flags, wall_clock_ns())) return std::nullopt;
   auto held = nodes_.shared(node);
   held->opens++;
-  return std::make_unique<DatasetFile>(shared_from_this(), std::move(held), flags, std::string(p));
+  return std::make_unique<DatasetFile>(shared_from_this(), std::move(held), flags, std::move(path));
+}
+
+std::optional<FileHandle> DatasetImpl::open_cached(Ino ino, OpenFlags flags) {
+  // A handle that changes the file names it in the txlog: finding the name
+  // may load directories.
+  if (!shared_reads_ok() || wants_write(flags)) return std::nullopt;
+  Node* node = nodes_.cached(ino);
+  if (node == nullptr) return std::nullopt;
+  const FileKind kind = node->rec.kind;
+  if ((has(flags, OpenFlags::Directory) && kind != FileKind::Directory) ||
+      (kind != FileKind::Regular && kind != FileKind::Directory))
+    return std::nullopt;
+  return hand_out(node, flags, "");
+}
+
+std::optional<Stat> DatasetImpl::lookup_cached(Ino dir, std::string_view name) const {
+  if (!shared_reads_ok()) return std::nullopt;
+  const Node* parent = nodes_.cached(dir);
+  if (parent == nullptr || parent->rec.kind != FileKind::Directory) return std::nullopt;
+  auto e = nodes_.cached_entry(dir, name);
+  if (!e) return std::nullopt;
+  const Node* node = nodes_.cached(e->ino);
+  if (node == nullptr) return std::nullopt;
+  return stat_cached(*node);
 }
 
 Result<ResolvedPath> DatasetImpl::resolve(std::string_view p, Follow follow, std::string_view root) {
@@ -336,6 +364,10 @@ Result<ResolvedPath> DatasetImpl::resolve(std::string_view p, Follow follow, std
 
 Result<Stat> DatasetImpl::lookup(Ino dir, std::string_view name) {
   ANYFS_CHECK(path::validate_name(name));
+  {
+    PoolSharedLock shared(core_->mu);
+    if (auto st = lookup_cached(dir, name)) return *st;
+  }
   PoolLock lock(core_->mu, Flushes::Overlap);
   ANYFS_CHECK(start());
   ANYFS_TRY(dir_node(dir));
@@ -345,6 +377,12 @@ Result<Stat> DatasetImpl::lookup(Ino dir, std::string_view name) {
 }
 
 Result<Stat> DatasetImpl::getattr(Ino ino) {
+  {
+    PoolSharedLock shared(core_->mu);
+    if (shared_reads_ok())
+      if (const Node* node = nodes_.cached(ino))
+        if (auto st = stat_cached(*node)) return *st;
+  }
   PoolLock lock(core_->mu, Flushes::Overlap);
   ANYFS_CHECK(start());
   return stat_node(*ANYFS_TRY(nodes_.load(ino, Errc::NotFound)));
@@ -434,6 +472,10 @@ Result<FileHandle> DatasetImpl::open(Ino ino, OpenFlags flags) {
   ANYFS_CHECK(check_open_flags("", flags));
   if (historical() && (wants_write(flags) || has(flags, OpenFlags::Truncate)))
     return fail(Errc::ReadOnly, "", "a view of the past is read-only");
+  if (!has(flags, OpenFlags::Truncate)) {
+    PoolSharedLock shared(core_->mu);
+    if (auto handle = open_cached(ino, flags)) return std::move(*handle);
+  }
   PoolLock lock(core_->mu, has(flags, OpenFlags::Truncate) ? Flushes::Wait : Flushes::Overlap);
   ANYFS_CHECK(start());
   Node* node = ANYFS_TRY(nodes_.load(ino, Errc::NotFound));

@@ -52,8 +52,7 @@ Result<void> DatasetImpl::truncate_node(Node* node, std::uint64_t size, Tid tid)
   return {};
 }
 
-Result<Stat> DatasetImpl::stat_node(Node& node) {
-  ANYFS_CHECK(nodes_.refresh(node));
+Stat DatasetImpl::stat_of(const Node& node, std::uint64_t allocated) {
   Stat st;
   const auto& r = node.rec;
   st.kind = r.kind;
@@ -68,8 +67,24 @@ Result<Stat> DatasetImpl::stat_node(Node& node) {
   st.ctime_ns = r.ctime_ns;
   st.btime_ns = r.btime_ns;
   st.rdev = r.rdev;
-  if (r.kind == FileKind::Regular) st.blocks = (ANYFS_TRY(data_.allocated(node)) + 511) / 512;
+  if (r.kind == FileKind::Regular) st.blocks = (allocated + 511) / 512;
   return st;
+}
+
+Result<Stat> DatasetImpl::stat_node(Node& node) {
+  ANYFS_CHECK(nodes_.refresh(node));
+  return stat_of(node, node.rec.kind == FileKind::Regular ? ANYFS_TRY(data_.allocated(node)) : 0);
+}
+
+std::optional<Stat> DatasetImpl::stat_cached(const Node& node) const {
+  if (node.stale) return std::nullopt;
+  std::uint64_t allocated = 0;
+  if (node.rec.kind == FileKind::Regular) {
+    auto cached = data_.allocated_cached(node);
+    if (!cached) return std::nullopt;
+    allocated = *cached;
+  }
+  return stat_of(node, allocated);
 }
 
 // relatime moves the access time only while it is not newer than the last

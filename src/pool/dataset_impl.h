@@ -179,6 +179,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
   Result<void> check_truncate(Node* node, std::uint64_t size, std::string_view p) REQUIRES(pool_lock);
   Result<void> truncate_node(Node* node, std::uint64_t size, Tid tid) REQUIRES(pool_lock);
   Result<Stat> stat_node(Node& node) REQUIRES(pool_lock);
+  static Stat stat_of(const Node& node, std::uint64_t allocated);
   // `node` is being read through a handle opened with `flags`: its access
   // time moves as the atime property says. A failure here does not fail the
   // read (the pool reports itself on the next change).
@@ -197,6 +198,13 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
   // Open for reading from the caches alone; nullopt: open it under the lock
   // (which also gives the errors).
   std::optional<FileHandle> open_cached(std::string_view p, OpenFlags flags, Follow follow) REQUIRES_SHARED(pool_lock);
+  // The same for the inode calls the mount makes per file: open by number,
+  // lookup, getattr, and the stat they share.
+  std::optional<FileHandle> open_cached(Ino ino, OpenFlags flags) REQUIRES_SHARED(pool_lock);
+  std::optional<Stat> lookup_cached(Ino dir, std::string_view name) const REQUIRES_SHARED(pool_lock);
+  std::optional<Stat> stat_cached(const Node& node) const REQUIRES_SHARED(pool_lock);
+  // The handle of an open served from the caches, or nullopt.
+  std::optional<FileHandle> hand_out(Node* node, OpenFlags flags, std::string path) REQUIRES_SHARED(pool_lock);
   // What walk_path walks there: cached entries only; a miss sets `missed`.
   struct CachedTree {
     using Node = TreeNode;

@@ -393,6 +393,13 @@ Result<void> FileData::punch(Node& node, std::uint64_t from, std::uint64_t to, T
   return {};
 }
 
+std::optional<std::uint64_t> FileData::allocated_cached(const Node& node) const {
+  if (!node.extents || node.rec.size > k_extent_cache_max_size) return std::nullopt;
+  std::uint64_t bytes = node.data_bytes;
+  for (const auto& e : *node.extents) bytes += e.length;
+  return bytes;
+}
+
 Result<std::uint64_t> FileData::allocated(Node& node) {
   std::uint64_t bytes = node.data_bytes;
   for (const auto& e : ANYFS_TRY(nodes_.extents(node, 0, k_max_file_size))) bytes += e.length;

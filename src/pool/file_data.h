@@ -92,6 +92,8 @@ class FileData {
   Result<void> punch(Node& node, std::uint64_t from, std::uint64_t to, Tid tid) REQUIRES(pool_lock);
   // Bytes the file holds in extents and in the buffer (for st_blocks).
   Result<std::uint64_t> allocated(Node& node) REQUIRES(pool_lock);
+  // The same from the node's cached extents (nullopt: not cached).
+  std::optional<std::uint64_t> allocated_cached(const Node& node) const REQUIRES_SHARED(pool_lock);
 
  private:
   Result<std::size_t> read_now(Node& node, std::span<char> buf, std::uint64_t offset) REQUIRES(pool_lock);
