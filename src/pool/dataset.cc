@@ -340,7 +340,11 @@ std::optional<Stat> DatasetImpl::lookup_cached(Ino dir, std::string_view name) c
   if (parent == nullptr || parent->rec.kind != FileKind::Directory) return std::nullopt;
   auto e = nodes_.cached_entry(dir, name);
   if (!e) return std::nullopt;
-  const Node* node = nodes_.cached(e->ino);
+  return stat_cached(e->ino);
+}
+
+std::optional<Stat> DatasetImpl::stat_cached(Ino ino) const {
+  const Node* node = nodes_.cached(ino);
   if (node == nullptr) return std::nullopt;
   return stat_cached(*node);
 }
@@ -380,8 +384,7 @@ Result<Stat> DatasetImpl::getattr(Ino ino) {
   {
     PoolSharedLock shared(core_->mu);
     if (shared_reads_ok())
-      if (const Node* node = nodes_.cached(ino))
-        if (auto st = stat_cached(*node)) return *st;
+      if (auto st = stat_cached(ino)) return *st;
   }
   PoolLock lock(core_->mu, Flushes::Overlap);
   ANYFS_CHECK(start());

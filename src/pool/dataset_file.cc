@@ -80,7 +80,7 @@ std::optional<Stat> DatasetImpl::stat_cached(const Node& node) const {
   if (node.stale) return std::nullopt;
   std::uint64_t allocated = 0;
   if (node.rec.kind == FileKind::Regular) {
-    auto cached = data_.allocated_cached(node);
+    auto cached = FileData::allocated_cached(node);
     if (!cached) return std::nullopt;
     allocated = *cached;
   }

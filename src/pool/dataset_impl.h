@@ -202,6 +202,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
   // lookup, getattr, and the stat they share.
   std::optional<FileHandle> open_cached(Ino ino, OpenFlags flags) REQUIRES_SHARED(pool_lock);
   std::optional<Stat> lookup_cached(Ino dir, std::string_view name) const REQUIRES_SHARED(pool_lock);
+  std::optional<Stat> stat_cached(Ino ino) const REQUIRES_SHARED(pool_lock);
   std::optional<Stat> stat_cached(const Node& node) const REQUIRES_SHARED(pool_lock);
   // The handle of an open served from the caches, or nullopt.
   std::optional<FileHandle> hand_out(Node* node, OpenFlags flags, std::string path) REQUIRES_SHARED(pool_lock);

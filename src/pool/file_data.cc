@@ -86,26 +86,33 @@ bool FileData::all_committed(const Node& node) const {
   return !core_.read_only && !node.stale && node.data.empty() && node.data_tid <= core_.counters.committed_tid();
 }
 
+// Both plans carry a small file's extents over the range (a large file's the
+// read connection reads); plan_cached only those the node has cached, since
+// loading them is a change to the node.
 std::optional<ReadPlan> FileData::plan_cached(const Node& node, std::uint64_t offset, std::size_t length) const {
   if (!all_committed(node) || offset >= node.rec.size || length == 0) return std::nullopt;
-  const std::uint64_t end = offset + std::min<std::uint64_t>(length, node.rec.size - offset);
   std::optional<std::vector<ExtentRecord>> extents;
   if (node.rec.size <= k_extent_cache_max_size) {
-    if (!node.extents) return std::nullopt;  // loading them is a change to the node
-    extents.emplace();
-    for (const auto& e : *node.extents)
-      if (e.offset < end && e.end() > offset) extents->push_back(e);
+    extents = NodeCache::cached_extents(node, offset, read_end(node, offset, length));
+    if (!extents) return std::nullopt;
   }
-  return ReadPlan{node.rec.size, nodes_.layer_of(node), std::move(extents), fill_options(node.rec.ino, node.rec.size)};
+  return plan_of(node, std::move(extents));
 }
 
 Result<std::optional<ReadPlan>> FileData::plan_read(Node& node, std::uint64_t offset, std::size_t length) {
   if (!all_committed(node) || offset >= node.rec.size || length == 0) return std::optional<ReadPlan>();
-  const std::uint64_t end = offset + std::min<std::uint64_t>(length, node.rec.size - offset);
   std::optional<std::vector<ExtentRecord>> extents;
-  if (node.rec.size <= k_extent_cache_max_size) extents = ANYFS_TRY(nodes_.extents(node, offset, end));
-  return std::optional<ReadPlan>(ReadPlan{node.rec.size, nodes_.layer_of(node), std::move(extents),
-                                          fill_options(node.rec.ino, node.rec.size)});
+  if (node.rec.size <= k_extent_cache_max_size)
+    extents = ANYFS_TRY(nodes_.extents(node, offset, read_end(node, offset, length)));
+  return std::optional<ReadPlan>(plan_of(node, std::move(extents)));
+}
+
+std::uint64_t FileData::read_end(const Node& node, std::uint64_t offset, std::size_t length) {
+  return offset + std::min<std::uint64_t>(length, node.rec.size - offset);
+}
+
+ReadPlan FileData::plan_of(const Node& node, std::optional<std::vector<ExtentRecord>> extents) const {
+  return ReadPlan{node.rec.size, nodes_.layer_of(node), std::move(extents), fill_options(node.rec.ino, node.rec.size)};
 }
 
 Result<std::size_t> FileData::read_planned(const ReadPlan& plan, ReaderPool& readers, ChunkCache& cache,
@@ -393,16 +400,19 @@ Result<void> FileData::punch(Node& node, std::uint64_t from, std::uint64_t to, T
   return {};
 }
 
-std::optional<std::uint64_t> FileData::allocated_cached(const Node& node) const {
-  if (!node.extents || node.rec.size > k_extent_cache_max_size) return std::nullopt;
-  std::uint64_t bytes = node.data_bytes;
-  for (const auto& e : *node.extents) bytes += e.length;
-  return bytes;
+std::optional<std::uint64_t> FileData::allocated_cached(const Node& node) {
+  auto extents = NodeCache::cached_extents(node, 0, k_max_file_size);
+  if (!extents) return std::nullopt;
+  return allocated_in(node, *extents);
 }
 
 Result<std::uint64_t> FileData::allocated(Node& node) {
+  return allocated_in(node, ANYFS_TRY(nodes_.extents(node, 0, k_max_file_size)));
+}
+
+std::uint64_t FileData::allocated_in(const Node& node, const std::vector<ExtentRecord>& extents) {
   std::uint64_t bytes = node.data_bytes;
-  for (const auto& e : ANYFS_TRY(nodes_.extents(node, 0, k_max_file_size))) bytes += e.length;
+  for (const auto& e : extents) bytes += e.length;
   return bytes;
 }
 

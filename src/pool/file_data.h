@@ -93,11 +93,15 @@ class FileData {
   // Bytes the file holds in extents and in the buffer (for st_blocks).
   Result<std::uint64_t> allocated(Node& node) REQUIRES(pool_lock);
   // The same from the node's cached extents (nullopt: not cached).
-  std::optional<std::uint64_t> allocated_cached(const Node& node) const REQUIRES_SHARED(pool_lock);
+  static std::optional<std::uint64_t> allocated_cached(const Node& node);
 
  private:
   Result<std::size_t> read_now(Node& node, std::span<char> buf, std::uint64_t offset) REQUIRES(pool_lock);
   FillOptions fill_options(Ino ino, std::uint64_t size) const;
+  // The end of a read of `length` at `offset` (< the file's size), clipped to it.
+  static std::uint64_t read_end(const Node& node, std::uint64_t offset, std::size_t length);
+  ReadPlan plan_of(const Node& node, std::optional<std::vector<ExtentRecord>> extents) const REQUIRES_SHARED(pool_lock);
+  static std::uint64_t allocated_in(const Node& node, const std::vector<ExtentRecord>& extents);
   // Whether everything `node` holds is committed (a read connection sees it all).
   bool all_committed(const Node& node) const REQUIRES_SHARED(pool_lock);
   // Stores one prepared piece of `node` at `offset` and its extent.

@@ -126,6 +126,12 @@ Result<std::vector<ExtentRecord>> NodeCache::extents(Node& node, std::uint64_t f
   if (node.rec.size > k_extent_cache_max_size) return core_.meta->extents(layer.ds, node.rec.ino, from, to, layer.at);
   if (!node.extents)
     node.extents = ANYFS_TRY(core_.meta->extents(layer.ds, node.rec.ino, 0, k_max_file_size, layer.at));
+  return *cached_extents(node, from, to);
+}
+
+std::optional<std::vector<ExtentRecord>> NodeCache::cached_extents(const Node& node, std::uint64_t from,
+                                                                   std::uint64_t to) {
+  if (!node.extents || node.rec.size > k_extent_cache_max_size) return std::nullopt;
   std::vector<ExtentRecord> out;
   for (const auto& e : *node.extents)
     if (e.offset < to && e.end() > from) out.push_back(e);

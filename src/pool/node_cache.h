@@ -71,6 +71,9 @@ class NodeCache {
 
   // The extents of `node` overlapping [from, to): from the node for small files.
   Result<std::vector<ExtentRecord>> extents(Node& node, std::uint64_t from, std::uint64_t to) REQUIRES(pool_lock);
+  // The same when the node has them cached (a small file's, loaded), else
+  // nullopt. Changes nothing: for reads under the lock held shared.
+  static std::optional<std::vector<ExtentRecord>> cached_extents(const Node& node, std::uint64_t from, std::uint64_t to);
 
   // The entry `name` of directory `parent`, through the entry cache.
   Result<std::optional<TreeNode>> lookup(Ino parent, std::string_view name) REQUIRES(pool_lock);
