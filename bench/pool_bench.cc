@@ -16,6 +16,7 @@
 //   pool_bench create [--files N] [--rounds R] [--dir D]
 //       N empty files created in one directory (then sync): pool vs ext4 open(O_CREAT)/close.
 //   pool_bench big-write [--mib M] [--rounds R] [--dir D]
+//   pool_bench write-only|read-only [--mib M] [--rounds R] [--dir D]   (one side, to profile)
 //       M MiB of incompressible data written through the API in 1 MiB pieces, then
 //       sync: pool vs SQLite alone ingesting the same bytes as 64 KiB blob rows
 //       (WAL, a commit every 2048 rows, same page size). Then read back warm: pool
@@ -425,6 +426,30 @@ int write_only(const Options& o) {
   return 0;
 }
 
+// The pool's read back of big-write alone, for profiling (perf record
+// pool_bench read-only): written once, then read --rounds times warm.
+int read_only(const Options& o) {
+  std::vector<std::string> pieces = random_pieces(o.mib);
+  std::string pool_path = fresh(o, "read-only.anyfs");
+  auto pool = must(anyfs::Pool::create(pool_path, o.create()), "create pool");
+  auto fs = must(pool->dataset(), "dataset");
+  write_through(*pool, *fs, pieces);
+  std::string buf(1 << 20, '\0');
+  for (int r = 0; r <= o.rounds; ++r) {
+    auto t0 = Clock::now();
+    auto in = must(fs->open("/big", anyfs::OpenFlags::Read), "open");
+    for (std::uint64_t off = 0;;) {
+      std::size_t n = must(in->pread(buf, off), "pread");
+      if (n == 0) break;
+      off += n;
+    }
+    if (r > 0) std::printf("pool read %.0f MB/s\n", o.mib * 1.048576 / seconds_since(t0));
+  }
+  must(pool->close(), "close");
+  std::filesystem::remove(pool_path);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -453,6 +478,7 @@ int main(int argc, char** argv) {
   if (o.workload == "create") return create(o);
   if (o.workload == "big-write") return big_write(o);
   if (o.workload == "write-only") return write_only(o);
+  if (o.workload == "read-only") return read_only(o);
   std::fprintf(stderr, "unknown workload %s\n", o.workload.c_str());
   return 2;
 }

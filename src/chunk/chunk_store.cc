@@ -1,5 +1,6 @@
 #include "chunk/chunk_store.h"
 
+#include <cstring>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -69,13 +70,28 @@ Result<ChunkId> store_chunk(ChunkStore& store, const CompressionSpec& spec, std:
   return store_prepared(store, prepare_chunk(spec, raw));
 }
 
+Result<bool> ChunkStore::get_into(const ChunkId& id, std::span<char> out, StoredChunk& chunk) {
+  chunk = ANYFS_TRY(get(id));
+  if (chunk.codec != Codec::None || chunk.stored.size() != out.size()) return false;
+  std::memcpy(out.data(), chunk.stored.data(), out.size());
+  chunk.stored.clear();
+  return true;
+}
+
 Result<bool> load_chunk_into(ChunkStore& store, const ChunkId& id, std::span<char> out, bool verify_id) {
-  StoredChunk chunk = ANYFS_TRY(store.get(id));
-  if (chunk.raw_size != out.size()) return false;
   auto where = [&id] { return "chunk " + to_hex(id); };
-  if (xxh3(chunk.stored) != chunk.checksum) return fail(Errc::Corrupt, where(), "checksum mismatch of the stored bytes");
-  auto decoded = decode_into(chunk.codec, chunk.stored, out);
-  if (!decoded) return fail(Errc::Corrupt, where(), decoded.error().message);
+  StoredChunk chunk;
+  if (ANYFS_TRY(store.get_into(id, out, chunk))) {
+    // Stored as is, now in `out`: checked there.
+    if (chunk.raw_size != out.size() || xxh3(std::string_view(out.data(), out.size())) != chunk.checksum)
+      return fail(Errc::Corrupt, where(), "checksum mismatch of the stored bytes");
+  } else {
+    if (chunk.raw_size != out.size()) return false;
+    if (chunk.stored.empty() && chunk.raw_size != 0) chunk = ANYFS_TRY(store.get(id));
+    if (xxh3(chunk.stored) != chunk.checksum) return fail(Errc::Corrupt, where(), "checksum mismatch of the stored bytes");
+    auto decoded = decode_into(chunk.codec, chunk.stored, out);
+    if (!decoded) return fail(Errc::Corrupt, where(), decoded.error().message);
+  }
   if (verify_id && sha256(std::string_view(out.data(), out.size())) != id)
     return fail(Errc::Corrupt, where(), "content does not match its id");
   return true;

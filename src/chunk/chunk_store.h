@@ -40,6 +40,13 @@ class ChunkStore {
   // The chunk stored under `id`, as stored (no check). Errors: NotFound, Io.
   virtual Result<StoredChunk> get(const ChunkId& id) = 0;
 
+  // Reads the stored bytes of `id` straight into `out` when they are exactly
+  // out.size() bytes stored as is (Codec::None: no decoding, so no buffer of
+  // its own), filling `chunk` but for its `stored`, and returns true. For any
+  // other chunk returns false with `chunk` described, its `stored` either as
+  // get() returns it or left empty for the caller to get(). Errors: NotFound, Io.
+  virtual Result<bool> get_into(const ChunkId& id, std::span<char> out, StoredChunk& chunk);
+
   // Whether `id` is stored. Errors: Io.
   virtual Result<bool> has(const ChunkId& id) = 0;
 

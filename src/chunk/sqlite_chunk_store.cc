@@ -54,6 +54,19 @@ class SqliteChunkStore final : public ChunkStore {
     return out;
   }
 
+  Result<bool> get_into(const ChunkId& id, std::span<char> out, StoredChunk& chunk) override {
+    Where where = ANYFS_TRY(locate(id));
+    chunk.codec = where.codec;
+    chunk.raw_size = where.raw_size;
+    chunk.checksum = where.checksum;
+    chunk.stored.clear();
+    if (where.codec != Codec::None || where.size != out.size()) return false;
+    auto read = read_blob(where.rowid, out);
+    if (!db_.in_transaction()) close_blob();
+    if (!read) return fail(read.error().code, "chunk " + to_hex(id), read.error().message);
+    return true;
+  }
+
   Result<bool> has(const ChunkId& id) override {
     auto stmt = ANYFS_TRY(db_.prepare("SELECT 1 FROM chunks WHERE hash = ?1"));
     stmt.bind_blob(1, id_bytes(id));
@@ -117,7 +130,7 @@ class SqliteChunkStore final : public ChunkStore {
 
   // One blob handle, moved from row to row with sqlite3_blob_reopen (cheaper than
   // a SELECT of the bytes).
-  Result<void> read_blob(std::int64_t rowid, std::string& out) {
+  Result<void> read_blob(std::int64_t rowid, std::span<char> out) {
     int rc = SQLITE_OK;
     if (blob_ == nullptr)
       rc = sqlite3_blob_open(db_.handle(), "main", "chunks", "data", rowid, 0, &blob_);

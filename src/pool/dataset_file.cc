@@ -254,7 +254,8 @@ Result<std::size_t> DatasetFile::pread(std::span<char> buf, std::uint64_t offset
     if (!plan) return read_locked(buf, offset);
     (void)ds_->note_access(*node_, flags_);
   }
-  auto n = FileData::read_planned(*plan, ds_->core_->readers, ds_->core_->chunk_cache, buf, offset);
+  auto n = FileData::read_planned(*plan, ds_->core_->readers, ds_->core_->chunk_cache, ds_->core_->workers, buf,
+                                  offset);
   if (n) return n;
   PoolLock lock(ds_->core_->mu, Flushes::Overlap);
   ANYFS_CHECK(ds_->core_->begin_read());

@@ -12,6 +12,7 @@
 
 #include "chunk/chunk_store.h"
 #include "chunk/prepare_batch.h"
+#include "util/share_work.h"
 
 namespace anyfs {
 
@@ -116,7 +117,7 @@ ReadPlan FileData::plan_of(const Node& node, std::optional<std::vector<ExtentRec
 }
 
 Result<std::size_t> FileData::read_planned(const ReadPlan& plan, ReaderPool& readers, ChunkCache& cache,
-                                           std::span<char> buf, std::uint64_t offset) {
+                                           ThreadPool& workers, std::span<char> buf, std::uint64_t offset) {
   if (plan.extents) {
     // The extents of the planned state; the chunks they name are immutable,
     // so any found belong to that state (one freed since fails the read).
@@ -137,9 +138,45 @@ Result<std::size_t> FileData::read_planned(const ReadPlan& plan, ReaderPool& rea
   if (offset >= rec->size) return std::size_t{0};
   const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), rec->size - offset));
   const auto extents = ANYFS_TRY(reader->meta().extents(plan.layer.ds, plan.fill.ino, offset, offset + n, plan.layer.at));
-  ANYFS_CHECK(fill(extents, [&] { return Result<ChunkStore*>(&reader->chunks()); }, cache, plan.fill, buf.first(n),
-                   offset));
+  ANYFS_CHECK(fill_shared(extents, *reader, readers, cache, workers, plan.fill, buf.first(n), offset));
   return n;
+}
+
+Result<void> FileData::fill_shared(const std::vector<ExtentRecord>& extents, PoolReader& reader, ReaderPool& readers,
+                                   ChunkCache& cache, ThreadPool& workers, const FillOptions& options,
+                                   std::span<char> buf, std::uint64_t offset) {
+  const std::uint64_t end = offset + buf.size();
+  // Cuts at the first extent start at or past each equal share's end.
+  std::vector<std::uint64_t> cuts{offset};
+  const std::size_t shares = buf.size() >= k_shared_read_min ? workers.size() + 1 : 1;
+  for (std::size_t k = 1; k < shares; ++k) {
+    const std::uint64_t want = offset + buf.size() / shares * k;
+    for (const auto& e : extents) {
+      if (e.offset >= want && e.offset > cuts.back() && e.offset < end) {
+        cuts.push_back(e.offset);
+        break;
+      }
+    }
+  }
+  cuts.push_back(end);
+  const std::size_t parts = cuts.size() - 1;
+  std::vector<Result<void>> done(parts);
+  auto part = [&](std::size_t i) {
+    std::optional<ReaderPool::Lease> own;
+    auto source = [&]() -> Result<ChunkStore*> {
+      if (i == 0) return &reader.chunks();
+      own.emplace(ANYFS_TRY(readers.take()));
+      return &(*own)->chunks();
+    };
+    done[i] = fill(extents, source, cache, options, buf.subspan(cuts[i] - offset, cuts[i + 1] - cuts[i]), cuts[i]);
+  };
+  if (parts == 1) {
+    part(0);
+  } else {
+    share_work(workers, parts - 1, parts, part);
+  }
+  for (auto& r : done) ANYFS_CHECK(r);
+  return {};
 }
 
 FillOptions FileData::fill_options(Ino ino, std::uint64_t size) const {

@@ -71,8 +71,11 @@ class FileData {
   // what is committed when it begins; needs no lock. A commit between the plan
   // and the snapshot may have freed a chunk the plan names: any error means
   // "read it under the lock" (read() reports the real ones).
+  // A large file's read of k_shared_read_min bytes or more is split at
+  // extent starts among this thread and idle `workers`, each part on its own
+  // read connection (util/share_work.h).
   static Result<std::size_t> read_planned(const ReadPlan& plan, ReaderPool& readers, ChunkCache& cache,
-                                          std::span<char> buf, std::uint64_t offset);
+                                          ThreadPool& workers, std::span<char> buf, std::uint64_t offset);
   // Adds `data` at `offset` to the node's buffer, merging with the ranges it touches.
   void buffer(Node& node, std::string_view data, std::uint64_t offset) REQUIRES(pool_lock);
   // Drops buffered bytes at and past `size`, and the extents there.
@@ -124,6 +127,14 @@ class FileData {
   // holes read as zeros.
   static Result<void> fill(const std::vector<ExtentRecord>& extents, const std::function<Result<ChunkStore*>()>& source,
                            ChunkCache& cache, const FillOptions& options, std::span<char> buf, std::uint64_t offset);
+
+  // fill() of a large read by this thread and idle workers together: parts
+  // cut at extent starts, part 0 on `reader` (the plan's snapshot), each
+  // other on a connection of its own.
+  static Result<void> fill_shared(const std::vector<ExtentRecord>& extents, PoolReader& reader, ReaderPool& readers,
+                                  ChunkCache& cache, ThreadPool& workers, const FillOptions& options,
+                                  std::span<char> buf, std::uint64_t offset);
+  static constexpr std::size_t k_shared_read_min = 256 << 10;
 
   PoolCore& core_;
   NodeCache& nodes_;

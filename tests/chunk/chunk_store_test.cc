@@ -7,7 +7,11 @@
 
 #include <functional>
 
+#include "chunk/sqlite_chunk_store.h"
+#include "meta/schema.h"
 #include "support/result_matchers.h"
+#include "support/temp_dir.h"
+#include "util/sqlite.h"
 
 namespace anyfs {
 namespace {
@@ -114,12 +118,87 @@ TEST_P(ChunkStoreConformance, VerifyIdCatchesContentUnderTheWrongId) {
   EXPECT_ERR(load_chunk(*store, id, true), Corrupt);
 }
 
+// get_into reads a chunk stored as is straight into the buffer when the sizes
+// agree, and leaves every other chunk to get(); load_chunk_into is right either way.
+TEST_P(ChunkStoreConformance, GetIntoReadsOnlyAChunkStoredAsIsOfTheBuffersSize) {
+  std::string raw(5000, '\0');
+  for (std::size_t i = 0; i < raw.size(); ++i) raw[i] = static_cast<char>(i * 7919 % 251);
+  ChunkId id = sha256(raw);
+  ASSERT_OK(store->put(id, raw_chunk(raw)));
+  std::string out(raw.size(), 'x');
+  StoredChunk described;
+  ASSERT_OK(store->get_into(id, out, described));
+  EXPECT_TRUE(*store->get_into(id, out, described));
+  EXPECT_EQ(out, raw);
+  EXPECT_EQ(described.raw_size, raw.size());
+  EXPECT_EQ(described.checksum, xxh3(raw));
+  EXPECT_EQ(described.codec, Codec::None);
+  std::string shorter(raw.size() - 1, 'x');
+  EXPECT_FALSE(*store->get_into(id, shorter, described));
+  EXPECT_EQ(shorter, std::string(raw.size() - 1, 'x'));
+
+  std::string text(20000, 'q');
+  ChunkId packed = *store_chunk(*store, *CompressionSpec::parse("zstd"), text);
+  std::string into(text.size(), '\0');
+  EXPECT_FALSE(*store->get_into(packed, into, described));
+  EXPECT_EQ(described.codec, Codec::Zstd);
+  EXPECT_EQ(described.raw_size, text.size());
+  ASSERT_OK(load_chunk_into(*store, packed, into));
+  EXPECT_TRUE(*load_chunk_into(*store, packed, into));
+  EXPECT_EQ(into, text);
+  EXPECT_ERR(store->get_into(sha256("absent"), into, described), NotFound);
+}
+
+// A chunk stored as is and read straight into the caller's buffer is still
+// checked there: a flipped byte is Corrupt, not data.
+TEST_P(ChunkStoreConformance, AFlippedByteReadStraightIntoTheBufferIsCorrupt) {
+  std::string raw(8192, '\0');
+  for (std::size_t i = 0; i < raw.size(); ++i) raw[i] = static_cast<char>(i * 31 % 256);
+  ChunkId id = sha256(raw);
+  StoredChunk damaged = raw_chunk(raw);
+  damaged.stored[100] ^= 0x01;  // the checksum stays that of the good bytes
+  ASSERT_OK(store->put(id, damaged));
+  std::string out(raw.size(), '\0');
+  auto r = load_chunk_into(*store, id, out);
+  ASSERT_ERR(r, Corrupt);
+  EXPECT_EQ(r.error().path, "chunk " + to_hex(id));
+}
+
 std::string factory_name(const ::testing::TestParamInfo<ChunkStoreFactory>& info) { return info.param.name; }
 
 #define ANYFS_CHUNK_STORE_CONFORMANCE(suffix, ...) \
   INSTANTIATE_TEST_SUITE_P(suffix, ChunkStoreConformance, ::testing::Values(__VA_ARGS__), factory_name)
 
-ANYFS_CHUNK_STORE_CONFORMANCE(Memory, ChunkStoreFactory{"MemoryChunkStore", [] { return make_memory_chunk_store(); }});
+// The SQLite store over a database of its own, which it keeps open.
+class OwnedSqliteChunkStore final : public ChunkStore {
+ public:
+  OwnedSqliteChunkStore() {
+    sql::OpenOptions options;
+    options.create = true;
+    db_ = std::move(*sql::Db::open(dir_.str() + "/chunks.db", options));
+    EXPECT_OK(create_schema(*db_));
+    store_ = make_sqlite_chunk_store(*db_);
+  }
+  Result<void> put(const ChunkId& id, const StoredChunk& chunk) override { return store_->put(id, chunk); }
+  Result<StoredChunk> get(const ChunkId& id) override { return store_->get(id); }
+  Result<bool> get_into(const ChunkId& id, std::span<char> out, StoredChunk& chunk) override {
+    return store_->get_into(id, out, chunk);
+  }
+  Result<bool> has(const ChunkId& id) override { return store_->has(id); }
+  Result<void> remove(const ChunkId& id) override { return store_->remove(id); }
+  Result<std::vector<ChunkId>> list() override { return store_->list(); }
+
+ private:
+  testing::TempDir dir_;
+  std::unique_ptr<sql::Db> db_;
+  std::unique_ptr<ChunkStore> store_;
+};
+
+ANYFS_CHUNK_STORE_CONFORMANCE(Backends, ChunkStoreFactory{"MemoryChunkStore", [] { return make_memory_chunk_store(); }},
+                              ChunkStoreFactory{"SqliteChunkStore", [] {
+                                                  return std::unique_ptr<ChunkStore>(
+                                                      std::make_unique<OwnedSqliteChunkStore>());
+                                                }});
 
 }  // namespace
 }  // namespace anyfs

@@ -327,6 +327,43 @@ TEST_F(PoolTest, AStreamFlushedManyTimesWhileOpenReadsBackWhole) {
   EXPECT_TRUE(must(pool->verify()).ok());
 }
 
+// A large read of committed data is split at extent starts between the reading
+// thread and a worker, each part on its own read connection
+// (FileData::fill_shared): reads at odd offsets and lengths, over a hole and
+// over chunks cut anywhere, must still return exactly the file's bytes.
+TEST_F(PoolTest, LargeReadsSplitAmongThreadsReadBackExactly) {
+  for (const char* compression : {"off", "zstd"}) {
+    SCOPED_TRACE(compression);
+    std::filesystem::remove(path());
+    create({.properties = {{"compression", compression}}})->close();
+    std::string expect = random_bytes(3 << 20, 21);
+    std::fill(expect.begin() + (1 << 20) + 333, expect.begin() + (2 << 20) - 77, '\0');  // the hole
+    {
+      auto pool = open();
+      auto fs = must(pool->dataset());
+      auto f = must(fs->open("/big", OpenFlags::Write | OpenFlags::Create));
+      ASSERT_OK(f->pwrite(std::string_view(expect).substr(0, (1 << 20) + 333), 0));
+      const std::uint64_t tail = (2 << 20) - 77;
+      ASSERT_OK(f->pwrite(std::string_view(expect).substr(tail), tail));
+      ASSERT_OK(f->close());
+      ASSERT_OK(pool->close());
+    }
+    auto pool = open();
+    auto fs = must(pool->dataset());
+    auto f = must(fs->open("/big", OpenFlags::Read));
+    const std::pair<std::uint64_t, std::size_t> reads[] = {
+        {0, 1 << 20}, {12345, 700'001}, {999'999, 2'500'000}, {(1 << 20) + 100, 300'000}, {0, 4 << 20}};
+    for (const auto& [offset, length] : reads) {
+      std::string back(length, 'x');
+      const std::size_t got = must(f->pread(back, offset));
+      ASSERT_EQ(got, std::min<std::uint64_t>(length, expect.size() - offset));
+      EXPECT_TRUE(std::string_view(back).substr(0, got) == std::string_view(expect).substr(offset, got))
+          << "read of " << length << " at " << offset;
+    }
+    ASSERT_OK(pool->close());
+  }
+}
+
 TEST_F(PoolTest, TheDefaultCacheIsASixteenthOfMemoryWithinItsBounds) {
   create()->close();
   auto pool = open();
