@@ -13,18 +13,18 @@ void PrepareBatch::work() {
     const std::size_t i = next_.fetch_add(1, std::memory_order_relaxed);
     if (i >= pieces_.size()) return;
     prepared_[i] = prepare_chunk(spec_, pieces_[i]);
+    // The release orders prepared_[i] before the count finish() reads.
+    if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == pieces_.size()) {
+      MutexLock lock(mu_);
+      all_done_.notify_all();
+    }
   }
-}
-
-void PrepareBatch::wait_workers() {
-  // Their futures' get() orders their writes to prepared_ before our reads.
-  for (auto& f : workers_) f.get();
-  workers_.clear();
 }
 
 std::vector<PreparedChunk>& PrepareBatch::finish() {
   work();
-  wait_workers();
+  MutexLock lock(mu_);
+  while (done_.load(std::memory_order_acquire) < pieces_.size()) all_done_.wait(mu_);
   return prepared_;
 }
 

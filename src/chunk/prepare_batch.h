@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "chunk/chunk_store.h"
+#include "util/mutex.h"
 #include "util/thread_pool.h"
 
 namespace anyfs {
@@ -31,8 +32,11 @@ class PrepareBatch {
   // Hands the batch to every worker of `workers`; each takes the next piece
   // not yet taken until none is left.
   void start(ThreadPool& workers);
-  // Takes pieces on this thread too, then waits for the workers: every piece
-  // is prepared when it returns. Runs them all here if start() was not called.
+  // Takes pieces on this thread until none is left to take (pieces other
+  // threads took may still be in progress).
+  void help() { work(); }
+  // help(), then waits until every piece is prepared, by whichever thread took
+  // it. Runs them all here if no other thread took any.
   std::vector<PreparedChunk>& finish();
 
   std::size_t size() const { return pieces_.size(); }
@@ -40,12 +44,14 @@ class PrepareBatch {
 
  private:
   void work();
-  void wait_workers();
 
   const CompressionSpec spec_;
   const std::vector<std::string_view> pieces_;
   std::vector<PreparedChunk> prepared_;  // [i] written by whichever thread took piece i
   std::atomic<std::size_t> next_{0};
+  std::atomic<std::size_t> done_{0};  // pieces prepared; the last one signals `all_done_`
+  Mutex mu_;
+  CondVar all_done_;
   std::vector<std::future<void>> workers_;
 };
 

@@ -12,6 +12,7 @@
 
 #include "chunk/chunk_store.h"
 #include "chunk/prepare_batch.h"
+#include "pool/flush_feed.h"
 #include "util/share_work.h"
 
 namespace anyfs {
@@ -260,36 +261,32 @@ Result<void> FileData::flush(Node& node, bool all) { return flush(std::vector<No
 
 // The pipeline: the runs are cut and their pieces hashed and compressed with
 // the pool lock released (the gate closed, pool/pool_lock.h: calls that change
-// the pool wait, reads go on and read the runs where they are), in batches;
-// the workers prepare batch k + 1 while this thread stores batch k under the
-// lock. The runs stay in the buffer until every batch is stored, so a read
-// between batches sees them over whatever extents are stored so far.
+// the pool wait, reads go on and read the runs where they are), in batches,
+// by a worker running ahead (pool/flush_feed.h); this thread stores each
+// batch under the lock as it comes. The runs stay in the buffer until every
+// batch is stored, so a read between batches sees them over whatever extents
+// are stored so far.
 Result<void> FileData::flush(const std::vector<Node*>& nodes, bool all) {
   struct Run {
     Node* node;
     std::uint64_t start;
-    std::string_view bytes;
-    bool may_keep_tail;  // the run ends the file of an open handle: more may follow
-    std::vector<std::pair<std::uint64_t, std::string_view>> pieces;
-    std::optional<std::uint64_t> kept_at;  // where the tail kept buffered starts
   };
   std::vector<Run> runs;
+  std::vector<FlushFeed::Run> feed_runs;
   std::uint64_t total = 0;
   for (Node* node : nodes)
     for (const auto& [start, bytes] : node->data) {
-      runs.push_back(Run{node, start, bytes, !all && node->opens > 0 && start + bytes.size() >= node->rec.size, {}, {}});
+      runs.push_back(Run{node, start});
+      feed_runs.push_back(FlushFeed::Run{start, bytes, !all && node->opens > 0 && start + bytes.size() >= node->rec.size});
       total += bytes.size();
     }
   if (runs.empty()) return {};
   const Tid tid = core_.txg_tid();
-  const Chunker chunker = chunker_;
-  const std::uint32_t max_size = settings_.chunking.max_size;
-  const CompressionSpec spec = settings_.compression;
   // A small flush is over before a reader would gain from the lock.
   const bool unlocked = total >= k_unlocked_flush_min;
 
-  // Every batch (and the workers on it) ends before the gate opens or the
-  // runs change: declared in that order, destroyed in the reverse.
+  // The feed (and the workers on it) ends before the gate opens or the runs
+  // change: declared in that order, destroyed in the reverse.
   struct Gate {
     PoolCore& core;
     bool closed;
@@ -297,105 +294,51 @@ Result<void> FileData::flush(const std::vector<Node*>& nodes, bool all) {
       if (closed) core.open_gate();
     }
   } gate{core_, unlocked};
-  std::deque<PrepareBatch> batches;
-  // Runs `f` without the pool lock when the flush is worth it (f touches
-  // nothing the lock guards).
-  auto outside = [&](auto&& f) REQUIRES(pool_lock) {
-    if (unlocked)
-      core_.mu.without(f);
-    else
-      f();
-  };
-  // Waits for batch k (helping its workers), and sets batch k + 1 going.
-  std::vector<PreparedChunk>* prepared = nullptr;
-  auto advance = [&](std::size_t k) {
-    if (k >= batches.size()) return;
-    if (k == 0) batches[0].start(core_.workers);
-    prepared = &batches[k].finish();
-    if (k + 1 < batches.size()) batches[k + 1].start(core_.workers);
-  };
   if (unlocked) core_.mu.close_gate();
-  // Cut (sequential per run: content-defined), then batch the pieces in order.
-  struct Slice {  // the pieces [first, last) of run `run` in one batch
-    std::size_t run, first, last;
-  };
-  std::vector<std::vector<Slice>> slices;
-  outside([&] {
-    std::vector<std::string_view> pieces;
-    std::vector<Slice> batch_slices;
-    std::uint64_t batch_bytes = 0;
-    auto seal = [&] {
-      if (pieces.empty()) return;
-      batches.emplace_back(spec, std::move(pieces));
-      slices.push_back(std::move(batch_slices));
-      pieces.clear();
-      batch_slices.clear();
-      batch_bytes = 0;
-    };
-    for (std::size_t r = 0; r < runs.size(); ++r) {
-      Run& run = runs[r];
-      std::string_view rest = run.bytes;
-      std::uint64_t at = run.start;
-      while (!rest.empty()) {
-        std::size_t n = chunker.cut(rest);
-        run.pieces.emplace_back(at, rest.substr(0, n));
-        rest.remove_prefix(n);
-        at += n;
-      }
-      if (run.may_keep_tail && run.pieces.back().second.size() < max_size) {
-        run.kept_at = run.pieces.back().first;
-        run.pieces.pop_back();
-      }
-      for (std::size_t i = 0; i < run.pieces.size();) {
-        std::size_t first = i;
-        for (; i < run.pieces.size() && batch_bytes < k_flush_batch_bytes; ++i) {
-          pieces.push_back(run.pieces[i].second);
-          batch_bytes += run.pieces[i].second.size();
-        }
-        batch_slices.push_back(Slice{r, first, i});
-        if (batch_bytes >= k_flush_batch_bytes) seal();
-      }
-    }
-    seal();
-    advance(0);
-  });
-  for (std::size_t k = 0; k < batches.size(); ++k) {
-    if (k > 0) outside([&] { advance(k); });
+  std::optional<FlushFeed> feed;
+  feed.emplace(std::move(feed_runs), chunker_, settings_.chunking.max_size, settings_.compression,
+               k_flush_batch_bytes, k_flush_batches_ahead, core_.workers, unlocked);
+  for (;;) {
+    FlushFeed::Batch* batch = nullptr;
+    if (unlocked)
+      core_.mu.without([&] { batch = feed->next(); });
+    else
+      batch = feed->next();
+    if (batch == nullptr) break;
     // A reader may have met a storage failure meanwhile (and rolled back).
     ANYFS_CHECK(core_.check_usable());
+    std::vector<PreparedChunk>& prepared = batch->prepared.finish();
     std::size_t at = 0;
-    for (const Slice& slice : slices[k]) {
-      Run& run = runs[slice.run];
-      const auto& first = run.pieces[slice.first];
-      const auto& last = run.pieces[slice.last - 1];
-      ANYFS_CHECK(punch(*run.node, first.first, last.first + last.second.size(), tid));
-      for (std::size_t i = slice.first; i < slice.last; ++i, ++at)
-        ANYFS_CHECK(store_piece(*run.node, run.pieces[i].first, (*prepared)[at], tid));
+    for (const FlushFeed::Slice& slice : batch->slices) {
+      Node& node = *runs[slice.run].node;
+      const std::size_t last = at + slice.offsets.size() - 1;
+      ANYFS_CHECK(punch(node, slice.offsets.front(), slice.offsets.back() + batch->prepared.piece(last).size(), tid));
+      for (const std::uint64_t offset : slice.offsets) ANYFS_CHECK(store_piece(node, offset, prepared[at++], tid));
     }
-    prepared->clear();  // its memory goes now, not when the flush ends
+    prepared.clear();  // its memory goes now, not when the flush ends
   }
-  batches.clear();
+  std::vector<std::optional<std::uint64_t>> kept_at(runs.size());
+  for (std::size_t r = 0; r < runs.size(); ++r) kept_at[r] = feed->kept_at(r);
+  feed.reset();
 
   // Every run is stored but for the kept tails: they make the new buffers.
   for (Node* node : nodes) {
     std::map<std::uint64_t, std::string> keep;
-    for (Run& run : runs) {
-      if (run.node != node || !run.kept_at) continue;
-      std::string& bytes = node->data.at(run.start);
-      if (run.pieces.empty()) {
-        keep.emplace(run.start, std::move(bytes));
-        continue;
-      }
+    for (std::size_t r = 0; r < runs.size(); ++r) {
+      if (runs[r].node != node || !kept_at[r]) continue;
+      std::string& bytes = node->data.at(runs[r].start);
       // The tail moves to the front of the run's own buffer: a file written
       // as a stream keeps one allocation, grown once, instead of a new one
       // (and its page faults) per flush.
-      const std::size_t from = static_cast<std::size_t>(*run.kept_at - run.start);
-      if (bytes.capacity() <= k_kept_capacity_max) {
+      const std::size_t from = static_cast<std::size_t>(*kept_at[r] - runs[r].start);
+      if (from == 0) {
+        keep.emplace(runs[r].start, std::move(bytes));
+      } else if (bytes.capacity() <= k_kept_capacity_max) {
         std::memmove(bytes.data(), bytes.data() + from, bytes.size() - from);
         bytes.resize(bytes.size() - from);
-        keep.emplace(*run.kept_at, std::move(bytes));
+        keep.emplace(*kept_at[r], std::move(bytes));
       } else {
-        keep.emplace(*run.kept_at, bytes.substr(from));
+        keep.emplace(*kept_at[r], bytes.substr(from));
       }
     }
     std::uint64_t kept = 0;

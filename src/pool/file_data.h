@@ -111,9 +111,11 @@ class FileData {
   Result<void> store_piece(Node& node, std::uint64_t offset, const PreparedChunk& prepared, Tid tid) REQUIRES(pool_lock);
   // Flushes this large or larger run without the pool lock.
   static constexpr std::uint64_t k_unlocked_flush_min = 256 << 10;
-  // Bytes of pieces prepared per batch: the workers prepare one batch while
-  // this thread stores the one before.
+  // Bytes of pieces prepared per batch: a worker cuts and prepares the next
+  // batches while this thread stores one (pool/flush_feed.h).
   static constexpr std::uint64_t k_flush_batch_bytes = 8 << 20;
+  // Batches prepared ahead of the one being stored, at most.
+  static constexpr std::size_t k_flush_batches_ahead = 2;
   // A run grown by appends past this is a stream (FileData::buffer).
   static constexpr std::size_t k_stream_run = 1 << 20;
   // The room a stream's run takes: the dirty limit, the write that crosses
