@@ -362,6 +362,18 @@ double sqlite_ingest(const std::string& path, const std::vector<std::string>& pi
   return t;
 }
 
+// Reads /big whole through the pool in preads of buf's size; the seconds taken.
+double read_big(anyfs::Fs& fs, std::string& buf) {
+  auto t0 = Clock::now();
+  auto in = must(fs.open("/big", anyfs::OpenFlags::Read), "open");
+  for (std::uint64_t off = 0;;) {
+    std::size_t n = must(in->pread(buf, off), "pread");
+    if (n == 0) break;
+    off += n;
+  }
+  return seconds_since(t0);
+}
+
 int big_write(const Options& o) {
   std::vector<std::string> pieces = random_pieces(o.mib);
   const double mb = o.mib * 1.048576;
@@ -389,16 +401,7 @@ int big_write(const Options& o) {
       ::close(in);
       return seconds_since(t0);
     };
-    auto read_pool = [&] {
-      auto t0 = Clock::now();
-      auto in = must(fs->open("/big", anyfs::OpenFlags::Read), "open");
-      for (std::uint64_t off = 0;;) {
-        std::size_t n = must(in->pread(buf, off), "pread");
-        if (n == 0) break;
-        off += n;
-      }
-      return seconds_since(t0);
-    };
+    auto read_pool = [&] { return read_big(*fs, buf); };
     read_host();
     read_pool();
     double host_s = read_host(), pool_read_s = read_pool();
@@ -436,14 +439,8 @@ int read_only(const Options& o) {
   write_through(*pool, *fs, pieces);
   std::string buf(1 << 20, '\0');
   for (int r = 0; r <= o.rounds; ++r) {
-    auto t0 = Clock::now();
-    auto in = must(fs->open("/big", anyfs::OpenFlags::Read), "open");
-    for (std::uint64_t off = 0;;) {
-      std::size_t n = must(in->pread(buf, off), "pread");
-      if (n == 0) break;
-      off += n;
-    }
-    if (r > 0) std::printf("pool read %.0f MB/s\n", o.mib * 1.048576 / seconds_since(t0));
+    const double seconds = read_big(*fs, buf);
+    if (r > 0) std::printf("pool read %.0f MB/s\n", o.mib * 1.048576 / seconds);
   }
   must(pool->close(), "close");
   std::filesystem::remove(pool_path);
