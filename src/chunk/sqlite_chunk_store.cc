@@ -163,4 +163,10 @@ class SqliteChunkStore final : public ChunkStore {
 
 std::unique_ptr<ChunkStore> make_sqlite_chunk_store(sql::Db& db) { return std::make_unique<SqliteChunkStore>(db); }
 
+Result<void> create_chunk_table(sql::Db& db) {
+  return db.exec(
+      "CREATE TABLE chunks(id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, codec INTEGER NOT NULL, "
+      "raw_size INTEGER NOT NULL, checksum INTEGER NOT NULL, data BLOB NOT NULL)");
+}
+
 }  // namespace anyfs

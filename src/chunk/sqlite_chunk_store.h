@@ -11,7 +11,12 @@ namespace sql {
 class Db;
 }
 
-// A ChunkStore over `db`, which must outlive it and hold the pool schema.
+// A ChunkStore over `db`, which must outlive it and hold the `chunks` table.
 std::unique_ptr<ChunkStore> make_sqlite_chunk_store(sql::Db& db);
+
+// Creates the `chunks` table: a row per chunk — its id (SHA-256), codec, raw
+// size, the XXH3 of the stored bytes and the stored bytes — in a pool file
+// and in every volume file alike.
+Result<void> create_chunk_table(sql::Db& db);
 
 }  // namespace anyfs

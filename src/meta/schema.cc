@@ -9,6 +9,7 @@
 
 #include <iterator>
 
+#include "chunk/sqlite_chunk_store.h"
 #include "util/sqlite.h"
 
 namespace anyfs {
@@ -40,8 +41,6 @@ CREATE TABLE kv(ds INTEGER NOT NULL, ino INTEGER NOT NULL, tid_to INTEGER NOT NU
 CREATE TABLE chunk_refs(chunk BLOB PRIMARY KEY, refs INTEGER NOT NULL, zero_since INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE txlog(tid INTEGER PRIMARY KEY, time INTEGER NOT NULL, ds INTEGER NOT NULL, op TEXT NOT NULL,
   detail TEXT NOT NULL);
-CREATE TABLE chunks(id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, codec INTEGER NOT NULL,
-  raw_size INTEGER NOT NULL, checksum INTEGER NOT NULL, data BLOB NOT NULL);
 )sql";
 
 // Migrations from version N to N+1, in order. A new pool is created as format 1
@@ -97,6 +96,7 @@ Result<void> migrate(sql::Db& db, int from) {
 
 Result<void> create_schema(sql::Db& db) {
   ANYFS_CHECK(db.exec(k_schema_v1));
+  ANYFS_CHECK(create_chunk_table(db));  // the last table of v1, as volumes have it
   ANYFS_CHECK(db.exec(fmt::format("PRAGMA application_id = {};", k_application_id)));
   return migrate(db, 1);
 }

@@ -17,6 +17,7 @@
 #include "meta/pool_file.h"
 #include "meta/records.h"
 #include "meta/schema.h"
+#include "meta/sqlite_setup.h"
 #include "util/sqlite.h"
 #include "util/wal_format.h"
 
@@ -68,24 +69,6 @@ Result<void> check_wal_intact(const std::string& path) {
                           "it holds, or restore the log from a copy",
                           *wal.broken_frame, path));
 }
-
-// Per-connection settings: WAL (atomic commits, readers beside the writer),
-// full fsync on commit, a page cache and a memory map for reads, deleted rows
-// not overwritten.
-Result<void> configure(sql::Db& db, bool read_only, std::uint64_t mmap_bytes) {
-  ANYFS_CHECK(db.exec(fmt::format("PRAGMA synchronous = FULL; PRAGMA cache_size = -16384; PRAGMA mmap_size = {};"
-                                  "PRAGMA foreign_keys = OFF; PRAGMA temp_store = MEMORY; "
-                                  // Debian's SQLite zeroes deleted rows by default: freeing
-                                  // a chunk would then write all its pages again, through the
-                                  // log — on a full disk, the removal that should make room
-                                  // could not commit. Freed pages keep their bytes until
-                                  // reused, as a file system's freed blocks do.
-                                  "PRAGMA secure_delete = OFF",
-                                  mmap_bytes)));
-  if (!read_only) ANYFS_CHECK(db.exec("PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 4096"));
-  return {};
-}
-
 
 // A reader needs the shared-memory file beside a pool (POOL-shm) to follow
 // the write-ahead log; SQLite creates it on first open. Where the reader cannot
@@ -228,7 +211,7 @@ class SqlitePoolFile final : public PoolFile {
 
   Result<std::unique_ptr<PoolReader>> open_reader() override {
     auto db = ANYFS_TRY(sql::Db::open(path_, reopen_));
-    ANYFS_CHECK(configure(*db, /*read_only=*/true, mmap_bytes_));
+    ANYFS_CHECK(sql::configure_connection(*db, /*read_only=*/true, mmap_bytes_));
     return std::unique_ptr<PoolReader>(std::make_unique<SqlitePoolReader>(std::move(db)));
   }
 
@@ -258,6 +241,37 @@ OpenedPoolFile stores_over(std::unique_ptr<SqlitePoolFile> file) {
 
 }  // namespace
 
+namespace sql {
+
+Result<std::unique_ptr<Db>> create_database(const std::string& path, std::uint32_t page_size, bool page_checksums) {
+  OpenOptions options;
+  options.create = true;
+  auto db = ANYFS_TRY(Db::open(path, options));
+  // Every page ends in its checksum (util/page_checksum_vfs.h): reserved
+  // before the first page is written.
+  int reserve = page_checksums ? k_page_checksum_bytes : 0;
+  if (int rc = sqlite3_file_control(db->handle(), "main", SQLITE_FCNTL_RESERVE_BYTES, &reserve); rc != SQLITE_OK)
+    return std::unexpected(error_from(db->handle(), rc, "reserve page checksum bytes"));
+  ANYFS_CHECK(db->exec(fmt::format("PRAGMA page_size = {}; PRAGMA journal_mode = WAL", page_size)));
+  return db;
+}
+
+Result<void> configure_connection(Db& db, bool read_only, std::uint64_t mmap_bytes) {
+  ANYFS_CHECK(db.exec(fmt::format("PRAGMA synchronous = FULL; PRAGMA cache_size = -16384; PRAGMA mmap_size = {};"
+                                  "PRAGMA foreign_keys = OFF; PRAGMA temp_store = MEMORY; "
+                                  // Debian's SQLite zeroes deleted rows by default: freeing
+                                  // a chunk would then write all its pages again, through the
+                                  // log — on a full disk, the removal that should make room
+                                  // could not commit. Freed pages keep their bytes until
+                                  // reused, as a file system's freed blocks do.
+                                  "PRAGMA secure_delete = OFF",
+                                  mmap_bytes)));
+  if (!read_only) ANYFS_CHECK(db.exec("PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 4096"));
+  return {};
+}
+
+}  // namespace sql
+
 Result<OpenedPoolFile> open_sqlite_pool_file(const std::string& path, const PoolFileOptions& options) {
   // Looked at before SQLite opens the file, which creates an empty log.
   const bool log_found = file_exists(path + "-wal");
@@ -277,7 +291,7 @@ Result<OpenedPoolFile> open_sqlite_pool_file(const std::string& path, const Pool
       schema.error().message = "not an AnyFS pool, or its header is damaged (" + schema.error().message + ")";
     return std::unexpected(schema.error());
   }
-  ANYFS_CHECK(configure(*db, options.read_only, options.mmap_bytes));
+  ANYFS_CHECK(sql::configure_connection(*db, options.read_only, options.mmap_bytes));
   auto opened = stores_over(
       std::make_unique<SqlitePoolFile>(path, std::move(db), immutable, log_found, db_options, options.mmap_bytes));
   // A pool made with page checksums whose header no longer says so has a
@@ -289,14 +303,7 @@ Result<OpenedPoolFile> open_sqlite_pool_file(const std::string& path, const Pool
 
 Result<void> create_sqlite_pool_file(const std::string& path, std::uint32_t page_size, bool page_checksums,
                                      const std::function<Result<void>(OpenedPoolFile&)>& fill) {
-  sql::OpenOptions db_options;
-  auto db = ANYFS_TRY(sql::Db::open(path, db_options));
-  // Every page ends in its checksum (util/page_checksum_vfs.h): reserved
-  // before the first page is written.
-  int reserve = page_checksums ? sql::k_page_checksum_bytes : 0;
-  if (int rc = sqlite3_file_control(db->handle(), "main", SQLITE_FCNTL_RESERVE_BYTES, &reserve); rc != SQLITE_OK)
-    return std::unexpected(sql::error_from(db->handle(), rc, "reserve page checksum bytes"));
-  ANYFS_CHECK(db->exec(fmt::format("PRAGMA page_size = {}; PRAGMA journal_mode = WAL", page_size)));
+  auto db = ANYFS_TRY(sql::create_database(path, page_size, page_checksums));
   ANYFS_CHECK(db->exec("BEGIN IMMEDIATE"));
   ANYFS_CHECK(create_schema(*db));
   auto opened = stores_over(std::make_unique<SqlitePoolFile>(path, std::move(db), false, false));

@@ -9,6 +9,7 @@
 
 #include "chunk/sqlite_chunk_store.h"
 #include "meta/schema.h"
+#include "meta/volume_file.h"
 #include "support/result_matchers.h"
 #include "support/temp_dir.h"
 #include "util/sqlite.h"
@@ -194,10 +195,34 @@ class OwnedSqliteChunkStore final : public ChunkStore {
   std::unique_ptr<ChunkStore> store_;
 };
 
+// The chunks of a volume file (meta/volume_file.h), which it keeps open.
+class VolumeChunkStore final : public ChunkStore {
+ public:
+  VolumeChunkStore() {
+    const std::string path = dir_.str() + "/v.vol";
+    volume_ = std::move(*VolumeFile::create(path, VolumeLabel{"pool", "vol", 1, {{"vol", path, 0}}}, 16384, true));
+  }
+  Result<void> put(const ChunkId& id, const StoredChunk& chunk) override { return volume_->chunks().put(id, chunk); }
+  Result<StoredChunk> get(const ChunkId& id) override { return volume_->chunks().get(id); }
+  Result<bool> get_into(const ChunkId& id, std::span<char> out, StoredChunk& chunk) override {
+    return volume_->chunks().get_into(id, out, chunk);
+  }
+  Result<bool> has(const ChunkId& id) override { return volume_->chunks().has(id); }
+  Result<void> remove(const ChunkId& id) override { return volume_->chunks().remove(id); }
+  Result<std::vector<ChunkId>> list() override { return volume_->chunks().list(); }
+
+ private:
+  testing::TempDir dir_;
+  std::unique_ptr<VolumeFile> volume_;
+};
+
 ANYFS_CHUNK_STORE_CONFORMANCE(Backends, ChunkStoreFactory{"MemoryChunkStore", [] { return make_memory_chunk_store(); }},
                               ChunkStoreFactory{"SqliteChunkStore", [] {
                                                   return std::unique_ptr<ChunkStore>(
                                                       std::make_unique<OwnedSqliteChunkStore>());
+                                                }},
+                              ChunkStoreFactory{"VolumeChunkStore", [] {
+                                                  return std::unique_ptr<ChunkStore>(std::make_unique<VolumeChunkStore>());
                                                 }});
 
 }  // namespace
