@@ -27,6 +27,21 @@
 
 namespace anyfs {
 
+// A volume file of a pool: where, and the most it may grow to.
+struct VolumeSpec {
+  std::string path;
+  std::uint64_t cap_bytes = 0;  // 0: grows as it needs (thin)
+};
+
+// A volume of a pool, as `Pool::volumes` reports it.
+struct VolumeStatus {
+  std::string uuid;
+  std::string path;
+  std::uint64_t cap_bytes = 0;   // 0: no cap
+  std::uint64_t size_bytes = 0;  // the file's size
+  std::uint64_t chunks = 0;      // chunk copies it holds
+};
+
 struct PoolCreateOptions {
   // SQLite page size of the pool file: 4096..65536, a power of two. The default
   // was chosen by measurement (docs/PERFORMANCE.md, "Page size").
@@ -37,6 +52,9 @@ struct PoolCreateOptions {
   bool page_checksums = true;
   // Properties the root dataset starts with (name → value), checked as set_property does.
   std::vector<std::pair<std::string, std::string>> properties = {};
+  // Volume files to keep chunks in (none: a single-file pool), each made as
+  // Pool::add_volume makes one.
+  std::vector<VolumeSpec> volumes = {};
 };
 
 struct PoolOpenOptions {
@@ -258,6 +276,15 @@ class Pool {
 
   // Commits the open transaction group durably.
   virtual Result<void> sync() = 0;
+
+  // Adds a volume file at spec.path (nothing may be there): chunks written
+  // from now on go to the volumes as each dataset's `placement` says; what is
+  // stored stays where it is. The first volume turns a single-file pool into
+  // a pool of volumes (docs/FORMAT.md, "Volume files"). Errors: Exists,
+  // InvalidArgument, ReadOnly, Io, NoSpace.
+  virtual Result<VolumeStatus> add_volume(const VolumeSpec& spec) = 0;
+  // The pool's volume files in order (none for a single-file pool).
+  virtual Result<std::vector<VolumeStatus>> volumes() = 0;
   virtual Result<PoolStats> stats() = 0;
   // Checks every invariant (and, with read_chunks, every chunk). Damage is
   // reported in the result, not as an error; errors mean verify could not run.

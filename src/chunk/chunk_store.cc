@@ -58,9 +58,9 @@ PreparedChunk prepare_chunk(const CompressionSpec& spec, std::string_view raw) {
   return out;
 }
 
-Result<ChunkId> store_prepared(ChunkStore& store, const PreparedChunk& prepared) {
+Result<ChunkId> store_prepared(ChunkStore& store, const PreparedChunk& prepared, const Placement& placement) {
   if (ANYFS_TRY(store.has(prepared.id))) return prepared.id;  // stored once per store: dedup
-  ANYFS_CHECK(store.put(prepared.id, prepared.chunk));
+  ANYFS_CHECK(store.put_placed(prepared.id, prepared.chunk, placement));
   return prepared.id;
 }
 

@@ -16,6 +16,7 @@
 #include "anyfs/error.h"
 #include "chunk/codec.h"
 #include "chunk/hash.h"
+#include "chunk/placement.h"
 
 namespace anyfs {
 
@@ -36,6 +37,23 @@ class ChunkStore {
   // keeps the stored copy (content addressing: same id, same bytes).
   // Errors: NoSpace, Io.
   virtual Result<void> put(const ChunkId& id, const StoredChunk& chunk) = 0;
+
+  // put() where `placement` says, for a store of several places (volumes);
+  // a store of one place ignores it. Errors: those of put, NoSpace when too
+  // few places can take the chunk.
+  virtual Result<void> put_placed(const ChunkId& id, const StoredChunk& chunk, const Placement& placement) {
+    (void)placement;
+    return put(id, chunk);
+  }
+
+  // Makes every chunk put so far durable where it lives apart from the
+  // records (volume files): called before the transaction of records that
+  // name them commits (DESIGN.md §4, rule 1). Errors: Io, NoSpace.
+  virtual Result<void> make_durable() { return {}; }
+  // That transaction committed: chunks removed in it may now leave the places
+  // they live apart from the records (rule 2). A failure here leaves orphans,
+  // which gc finds (rule 3).
+  virtual void committed() {}
 
   // The chunk stored under `id`, as stored (no check). Errors: NotFound, Io.
   virtual Result<StoredChunk> get(const ChunkId& id) = 0;
@@ -79,8 +97,9 @@ struct PreparedChunk {
 // REQUIRES: raw.size() < 4 GiB.
 PreparedChunk prepare_chunk(const CompressionSpec& spec, std::string_view raw);
 
-// Puts a prepared chunk unless its id is stored already (dedup); returns the id.
-Result<ChunkId> store_prepared(ChunkStore& store, const PreparedChunk& prepared);
+// Puts a prepared chunk (where `placement` says) unless its id is stored
+// already (dedup); returns the id.
+Result<ChunkId> store_prepared(ChunkStore& store, const PreparedChunk& prepared, const Placement& placement = {});
 
 // prepare_chunk then store_prepared. Errors: ArgTooBig (over 4 GiB), and those of put.
 Result<ChunkId> store_chunk(ChunkStore& store, const CompressionSpec& spec, std::string_view raw);

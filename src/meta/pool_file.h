@@ -17,22 +17,12 @@
 #include "chunk/chunk_store.h"
 #include "meta/history_store.h"
 #include "meta/meta_store.h"
+#include "meta/pool_usage.h"
+#include "meta/volume_chunk_store.h"
 #include "util/page_checksum_vfs.h"
 
 namespace anyfs {
 
-// What the pool holds, counted by the database (info, `anyfs info`).
-struct PoolUsage {
-  std::uint64_t files = 0;             // live inodes
-  std::uint64_t logical_bytes = 0;     // sizes of live regular files
-  std::uint64_t referenced_bytes = 0;  // bytes of live extents
-  std::uint64_t history_bytes = 0;     // bytes of extents only history or snapshots see
-  std::uint64_t snapshots = 0;
-  std::uint64_t chunks = 0;            // chunks something references
-  std::uint64_t chunk_raw_bytes = 0;   // their content
-  std::uint64_t chunk_stored_bytes = 0;  // as stored (compressed)
-  std::uint64_t unreferenced_chunks = 0;  // waiting to be freed
-};
 
 // A second connection to the pool for reading committed state beside the
 // writer (pool/reader_pool.h): the records and chunks as of a snapshot. One
@@ -80,6 +70,12 @@ class PoolFile {
   virtual Result<void> rewrite(bool add_page_checksums) = 0;
   // The first failure of the storage below, once one happened.
   virtual std::optional<Error> storage_failure() const = 0;
+  // The pool's volume files (none in a single-file pool), in order.
+  virtual Result<std::vector<VolumeInfo>> volumes() = 0;
+  // Adds a volume file at `path` (capped at `cap_bytes`; 0: grows freely):
+  // chunks put from now on may go there. REQUIRES: no transaction of records
+  // open. Errors: Exists, InvalidArgument, ReadOnly, Io, NoSpace.
+  virtual Result<VolumeInfo> add_volume(const std::string& path, std::uint64_t cap_bytes) = 0;
   // A new read connection, opened as this one was (read-only). Safe to call
   // from any thread while the file is open.
   virtual Result<std::unique_ptr<PoolReader>> open_reader() = 0;

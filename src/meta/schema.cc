@@ -58,6 +58,11 @@ CREATE TABLE txlog(tid INTEGER PRIMARY KEY, time INTEGER NOT NULL, ds INTEGER NO
 // (docs/FORMAT.md, "Page checksums"); an older anyfs would write pages without
 // them, which the checks would then take for damage, so it must refuse these
 // pools as a newer format.
+//
+// 3 -> 4: volumes (docs/FORMAT.md, "Volume files"). `volumes` lists the
+// pool's volume files in order; `chunk_copies` says which volumes hold each
+// chunk stored on volumes (a chunk with no row is in the pool file's own
+// `chunks` table). Both stay empty in a single-file pool.
 constexpr const char* k_migrations[] = {
     R"sql(
 ALTER TABLE datasets ADD COLUMN origin INTEGER;
@@ -84,6 +89,11 @@ CREATE INDEX kv_born ON kv(ds, tid_from);
 CREATE INDEX kv_died ON kv(ds, tid_to) WHERE tid_to < 9223372036854775807;
 )sql",
     "SELECT 1",
+    R"sql(
+CREATE TABLE volumes(id INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE, path TEXT NOT NULL,
+  cap_bytes INTEGER NOT NULL);
+CREATE TABLE chunk_copies(chunk BLOB NOT NULL, volume INTEGER NOT NULL, PRIMARY KEY(chunk, volume)) WITHOUT ROWID;
+)sql",
 };
 static_assert(std::size(k_migrations) == k_format_version - 1);
 

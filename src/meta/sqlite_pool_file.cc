@@ -97,7 +97,9 @@ Result<bool> needs_immutable_open(const std::string& path) {
 class SqlitePoolReader final : public PoolReader {
  public:
   explicit SqlitePoolReader(std::unique_ptr<sql::Db> db)
-      : db_(std::move(db)), meta_(make_sqlite_meta_store(*db_)), chunks_(make_sqlite_chunk_store(*db_)) {}
+      : db_(std::move(db)),
+        meta_(make_sqlite_meta_store(*db_)),
+        chunks_(std::make_unique<VolumeChunkStore>(*db_, make_sqlite_chunk_store(*db_), false)) {}
   ~SqlitePoolReader() override {
     chunks_.reset();  // its statements go before the connection
     meta_.reset();
@@ -175,6 +177,7 @@ class SqlitePoolFile final : public PoolFile {
     u.chunk_raw_bytes = ANYFS_TRY(count("SELECT coalesce(sum(c.raw_size), 0)" + referenced));
     u.chunk_stored_bytes = ANYFS_TRY(count("SELECT coalesce(sum(length(c.data)), 0)" + referenced));
     u.unreferenced_chunks = ANYFS_TRY(count("SELECT count(*) FROM chunks")) - u.chunks;
+    ANYFS_CHECK(chunks_->add_usage(u));
     return u;
   }
 
@@ -209,6 +212,12 @@ class SqlitePoolFile final : public PoolFile {
 
   std::optional<Error> storage_failure() const override { return db_->storage_failure(); }
 
+  Result<std::vector<VolumeInfo>> volumes() override { return chunks_->volumes(); }
+  Result<VolumeInfo> add_volume(const std::string& path, std::uint64_t cap_bytes) override {
+    return chunks_->add_volume(path, cap_bytes);
+  }
+  void set_chunks(VolumeChunkStore* chunks) { chunks_ = chunks; }
+
   Result<std::unique_ptr<PoolReader>> open_reader() override {
     auto db = ANYFS_TRY(sql::Db::open(path_, reopen_));
     ANYFS_CHECK(sql::configure_connection(*db, /*read_only=*/true, mmap_bytes_));
@@ -227,14 +236,17 @@ class SqlitePoolFile final : public PoolFile {
   const bool log_found_;
   sql::OpenOptions reopen_;  // how a reader opens the file: as this connection, read-only
   const std::uint64_t mmap_bytes_;
+  VolumeChunkStore* chunks_ = nullptr;  // the stores' (stores_over), which go before this file
 };
 
-OpenedPoolFile stores_over(std::unique_ptr<SqlitePoolFile> file) {
+OpenedPoolFile stores_over(std::unique_ptr<SqlitePoolFile> file, bool writable) {
   OpenedPoolFile out;
   sql::Db& db = file->db();
   out.meta = make_sqlite_meta_store(db);
   out.history = make_sqlite_history_store(db, *out.meta);
-  out.chunks = make_sqlite_chunk_store(db);
+  auto chunks = std::make_unique<VolumeChunkStore>(db, make_sqlite_chunk_store(db), writable);
+  file->set_chunks(chunks.get());
+  out.chunks = std::move(chunks);
   out.file = std::move(file);
   return out;
 }
@@ -293,11 +305,14 @@ Result<OpenedPoolFile> open_sqlite_pool_file(const std::string& path, const Pool
   }
   ANYFS_CHECK(sql::configure_connection(*db, options.read_only, options.mmap_bytes));
   auto opened = stores_over(
-      std::make_unique<SqlitePoolFile>(path, std::move(db), immutable, log_found, db_options, options.mmap_bytes));
+      std::make_unique<SqlitePoolFile>(path, std::move(db), immutable, log_found, db_options, options.mmap_bytes),
+      !options.read_only);
   // A pool made with page checksums whose header no longer says so has a
   // damaged header: reading on would skip every check.
   if (ANYFS_TRY(opened.meta->setting("page_checksums")).has_value() && !ANYFS_TRY(sql::has_page_checksums(path)))
     return fail(Errc::Corrupt, path, "the header lost its page-checksum setting: the pool file is damaged");
+  // Every volume there and the pool's, now rather than at the first read.
+  ANYFS_CHECK(static_cast<VolumeChunkStore&>(*opened.chunks).open_all());
   return opened;
 }
 
@@ -306,7 +321,7 @@ Result<void> create_sqlite_pool_file(const std::string& path, std::uint32_t page
   auto db = ANYFS_TRY(sql::create_database(path, page_size, page_checksums));
   ANYFS_CHECK(db->exec("BEGIN IMMEDIATE"));
   ANYFS_CHECK(create_schema(*db));
-  auto opened = stores_over(std::make_unique<SqlitePoolFile>(path, std::move(db), false, false));
+  auto opened = stores_over(std::make_unique<SqlitePoolFile>(path, std::move(db), false, false), true);
   ANYFS_CHECK(fill(opened));
   return opened.meta->commit();
 }

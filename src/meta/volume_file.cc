@@ -176,4 +176,10 @@ Result<std::uint64_t> VolumeFile::size_bytes() {
   return static_cast<std::uint64_t>(pages * size);
 }
 
+Result<std::pair<std::uint64_t, std::uint64_t>> VolumeFile::chunk_bytes() {
+  auto stmt = ANYFS_TRY(db_->prepare("SELECT coalesce(sum(raw_size), 0), coalesce(sum(length(data)), 0) FROM chunks"));
+  if (!ANYFS_TRY(stmt.step())) return std::pair<std::uint64_t, std::uint64_t>{0, 0};
+  return std::pair<std::uint64_t, std::uint64_t>{stmt.column_u64(0), stmt.column_u64(1)};
+}
+
 }  // namespace anyfs

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "anyfs/error.h"
@@ -69,6 +70,8 @@ class VolumeFile {
   bool in_transaction() const { return db_->in_transaction(); }
   // The bytes the file holds (its pages, free ones included).
   Result<std::uint64_t> size_bytes();
+  // The raw and the stored bytes of the chunks on it.
+  Result<std::pair<std::uint64_t, std::uint64_t>> chunk_bytes();
 
  private:
   VolumeFile(std::string path, std::unique_ptr<sql::Db> db, VolumeLabel label);

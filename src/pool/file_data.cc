@@ -351,7 +351,7 @@ Result<void> FileData::flush(const std::vector<Node*>& nodes, bool all) {
 }
 
 Result<void> FileData::store_piece(Node& node, std::uint64_t offset, const PreparedChunk& prepared, Tid tid) {
-  ANYFS_TRY(store_prepared(*core_.chunks, prepared));
+  ANYFS_TRY(store_prepared(*core_.chunks, prepared, settings_.placement));
   core_.counters.wrote(prepared.chunk.stored.size());
   node.extents.reset();
   node.data_tid = tid;

@@ -105,6 +105,26 @@ Result<void> PoolImpl::sync() {
   return core_->commit();
 }
 
+Result<VolumeStatus> PoolImpl::add_volume(const VolumeSpec& spec) {
+  PoolLock lock(core_->mu);
+  ANYFS_CHECK(core_->check_usable());
+  if (core_->read_only) return fail(Errc::ReadOnly, spec.path, "the pool is open read-only");
+  if (spec.path.empty()) return fail(Errc::InvalidArgument, "", "a volume needs a path");
+  // The volume list changes in a transaction of its own: the open group commits first.
+  ANYFS_CHECK(core_->commit(true));
+  const VolumeInfo added = ANYFS_TRY(core_->file->add_volume(spec.path, spec.cap_bytes));
+  return VolumeStatus{added.uuid, added.path, added.cap_bytes, added.size_bytes, added.chunks};
+}
+
+Result<std::vector<VolumeStatus>> PoolImpl::volumes() {
+  PoolLock lock(core_->mu);
+  ANYFS_CHECK(core_->begin_read());
+  std::vector<VolumeStatus> out;
+  for (const VolumeInfo& v : ANYFS_TRY(core_->file->volumes()))
+    out.push_back(VolumeStatus{v.uuid, v.path, v.cap_bytes, v.size_bytes, v.chunks});
+  return out;
+}
+
 Result<PoolStats> PoolImpl::stats() {
   PoolLock lock(core_->mu);
   ANYFS_CHECK(core_->begin_read());
@@ -265,7 +285,9 @@ Result<std::shared_ptr<Pool>> Pool::create(const std::string& path, const PoolCr
     ::unlink((path + "-shm").c_str());
     return std::unexpected(made.error());
   }
-  return open(path, {});
+  auto pool = ANYFS_TRY(open(path, {}));
+  for (const VolumeSpec& volume : options.volumes) ANYFS_CHECK(pool->add_volume(volume));
+  return pool;
 }
 
 Result<std::shared_ptr<Pool>> Pool::open(const std::string& path, const PoolOpenOptions& options) {

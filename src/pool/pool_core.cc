@@ -143,12 +143,15 @@ Result<void> PoolCore::commit(bool all) {
     }
     if (counters.tids_handed_out()) ANYFS_CHECK(history->record_txg(counters.last_tid(), wall_clock_ns()));
     ANYFS_CHECK(free_released());
+    // Chunk bytes on volume files are durable before the records naming them (rule 1).
+    ANYFS_CHECK(chunks->make_durable());
     return meta->commit();
   }();
   if (!done) {
     poison(done.error());
     return done;
   }
+  chunks->committed();
   counters.committed();
   last_log_ds = 0;
   last_log_detail.clear();

@@ -61,6 +61,8 @@ class PoolImpl final : public Pool {
 
   // --- The pool (pool.cc) ---
   Result<void> sync() override;
+  Result<VolumeStatus> add_volume(const VolumeSpec& spec) override;
+  Result<std::vector<VolumeStatus>> volumes() override;
   Result<PoolStats> stats() override;
   Result<VerifyReport> verify(const VerifyOptions& options) override;
   Result<GcReport> gc(const GcOptions& options) override;

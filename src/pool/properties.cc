@@ -59,6 +59,9 @@ const std::vector<PropertyInfo>& known_properties() {
       {"compression", "zstd-3", "off, lz4, zstd or zstd-N (N 1..19)"},
       {"checksum", "on", "on (XXH3 of stored bytes on every read) or verify (also SHA-256 of the content)"},
       {"chunking", "cdc", "cdc (content-defined) or fixed"},
+      {"placement", "linear",
+       "where new chunks go in a pool of volumes: linear (fill in order), stripe (spread by chunk id) or mirror=N "
+       "(N copies on different volumes, 2..8)"},
       {"recordsize", "64K", "the average chunk size, a power of two from 4K to 1M"},
       {"sync", "standard", "standard, always or disabled"},
       {"txg_timeout", "1", "seconds between automatic commits, 1..600"},
@@ -101,6 +104,11 @@ Result<std::string> check_property(std::string_view name, std::string_view value
     if (!size || *size < 4096 || *size > (1u << 20) || (*size & (*size - 1)) != 0) return bad();
     return format_size(*size);
   }
+  if (name == "placement") {
+    auto placement = Placement::parse(value);
+    if (!placement) return bad();
+    return placement->to_string();
+  }
   if (name == "sync") {
     if (value != "standard" && value != "always" && value != "disabled") return bad();
     return std::string(value);
@@ -133,6 +141,7 @@ DatasetSettings settings_from(const std::vector<std::pair<std::string, std::stri
   DatasetSettings s;
   s.compression = CompressionSpec::parse(get("compression")).value_or(CompressionSpec{});
   s.verify_reads = get("checksum") == "verify";
+  s.placement = Placement::parse(get("placement")).value_or(Placement{});
   std::uint64_t avg = parse_size(get("recordsize")).value_or(64 * 1024);
   s.chunking.avg_size = avg;
   s.chunking.min_size = avg / 4;

@@ -11,6 +11,7 @@
 #include "anyfs/error.h"
 #include "chunk/chunker.h"
 #include "chunk/codec.h"
+#include "chunk/placement.h"
 
 namespace anyfs {
 
@@ -33,6 +34,7 @@ Result<std::string> check_property(std::string_view name, std::string_view value
 struct DatasetSettings {
   CompressionSpec compression;
   ChunkerOptions chunking;
+  Placement placement;  // where new chunks go in a pool of volumes
   bool verify_reads = false;  // checksum=verify: also check SHA-256 on every read
   SyncMode sync = SyncMode::Standard;
   std::chrono::milliseconds txg_timeout{1000};

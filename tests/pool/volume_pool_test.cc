@@ -1,0 +1,189 @@
+// Pools of volume files through the C++ API (issue 17): a single-file pool
+// turned into one of volumes keeps what it stored; linear, stripe and mirror
+// placement put chunks where they say; a mirror reads the good copy when one
+// is damaged; a missing, foreign or stale volume stops the open naming it.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "anyfs/pool.h"
+#include "support/must.h"
+#include "support/random_bytes.h"
+#include "support/raw_sql.h"
+#include "support/result_matchers.h"
+#include "support/temp_dir.h"
+
+namespace anyfs::testing {
+namespace {
+
+class VolumePoolTest : public ::testing::Test {
+ protected:
+  std::string path(const std::string& name = "p.anyfs") const { return dir_.str() + "/" + name; }
+  std::shared_ptr<Pool> create(std::vector<VolumeSpec> volumes, std::string placement = "linear",
+                               std::string compression = "off") {
+    PoolCreateOptions o;
+    o.volumes = std::move(volumes);
+    o.properties = {{"placement", placement}, {"compression", compression}};
+    return must(Pool::create(path(), o));
+  }
+  std::shared_ptr<Pool> open(bool read_only = false) {
+    PoolOpenOptions o;
+    o.read_only = read_only;
+    o.cache_bytes = 0;  // every read reaches the volumes
+    return must(Pool::open(path(), o));
+  }
+  std::uint64_t total_chunks(const std::vector<VolumeStatus>& volumes) {
+    std::uint64_t n = 0;
+    for (const auto& v : volumes) n += v.chunks;
+    return n;
+  }
+  TempDir dir_;
+};
+
+TEST_F(VolumePoolTest, AddingAVolumeKeepsWhatTheSingleFileHoldsAndNewChunksGoToTheVolume) {
+  const std::string before = random_bytes(600'000, 1), after = random_bytes(600'000, 2);
+  {
+    auto pool = create({});
+    EXPECT_TRUE(must(pool->volumes()).empty());
+    ASSERT_OK(must(pool->dataset())->write_file("/before", before));
+    ASSERT_OK(pool->sync());
+    const auto added = pool->add_volume({path("v1.vol"), 0});
+    ASSERT_OK(added);
+    EXPECT_EQ(added->path, path("v1.vol"));
+    ASSERT_OK(must(pool->dataset())->write_file("/after", after));
+    ASSERT_OK(pool->close());
+  }
+  auto pool = open();
+  auto fs = must(pool->dataset());
+  EXPECT_TRUE(must(fs->read_file("/before")) == before);
+  EXPECT_TRUE(must(fs->read_file("/after")) == after);
+  const auto volumes = must(pool->volumes());
+  ASSERT_EQ(volumes.size(), 1u);
+  EXPECT_GE(volumes[0].chunks, 3u);  // /after's chunks, and none of /before's
+  EXPECT_EQ(raw_sql_int(path("v1.vol"), "SELECT count(*) FROM chunks"), static_cast<std::int64_t>(volumes[0].chunks));
+  EXPECT_TRUE(must(pool->verify()).ok());
+}
+
+TEST_F(VolumePoolTest, StripeSpreadsChunksOverEveryVolumeAndAllReadBack) {
+  const std::string data = random_bytes(4 << 20, 3);
+  {
+    auto pool = create({{path("a.vol")}, {path("b.vol")}, {path("c.vol")}}, "stripe");
+    ASSERT_OK(must(pool->dataset())->write_file("/f", data));
+    ASSERT_OK(pool->close());
+  }
+  auto pool = open(true);
+  EXPECT_TRUE(must(must(pool->dataset())->read_file("/f")) == data);
+  const auto volumes = must(pool->volumes());
+  ASSERT_EQ(volumes.size(), 3u);
+  for (const auto& v : volumes) EXPECT_GT(v.chunks, 5u) << v.path;  // ~64 chunks by three
+  EXPECT_EQ(total_chunks(volumes), must(pool->stats()).chunks);
+}
+
+TEST_F(VolumePoolTest, LinearFillsTheFirstVolumeToItsCapThenTheNext) {
+  const std::string data = random_bytes(3 << 20, 4);
+  {
+    auto pool = create({{path("a.vol"), 1 << 20}, {path("b.vol"), 0}});
+    ASSERT_OK(must(pool->dataset())->write_file("/f", data));
+    ASSERT_OK(pool->close());
+  }
+  auto pool = open();
+  EXPECT_TRUE(must(must(pool->dataset())->read_file("/f")) == data);
+  const auto volumes = must(pool->volumes());
+  ASSERT_EQ(volumes.size(), 2u);
+  EXPECT_GT(volumes[0].chunks, 0u);
+  EXPECT_GT(volumes[1].chunks, volumes[0].chunks);  // a third fits in the first, the rest in the second
+  EXPECT_LE(raw_sql_int(path("a.vol"), "SELECT sum(length(data)) FROM chunks"), 1 << 20);
+}
+
+TEST_F(VolumePoolTest, AMirrorReadsTheGoodCopyWhenOneVolumeHasRotted) {
+  const std::string data = random_bytes(1 << 20, 5);
+  {
+    auto pool = create({{path("a.vol")}, {path("b.vol")}}, "mirror=2");
+    ASSERT_OK(must(pool->dataset())->write_file("/f", data));
+    ASSERT_OK(pool->close());
+  }
+  EXPECT_EQ(raw_sql_int(path("a.vol"), "SELECT count(*) FROM chunks"),
+            raw_sql_int(path("b.vol"), "SELECT count(*) FROM chunks"));
+  // Every chunk on the first volume damaged (the pages stay sound: only the chunks' own checksums can tell).
+  raw_sql(path("a.vol"), "UPDATE chunks SET data = randomblob(length(data))");
+  auto pool = open();
+  EXPECT_TRUE(must(must(pool->dataset())->read_file("/f")) == data);
+}
+
+TEST_F(VolumePoolTest, AnUnmirroredChunkThatRottedIsCorruptNotWrongBytes) {
+  {
+    auto pool = create({{path("a.vol")}});
+    ASSERT_OK(must(pool->dataset())->write_file("/f", random_bytes(300'000, 6)));
+    ASSERT_OK(pool->close());
+  }
+  raw_sql(path("a.vol"), "UPDATE chunks SET data = randomblob(length(data))");
+  auto pool = open();
+  EXPECT_ERR(must(pool->dataset())->read_file("/f"), Corrupt);
+}
+
+TEST_F(VolumePoolTest, TooFewVolumesForTheMirrorIsNoSpace) {
+  auto pool = create({{path("a.vol")}}, "mirror=2");
+  ASSERT_OK(must(pool->dataset())->write_file("/f", random_bytes(300'000, 7)));
+  EXPECT_ERR(pool->sync(), NoSpace);
+}
+
+TEST_F(VolumePoolTest, AMissingVolumeStopsTheOpenNamingIt) {
+  create({{path("a.vol")}, {path("b.vol")}})->close();
+  std::filesystem::remove(path("b.vol"));
+  auto opened = Pool::open(path(), {});
+  ASSERT_ERR(opened, NotFound);
+  EXPECT_EQ(opened.error().path, path("b.vol"));
+}
+
+TEST_F(VolumePoolTest, AVolumeOfAnotherPoolInItsPlaceIsRefused) {
+  create({{path("a.vol")}})->close();
+  {
+    PoolCreateOptions o;
+    o.volumes = {{path("other.vol")}};
+    must(Pool::create(path("other.anyfs"), o))->close();
+  }
+  std::filesystem::rename(path("other.vol"), path("a.vol"));
+  auto opened = Pool::open(path(), {});
+  ASSERT_ERR(opened, InvalidArgument);
+  EXPECT_EQ(opened.error().path, path("a.vol"));
+  EXPECT_NE(opened.error().message.find("another pool"), std::string::npos) << opened.error().message;
+}
+
+TEST_F(VolumePoolTest, AStaleVolumeIsRefused) {
+  create({{path("a.vol")}})->close();
+  std::filesystem::copy_file(path("a.vol"), path("a.old"));
+  {
+    auto pool = open();
+    ASSERT_OK(pool->add_volume({path("b.vol")}));  // the list moves on; a.vol's label with it
+    ASSERT_OK(pool->close());
+  }
+  std::filesystem::rename(path("a.old"), path("a.vol"));  // an old copy back in its place
+  auto opened = Pool::open(path(), {});
+  ASSERT_ERR(opened, InvalidArgument);
+  EXPECT_NE(opened.error().message.find("stale"), std::string::npos) << opened.error().message;
+}
+
+TEST_F(VolumePoolTest, AVolumeCannotBeAddedTwiceNorOverAFile) {
+  auto pool = create({{path("a.vol")}});
+  EXPECT_ERR(pool->add_volume({path("a.vol")}), Exists);
+  std::filesystem::copy_file(path(), path("x.vol"));
+  EXPECT_ERR(pool->add_volume({path("x.vol")}), Exists);
+  EXPECT_ERR(pool->add_volume({""}), InvalidArgument);
+  EXPECT_EQ(must(pool->volumes()).size(), 1u);
+}
+
+TEST_F(VolumePoolTest, RemovedFilesLeaveTheirVolumesOnceTheRemovalCommits) {
+  auto pool = create({{path("a.vol")}});
+  auto fs = must(pool->dataset());
+  ASSERT_OK(fs->write_file("/f", random_bytes(1 << 20, 8)));
+  ASSERT_OK(pool->sync());
+  EXPECT_GT(raw_sql_int(path("a.vol"), "SELECT count(*) FROM chunks"), 0);
+  ASSERT_OK(fs->remove("/f"));
+  ASSERT_OK(pool->sync());
+  EXPECT_EQ(raw_sql_int(path("a.vol"), "SELECT count(*) FROM chunks"), 0);
+  EXPECT_EQ(must(pool->volumes())[0].chunks, 0u);
+  EXPECT_TRUE(must(pool->verify()).ok());
+}
+
+}  // namespace
+}  // namespace anyfs::testing
