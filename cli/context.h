@@ -120,6 +120,10 @@ const std::vector<Command>& history_commands();
 const std::vector<Command>& dataset_commands();
 // mount, unmount (cli/mount_commands.cc).
 const std::vector<Command>& mount_commands();
+// volume add|list (cli/volume_commands.cc).
+const std::vector<Command>& volume_commands();
+// "PATH[:SIZE]" (SIZE such as 512M or 10G, at least 1M) as a volume to make.
+Result<VolumeSpec> parse_volume_spec(const std::string& text);
 
 // Runs `body` on the pool; an Error becomes a report and exit code.
 template <class F>

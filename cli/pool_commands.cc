@@ -62,11 +62,20 @@ Runner setup_init(CLI::App& app) {
   app.add_option("pool", *pool_path, "Pool file to create (default: -p POOL)");
   app.add_option("--page-size", *page_size, "SQLite page size, 4096..65536 (see docs/PERFORMANCE.md)")->default_str("16384");
   app.add_option("-o,--property", *props, "NAME=VALUE for the root dataset (repeatable)");
+  auto volumes = std::make_shared<std::vector<std::string>>();
+  app.add_option("--volume", *volumes,
+                 "PATH[:SIZE]: keep chunks in this volume file (repeatable; SIZE caps it, e.g. 10G). None: a "
+                 "single-file pool");
   return [=](Context& ctx) {
     std::string target = pool_path->empty() ? ctx.pool_path() : *pool_path;
     if (target.empty()) return ctx.report(Error(Errc::InvalidArgument, "", "init needs a pool file: init POOL"));
     PoolCreateOptions options;
     options.page_size = *page_size;
+    for (const auto& v : *volumes) {
+      auto spec = parse_volume_spec(v);
+      if (!spec) return ctx.report(spec.error());
+      options.volumes.push_back(*spec);
+    }
     for (const auto& p : *props) {
       auto eq = p.find('=');
       if (eq == std::string::npos) return ctx.report(Error(Errc::InvalidArgument, p, "expected NAME=VALUE"));
@@ -76,7 +85,10 @@ Runner setup_init(CLI::App& app) {
     if (!pool) return ctx.report(pool.error());
     auto closed = (*pool)->close();
     if (!closed) return ctx.report(closed.error());
-    ctx.print({{"pool", target}, {"created", true}}, fmt::format("created pool {}", target));
+    ctx.print({{"pool", target}, {"created", true}, {"volumes", options.volumes.size()}},
+              options.volumes.empty()
+                  ? fmt::format("created pool {}", target)
+                  : fmt::format("created pool {} with {} volume file(s)", target, options.volumes.size()));
     return static_cast<int>(k_exit_ok);
   };
 }
@@ -342,7 +354,7 @@ Runner setup_property(CLI::App& app) {
 const std::vector<Command>& pool_commands() {
   // property and gc/compact write; "property get/list" still open writable — simple and rare.
   static const std::vector<Command> k_commands = {
-      {"init", "Create a pool file: init POOL [-o NAME=VALUE]", Access::Write, setup_init},
+      {"init", "Create a pool file: init POOL [-o NAME=VALUE] [--volume PATH[:SIZE]]...", Access::Write, setup_init},
       {"import", "Copy a host directory into the pool: import HOSTDIR [DEST]", Access::Write, setup_import},
       {"export", "Copy a pool location out to a host directory: export SRC HOSTDIR", Access::Read, setup_export},
       {"get", "Copy a file out: get PATH HOSTFILE|-", Access::Read, setup_get},
