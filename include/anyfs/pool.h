@@ -88,7 +88,7 @@ struct PoolStats {
   std::uint64_t chunk_raw_bytes = 0;  // their size before compression
   std::uint64_t chunk_stored_bytes = 0;  // their size as stored
   std::uint64_t unreferenced_chunks = 0; // stored but referenced by nothing: waiting to be freed (or gc)
-  std::uint64_t file_bytes = 0;       // the pool file (and WAL) on disk
+  std::uint64_t file_bytes = 0;       // the pool file and its volume files (and their logs) on disk
   // Free pages inside the pool file: new data reuses them; compact gives them
   // back to the file system.
   std::uint64_t free_bytes = 0;

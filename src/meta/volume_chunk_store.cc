@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
+#include <unordered_set>
 
 #include "util/uuid.h"
 
@@ -11,6 +13,7 @@ namespace anyfs {
 namespace {
 
 std::string_view id_bytes(const ChunkId& id) { return {reinterpret_cast<const char*>(id.data()), id.size()}; }
+
 
 ChunkId id_from(std::string_view bytes) {
   ChunkId id{};
@@ -208,11 +211,15 @@ Result<void> VolumeChunkStore::add_usage(PoolUsage& usage) {
   auto all = ANYFS_TRY(db_.query_int("SELECT count(DISTINCT chunk) FROM chunk_copies"));
   usage.chunks += static_cast<std::uint64_t>(referenced.value_or(0));
   usage.unreferenced_chunks += static_cast<std::uint64_t>(all.value_or(0) - referenced.value_or(0));
+  // Each chunk once, however many copies a mirror keeps (the files' sizes say what the disks hold).
+  std::unordered_set<ChunkId, ChunkIdHash> seen;
   for (const Row& row : ANYFS_TRY(rows())) {
     Open* v = ANYFS_TRY(volume(row.id));
-    const auto [raw, stored] = ANYFS_TRY(v->file->chunk_bytes());
-    usage.chunk_raw_bytes += raw;
-    usage.chunk_stored_bytes += stored;
+    ANYFS_CHECK(v->file->for_each_chunk([&](const ChunkId& id, std::uint64_t raw, std::uint64_t stored) {
+      if (!seen.insert(id).second) return;
+      usage.chunk_raw_bytes += raw;
+      usage.chunk_stored_bytes += stored;
+    }));
   }
   return {};
 }

@@ -64,8 +64,9 @@ class VolumeChunkStore final : public ChunkStore {
   Result<VolumeInfo> add_volume(const std::string& path, std::uint64_t cap_bytes);
   // The volumes the records list, in order.
   Result<std::vector<VolumeInfo>> volumes();
-  // What the volumes hold, added to `usage`: chunks the records reference
-  // (once each), their raw and stored bytes over every copy.
+  // What the volumes hold, added to `usage`: chunks the records reference,
+  // and the raw and stored bytes of the chunks on them — each chunk once,
+  // however many copies a mirror keeps.
   Result<void> add_usage(PoolUsage& usage);
 
  private:

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 
 #include "chunk/sqlite_chunk_store.h"
@@ -176,10 +178,16 @@ Result<std::uint64_t> VolumeFile::size_bytes() {
   return static_cast<std::uint64_t>(pages * size);
 }
 
-Result<std::pair<std::uint64_t, std::uint64_t>> VolumeFile::chunk_bytes() {
-  auto stmt = ANYFS_TRY(db_->prepare("SELECT coalesce(sum(raw_size), 0), coalesce(sum(length(data)), 0) FROM chunks"));
-  if (!ANYFS_TRY(stmt.step())) return std::pair<std::uint64_t, std::uint64_t>{0, 0};
-  return std::pair<std::uint64_t, std::uint64_t>{stmt.column_u64(0), stmt.column_u64(1)};
+Result<void> VolumeFile::for_each_chunk(
+    const std::function<void(const ChunkId&, std::uint64_t, std::uint64_t)>& f) {
+  auto stmt = ANYFS_TRY(db_->prepare("SELECT hash, raw_size, length(data) FROM chunks"));
+  while (ANYFS_TRY(stmt.step())) {
+    ChunkId id{};
+    const std::string_view hash = stmt.column_blob(0);
+    std::memcpy(id.data(), hash.data(), std::min(hash.size(), id.size()));
+    f(id, stmt.column_u64(1), stmt.column_u64(2));
+  }
+  return {};
 }
 
 }  // namespace anyfs

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -70,8 +71,8 @@ class VolumeFile {
   bool in_transaction() const { return db_->in_transaction(); }
   // The bytes the file holds (its pages, free ones included).
   Result<std::uint64_t> size_bytes();
-  // The raw and the stored bytes of the chunks on it.
-  Result<std::pair<std::uint64_t, std::uint64_t>> chunk_bytes();
+  // Calls `f(id, raw_size, stored_size)` for each chunk on it.
+  Result<void> for_each_chunk(const std::function<void(const ChunkId&, std::uint64_t, std::uint64_t)>& f);
 
  private:
   VolumeFile(std::string path, std::unique_ptr<sql::Db> db, VolumeLabel label);

@@ -100,6 +100,12 @@ TEST_F(VolumePoolTest, AMirrorReadsTheGoodCopyWhenOneVolumeHasRotted) {
   {
     auto pool = create({{path("a.vol")}, {path("b.vol")}}, "mirror=2");
     ASSERT_OK(must(pool->dataset())->write_file("/f", data));
+    // Each chunk counted once in the figures; both copies in the bytes on disk.
+    const PoolStats s = must(pool->stats());
+    EXPECT_EQ(s.chunk_raw_bytes, data.size());
+    EXPECT_DOUBLE_EQ(s.compression_ratio(), 1.0);
+    EXPECT_GT(s.file_bytes, 2 * data.size());
+    EXPECT_EQ(must(pool->volumes())[0].chunks, s.chunks);
     ASSERT_OK(pool->close());
   }
   EXPECT_EQ(raw_sql_int(path("a.vol"), "SELECT count(*) FROM chunks"),
