@@ -96,10 +96,10 @@ Result<bool> needs_immutable_open(const std::string& path) {
 // reused).
 class SqlitePoolReader final : public PoolReader {
  public:
-  explicit SqlitePoolReader(std::unique_ptr<sql::Db> db)
+  SqlitePoolReader(std::unique_ptr<sql::Db> db, const std::string& vfs)
       : db_(std::move(db)),
         meta_(make_sqlite_meta_store(*db_)),
-        chunks_(std::make_unique<VolumeChunkStore>(*db_, make_sqlite_chunk_store(*db_), false)) {}
+        chunks_(std::make_unique<VolumeChunkStore>(*db_, make_sqlite_chunk_store(*db_), false, vfs)) {}
   ~SqlitePoolReader() override {
     chunks_.reset();  // its statements go before the connection
     meta_.reset();
@@ -217,11 +217,12 @@ class SqlitePoolFile final : public PoolFile {
     return chunks_->add_volume(path, cap_bytes);
   }
   void set_chunks(VolumeChunkStore* chunks) { chunks_ = chunks; }
+  const std::string& vfs() const { return reopen_.vfs; }
 
   Result<std::unique_ptr<PoolReader>> open_reader() override {
     auto db = ANYFS_TRY(sql::Db::open(path_, reopen_));
     ANYFS_CHECK(sql::configure_connection(*db, /*read_only=*/true, mmap_bytes_));
-    return std::unique_ptr<PoolReader>(std::make_unique<SqlitePoolReader>(std::move(db)));
+    return std::unique_ptr<PoolReader>(std::make_unique<SqlitePoolReader>(std::move(db), reopen_.vfs));
   }
 
  private:
@@ -244,7 +245,7 @@ OpenedPoolFile stores_over(std::unique_ptr<SqlitePoolFile> file, bool writable) 
   sql::Db& db = file->db();
   out.meta = make_sqlite_meta_store(db);
   out.history = make_sqlite_history_store(db, *out.meta);
-  auto chunks = std::make_unique<VolumeChunkStore>(db, make_sqlite_chunk_store(db), writable);
+  auto chunks = std::make_unique<VolumeChunkStore>(db, make_sqlite_chunk_store(db), writable, file->vfs());
   file->set_chunks(chunks.get());
   out.chunks = std::move(chunks);
   out.file = std::move(file);
@@ -255,9 +256,11 @@ OpenedPoolFile stores_over(std::unique_ptr<SqlitePoolFile> file, bool writable) 
 
 namespace sql {
 
-Result<std::unique_ptr<Db>> create_database(const std::string& path, std::uint32_t page_size, bool page_checksums) {
+Result<std::unique_ptr<Db>> create_database(const std::string& path, std::uint32_t page_size, bool page_checksums,
+                                            const std::string& vfs) {
   OpenOptions options;
   options.create = true;
+  options.vfs = vfs;
   auto db = ANYFS_TRY(Db::open(path, options));
   // Every page ends in its checksum (util/page_checksum_vfs.h): reserved
   // before the first page is written.

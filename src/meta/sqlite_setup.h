@@ -15,7 +15,9 @@ namespace anyfs::sql {
 // room for page checksums at the end of each page when asked (set before the
 // first page is written) and a write-ahead log. Errors: Io, Exists-like
 // failures of SQLite as Io.
-Result<std::unique_ptr<Db>> create_database(const std::string& path, std::uint32_t page_size, bool page_checksums);
+// `vfs`: a registered SQLite VFS to open through (tests); "" = the default.
+Result<std::unique_ptr<Db>> create_database(const std::string& path, std::uint32_t page_size, bool page_checksums,
+                                            const std::string& vfs = "");
 
 // Per-connection settings: WAL (atomic commits, readers beside the writer),
 // full fsync on commit, a page cache and a memory map for reads, deleted rows

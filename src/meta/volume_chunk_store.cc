@@ -23,8 +23,8 @@ ChunkId id_from(std::string_view bytes) {
 
 }  // namespace
 
-VolumeChunkStore::VolumeChunkStore(sql::Db& db, std::unique_ptr<ChunkStore> home, bool writable)
-    : db_(db), home_(std::move(home)), writable_(writable) {
+VolumeChunkStore::VolumeChunkStore(sql::Db& db, std::unique_ptr<ChunkStore> home, bool writable, std::string vfs)
+    : db_(db), home_(std::move(home)), writable_(writable), vfs_(std::move(vfs)) {
   drop_caches();
 }
 
@@ -49,7 +49,7 @@ Result<VolumeChunkStore::Open*> VolumeChunkStore::volume(std::int64_t id) {
   if (auto it = open_.find(id); it != open_.end()) return &it->second;
   for (const Row& row : ANYFS_TRY(rows())) {
     if (row.id != id) continue;
-    auto file = ANYFS_TRY(VolumeFile::open(row.path, !writable_));
+    auto file = ANYFS_TRY(VolumeFile::open(row.path, !writable_, vfs_));
     const std::string pool = ANYFS_TRY(setting("uuid"));
     const std::string sequence = ANYFS_TRY(setting("volume_sequence"));
     ANYFS_CHECK(file->check_belongs(pool, row.uuid, std::strtoull(sequence.c_str(), nullptr, 10)));
@@ -242,7 +242,7 @@ Result<VolumeInfo> VolumeChunkStore::add_volume(const std::string& path_given, s
   const bool page_checksums = !ANYFS_TRY(setting("page_checksums")).empty();
   // The labels first: a crash before the records commit leaves volumes ahead
   // of the records (accepted) and a new file the records do not list.
-  auto file = ANYFS_TRY(VolumeFile::create(path, label, static_cast<std::uint32_t>(page_size), page_checksums));
+  auto file = ANYFS_TRY(VolumeFile::create(path, label, static_cast<std::uint32_t>(page_size), page_checksums, vfs_));
   // Until the records list it, a failure takes the new file away again.
   struct Unmade {
     std::unique_ptr<VolumeFile>* file;

@@ -36,8 +36,9 @@ struct VolumeInfo {
 class VolumeChunkStore final : public ChunkStore {
  public:
   // Over the pool file `db` (which holds the records and `home`'s table);
-  // writable or read-only (the volumes are opened likewise).
-  VolumeChunkStore(sql::Db& db, std::unique_ptr<ChunkStore> home, bool writable);
+  // writable or read-only (the volumes are opened likewise, through `vfs`
+  // as the pool file is: "" is SQLite's default).
+  VolumeChunkStore(sql::Db& db, std::unique_ptr<ChunkStore> home, bool writable, std::string vfs = "");
   ~VolumeChunkStore() override;
 
   Result<void> put(const ChunkId& id, const StoredChunk& chunk) override { return put_placed(id, chunk, {}); }
@@ -89,6 +90,7 @@ class VolumeChunkStore final : public ChunkStore {
   sql::Db& db_;
   std::unique_ptr<ChunkStore> home_;
   const bool writable_;
+  const std::string vfs_;
   std::map<std::int64_t, Open> open_;
   // Removed in the open transaction of records; leave their volumes when it commits.
   std::vector<std::pair<ChunkId, std::vector<std::int64_t>>> removed_;

@@ -45,12 +45,13 @@ VolumeFile::~VolumeFile() {
 }
 
 Result<std::unique_ptr<VolumeFile>> VolumeFile::create(const std::string& path, const VolumeLabel& label,
-                                                       std::uint32_t page_size, bool page_checksums) {
+                                                       std::uint32_t page_size, bool page_checksums,
+                                                       const std::string& vfs) {
   ANYFS_CHECK(check_label(label));
   std::error_code ec;
   if (std::filesystem::exists(path, ec)) return fail(Errc::Exists, path, "a file is there already");
   auto made = [&]() -> Result<std::unique_ptr<VolumeFile>> {
-    auto db = ANYFS_TRY(sql::create_database(path, page_size, page_checksums));
+    auto db = ANYFS_TRY(sql::create_database(path, page_size, page_checksums, vfs));
     ANYFS_CHECK(sql::configure_connection(*db, false, 0));
     // Tables, format and label in one transaction: a failure leaves no half-made volume.
     ANYFS_CHECK(db->exec("BEGIN IMMEDIATE"));
@@ -71,11 +72,13 @@ Result<std::unique_ptr<VolumeFile>> VolumeFile::create(const std::string& path, 
   return made;
 }
 
-Result<std::unique_ptr<VolumeFile>> VolumeFile::open(const std::string& path, bool read_only) {
+Result<std::unique_ptr<VolumeFile>> VolumeFile::open(const std::string& path, bool read_only,
+                                                     const std::string& vfs) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return fail(Errc::NotFound, path, "no volume file there");
   sql::OpenOptions options;
   options.read_only = read_only;
+  options.vfs = vfs;
   auto db = ANYFS_TRY(sql::Db::open(path, options));
   auto app = db->query_int("PRAGMA application_id");
   if (!app || !*app || **app != k_volume_application_id) return fail(Errc::Corrupt, path, "not an AnyFS volume");

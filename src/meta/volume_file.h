@@ -41,12 +41,15 @@ class VolumeFile {
  public:
   // Makes a volume at `path` (nothing may be there) labelled `label`, whose
   // volume_uuid must be in its list. Errors: Exists, InvalidArgument, Io.
+  // `vfs`: a registered SQLite VFS to open through (tests); "" = the default.
   static Result<std::unique_ptr<VolumeFile>> create(const std::string& path, const VolumeLabel& label,
-                                                    std::uint32_t page_size, bool page_checksums);
+                                                    std::uint32_t page_size, bool page_checksums,
+                                                    const std::string& vfs = "");
   // Opens the volume at `path` and reads its label. Errors: NotFound; Corrupt
   // naming the file ("not an AnyFS volume", a damaged label); Unsupported (a
   // newer volume format); Io.
-  static Result<std::unique_ptr<VolumeFile>> open(const std::string& path, bool read_only);
+  static Result<std::unique_ptr<VolumeFile>> open(const std::string& path, bool read_only,
+                                                  const std::string& vfs = "");
   ~VolumeFile();
 
   const std::string& path() const { return path_; }
