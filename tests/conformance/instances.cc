@@ -44,14 +44,18 @@ RateLimitOptions generous_limits() { return {1e9, 1e12, 1.0, RateLimitOptions::O
 const FsFactory k_memory{"MemoryFs", [](const std::string&) { return Subject{make_memory_fs(), nullptr}; }};
 const FsFactory k_host{"HostFs", [](const std::string& dir) { return Subject{must(open_host_fs(dir)), nullptr}; }};
 
-// The root dataset of a fresh single-file pool; the Fs handed out keeps the pool open.
-std::shared_ptr<Fs> pool_root(const std::string& dir, std::vector<std::pair<std::string, std::string>> props) {
+// The root dataset of a fresh pool (single-file, or with `volumes` volume
+// files); the Fs handed out keeps the pool open.
+std::shared_ptr<Fs> pool_root(const std::string& dir, std::vector<std::pair<std::string, std::string>> props,
+                              int volumes = 0) {
   struct Held {
     std::shared_ptr<Pool> pool;
     std::shared_ptr<Dataset> root;
   };
   auto held = std::make_shared<Held>();
-  held->pool = must(Pool::create(dir + "/test.anyfs", {.properties = std::move(props)}));
+  PoolCreateOptions options{.properties = std::move(props)};
+  for (int v = 0; v < volumes; ++v) options.volumes.push_back({dir + "/test.v" + std::to_string(v), 0});
+  held->pool = must(Pool::create(dir + "/test.anyfs", options));
   held->root = must(held->pool->dataset());
   return std::shared_ptr<Fs>(held, held->root.get());
 }
@@ -63,6 +67,17 @@ const FsFactory k_pool_small_chunks{"PoolSmallChunksSyncAlways", [](const std::s
                                                                      {"sync", "always"}}),
                                                      nullptr};
                                     }};
+
+// Three volume files, every chunk on two of them (small chunks: a file spans
+// all three), sync=always so every call reaches the volumes' commits.
+const FsFactory k_pool_mirrored_volumes{"PoolOfThreeMirroredVolumes", [](const std::string& dir) {
+                                          return Subject{pool_root(dir,
+                                                                   {{"placement", "mirror=2"},
+                                                                    {"recordsize", "4K"},
+                                                                    {"sync", "always"}},
+                                                                   3),
+                                                         nullptr};
+                                        }};
 
 // A view of the past (history=all): the seed writes the live dataset, the
 // subject reads the state just committed.
@@ -157,7 +172,7 @@ const FsFactory k_reversed_stack{"ReversedStack", [](const std::string&) {
 }  // namespace
 
 ANYFS_CONFORMANCE(Base, k_memory, k_host);
-ANYFS_CONFORMANCE(Pools, k_pool, k_pool_small_chunks, k_pool_past);
+ANYFS_CONFORMANCE(Pools, k_pool, k_pool_small_chunks, k_pool_past, k_pool_mirrored_volumes);
 ANYFS_CONFORMANCE(Mounts, k_mounted_pool);
 ANYFS_CONFORMANCE(Layers, k_read_only, k_path_filter, k_subdir, k_subdir_host, k_rate_limit, k_tracing, k_metrics,
                   k_overlay, k_overlay_host, k_stack, k_reversed_stack);
