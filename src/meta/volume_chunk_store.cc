@@ -96,39 +96,41 @@ Result<void> VolumeChunkStore::put_placed(const ChunkId& id, const StoredChunk& 
   return {};
 }
 
-Result<StoredChunk> VolumeChunkStore::get(const ChunkId& id) {
-  const auto where = ANYFS_TRY(copies(id));
-  if (where.empty()) return home_->get(id);
-  // The first copy that passes its checksum; else what the last one gave.
-  Result<StoredChunk> got = fail(Errc::NotFound, "", "no copy");
+template <class T, class Read>
+Result<T> VolumeChunkStore::first_good_copy(const std::vector<std::int64_t>& where, Read read) {
+  Result<T> got = fail(Errc::NotFound, "", "no copy");
   for (const std::int64_t vid : where) {
     auto v = volume(vid);
     if (!v) {
       got = std::unexpected(v.error());
       continue;
     }
-    got = (*v)->file->chunks().get(id);
-    if (got && xxh3(got->stored) == got->checksum) return got;
+    bool good = false;
+    got = read((*v)->file->chunks(), good);
+    if (good) return got;
   }
   return got;
+}
+
+Result<StoredChunk> VolumeChunkStore::get(const ChunkId& id) {
+  const auto where = ANYFS_TRY(copies(id));
+  if (where.empty()) return home_->get(id);
+  return first_good_copy<StoredChunk>(where, [&](ChunkStore& copy, bool& good) {
+    auto got = copy.get(id);
+    good = got && xxh3(got->stored) == got->checksum;
+    return got;
+  });
 }
 
 Result<bool> VolumeChunkStore::get_into(const ChunkId& id, std::span<char> out, StoredChunk& chunk) {
   const auto where = ANYFS_TRY(copies(id));
   if (where.empty()) return home_->get_into(id, out, chunk);
-  Result<bool> got = fail(Errc::NotFound, "", "no copy");
-  for (const std::int64_t vid : where) {
-    auto v = volume(vid);
-    if (!v) {
-      got = std::unexpected(v.error());
-      continue;
-    }
-    got = (*v)->file->chunks().get_into(id, out, chunk);
-    if (!got) continue;
-    if (!*got) return false;  // not stored as is: the caller gets it whole
-    if (xxh3(std::string_view(out.data(), out.size())) == chunk.checksum) return true;
-  }
-  return got;
+  return first_good_copy<bool>(where, [&](ChunkStore& copy, bool& good) {
+    auto got = copy.get_into(id, out, chunk);
+    // Not stored as is: the caller gets it whole (from get, which checks).
+    good = got && (!*got || xxh3(std::string_view(out.data(), out.size())) == chunk.checksum);
+    return got;
+  });
 }
 
 Result<bool> VolumeChunkStore::has(const ChunkId& id) {

@@ -86,6 +86,12 @@ class VolumeChunkStore final : public ChunkStore {
   // The open volume `id`, opened and checked at first use.
   Result<Open*> volume(std::int64_t id);
   Result<std::vector<std::int64_t>> copies(const ChunkId& id);
+  // The first of the copies on the volumes `where` that `read(store, good)`
+  // finds good (the checksum of its stored bytes holds); else what the last
+  // read gave — so a mirror reads around a bad copy and an unmirrored one
+  // reports it.
+  template <class T, class Read>
+  Result<T> first_good_copy(const std::vector<std::int64_t>& where, Read read);
 
   sql::Db& db_;
   std::unique_ptr<ChunkStore> home_;

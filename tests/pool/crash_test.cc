@@ -107,21 +107,28 @@ void reopen_verified(const std::string& pool_path, const std::string& where, std
   out = *pool;
 }
 
+// reopen_verified, and the tree it holds must be the last acknowledged sync's
+// or the one under way at the cut; `now` gets it.
+void reopen_holding(const std::string& pool_path, const FileOutcome& cut, const std::string& where,
+                    std::shared_ptr<Pool>& out, Tree& now) {
+  reopen_verified(pool_path, where, out);
+  if (!out) return;
+  ASSERT_OK(read_tree(*out->dataset().value(), "/", now));
+  EXPECT_TRUE(now == cut.durable || now == cut.pending)
+      << where << "\n got:     " << describe(now) << "\n durable: " << describe(cut.durable)
+      << "\n pending: " << describe(cut.pending);
+}
+
 TEST_F(CrashTest, EveryAcknowledgedSyncSurvivesAPowerCutAtEverySyncPoint) {
   auto cuts = cut_at_every_sync(5, false, run_workload, [](const std::string& pool_path, const FileOutcome& cut,
                                                             const std::string& where) {
-    std::shared_ptr<Pool> opened;
-    reopen_verified(pool_path, where, opened);
-    if (!opened) return;
-    auto pool = &opened;
+    std::shared_ptr<Pool> pool;
     Tree now;
-    ASSERT_OK(read_tree(*(*pool)->dataset().value(), "/", now));
-    EXPECT_TRUE(now == cut.durable || now == cut.pending)
-        << where << "\n got:     " << describe(now) << "\n durable: " << describe(cut.durable)
-        << "\n pending: " << describe(cut.pending);
+    reopen_holding(pool_path, cut, where, pool, now);
+    if (!pool) return;
     // Nothing is left for gc but what the cut made unreachable, and gc keeps the tree intact.
-    ASSERT_OK((*pool)->gc({.grace_seconds = 0}));
-    ASSERT_TRUE((*pool)->verify()->ok());
+    ASSERT_OK(pool->gc({.grace_seconds = 0}));
+    ASSERT_TRUE(pool->verify()->ok());
   });
   if (!past_deadline()) {
     EXPECT_GE(cuts, 20u * static_cast<unsigned>(crash_seeds(5)));
@@ -131,21 +138,18 @@ TEST_F(CrashTest, EveryAcknowledgedSyncSurvivesAPowerCutAtEverySyncPoint) {
 // The same on a pool of three volume files with every chunk mirrored on two:
 // the cuts fall at every sync point of every file — each volume's commits, then
 // the pool file's (docs/FORMAT.md, "Volume files"). A cut between a volume's
-// commit and the records' leaves chunks no record names: gc takes them, and the
-// tree is the last acknowledged one.
+// commit and the records' leaves chunks on volumes that no record names
+// (harmless; their reclaim by gc is not built yet): the tree is the last
+// acknowledged one.
 TEST_F(CrashTest, APoolOfThreeMirroredVolumesSurvivesAPowerCutAtEverySyncPointOfEveryFile) {
   volumes_ = 3;
   placement_ = "mirror=2";
   auto cuts = cut_at_every_sync(2, false, run_workload, [](const std::string& pool_path, const FileOutcome& cut,
                                                             const std::string& where) {
     std::shared_ptr<Pool> pool;
-    reopen_verified(pool_path, where, pool);
-    if (!pool) return;
     Tree now;
-    ASSERT_OK(read_tree(*pool->dataset().value(), "/", now));
-    EXPECT_TRUE(now == cut.durable || now == cut.pending)
-        << where << "\n got:     " << describe(now) << "\n durable: " << describe(cut.durable)
-        << "\n pending: " << describe(cut.pending);
+    reopen_holding(pool_path, cut, where, pool, now);
+    if (!pool) return;
     ASSERT_EQ(pool->volumes()->size(), 3u) << where;
     ASSERT_OK(pool->gc({.grace_seconds = 0}));
     ASSERT_TRUE(pool->verify()->ok()) << where;
@@ -161,13 +165,9 @@ TEST_F(CrashTest, LargeOverwritesRenameStormsAndReflinksSurviveAPowerCutAtEveryS
   auto cuts = cut_at_every_sync(2, true, run_big_workload, [](const std::string& pool_path, const FileOutcome& cut,
                                                              const std::string& where) {
     std::shared_ptr<Pool> pool;
-    reopen_verified(pool_path, where, pool);
-    if (!pool) return;
     Tree now;
-    ASSERT_OK(read_tree(*pool->dataset().value(), "/", now));
-    EXPECT_TRUE(now == cut.durable || now == cut.pending)
-        << where << "\n got:     " << describe(now) << "\n durable: " << describe(cut.durable)
-        << "\n pending: " << describe(cut.pending);
+    reopen_holding(pool_path, cut, where, pool, now);
+    if (!pool) return;
     ASSERT_OK(pool->gc({.grace_seconds = 0}));
     ASSERT_TRUE(pool->verify()->ok()) << where;
     Tree after;
