@@ -54,6 +54,15 @@ class ChunkStore {
   // they live apart from the records (rule 2). A failure here leaves orphans,
   // which gc finds (rule 3).
   virtual void committed() {}
+  // Removes the chunks kept apart from the records (on volume files) that
+  // no record names — left by a crash between the two commits (rule 3) —
+  // adding how many and their stored bytes. A store of one place has none.
+  // REQUIRES: no chunk put since the last commit. Errors: Io.
+  virtual Result<void> sweep_unnamed(std::uint64_t& removed, std::uint64_t& bytes) {
+    (void)removed;
+    (void)bytes;
+    return {};
+  }
 
   // The chunk stored under `id`, as stored (no check). Errors: NotFound, Io.
   virtual Result<StoredChunk> get(const ChunkId& id) = 0;

@@ -192,6 +192,35 @@ void VolumeChunkStore::committed() {
   }
 }
 
+Result<void> VolumeChunkStore::sweep_unnamed(std::uint64_t& removed, std::uint64_t& bytes) {
+  if (!any_volumes_) return {};
+  for (const Row& row : ANYFS_TRY(rows())) {
+    Open* v = ANYFS_TRY(volume(row.id));
+    // What the records place on this volume, then what it holds.
+    std::vector<ChunkId> named;
+    auto stmt = ANYFS_TRY(db_.prepare("SELECT chunk FROM chunk_copies WHERE volume = ?1 ORDER BY chunk"));
+    stmt.bind(1, row.id);
+    while (ANYFS_TRY(stmt.step())) named.push_back(id_from(stmt.column_blob(0)));
+    std::vector<std::pair<ChunkId, std::uint64_t>> unnamed;
+    ANYFS_CHECK(v->file->for_each_chunk([&](const ChunkId& id, std::uint64_t, std::uint64_t stored) {
+      if (!std::binary_search(named.begin(), named.end(), id)) unnamed.emplace_back(id, stored);
+    }));
+    if (unnamed.empty()) continue;
+    ANYFS_CHECK(v->file->begin());
+    for (const auto& [id, stored] : unnamed) {
+      auto gone = v->file->chunks().remove(id);
+      if (!gone) {
+        (void)v->file->rollback();
+        return std::unexpected(gone.error());
+      }
+      removed++;
+      bytes += stored;
+    }
+    ANYFS_CHECK(v->file->commit());
+  }
+  return {};
+}
+
 Result<std::vector<VolumeInfo>> VolumeChunkStore::volumes() {
   std::vector<VolumeInfo> out;
   for (const Row& row : ANYFS_TRY(rows())) {

@@ -52,6 +52,7 @@ class VolumeChunkStore final : public ChunkStore {
   void release_handles() override;
   Result<void> make_durable() override;
   void committed() override;
+  Result<void> sweep_unnamed(std::uint64_t& removed, std::uint64_t& bytes) override;
 
   // Opens every volume the records list and checks its label (the pool's
   // uuid, the volume's, the list's sequence). Errors: those of

@@ -76,6 +76,9 @@ Result<GcReport> gc_pool(PoolCore& core, const GcOptions& options) {
   }
   report.chunks_waiting = waiting;
   ANYFS_CHECK(core.meta->commit());
+  // The chunks removed above leave their volumes now that the removal is committed.
+  core.chunks->committed();
+  ANYFS_CHECK(core.chunks->sweep_unnamed(report.orphans_removed, report.bytes_freed));
   return report;
 }
 

@@ -20,6 +20,7 @@
 #include "fs/path.h"
 #include "support/fault_vfs.h"
 #include "support/random_tree.h"
+#include "support/raw_sql.h"
 #include "support/seeds.h"
 #include "support/result_matchers.h"
 #include "support/temp_dir.h"
@@ -139,8 +140,7 @@ TEST_F(CrashTest, EveryAcknowledgedSyncSurvivesAPowerCutAtEverySyncPoint) {
 // the cuts fall at every sync point of every file — each volume's commits, then
 // the pool file's (docs/FORMAT.md, "Volume files"). A cut between a volume's
 // commit and the records' leaves chunks on volumes that no record names
-// (harmless; their reclaim by gc is not built yet): the tree is the last
-// acknowledged one.
+// (harmless; gc reclaims them): the tree is the last acknowledged one.
 TEST_F(CrashTest, APoolOfThreeMirroredVolumesSurvivesAPowerCutAtEverySyncPointOfEveryFile) {
   volumes_ = 3;
   placement_ = "mirror=2";
@@ -153,6 +153,11 @@ TEST_F(CrashTest, APoolOfThreeMirroredVolumesSurvivesAPowerCutAtEverySyncPointOf
     ASSERT_EQ(pool->volumes()->size(), 3u) << where;
     ASSERT_OK(pool->gc({.grace_seconds = 0}));
     ASSERT_TRUE(pool->verify()->ok()) << where;
+    // gc left each volume holding exactly the chunks the records place on it (rule 3).
+    const std::vector<VolumeStatus> volumes = pool->volumes().value();
+    for (const VolumeStatus& v : volumes)
+      EXPECT_EQ(raw_sql_int(v.path, "SELECT count(*) FROM chunks"), static_cast<std::int64_t>(v.chunks))
+          << where << ": " << v.path;
   });
   if (!past_deadline()) {
     // Each group commits two volumes at least before the pool file: many more cuts than the single file's.

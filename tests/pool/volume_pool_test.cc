@@ -178,6 +178,30 @@ TEST_F(VolumePoolTest, AVolumeCannotBeAddedTwiceNorOverAFile) {
   EXPECT_EQ(must(pool->volumes()).size(), 1u);
 }
 
+// A chunk on a volume that no record names (a crash between the volume's
+// commit and the records') is gc's to remove; the named ones stay.
+TEST_F(VolumePoolTest, GcRemovesChunksOnAVolumeThatNoRecordNames) {
+  const std::string data = random_bytes(500'000, 9);
+  create({{path("a.vol")}})->close();
+  {
+    auto pool = open();
+    ASSERT_OK(must(pool->dataset())->write_file("/f", data));
+    ASSERT_OK(pool->close());
+  }
+  const auto named = raw_sql_int(path("a.vol"), "SELECT count(*) FROM chunks");
+  ASSERT_GT(named, 0);
+  raw_sql(path("a.vol"),
+          "INSERT INTO chunks(hash, codec, raw_size, checksum, data) SELECT randomblob(32), codec, raw_size, "
+          "checksum, data FROM chunks LIMIT 2");
+  auto pool = open();
+  const GcReport report = must(pool->gc({.grace_seconds = 0}));
+  EXPECT_EQ(report.orphans_removed, 2u);
+  EXPECT_GT(report.bytes_freed, 0u);
+  EXPECT_EQ(raw_sql_int(path("a.vol"), "SELECT count(*) FROM chunks"), named);
+  EXPECT_TRUE(must(must(pool->dataset())->read_file("/f")) == data);
+  EXPECT_EQ(must(pool->gc({.grace_seconds = 0})).orphans_removed, 0u);
+}
+
 TEST_F(VolumePoolTest, RemovedFilesLeaveTheirVolumesOnceTheRemovalCommits) {
   auto pool = create({{path("a.vol")}});
   auto fs = must(pool->dataset());
