@@ -17,6 +17,7 @@
 //       N empty files created in one directory (then sync): pool vs ext4 open(O_CREAT)/close.
 //   pool_bench big-write [--mib M] [--rounds R] [--dir D]
 //   pool_bench write-only|read-only [--mib M] [--rounds R] [--dir D]   (one side, to profile)
+//   pool_bench volumes [--mib M] [--rounds R] [--dir D]   (the pool file, 1/2/4 striped volumes, 2 mirrored)
 //       M MiB of incompressible data written through the API in 1 MiB pieces, then
 //       sync: pool vs SQLite alone ingesting the same bytes as 64 KiB blob rows
 //       (WAL, a commit every 2048 rows, same page size). Then read back warm: pool
@@ -34,6 +35,7 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <random>
 #include <string>
@@ -429,6 +431,58 @@ int write_only(const Options& o) {
   return 0;
 }
 
+// 1 GiB (--mib) of incompressible bytes written and synced into a pool of 0
+// (the pool file alone), 1, 2 and 4 volume files with placement=stripe, and
+// into 2 with mirror=2; then read back warm. Ratios against one volume, in
+// the same run (issue 17's targets: 2 striped volumes >= 1.4x one; mirror=2
+// >= 0.7x one copy; a mirrored read >= 1x an unmirrored one).
+int volumes(const Options& o) {
+  std::vector<std::string> pieces = random_pieces(o.mib);
+  const double mb = o.mib * 1.048576;
+  struct Layout {
+    const char* name;
+    int volumes;
+    const char* placement;
+  };
+  const Layout layouts[] = {{"pool file", 0, "linear"}, {"1 volume", 1, "linear"}, {"2 striped", 2, "stripe"},
+                            {"4 striped", 4, "stripe"}, {"2 mirrored", 2, "mirror=2"}};
+  std::map<std::string, std::vector<double>> write_mbs, read_mbs;
+  std::string buf(1 << 20, '\0');
+  for (int r = 0; r < o.rounds; ++r) {
+    for (const Layout& l : layouts) {
+      std::string pool_path = fresh(o, "volumes.anyfs");
+      anyfs::PoolCreateOptions c = o.create();
+      c.properties.emplace_back("placement", l.placement);
+      for (int v = 0; v < l.volumes; ++v) {
+        const std::string vol = o.dir + "/volumes.v" + std::to_string(v);
+        std::filesystem::remove(vol);
+        c.volumes.push_back({vol, 0});
+      }
+      auto pool = must(anyfs::Pool::create(pool_path, c), "create pool");
+      auto fs = must(pool->dataset(), "dataset");
+      const double w = mb / write_through(*pool, *fs, pieces);
+      read_big(*fs, buf);
+      const double rd = mb / read_big(*fs, buf);
+      write_mbs[l.name].push_back(w);
+      read_mbs[l.name].push_back(rd);
+      std::printf("  round %d: %-10s write %6.0f MB/s, read %6.0f MB/s\n", r, l.name, w, rd);
+      must(pool->close(), "close");
+      std::filesystem::remove(pool_path);
+      for (int v = 0; v < l.volumes; ++v) std::filesystem::remove(o.dir + "/volumes.v" + std::to_string(v));
+    }
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  const double one_w = median(write_mbs["1 volume"]), one_r = median(read_mbs["1 volume"]);
+  for (const Layout& l : layouts)
+    std::printf("%-10s write %6.0f MB/s (%.2fx one volume), read %6.0f MB/s (%.2fx)\n", l.name,
+                median(write_mbs[l.name]), median(write_mbs[l.name]) / one_w, median(read_mbs[l.name]),
+                median(read_mbs[l.name]) / one_r);
+  return 0;
+}
+
 // The pool's read back of big-write alone, for profiling (perf record
 // pool_bench read-only): written once, then read --rounds times warm.
 int read_only(const Options& o) {
@@ -476,6 +530,7 @@ int main(int argc, char** argv) {
   if (o.workload == "big-write") return big_write(o);
   if (o.workload == "write-only") return write_only(o);
   if (o.workload == "read-only") return read_only(o);
+  if (o.workload == "volumes") return volumes(o);
   std::fprintf(stderr, "unknown workload %s\n", o.workload.c_str());
   return 2;
 }
