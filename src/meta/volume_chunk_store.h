@@ -82,15 +82,18 @@ class VolumeChunkStore final : public ChunkStore {
     std::string uuid, path;
     std::uint64_t cap_bytes;
   };
-  Result<std::vector<Row>> rows();
+  Result<std::vector<Row>> read_rows();
+  // The volumes the records list (read by drop_caches, grown by add_volume).
+  const std::vector<Row>& rows() const { return listed_; }
   Result<std::string> setting(const char* key);
   // The open volume `id`, opened and checked at first use.
   Result<Open*> volume(std::int64_t id);
   Result<std::vector<std::int64_t>> copies(const ChunkId& id);
-  // The first of the copies on the volumes `where` that `read(store, good)`
-  // finds good (the checksum of its stored bytes holds); else what the last
-  // read gave — so a mirror reads around a bad copy and an unmirrored one
-  // reports it.
+  // The first of the copies on the volumes `where` that `read(store, &good)`
+  // finds good (the checksum of its stored bytes holds), the last one read
+  // as `read(store, nullptr)` and returned unchecked — the caller's
+  // load_chunk checks it — so a mirror reads around a bad copy, an
+  // unmirrored one is hashed once, and a bad last copy is reported.
   template <class T, class Read>
   Result<T> first_good_copy(const std::vector<std::int64_t>& where, Read read);
 
@@ -101,6 +104,7 @@ class VolumeChunkStore final : public ChunkStore {
   std::map<std::int64_t, Open> open_;
   // Removed in the open transaction of records; leave their volumes when it commits.
   std::vector<std::pair<ChunkId, std::vector<std::int64_t>>> removed_;
+  std::vector<Row> listed_;
   bool any_volumes_ = false;  // the records list one (else every call goes to home_)
 };
 
