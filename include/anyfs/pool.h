@@ -24,23 +24,9 @@
 #include "anyfs/fs.h"
 #include "anyfs/inode_fs.h"
 #include "anyfs/history.h"
+#include "anyfs/volumes.h"
 
 namespace anyfs {
-
-// A volume file of a pool: where, and the most it may grow to.
-struct VolumeSpec {
-  std::string path;
-  std::uint64_t cap_bytes = 0;  // 0: grows as it needs (thin)
-};
-
-// A volume of a pool, as `Pool::volumes` reports it.
-struct VolumeStatus {
-  std::string uuid;
-  std::string path;
-  std::uint64_t cap_bytes = 0;   // 0: no cap
-  std::uint64_t size_bytes = 0;  // the file's size
-  std::uint64_t chunks = 0;      // chunk copies it holds
-};
 
 struct PoolCreateOptions {
   // SQLite page size of the pool file: 4096..65536, a power of two. The default
@@ -285,6 +271,31 @@ class Pool {
   virtual Result<VolumeStatus> add_volume(const VolumeSpec& spec) = 0;
   // The pool's volume files in order (none for a single-file pool).
   virtual Result<std::vector<VolumeStatus>> volumes() = 0;
+  // Empties the volume at `path` onto the others (or onto options.to, a
+  // volume added first when not listed yet: `volume move`), while the pool
+  // is in use, then takes it out of the pool and deletes its file. Chunks
+  // written meanwhile never go there. Its progress is the records
+  // themselves, so a drain stopped (options.stop, a crash, a kill) resumes
+  // where it was by calling this again; options.abort ends one and puts the
+  // volume back in use. A missing or failing volume drains from the other
+  // copies (`volume replace`). Errors: NotFound (no such volume), NoSpace
+  // (the others cannot take its chunks: it stays draining), Corrupt (chunks
+  // with no good copy anywhere, named by path: it stays draining), ReadOnly.
+  virtual Result<EvacuationReport> remove_volume(std::string_view path, const RemoveVolumeOptions& options = {}) = 0;
+  // Reads every copy of every chunk on every volume, checks both checksums,
+  // rewrites bad copies from good ones, and reports what no good copy holds
+  // by path. Its progress is kept in the pool as it goes: a scrub stopped
+  // (options.stop, a crash, a kill) resumes from there when run again, unless
+  // options.restart. Errors: ReadOnly (repair needs a writable pool; with
+  // repair off a read-only pool scrubs), Io.
+  virtual Result<ScrubReport> scrub(const ScrubOptions& options = {}) = 0;
+  // Pauses or cancels a scrub that is not running in this process (one
+  // stopped by a crash or a kill, or paused): cancel forgets its progress,
+  // pause keeps it. Errors: NotFound (no scrub to stop), ReadOnly.
+  virtual Result<ScrubReport> stop_scrub(bool cancel) = 0;
+  // Health (ONLINE, DEGRADED, FAULTED and why), each volume, and the scrub and
+  // drain under way or last done — `zpool status`.
+  virtual Result<PoolHealth> health() = 0;
   virtual Result<PoolStats> stats() = 0;
   // Checks every invariant (and, with read_chunks, every chunk). Damage is
   // reported in the result, not as an error; errors mean verify could not run.

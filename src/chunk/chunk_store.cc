@@ -98,7 +98,25 @@ Result<bool> load_chunk_into(ChunkStore& store, const ChunkId& id, std::span<cha
 }
 
 Result<std::string> load_chunk(ChunkStore& store, const ChunkId& id, bool verify_id) {
-  StoredChunk chunk = ANYFS_TRY(store.get(id));
+  return decode_chunk(id, ANYFS_TRY(store.get(id)), verify_id);
+}
+
+Result<ChunkCheck> ChunkStore::check_copies(const ChunkId& id, bool repair) {
+  (void)repair;
+  ChunkCheck check;
+  check.copies = 1;
+  auto chunk = get(id);
+  if (!chunk && chunk.error().code == Errc::NotFound) return std::unexpected(chunk.error());
+  if (chunk) check.bytes_read = chunk->stored.size();
+  if (auto good = chunk ? decode_chunk(id, std::move(*chunk), true) : std::unexpected(chunk.error()); !good) {
+    check.bad = 1;
+    check.lost = true;
+    check.problem = good.error().message;
+  }
+  return check;
+}
+
+Result<std::string> decode_chunk(const ChunkId& id, StoredChunk chunk, bool verify_id) {
   auto where = [&id] { return "chunk " + to_hex(id); };
   if (xxh3(chunk.stored) != chunk.checksum) return fail(Errc::Corrupt, where(), "checksum mismatch of the stored bytes");
   std::string raw;

@@ -29,6 +29,16 @@ struct StoredChunk {
   std::uint64_t checksum = 0;
 };
 
+// What checking every copy of one chunk found (ChunkStore::check_copies).
+struct ChunkCheck {
+  unsigned copies = 0;    // copies read (those on a volume that cannot be read are not)
+  unsigned bad = 0;       // of them, failing a checksum or unreadable
+  unsigned repaired = 0;  // bad ones rewritten from a good copy
+  bool lost = false;      // no good copy: the chunk cannot be read
+  std::uint64_t bytes_read = 0;  // stored bytes read
+  std::string problem;    // what was wrong with a bad copy, the first one
+};
+
 class ChunkStore {
  public:
   virtual ~ChunkStore() = default;
@@ -83,6 +93,15 @@ class ChunkStore {
   // Every stored id, sorted. Errors: Io.
   virtual Result<std::vector<ChunkId>> list() = 0;
 
+  // Reads every copy of `id` and checks both checksums of each (the stored
+  // bytes' XXH3 and the SHA-256 of the decoded bytes against the id); with
+  // `repair`, rewrites each bad copy from a good one. A store of one place
+  // has one copy and nothing to repair from. Errors: NotFound (no such
+  // chunk), Io (reading failed and no copy was checked).
+  virtual Result<ChunkCheck> check_copies(const ChunkId& id, bool repair);
+  // Whether the store has work for the next commit even though no record
+  // changed (a read found a bad copy to rewrite, error counts to record).
+  virtual bool wants_commit() { return false; }
   // Forgets anything cached about where chunks are (another process changed the
   // store). A backend without such a cache does nothing.
   virtual void drop_caches() {}
@@ -117,6 +136,10 @@ Result<ChunkId> store_chunk(ChunkStore& store, const CompressionSpec& spec, std:
 // allocation and a copy); returns false, having done nothing, when it is not.
 Result<bool> load_chunk_into(ChunkStore& store, const ChunkId& id, std::span<char> out, bool verify_id = false);
 
+// Checks `chunk` as stored under `id` (the stored bytes' XXH3 and, with
+// verify_id, the SHA-256 of the decoded bytes against the id) and decodes it.
+// Errors: Corrupt naming the chunk.
+Result<std::string> decode_chunk(const ChunkId& id, StoredChunk chunk, bool verify_id);
 // Gets `id`, checks the stored bytes' XXH3 (and, with verify_id, the SHA-256 of
 // the result against the id) and decodes. Never returns wrong bytes.
 // Errors: NotFound; Corrupt naming the chunk ("chunk 3fa2…: checksum mismatch").

@@ -18,7 +18,7 @@
 #include "meta/history_store.h"
 #include "meta/meta_store.h"
 #include "meta/pool_usage.h"
-#include "meta/volume_chunk_store.h"
+#include "meta/volume_set.h"
 #include "util/page_checksum_vfs.h"
 
 namespace anyfs {
@@ -70,12 +70,9 @@ class PoolFile {
   virtual Result<void> rewrite(bool add_page_checksums) = 0;
   // The first failure of the storage below, once one happened.
   virtual std::optional<Error> storage_failure() const = 0;
-  // The pool's volume files (none in a single-file pool), in order.
-  virtual Result<std::vector<VolumeInfo>> volumes() = 0;
-  // Adds a volume file at `path` (capped at `cap_bytes`; 0: grows freely):
-  // chunks put from now on may go there. REQUIRES: no transaction of records
-  // open. Errors: Exists, InvalidArgument, ReadOnly, Io, NoSpace.
-  virtual Result<VolumeInfo> add_volume(const std::string& path, std::uint64_t cap_bytes) = 0;
+  // The pool's volume files (none in a single-file pool): listing, adding,
+  // draining, dropping (meta/volume_set.h).
+  virtual VolumeSet& volume_set() = 0;
   // A new read connection, opened as this one was (read-only). Safe to call
   // from any thread while the file is open.
   virtual Result<std::unique_ptr<PoolReader>> open_reader() = 0;

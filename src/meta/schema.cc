@@ -63,6 +63,13 @@ CREATE TABLE txlog(tid INTEGER PRIMARY KEY, time INTEGER NOT NULL, ds INTEGER NO
 // pool's volume files in order; `chunk_copies` says which volumes hold each
 // chunk stored on volumes (a chunk with no row is in the pool file's own
 // `chunks` table). Both stay empty in a single-file pool.
+//
+// 4 -> 5: volume health (docs/FORMAT.md, "Volume files"). Each volume row
+// gains its state — online, or draining while `volume remove`/`move` empties
+// it (onto `drain_to`, or 0: any other volume) — and its error counters: read
+// errors, checksum errors (a copy that failed either checksum), write errors,
+// and copies repaired from a good one. `chunk_copies_volume` lets a drain and
+// a scrub walk one volume's copies in chunk order.
 constexpr const char* k_migrations[] = {
     R"sql(
 ALTER TABLE datasets ADD COLUMN origin INTEGER;
@@ -93,6 +100,15 @@ CREATE INDEX kv_died ON kv(ds, tid_to) WHERE tid_to < 9223372036854775807;
 CREATE TABLE volumes(id INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE, path TEXT NOT NULL,
   cap_bytes INTEGER NOT NULL);
 CREATE TABLE chunk_copies(chunk BLOB NOT NULL, volume INTEGER NOT NULL, PRIMARY KEY(chunk, volume)) WITHOUT ROWID;
+)sql",
+    R"sql(
+ALTER TABLE volumes ADD COLUMN state TEXT NOT NULL DEFAULT 'online';
+ALTER TABLE volumes ADD COLUMN drain_to INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE volumes ADD COLUMN read_errors INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE volumes ADD COLUMN checksum_errors INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE volumes ADD COLUMN write_errors INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE volumes ADD COLUMN repaired INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX chunk_copies_volume ON chunk_copies(volume, chunk);
 )sql",
 };
 static_assert(std::size(k_migrations) == k_format_version - 1);

@@ -18,6 +18,7 @@
 #include "meta/records.h"
 #include "meta/schema.h"
 #include "meta/sqlite_setup.h"
+#include "meta/volume_chunk_store.h"
 #include "util/sqlite.h"
 #include "util/wal_format.h"
 
@@ -96,10 +97,11 @@ Result<bool> needs_immutable_open(const std::string& path) {
 // reused).
 class SqlitePoolReader final : public PoolReader {
  public:
-  SqlitePoolReader(std::unique_ptr<sql::Db> db, const std::string& vfs)
+  SqlitePoolReader(std::unique_ptr<sql::Db> db, const std::string& vfs, std::shared_ptr<VolumeHealth> health)
       : db_(std::move(db)),
         meta_(make_sqlite_meta_store(*db_)),
-        chunks_(std::make_unique<VolumeChunkStore>(*db_, make_sqlite_chunk_store(*db_), false, vfs)) {}
+        chunks_(std::make_unique<VolumeChunkStore>(*db_, make_sqlite_chunk_store(*db_), false, vfs,
+                                                   std::move(health))) {}
   ~SqlitePoolReader() override {
     chunks_.reset();  // its statements go before the connection
     meta_.reset();
@@ -212,17 +214,14 @@ class SqlitePoolFile final : public PoolFile {
 
   std::optional<Error> storage_failure() const override { return db_->storage_failure(); }
 
-  Result<std::vector<VolumeInfo>> volumes() override { return chunks_->volumes(); }
-  Result<VolumeInfo> add_volume(const std::string& path, std::uint64_t cap_bytes) override {
-    return chunks_->add_volume(path, cap_bytes);
-  }
+  VolumeSet& volume_set() override { return *chunks_; }
   void set_chunks(VolumeChunkStore* chunks) { chunks_ = chunks; }
   const std::string& vfs() const { return reopen_.vfs; }
 
   Result<std::unique_ptr<PoolReader>> open_reader() override {
     auto db = ANYFS_TRY(sql::Db::open(path_, reopen_));
     ANYFS_CHECK(sql::configure_connection(*db, /*read_only=*/true, mmap_bytes_));
-    return std::unique_ptr<PoolReader>(std::make_unique<SqlitePoolReader>(std::move(db), reopen_.vfs));
+    return std::unique_ptr<PoolReader>(std::make_unique<SqlitePoolReader>(std::move(db), reopen_.vfs, chunks_->health()));
   }
 
  private:
@@ -315,7 +314,7 @@ Result<OpenedPoolFile> open_sqlite_pool_file(const std::string& path, const Pool
   if (ANYFS_TRY(opened.meta->setting("page_checksums")).has_value() && !ANYFS_TRY(sql::has_page_checksums(path)))
     return fail(Errc::Corrupt, path, "the header lost its page-checksum setting: the pool file is damaged");
   // Every volume there and the pool's, now rather than at the first read.
-  ANYFS_CHECK(static_cast<VolumeChunkStore&>(*opened.chunks).open_all());
+  static_cast<VolumeChunkStore&>(*opened.chunks).open_all();
   return opened;
 }
 

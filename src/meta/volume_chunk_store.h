@@ -19,26 +19,20 @@
 #include "chunk/chunk_store.h"
 #include "meta/pool_usage.h"
 #include "meta/volume_file.h"
+#include "meta/volume_health.h"
+#include "meta/volume_set.h"
 #include "util/sqlite.h"
 
 namespace anyfs {
 
-// A volume as the pool's records list it, and what it holds now.
-struct VolumeInfo {
-  std::int64_t id = 0;
-  std::string uuid;
-  std::string path;
-  std::uint64_t cap_bytes = 0;   // 0: grows freely
-  std::uint64_t size_bytes = 0;  // the file's pages
-  std::uint64_t chunks = 0;      // chunk copies the records place on it
-};
-
-class VolumeChunkStore final : public ChunkStore {
+class VolumeChunkStore final : public ChunkStore, public VolumeSet {
  public:
   // Over the pool file `db` (which holds the records and `home`'s table);
   // writable or read-only (the volumes are opened likewise, through `vfs`
-  // as the pool file is: "" is SQLite's default).
-  VolumeChunkStore(sql::Db& db, std::unique_ptr<ChunkStore> home, bool writable, std::string vfs = "");
+  // as the pool file is: "" is SQLite's default). `health` is shared with
+  // the writer's store (a reader's), or made here (the writer's).
+  VolumeChunkStore(sql::Db& db, std::unique_ptr<ChunkStore> home, bool writable, std::string vfs = "",
+                   std::shared_ptr<VolumeHealth> health = nullptr);
   ~VolumeChunkStore() override;
 
   Result<void> put(const ChunkId& id, const StoredChunk& chunk) override { return put_placed(id, chunk, {}); }
@@ -53,19 +47,26 @@ class VolumeChunkStore final : public ChunkStore {
   Result<void> make_durable() override;
   void committed() override;
   Result<void> sweep_unnamed(std::uint64_t& removed, std::uint64_t& bytes) override;
+  // Each copy read from its own volume; a bad one rewritten (writer only).
+  Result<ChunkCheck> check_copies(const ChunkId& id, bool repair) override;
+  bool wants_commit() override;
 
   // Opens every volume the records list and checks its label (the pool's
-  // uuid, the volume's, the list's sequence). Errors: those of
-  // VolumeFile::open and check_belongs, naming the file.
-  Result<void> open_all();
-  // Makes a volume file at `path` and lists it: the new file and every
-  // volume's label get the new list first, then the records (in a
-  // transaction of their own; none may be open). Errors: Exists (a file
-  // there, or a volume of the pool already at that path), InvalidArgument,
-  // Io, NoSpace.
-  Result<VolumeInfo> add_volume(const std::string& path, std::uint64_t cap_bytes);
-  // The volumes the records list, in order.
-  Result<std::vector<VolumeInfo>> volumes();
+  // uuid, the volume's, the list's sequence). One that fails (missing,
+  // another pool's, stale) is faulted: reads go to the other copies and
+  // nothing is put there; VolumeInfo::fault says why.
+  void open_all();
+  std::shared_ptr<VolumeHealth> health() const { return health_; }
+
+  // VolumeSet. add_volume: the new file and every usable volume's label get
+  // the new list first, then the records (in a transaction of their own).
+  Result<std::vector<VolumeInfo>> volumes() override;
+  Result<VolumeInfo> add_volume(const std::string& path, std::uint64_t cap_bytes) override;
+  Result<void> set_draining(std::int64_t id, bool draining, std::int64_t to) override;
+  Result<DrainStep> drain_some(std::int64_t id, ChunkId& after, std::uint64_t max_bytes) override;
+  Result<std::uint64_t> copies_on(std::int64_t id) override;
+  Result<void> drop_volume(std::int64_t id) override;
+  Result<std::uint64_t> chunks_without_usable_copy() override;
   // What the volumes hold, added to `usage`: chunks the records reference,
   // and the raw and stored bytes of the chunks on them — each chunk once,
   // however many copies a mirror keeps.
@@ -81,27 +82,44 @@ class VolumeChunkStore final : public ChunkStore {
     std::int64_t id;
     std::string uuid, path;
     std::uint64_t cap_bytes;
+    bool draining;
+    std::int64_t drain_to;
+    VolumeCounts counts;  // as recorded
   };
   Result<std::vector<Row>> read_rows();
   // The volumes the records list (read by drop_caches, grown by add_volume).
   const std::vector<Row>& rows() const { return listed_; }
   Result<std::string> setting(const char* key);
-  // The open volume `id`, opened and checked at first use.
+  // The open volume `id`, opened and checked at first use; one that cannot
+  // be is faulted (its error kept and returned until drop_caches).
   Result<Open*> volume(std::int64_t id);
+  // Rewrites the copy of `id` on volume `vid` as `good`, in the volume's open
+  // transaction (begun if none: make_durable commits it).
+  Result<void> rewrite_copy(const ChunkId& id, std::int64_t vid, const StoredChunk& good);
+  // The volume list as the labels carry it, without volume `except`.
+  VolumeLabel label_for(const std::string& pool, std::uint64_t sequence, std::int64_t except) const;
+  // Writes `label` (at its sequence) on every usable listed volume but `except`.
+  Result<void> relabel(const VolumeLabel& label, std::int64_t except);
+  Result<void> set_sequence(std::uint64_t sequence);
   Result<std::vector<std::int64_t>> copies(const ChunkId& id);
   // The first of the copies on the volumes `where` that `read(store, &good)`
   // finds good (the checksum of its stored bytes holds), the last one read
   // as `read(store, nullptr)` and returned unchecked — the caller's
   // load_chunk checks it — so a mirror reads around a bad copy, an
   // unmirrored one is hashed once, and a bad last copy is reported.
-  template <class T, class Read>
-  Result<T> first_good_copy(const std::vector<std::int64_t>& where, Read read);
+  // A bad copy found before a good one is counted and queued for the writer
+  // to rewrite from the good one (`good_chunk()` makes it).
+  template <class T, class Read, class Good>
+  Result<T> first_good_copy(const ChunkId& id, const std::vector<std::int64_t>& where, Read read, Good good_chunk);
 
   sql::Db& db_;
   std::unique_ptr<ChunkStore> home_;
   const bool writable_;
   const std::string vfs_;
   std::map<std::int64_t, Open> open_;
+  std::map<std::int64_t, Error> faults_;  // volumes that could not be opened
+  std::shared_ptr<VolumeHealth> health_;
+  bool repairs_unsynced_ = false;  // rewrote copies in volume transactions make_durable has not committed
   // Removed in the open transaction of records; leave their volumes when it commits.
   std::vector<std::pair<ChunkId, std::vector<std::int64_t>>> removed_;
   std::vector<Row> listed_;

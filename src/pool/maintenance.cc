@@ -34,7 +34,7 @@ Result<PoolStats> pool_stats(PoolCore& core) {
   s.chunk_stored_bytes = u.chunk_stored_bytes;
   s.unreferenced_chunks = u.unreferenced_chunks;
   s.file_bytes = file_size(core.path) + file_size(core.path + "-wal");
-  for (const VolumeInfo& v : ANYFS_TRY(core.file->volumes())) s.file_bytes += file_size(v.path) + file_size(v.path + "-wal");
+  for (const VolumeInfo& v : ANYFS_TRY(core.file->volume_set().volumes())) s.file_bytes += file_size(v.path) + file_size(v.path + "-wal");
   s.free_bytes = ANYFS_TRY(core.meta->free_bytes());
   s.last_tid = core.counters.last_tid();
   const ChunkCache::Stats cache = core.chunk_cache.stats();

@@ -24,6 +24,7 @@
 #include "pool/maintenance.h"
 #include "pool/pool_core.h"
 #include "pool/pool_impl.h"
+#include "pool/pool_volumes.h"
 #include "util/memory.h"
 #include "util/uuid.h"
 
@@ -103,26 +104,6 @@ Result<void> PoolImpl::start() {
 Result<void> PoolImpl::sync() {
   PoolLock lock(core_->mu);
   return core_->commit();
-}
-
-Result<VolumeStatus> PoolImpl::add_volume(const VolumeSpec& spec) {
-  PoolLock lock(core_->mu);
-  ANYFS_CHECK(core_->check_usable());
-  if (core_->read_only) return fail(Errc::ReadOnly, spec.path, "the pool is open read-only");
-  if (spec.path.empty()) return fail(Errc::InvalidArgument, "", "a volume needs a path");
-  // The volume list changes in a transaction of its own: the open group commits first.
-  ANYFS_CHECK(core_->commit(true));
-  const VolumeInfo added = ANYFS_TRY(core_->file->add_volume(spec.path, spec.cap_bytes));
-  return VolumeStatus{added.uuid, added.path, added.cap_bytes, added.size_bytes, added.chunks};
-}
-
-Result<std::vector<VolumeStatus>> PoolImpl::volumes() {
-  PoolLock lock(core_->mu);
-  ANYFS_CHECK(core_->begin_read());
-  std::vector<VolumeStatus> out;
-  for (const VolumeInfo& v : ANYFS_TRY(core_->file->volumes()))
-    out.push_back(VolumeStatus{v.uuid, v.path, v.cap_bytes, v.size_bytes, v.chunks});
-  return out;
 }
 
 Result<PoolStats> PoolImpl::stats() {
@@ -219,6 +200,12 @@ void PoolImpl::commit_timer() {
       if (core_->check_usable()) (void)core_->commit(false);
       continue;
     }
+    // Bad copies reads found, rewritten without waiting for a write.
+    if (core_->meta && !core_->meta->in_transaction() && core_->check_usable() && core_->chunks->wants_commit()) {
+      (void)core_->commit(false);
+      if (core_->chunks->wants_commit()) core_->mu.wait_until(core_->txg_cv, std::chrono::steady_clock::now() + timeout);
+      continue;
+    }
     if (std::chrono::steady_clock::now() - last_prune_ > std::chrono::seconds(60)) prune_wanted_ = true;
     // A pass under way goes on; a new one starts when one is wanted.
     if ((prune_wanted_ || !prune_todo_.empty()) && background_prune_step()) {
@@ -296,6 +283,23 @@ Result<std::shared_ptr<Pool>> Pool::open(const std::string& path, const PoolOpen
   if (!options.read_only && ::access(path.c_str(), W_OK) != 0)
     return fail(Errc::ReadOnly, path, "the pool file is not writable; open it read-only");
   auto core = ANYFS_TRY(connect(path, options));
+  if (!core->read_only) {
+    // A volume it cannot do without (chunks with no other copy, or a mirror
+    // placement left short of volumes): the pool opens read-only, saying why.
+    std::string reason;
+    {
+      PoolLock lock(core->mu);
+      std::uint64_t without_copy = 0;
+      reason = ANYFS_TRY(degraded_reason(*core, without_copy));
+    }
+    if (degraded_needs_read_only(reason)) {
+      core.reset();
+      PoolOpenOptions read_only = options;
+      read_only.read_only = true;
+      core = ANYFS_TRY(connect(path, read_only));
+      core->read_only_reason = reason;
+    }
+  }
   if (!core->read_only) {
     // Nothing else has the core yet; the lock is what the stores are used under.
     PoolLock lock(core->mu);

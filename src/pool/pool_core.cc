@@ -78,7 +78,7 @@ void PoolCore::end_snapshot() {
 
 Result<Tid> PoolCore::begin_op(DatasetId ds, std::string_view op, std::string_view detail) {
   ANYFS_CHECK(check_usable());
-  if (read_only) return fail(Errc::ReadOnly, std::string(detail), "the pool is open read-only");
+  if (read_only) return fail(Errc::ReadOnly, std::string(detail), read_only_message());
   if (!meta->in_transaction()) {
     auto begun = meta->begin();
     if (!begun) return std::unexpected(begun.error());
@@ -133,7 +133,11 @@ Result<void> PoolCore::commit(bool all) {
       return flushed;
     }
   }
-  if (!meta->in_transaction()) return {};
+  if (!meta->in_transaction()) {
+    // No record changed, but reads found bad copies to rewrite or errors to record.
+    if (!chunks->wants_commit()) return {};
+    ANYFS_CHECK(meta->begin());
+  }
   // An open blob handle would keep a read transaction (and the WAL) pinned.
   chunks->release_handles();
   auto done = [&]() REQUIRES(pool_lock) -> Result<void> {

@@ -63,6 +63,12 @@ struct PoolCore {
   // Set when the pool opens, before it is shared; read without the lock.
   std::string path;
   bool read_only = false;
+  // Why a pool asked for writable opened read-only (a volume it cannot do
+  // without: pool/pool_volumes.cc), for the errors writes get.
+  std::string read_only_reason;
+  std::string read_only_message() const {
+    return read_only_reason.empty() ? "the pool is open read-only" : "the pool is read-only: " + read_only_reason;
+  }
   // Read as a file nothing changes (no -shm file could be made; Pool::open):
   // a writer that comes later cannot be followed, so reads stop then.
   bool immutable = false;

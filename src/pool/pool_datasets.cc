@@ -52,7 +52,10 @@ Result<std::vector<DatasetLayer>> PoolImpl::origins_of(const DatasetState& state
 
 Result<void> PoolImpl::check_writable(std::string_view what) {
   ANYFS_CHECK(core_->check_usable());
-  if (core_->read_only) return fail(Errc::ReadOnly, core_->path, fmt::format("{} needs the pool open for writing", what));
+  if (core_->read_only)
+    return fail(Errc::ReadOnly, core_->path,
+                core_->read_only_reason.empty() ? fmt::format("{} needs the pool open for writing", what)
+                                                : core_->read_only_message());
   return {};
 }
 

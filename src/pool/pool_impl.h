@@ -63,6 +63,11 @@ class PoolImpl final : public Pool {
   Result<void> sync() override;
   Result<VolumeStatus> add_volume(const VolumeSpec& spec) override;
   Result<std::vector<VolumeStatus>> volumes() override;
+  // --- Volumes, scrub, health (pool_volumes.cc, scrub.cc) ---
+  Result<EvacuationReport> remove_volume(std::string_view path, const RemoveVolumeOptions& options) override;
+  Result<ScrubReport> scrub(const ScrubOptions& options) override;
+  Result<ScrubReport> stop_scrub(bool cancel) override;
+  Result<PoolHealth> health() override;
   Result<PoolStats> stats() override;
   Result<VerifyReport> verify(const VerifyOptions& options) override;
   Result<GcReport> gc(const GcOptions& options) override;

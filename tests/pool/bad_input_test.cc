@@ -104,7 +104,7 @@ TEST_F(BadInputTest, ANewerFormatIsUnsupportedNamingBothVersions) {
   std::string before = slurp(path());
   auto pool = Pool::open(path());
   ASSERT_ERR(pool, Unsupported);
-  EXPECT_NE(pool.error().message.find("format 9 is newer than this anyfs supports (4)"), std::string::npos)
+  EXPECT_NE(pool.error().message.find("format 9 is newer than this anyfs supports (5)"), std::string::npos)
       << pool.error().to_string();
   EXPECT_ERR(Pool::open(path(), read_only()), Unsupported);
   EXPECT_EQ(slurp(path()), before);

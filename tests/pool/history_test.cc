@@ -797,14 +797,14 @@ TEST_F(HistoryTest, APoolOfFormat1IsMigratedWhenOpenedForWriting) {
     ASSERT_OK(must(pool->dataset())->write_file("/kept", "from format 1"));
     ASSERT_OK(pool->close());
   }
-  // Undo what formats 2 and 4 added, as a pool written by an early release has it.
+  // Undo what formats 2, 4 and 5 added, as a pool written by an early release has it.
   raw_sql(path(),
           "DROP TABLE snapshots; DROP TABLE bookmarks; DROP TABLE txgs; DROP INDEX txlog_time;"
           "DROP INDEX inodes_born; DROP INDEX inodes_died; DROP INDEX dirents_born; DROP INDEX dirents_died;"
           "DROP INDEX dirents_child; DROP INDEX extents_born; DROP INDEX extents_died; DROP INDEX xattrs_born;"
           "DROP INDEX xattrs_died; DROP INDEX kv_born; DROP INDEX kv_died;"
           "ALTER TABLE datasets DROP COLUMN origin; ALTER TABLE datasets DROP COLUMN origin_tid;"
-          "ALTER TABLE datasets DROP COLUMN history_from; DROP TABLE volumes; DROP TABLE chunk_copies;"
+          "ALTER TABLE datasets DROP COLUMN history_from; DROP TABLE volumes; DROP TABLE chunk_copies; DROP INDEX IF EXISTS chunk_copies_volume;"
           "PRAGMA user_version = 1;");
   auto ro = Pool::open(path(), PoolOpenOptions{.read_only = true});
   ASSERT_ERR(ro, ReadOnly);
@@ -814,7 +814,7 @@ TEST_F(HistoryTest, APoolOfFormat1IsMigratedWhenOpenedForWriting) {
   must(pool->snapshot("", "after"));
   expect_verified(*pool);
   ASSERT_OK(pool->close());
-  EXPECT_EQ(raw_sql_int(path(), "PRAGMA user_version"), 4);
+  EXPECT_EQ(raw_sql_int(path(), "PRAGMA user_version"), 5);
 }
 
 }  // namespace

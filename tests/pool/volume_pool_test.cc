@@ -133,12 +133,85 @@ TEST_F(VolumePoolTest, TooFewVolumesForTheMirrorIsNoSpace) {
   EXPECT_ERR(pool->sync(), NoSpace);
 }
 
-TEST_F(VolumePoolTest, AMissingVolumeStopsTheOpenNamingIt) {
-  create({{path("a.vol")}, {path("b.vol")}})->close();
+TEST_F(VolumePoolTest, AMissingVolumeWithTheOnlyCopiesOpensReadOnlyAndFaultedNamingIt) {
+  const std::string data = random_bytes(1 << 20, 10);
+  {
+    auto pool = create({{path("a.vol")}, {path("b.vol")}}, "stripe");
+    ASSERT_OK(must(pool->dataset())->write_file("/f", data));
+    ASSERT_OK(pool->close());
+  }
+  std::filesystem::rename(path("b.vol"), path("b.away"));
+  auto pool = open();
+  EXPECT_TRUE(pool->read_only());
+  const PoolHealth h = must(pool->health());
+  EXPECT_EQ(h.state, "FAULTED");
+  EXPECT_GT(h.chunks_without_copy, 0u);
+  EXPECT_NE(h.reason.find(path("b.vol")), std::string::npos) << h.reason;
+  ASSERT_EQ(h.volumes.size(), 2u);
+  EXPECT_EQ(h.volumes[0].state, "online");
+  EXPECT_EQ(h.volumes[1].state, "faulted");
+  EXPECT_NE(h.volumes[1].fault.find("missing"), std::string::npos) << h.volumes[1].fault;
+  // Never wrong bytes: a read of the file fails naming the volume; a write is refused saying why.
+  auto fs = must(pool->dataset());
+  auto read = fs->read_file("/f");
+  ASSERT_ERR(read, Io);
+  EXPECT_EQ(read.error().path, path("b.vol"));
+  auto write = fs->write_file("/g", "x");
+  ASSERT_ERR(write, ReadOnly);
+  EXPECT_NE(write.error().message.find("b.vol"), std::string::npos) << write.error().message;
+  ASSERT_OK(pool->close());
+  // Back in its place, the pool is whole again.
+  std::filesystem::rename(path("b.away"), path("b.vol"));
+  auto back = open();
+  EXPECT_FALSE(back->read_only());
+  EXPECT_EQ(must(back->health()).state, "ONLINE");
+  EXPECT_TRUE(must(must(back->dataset())->read_file("/f")) == data);
+}
+
+TEST_F(VolumePoolTest, AMirrorWithAVolumeMissingOpensDegradedAndReadsAndWritesOn) {
+  const std::string data = random_bytes(1 << 20, 11), more = random_bytes(300'000, 12);
+  {
+    auto pool = create({{path("a.vol")}, {path("b.vol")}, {path("c.vol")}}, "mirror=2");
+    ASSERT_OK(must(pool->dataset())->write_file("/f", data));
+    ASSERT_OK(pool->close());
+  }
+  std::filesystem::remove(path("c.vol"));
+  {
+    auto pool = open();
+    EXPECT_FALSE(pool->read_only());
+    const PoolHealth h = must(pool->health());
+    EXPECT_EQ(h.state, "DEGRADED");
+    EXPECT_EQ(h.chunks_without_copy, 0u);
+    auto fs = must(pool->dataset());
+    EXPECT_TRUE(must(fs->read_file("/f")) == data);
+    // Two usable volumes still meet mirror=2: new chunks go to both.
+    ASSERT_OK(fs->write_file("/g", more));
+    ASSERT_OK(pool->sync());
+    EXPECT_TRUE(must(fs->read_file("/g")) == more);
+    ASSERT_OK(pool->close());
+  }
+  // With b gone too, chunks whose copies were on b and c have none: read-only, saying so; reads go on.
   std::filesystem::remove(path("b.vol"));
-  auto opened = Pool::open(path(), {});
-  ASSERT_ERR(opened, NotFound);
-  EXPECT_EQ(opened.error().path, path("b.vol"));
+  auto pool = open();
+  EXPECT_TRUE(pool->read_only());
+  const PoolHealth h = must(pool->health());
+  EXPECT_EQ(h.state, "FAULTED");
+  EXPECT_NE(h.reason.find("no other copy"), std::string::npos) << h.reason;
+  auto fs = must(pool->dataset());
+  EXPECT_TRUE(must(fs->read_file("/g")) == more);  // written to a and b
+}
+
+TEST_F(VolumePoolTest, AMirrorLeftShortOfVolumesOpensReadOnlySayingWhy) {
+  create({{path("a.vol")}, {path("b.vol")}}, "mirror=2")->close();
+  std::filesystem::remove(path("b.vol"));
+  auto pool = open();
+  EXPECT_TRUE(pool->read_only());
+  const PoolHealth h = must(pool->health());
+  EXPECT_EQ(h.state, "DEGRADED");
+  EXPECT_NE(h.reason.find("mirror=2 needs 2 usable volumes (1 left)"), std::string::npos) << h.reason;
+  auto write = must(pool->dataset())->write_file("/f", "x");
+  ASSERT_ERR(write, ReadOnly);
+  EXPECT_NE(write.error().message.find("mirror=2"), std::string::npos) << write.error().message;
 }
 
 TEST_F(VolumePoolTest, AVolumeOfAnotherPoolInItsPlaceIsRefused) {
@@ -149,14 +222,21 @@ TEST_F(VolumePoolTest, AVolumeOfAnotherPoolInItsPlaceIsRefused) {
     must(Pool::create(path("other.anyfs"), o))->close();
   }
   std::filesystem::rename(path("other.vol"), path("a.vol"));
-  auto opened = Pool::open(path(), {});
-  ASSERT_ERR(opened, InvalidArgument);
-  EXPECT_EQ(opened.error().path, path("a.vol"));
-  EXPECT_NE(opened.error().message.find("another pool"), std::string::npos) << opened.error().message;
+  auto pool = open();
+  EXPECT_TRUE(pool->read_only());  // no usable volume left for new chunks
+  const auto volumes = must(pool->volumes());
+  ASSERT_EQ(volumes.size(), 1u);
+  EXPECT_EQ(volumes[0].state, "faulted");
+  EXPECT_NE(volumes[0].fault.find("another pool"), std::string::npos) << volumes[0].fault;
 }
 
 TEST_F(VolumePoolTest, AStaleVolumeIsRefused) {
-  create({{path("a.vol")}})->close();
+  const std::string data = random_bytes(400'000, 13);
+  {
+    auto pool = create({{path("a.vol")}});
+    ASSERT_OK(must(pool->dataset())->write_file("/f", data));
+    ASSERT_OK(pool->close());
+  }
   std::filesystem::copy_file(path("a.vol"), path("a.old"));
   {
     auto pool = open();
@@ -164,9 +244,11 @@ TEST_F(VolumePoolTest, AStaleVolumeIsRefused) {
     ASSERT_OK(pool->close());
   }
   std::filesystem::rename(path("a.old"), path("a.vol"));  // an old copy back in its place
-  auto opened = Pool::open(path(), {});
-  ASSERT_ERR(opened, InvalidArgument);
-  EXPECT_NE(opened.error().message.find("stale"), std::string::npos) << opened.error().message;
+  auto pool = open();
+  EXPECT_TRUE(pool->read_only());
+  const auto volumes = must(pool->volumes());
+  EXPECT_NE(volumes[0].fault.find("stale"), std::string::npos) << volumes[0].fault;
+  EXPECT_ERR(must(pool->dataset())->read_file("/f"), Io);
 }
 
 TEST_F(VolumePoolTest, AVolumeCannotBeAddedTwiceNorOverAFile) {
