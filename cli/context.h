@@ -57,6 +57,9 @@ class Context {
 
   bool json() const { return options_.json; }
   bool writes() const { return access_ == Access::Write; }
+  // A command that writes only for some of its actions reads for this one:
+  // its pool opens read-only (beside a writer). Before pool() is first called.
+  void reads_only() { access_ = Access::Read; }
   bool read_only() const { return options_.read_only; }
   // --at as given ("" when absent).
   const std::string& as_of_text() const { return options_.at; }
@@ -94,7 +97,7 @@ class Context {
   Result<std::shared_ptr<Fs>> wrap(std::shared_ptr<Fs> fs);
 
   const GlobalOptions& options_;
-  const Access access_;
+  Access access_;
   std::shared_ptr<Pool> pool_;
   std::map<std::string, std::shared_ptr<Fs>> datasets_;
   std::shared_ptr<Fs> fs_;
@@ -120,8 +123,10 @@ const std::vector<Command>& history_commands();
 const std::vector<Command>& dataset_commands();
 // mount, unmount (cli/mount_commands.cc).
 const std::vector<Command>& mount_commands();
-// volume add|list (cli/volume_commands.cc).
+// volume add|list|remove|move|replace (cli/volume_commands.cc).
 const std::vector<Command>& volume_commands();
+// scrub, status (cli/upkeep_commands.cc).
+const std::vector<Command>& upkeep_commands();
 // "PATH[:SIZE]" (SIZE such as 512M or 10G, at least 1M) as a volume to make.
 Result<VolumeSpec> parse_volume_spec(const std::string& text);
 

@@ -10,6 +10,7 @@
 
 #include "context.h"
 #include "format.h"
+#include "progress.h"
 #include "fs/path.h"
 #include "transfer.h"
 
@@ -18,27 +19,18 @@ namespace {
 
 using Runner = std::function<int(Context&)>;
 
-// A one-line progress report on stderr, redrawn at most ten times a second, only
-// when stderr is a terminal and output is not JSON.
+// The running counts of an import or export on the progress line.
 class Progress {
  public:
-  Progress(const Context& ctx, std::string verb) : verb_(std::move(verb)), on_(!ctx.json() && ::isatty(2)) {}
+  Progress(const Context& ctx, std::string verb) : line_(ctx), verb_(std::move(verb)) {}
   void operator()(const TreeCounts& c) {
-    if (!on_) return;
-    auto now = std::chrono::steady_clock::now();
-    if (now - last_ < std::chrono::milliseconds(100)) return;
-    last_ = now;
-    std::cerr << fmt::format("\r{} {} files, {} dirs, {}   ", verb_, c.files, c.dirs, human_bytes(c.bytes))
-              << std::flush;
+    line_.show(fmt::format("{} {} files, {} dirs, {}", verb_, c.files, c.dirs, human_bytes(c.bytes)));
   }
-  void done() {
-    if (on_) std::cerr << "\r\033[K" << std::flush;
-  }
+  void done() { line_.done(); }
 
  private:
+  ProgressLine line_;
   std::string verb_;
-  bool on_;
-  std::chrono::steady_clock::time_point last_{};
 };
 
 nlohmann::json counts_json(const TreeCounts& c) {

@@ -1,10 +1,12 @@
-// volume add|list: the volume files of a pool (docs/CLI.md, "Volumes").
+// volume add|list|remove|move|replace: the volume files of a pool
+// (docs/CLI.md, "Volumes").
 #include <fmt/format.h>
 
 #include <cctype>
 
 #include "context.h"
 #include "format.h"
+#include "progress.h"
 
 namespace anyfs::cli {
 
@@ -35,26 +37,75 @@ Result<VolumeSpec> parse_volume_spec(const std::string& text) {
   return spec;
 }
 
+nlohmann::json volume_status_json(const VolumeStatus& v);  // upkeep_commands.cc
+
 namespace {
 
-nlohmann::json volume_json(const VolumeStatus& v) {
-  return {{"uuid", v.uuid},
-          {"path", v.path},
-          {"cap_bytes", v.cap_bytes},
-          {"size_bytes", v.size_bytes},
-          {"chunks", v.chunks}};
+nlohmann::json drain_json(const EvacuationReport& e) {
+  return {{"path", e.path},           {"onto", e.onto},           {"state", e.state},
+          {"chunks_total", e.chunks_total}, {"chunks_moved", e.chunks_moved}, {"bytes_moved", e.bytes_moved},
+          {"chunks_left", e.chunks_left}, {"seconds", e.seconds},   {"resumed", e.resumed}};
+}
+
+std::string drain_line(const EvacuationReport& e) {
+  const double rate = e.seconds > 0 ? static_cast<double>(e.bytes_moved) / e.seconds : 0;
+  return fmt::format("draining {}{}: {} of {} chunk copies moved ({}, {}/s), {} left", e.path,
+                     e.onto.empty() ? "" : " onto " + e.onto, e.chunks_moved, e.chunks_total,
+                     human_bytes(e.bytes_moved), human_bytes(static_cast<std::uint64_t>(rate)), e.chunks_left);
+}
+
+// remove OLD [--abort] | move OLD NEW[:SIZE] | replace OLD NEW[:SIZE].
+Result<void> drain(Context& ctx, Pool& pool, const std::string& action, const std::vector<std::string>& args,
+                   bool abort) {
+  const std::size_t want = action == "remove" ? 1 : 2;
+  if (args.size() != want || (abort && action != "remove"))
+    return fail(Errc::InvalidArgument, "",
+                action == "remove" ? "volume remove PATH [--abort]" : fmt::format("volume {} OLD NEW[:SIZE]", action));
+  RemoveVolumeOptions options;
+  options.abort = abort;
+  if (want == 2) {
+    const VolumeSpec to = ANYFS_TRY(parse_volume_spec(args[1]));
+    options.to = to.path;
+    options.to_cap_bytes = to.cap_bytes;
+  }
+  StopOnSignals signals;
+  ProgressLine line(ctx);
+  options.stop = signals.request();
+  options.progress = [&](const EvacuationReport& e) { line.show(drain_line(e)); };
+  const EvacuationReport report = ANYFS_TRY(pool.remove_volume(args[0], options));
+  line.done();
+  std::string human;
+  if (report.state == "removed")
+    human = fmt::format("removed volume {}: {} chunk copies moved{} ({}) in {:.1f} s", report.path, report.chunks_moved,
+                        report.onto.empty() ? "" : " onto " + report.onto, human_bytes(report.bytes_moved),
+                        report.seconds);
+  else if (report.state == "aborted")
+    human = fmt::format("drain of {} aborted: it takes new chunks again ({} copies left on it; `anyfs gc` "
+                        "reclaims those moved off)",
+                        report.path, report.chunks_left);
+  else
+    human = drain_line(report) + fmt::format("\nstopped: `anyfs -p {} volume {} {}` goes on from here",
+                                             ctx.pool_path(), action, fmt::join(args, " "));
+  ctx.print(drain_json(report), human);
+  return {};
 }
 
 std::function<int(Context&)> setup_volume(CLI::App& app) {
   auto action = std::make_shared<std::string>();
   auto args = std::make_shared<std::vector<std::string>>();
+  auto abort = std::make_shared<bool>(false);
   app.add_option("action", *action,
-                 "add PATH[:SIZE]... (new volume files; SIZE caps one, e.g. 10G) | list")
+                 "add PATH[:SIZE]... (new volume files; SIZE caps one, e.g. 10G) | list | remove PATH (drain it "
+                 "onto the others, then delete it) | move OLD NEW[:SIZE] (drain onto a new file) | replace OLD "
+                 "NEW[:SIZE] (the same, for a missing or failing volume: rebuilt from the other copies)")
       ->required()
-      ->check(CLI::IsMember({"add", "list"}));
-  app.add_option("args", *args, "PATH[:SIZE] of each volume to add");
+      ->check(CLI::IsMember({"add", "list", "remove", "move", "replace"}));
+  app.add_option("args", *args, "the volumes, as the action says");
+  app.add_flag("--abort", *abort, "remove: end a drain under way; the volume takes new chunks again");
   return [=](Context& ctx) {
+    if (*action == "list") ctx.reads_only();
     return with_pool(ctx, [&](Pool& pool) -> Result<void> {
+      if (*action == "remove" || *action == "move" || *action == "replace") return drain(ctx, pool, *action, *args, *abort);
       if (*action == "add") {
         if (args->empty()) return fail(Errc::InvalidArgument, "", "volume add PATH[:SIZE]...");
         std::vector<VolumeSpec> specs;
@@ -63,7 +114,7 @@ std::function<int(Context&)> setup_volume(CLI::App& app) {
         std::string human;
         for (const auto& spec : specs) {
           const VolumeStatus added = ANYFS_TRY(pool.add_volume(spec));
-          out.push_back(volume_json(added));
+          out.push_back(volume_status_json(added));
           human += fmt::format("added volume {} ({}){}\n", added.path, added.uuid,
                                added.cap_bytes ? ", capped at " + human_bytes(added.cap_bytes) : "");
         }
@@ -75,12 +126,12 @@ std::function<int(Context&)> setup_volume(CLI::App& app) {
       nlohmann::json out = nlohmann::json::array();
       const auto volumes = ANYFS_TRY(pool.volumes());
       std::string human = volumes.empty() ? "no volumes: a single-file pool (chunks in the pool file)"
-                                          : fmt::format("{:<4} {:>10} {:>10} {:>9}  {}\n", "#", "size", "cap",
-                                                        "chunks", "path");
+                                          : fmt::format("{:<4} {:<9} {:>10} {:>10} {:>9}  {}\n", "#", "state",
+                                                        "size", "cap", "chunks", "path");
       for (std::size_t i = 0; i < volumes.size(); ++i) {
         const auto& v = volumes[i];
-        out.push_back(volume_json(v));
-        human += fmt::format("{:<4} {:>10} {:>10} {:>9}  {}\n", i + 1, human_bytes(v.size_bytes),
+        out.push_back(volume_status_json(v));
+        human += fmt::format("{:<4} {:<9} {:>10} {:>10} {:>9}  {}\n", i + 1, v.state, human_bytes(v.size_bytes),
                              v.cap_bytes ? human_bytes(v.cap_bytes) : "-", v.chunks, v.path);
       }
       if (!volumes.empty()) human.pop_back();
@@ -94,7 +145,10 @@ std::function<int(Context&)> setup_volume(CLI::App& app) {
 
 const std::vector<Command>& volume_commands() {
   static const std::vector<Command> k_commands = {
-      {"volume", "The pool's volume files: volume add PATH[:SIZE]... | volume list", Access::Write, setup_volume},
+      {"volume",
+       "The pool's volume files: volume add PATH[:SIZE]... | list | remove PATH [--abort] | move OLD NEW | "
+       "replace OLD NEW",
+       Access::Write, setup_volume},
   };
   return k_commands;
 }

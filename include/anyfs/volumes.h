@@ -102,7 +102,7 @@ struct PoolHealth {
   // (reads of them fail; the pool opens read-only).
   std::string state = "ONLINE";
   std::string reason;  // why not ONLINE; why read-only when it had to be
-  bool read_only = false;
+  bool read_only = false;  // it cannot be written as it is (opened writable, it opens read-only)
   std::uint64_t chunks_without_copy = 0;
   std::vector<VolumeStatus> volumes;
   std::optional<ScrubReport> scrub;             // under way or the last one

@@ -99,7 +99,7 @@ Result<void> VolumeChunkStore::put_placed(const ChunkId& id, const StoredChunk& 
   for (const Row& row : listed) {
     auto v = volume(row.id);
     opened.push_back(v ? *v : nullptr);
-    rooms.push_back(VolumeRoom{writable_ && v && !row.draining,
+    rooms.push_back(VolumeRoom{writable_ && v && !row.draining && !write_failed_.contains(row.id),
                                v && (*v)->cap_bytes != 0 && (*v)->bytes + chunk.stored.size() > (*v)->cap_bytes});
   }
   for (const std::size_t k : ANYFS_TRY(place(id, placement, rooms))) {
@@ -110,6 +110,7 @@ Result<void> VolumeChunkStore::put_placed(const ChunkId& id, const StoredChunk& 
     }();
     if (!stored) {
       health_->count(listed[k].id, VolumeCounts{.write_errors = 1});
+      write_failed_.insert(listed[k].id);
       return stored;
     }
     v.bytes += chunk.stored.size();
@@ -179,18 +180,67 @@ Result<bool> VolumeChunkStore::get_into(const ChunkId& id, std::span<char> out, 
       });
 }
 
-Result<void> VolumeChunkStore::rewrite_copy(const ChunkId& id, std::int64_t vid, const StoredChunk& good) {
+Result<void> VolumeChunkStore::put_alone(std::int64_t vid, const ChunkId& id, const StoredChunk& chunk,
+                                         bool replace) {
   Open* v = ANYFS_TRY(volume(vid));
+  // What the volume's open transaction holds is made durable first (early
+  // is allowed: rule 1 asks only that it be before the records).
+  if (v->file->in_transaction()) ANYFS_CHECK(v->file->commit());
   auto written = [&]() -> Result<void> {
-    if (!v->file->in_transaction()) ANYFS_CHECK(v->file->begin());
-    if (auto gone = v->file->chunks().remove(id); !gone && gone.error().code != Errc::NotFound) return gone;
-    return v->file->chunks().put(id, good);
+    ANYFS_CHECK(v->file->begin());
+    if (replace)
+      if (auto gone = v->file->chunks().remove(id); !gone && gone.error().code != Errc::NotFound) return gone;
+    ANYFS_CHECK(v->file->chunks().put(id, chunk));
+    return v->file->commit();
   }();
   if (!written) {
+    if (v->file->in_transaction()) (void)v->file->rollback();
     health_->count(vid, VolumeCounts{.write_errors = 1});
+    write_failed_.insert(vid);
     return written;
   }
-  repairs_unsynced_ = true;
+  v->bytes += chunk.stored.size();
+  return {};
+}
+
+Result<std::int64_t> VolumeChunkStore::pick_target(const ChunkId& id, const std::vector<std::int64_t>& holders,
+                                                   std::uint64_t size, std::int64_t only) {
+  std::vector<VolumeRoom> rooms;
+  for (const Row& r : rows()) {
+    auto v = volume(r.id);
+    const bool holds = std::find(holders.begin(), holders.end(), r.id) != holders.end();
+    const bool allowed = only == 0 || only == r.id;
+    rooms.push_back(VolumeRoom{writable_ && v && !r.draining && !holds && allowed && !write_failed_.contains(r.id),
+                               v && (*v)->cap_bytes != 0 && (*v)->bytes + size > (*v)->cap_bytes});
+  }
+  const auto target = ANYFS_TRY(place(id, Placement{Placement::Kind::Stripe, 1}, rooms));
+  return rows()[target.front()].id;
+}
+
+Result<void> VolumeChunkStore::move_copy(const ChunkId& id, std::int64_t from, std::int64_t to) {
+  auto add = ANYFS_TRY(db_.prepare("INSERT OR IGNORE INTO chunk_copies(chunk, volume) VALUES(?1, ?2)"));
+  add.bind_blob(1, id_bytes(id)).bind(2, to);
+  ANYFS_CHECK(add.run());
+  auto drop = ANYFS_TRY(db_.prepare("DELETE FROM chunk_copies WHERE chunk = ?1 AND volume = ?2"));
+  drop.bind_blob(1, id_bytes(id)).bind(2, from);
+  return drop.run();
+}
+
+Result<void> VolumeChunkStore::repair_copy(const ChunkId& id, std::int64_t vid, const StoredChunk& good) {
+  auto rewritten = put_alone(vid, id, good, /*replace=*/true);
+  if (rewritten) {
+    health_->count(vid, VolumeCounts{.repaired = 1});
+    return {};
+  }
+  // Its pages are damaged too (or it cannot be written): the copy moves to
+  // another volume, durable there before the records say so.
+  if (!db_.in_transaction()) return rewritten;
+  const auto where = ANYFS_TRY(copies(id));
+  auto target = pick_target(id, where, good.stored.size(), 0);
+  if (!target) return rewritten;
+  ANYFS_CHECK(put_alone(*target, id, good, /*replace=*/false));
+  ANYFS_CHECK(move_copy(id, vid, *target));
+  records_changed_ = true;
   health_->count(vid, VolumeCounts{.repaired = 1});
   return {};
 }
@@ -224,11 +274,11 @@ Result<ChunkCheck> VolumeChunkStore::check_copies(const ChunkId& id, bool repair
   }
   if (repair && writable_)
     for (const std::int64_t vid : bad)
-      if (rewrite_copy(id, vid, *good)) check.repaired++;
+      if (repair_copy(id, vid, *good)) check.repaired++;
   return check;
 }
 
-bool VolumeChunkStore::wants_commit() { return writable_ && (repairs_unsynced_ || health_->pending()); }
+bool VolumeChunkStore::wants_commit() { return writable_ && (records_changed_ || health_->pending()); }
 
 Result<bool> VolumeChunkStore::has(const ChunkId& id) {
   if (!ANYFS_TRY(copies(id)).empty()) return true;
@@ -275,13 +325,15 @@ void VolumeChunkStore::release_handles() {
 }
 
 Result<void> VolumeChunkStore::make_durable() {
+  for (auto& [id, v] : open_)
+    if (v.file->in_transaction()) ANYFS_CHECK(v.file->commit());
   if (writable_ && any_volumes_) {
     // What reads found: bad copies rewritten from the good ones they read
-    // (if the records still place them there), and the errors counted.
+    // (if the records still place them there), each in a transaction of its
+    // own, and the errors counted.
     for (const VolumeHealth::Repair& r : health_->take_repairs()) {
       const auto where = ANYFS_TRY(copies(r.id));
-      if (std::find(where.begin(), where.end(), r.volume) != where.end())
-        (void)rewrite_copy(r.id, r.volume, r.good);
+      if (std::find(where.begin(), where.end(), r.volume) != where.end()) (void)repair_copy(r.id, r.volume, r.good);
     }
     for (const auto& [vid, delta] : health_->take_counts()) {
       auto stmt = ANYFS_TRY(db_.prepare(
@@ -294,9 +346,7 @@ Result<void> VolumeChunkStore::make_durable() {
         if (row.id == vid) row.counts += delta;
     }
   }
-  for (auto& [id, v] : open_)
-    if (v.file->in_transaction()) ANYFS_CHECK(v.file->commit());
-  repairs_unsynced_ = false;
+  records_changed_ = false;
   return {};
 }
 
@@ -529,38 +579,32 @@ Result<DrainStep> VolumeChunkStore::drain_some(std::int64_t id, ChunkId& after, 
     }
     // Where the copy goes: a usable volume that holds none yet, not draining,
     // with room (the named one, for a move).
-    std::vector<VolumeRoom> rooms;
-    std::vector<const Row*> candidates;
-    for (const Row& r : rows()) {
-      auto v = volume(r.id);
-      const bool holds = std::find(where.begin(), where.end(), r.id) != where.end();
-      const bool allowed = source->drain_to == 0 || source->drain_to == r.id;
-      rooms.push_back(VolumeRoom{v && !r.draining && !holds && allowed && r.id != id,
-                                 v && (*v)->cap_bytes != 0 && (*v)->bytes + good->stored.size() > (*v)->cap_bytes});
-      candidates.push_back(&r);
+    // A volume that fails the write is passed over for the next, unless the
+    // failure took its open transaction (and the copies moved there) with it.
+    std::optional<std::int64_t> target;
+    while (!target) {
+      auto picked = pick_target(chunk, where, good->stored.size(), source->drain_to);
+      if (!picked)
+        return fail(Errc::NoSpace, source->path,
+                    "no other volume can take a copy of its chunks (each needs a volume that is not draining, "
+                    "holds no copy yet, has room and takes writes): add a volume or raise a cap");
+      Open& dest = *ANYFS_TRY(volume(*picked));
+      const bool had_transaction = dest.file->in_transaction();
+      auto written = [&]() -> Result<void> {
+        if (!dest.file->in_transaction()) ANYFS_CHECK(dest.file->begin());
+        return dest.file->chunks().put(chunk, *good);
+      }();
+      if (written) {
+        dest.bytes += good->stored.size();
+        target = *picked;
+        break;
+      }
+      health_->count(*picked, VolumeCounts{.write_errors = 1});
+      write_failed_.insert(*picked);
+      if (had_transaction && !dest.file->in_transaction()) return std::unexpected(written.error());
+      if (!had_transaction && dest.file->in_transaction()) (void)dest.file->rollback();
     }
-    auto target = place(chunk, Placement{Placement::Kind::Stripe, 1}, rooms);
-    if (!target)
-      return fail(Errc::NoSpace, source->path,
-                  "no other volume can take a copy of its chunks (each needs a volume that is not draining, "
-                  "holds no copy yet and has room): add a volume or raise a cap");
-    const Row& to = *candidates[target->front()];
-    Open& dest = *ANYFS_TRY(volume(to.id));
-    auto written = [&]() -> Result<void> {
-      if (!dest.file->in_transaction()) ANYFS_CHECK(dest.file->begin());
-      return dest.file->chunks().put(chunk, *good);
-    }();
-    if (!written) {
-      health_->count(to.id, VolumeCounts{.write_errors = 1});
-      return std::unexpected(written.error());
-    }
-    dest.bytes += good->stored.size();
-    auto add = ANYFS_TRY(db_.prepare("INSERT OR IGNORE INTO chunk_copies(chunk, volume) VALUES(?1, ?2)"));
-    add.bind_blob(1, id_bytes(chunk)).bind(2, to.id);
-    ANYFS_CHECK(add.run());
-    auto drop = ANYFS_TRY(db_.prepare("DELETE FROM chunk_copies WHERE chunk = ?1 AND volume = ?2"));
-    drop.bind_blob(1, id_bytes(chunk)).bind(2, id);
-    ANYFS_CHECK(drop.run());
+    ANYFS_CHECK(move_copy(chunk, id, *target));
     step.chunks++;
     step.bytes += good->stored.size();
   }

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -93,9 +94,21 @@ class VolumeChunkStore final : public ChunkStore, public VolumeSet {
   // The open volume `id`, opened and checked at first use; one that cannot
   // be is faulted (its error kept and returned until drop_caches).
   Result<Open*> volume(std::int64_t id);
-  // Rewrites the copy of `id` on volume `vid` as `good`, in the volume's open
-  // transaction (begun if none: make_durable commits it).
-  Result<void> rewrite_copy(const ChunkId& id, std::int64_t vid, const StoredChunk& good);
+  // Puts `chunk` on volume `vid` in a transaction of its own (replacing the
+  // copy there), its open one committed first. A volume that fails a write
+  // takes no new chunk for the rest of this process.
+  Result<void> put_alone(std::int64_t vid, const ChunkId& id, const StoredChunk& chunk, bool replace);
+  // A usable volume for a new copy of `id` (`size` stored bytes) that none
+  // of `holders` is — `only` if not 0. Errors: NoSpace.
+  Result<std::int64_t> pick_target(const ChunkId& id, const std::vector<std::int64_t>& holders, std::uint64_t size,
+                                   std::int64_t only);
+  // The records: the copy of `id` on `from` is on `to` now.
+  Result<void> move_copy(const ChunkId& id, std::int64_t from, std::int64_t to);
+  // Repairs the bad copy of `id` on volume `vid` from `good`: rewritten there
+  // (its own transaction); if that fails (its pages are damaged too), put on
+  // another volume and the records moved to it — only with a transaction of
+  // records open, which must commit after (wants_commit says so).
+  Result<void> repair_copy(const ChunkId& id, std::int64_t vid, const StoredChunk& good);
   // The volume list as the labels carry it, without volume `except`.
   VolumeLabel label_for(const std::string& pool, std::uint64_t sequence, std::int64_t except) const;
   // Writes `label` (at its sequence) on every usable listed volume but `except`.
@@ -119,7 +132,8 @@ class VolumeChunkStore final : public ChunkStore, public VolumeSet {
   std::map<std::int64_t, Open> open_;
   std::map<std::int64_t, Error> faults_;  // volumes that could not be opened
   std::shared_ptr<VolumeHealth> health_;
-  bool repairs_unsynced_ = false;  // rewrote copies in volume transactions make_durable has not committed
+  bool records_changed_ = false;  // repairs moved copies in the open transaction of records
+  std::set<std::int64_t> write_failed_;  // volumes a write failed on: no new chunks go there
   // Removed in the open transaction of records; leave their volumes when it commits.
   std::vector<std::pair<ChunkId, std::vector<std::int64_t>>> removed_;
   std::vector<Row> listed_;

@@ -259,10 +259,10 @@ Result<PoolHealth> PoolImpl::health() {
   PoolLock lock(core_->mu);
   ANYFS_CHECK(core_->begin_read());
   PoolHealth h;
-  h.read_only = core_->read_only;
   for (const VolumeInfo& v : ANYFS_TRY(core_->file->volume_set().volumes())) h.volumes.push_back(status_of(v));
   h.reason = ANYFS_TRY(degraded_reason(*core_, h.chunks_without_copy));
   h.state = h.reason.empty() ? "ONLINE" : h.chunks_without_copy > 0 ? "FAULTED" : "DEGRADED";
+  h.read_only = !core_->read_only_reason.empty() || degraded_needs_read_only(h.reason);
   if (!core_->read_only_reason.empty() && h.reason.empty()) h.reason = core_->read_only_reason;
   h.scrub = ANYFS_TRY(scrub_record(*core_));
   if (auto record = ANYFS_TRY(core_->meta->setting("evacuation")); record && !record->empty()) {

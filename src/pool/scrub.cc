@@ -195,6 +195,8 @@ Result<ScrubReport> PoolImpl::scrub(const ScrubOptions& options) {
       return rec.report;
     }
     std::uint64_t step_bytes = 0;
+    // Open, so that a copy that cannot be rewritten in place can move (its records with it).
+    if (options.repair && !core_->meta->in_transaction()) ANYFS_CHECK(core_->meta->begin());
     for (; at != ids.end() && step_bytes < k_step_bytes; ++at) {
       auto check = core_->chunks->check_copies(*at, options.repair);
       if (!check && check.error().code == Errc::NotFound) {
@@ -217,7 +219,7 @@ Result<ScrubReport> PoolImpl::scrub(const ScrubOptions& options) {
       rec.next_after = *at;
     }
     rec.report.seconds = seconds_now();
-    if (std::chrono::steady_clock::now() - last_saved > std::chrono::seconds(1)) {
+    if (core_->chunks->wants_commit() || std::chrono::steady_clock::now() - last_saved > std::chrono::seconds(1)) {
       ANYFS_CHECK(save_record(*core_, rec));
       last_saved = std::chrono::steady_clock::now();
     }

@@ -39,8 +39,9 @@ Error error_from(sqlite3* db, int rc, std::string_view what) {
       return Error(Errc::Corrupt, "",
                    fmt::format("{}: frame {} of the pool's write-ahead log fails its checksum (damaged on disk)",
                                what, bad.number));
-    return Error(Errc::Corrupt, "", fmt::format("{}: page {} of the pool file fails its checksum (damaged on disk)",
-                                                what, bad.number));
+    const char* file = db != nullptr ? sqlite3_db_filename(db, "main") : nullptr;
+    return Error(Errc::Corrupt, "", fmt::format("{}: page {} of {} fails its checksum (damaged on disk)", what,
+                                                bad.number, file != nullptr && *file ? file : "the pool file"));
   }
   std::string detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   if (db != nullptr && sqlite3_system_errno(db) != 0 && code != Errc::Busy)
