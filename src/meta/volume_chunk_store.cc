@@ -195,8 +195,12 @@ Result<void> VolumeChunkStore::put_alone(std::int64_t vid, const ChunkId& id, co
   }();
   if (!written) {
     if (v->file->in_transaction()) (void)v->file->rollback();
-    health_->count(vid, VolumeCounts{.write_errors = 1});
-    write_failed_.insert(vid);
+    // Pages of the old copy that fail their checksums are damage already
+    // counted, not a volume that cannot be written.
+    if (written.error().code != Errc::Corrupt) {
+      health_->count(vid, VolumeCounts{.write_errors = 1});
+      write_failed_.insert(vid);
+    }
     return written;
   }
   v->bytes += chunk.stored.size();
