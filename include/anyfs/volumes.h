@@ -91,6 +91,7 @@ struct RemoveVolumeOptions {
   std::string to = {};  // drain onto this volume only (added when the pool does not list it yet)
   std::uint64_t to_cap_bytes = 0;  // its cap, when added here
   bool abort = false;  // end a drain: the volume takes chunks again
+  std::uint64_t step_bytes = 4u << 20;  // stored bytes moved per commit (each step is durable)
   const std::atomic<int>* stop = nullptr;  // polled between steps (StopRequest)
   std::function<void(const EvacuationReport&)> progress = nullptr;
 };

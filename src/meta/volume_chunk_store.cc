@@ -449,7 +449,7 @@ Result<VolumeInfo> VolumeChunkStore::add_volume(const std::string& path_given, s
   for (const Row& row : listed)
     if (row.path == path) return fail(Errc::Exists, path, "a volume of this pool already");
   const std::string pool = ANYFS_TRY(setting("uuid"));
-  const std::uint64_t sequence = std::strtoull(ANYFS_TRY(setting("volume_sequence")).c_str(), nullptr, 10) + 1;
+  const std::uint64_t sequence = ANYFS_TRY(next_sequence());
   VolumeLabel label = label_for(pool, sequence, 0);
   label.volume_uuid = random_uuid();
   label.volumes.push_back({label.volume_uuid, path, cap_bytes});
@@ -512,6 +512,15 @@ Result<void> VolumeChunkStore::relabel(const VolumeLabel& label, std::int64_t ex
     ANYFS_CHECK((*v)->file->write_label(own));
   }
   return {};
+}
+
+Result<std::uint64_t> VolumeChunkStore::next_sequence() {
+  // Past every label too: a change cut short after relabelling some volumes
+  // left them ahead of the records.
+  std::uint64_t newest = std::strtoull(ANYFS_TRY(setting("volume_sequence")).c_str(), nullptr, 10);
+  for (const Row& row : rows())
+    if (auto v = volume(row.id)) newest = std::max(newest, (*v)->file->label().sequence);
+  return newest + 1;
 }
 
 Result<void> VolumeChunkStore::set_sequence(std::uint64_t sequence) {
@@ -627,7 +636,7 @@ Result<void> VolumeChunkStore::drop_volume(std::int64_t id) {
   if (const auto left = ANYFS_TRY(copies_on(id)); left != 0)
     return fail(Errc::Busy, path, fmt::format("{} chunk copies are still on it", left));
   const std::string pool = ANYFS_TRY(setting("uuid"));
-  const std::uint64_t sequence = std::strtoull(ANYFS_TRY(setting("volume_sequence")).c_str(), nullptr, 10) + 1;
+  const std::uint64_t sequence = ANYFS_TRY(next_sequence());
   // The other labels first, as add_volume does: a crash before the records
   // commit leaves them ahead of the records (accepted) and this one listed.
   ANYFS_CHECK(relabel(label_for(pool, sequence, id), id));

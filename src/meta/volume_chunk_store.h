@@ -114,6 +114,8 @@ class VolumeChunkStore final : public ChunkStore, public VolumeSet {
   // Writes `label` (at its sequence) on every usable listed volume but `except`.
   Result<void> relabel(const VolumeLabel& label, std::int64_t except);
   Result<void> set_sequence(std::uint64_t sequence);
+  // The sequence number of the next change of the list.
+  Result<std::uint64_t> next_sequence();
   Result<std::vector<std::int64_t>> copies(const ChunkId& id);
   // The first of the copies on the volumes `where` that `read(store, &good)`
   // finds good (the checksum of its stored bytes holds), the last one read

@@ -196,9 +196,9 @@ Result<EvacuationReport> PoolImpl::remove_volume(std::string_view path, const Re
   ANYFS_CHECK(save_setting(*core_, "evacuation", to_text(drain)));
   ANYFS_CHECK(core_->commit(true));
   report.chunks_total = drain.total;
-  // Steps of about 4 MiB, each committed (new copies durable first, rule 1),
-  // the lock let go between them so that the pool stays in use.
-  constexpr std::uint64_t k_step_bytes = 4u << 20;
+  // Steps of options.step_bytes, each committed (new copies durable first,
+  // rule 1), the lock let go between them so that the pool stays in use.
+  const std::uint64_t step_bytes = std::max<std::uint64_t>(options.step_bytes, 1);
   ChunkId after{};
   std::vector<ChunkId> lost;
   const auto t0 = std::chrono::steady_clock::now();
@@ -210,7 +210,7 @@ Result<EvacuationReport> PoolImpl::remove_volume(std::string_view path, const Re
     }
     ANYFS_CHECK(core_->check_usable());
     if (!core_->meta->in_transaction()) ANYFS_CHECK(core_->meta->begin());
-    auto step = set.drain_some(from.id, after, k_step_bytes);
+    auto step = set.drain_some(from.id, after, step_bytes);
     if (!step) {
       // Nowhere to put a copy: what moved so far is sound and kept; the
       // volume stays draining until room is made or the drain aborted.

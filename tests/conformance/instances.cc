@@ -79,6 +79,13 @@ const FsFactory k_pool_mirrored_volumes{"PoolOfThreeMirroredVolumes", [](const s
                                                          nullptr};
                                         }};
 
+// Three volume files, each chunk on one of them by its id (small chunks:
+// a file spans all three).
+const FsFactory k_pool_striped_volumes{"PoolOfThreeStripedVolumes", [](const std::string& dir) {
+                                         return Subject{pool_root(dir, {{"placement", "stripe"}, {"recordsize", "4K"}}, 3),
+                                                        nullptr};
+                                       }};
+
 // A view of the past (history=all): the seed writes the live dataset, the
 // subject reads the state just committed.
 const FsFactory k_pool_past{"PoolViewOfThePast",
@@ -172,7 +179,8 @@ const FsFactory k_reversed_stack{"ReversedStack", [](const std::string&) {
 }  // namespace
 
 ANYFS_CONFORMANCE(Base, k_memory, k_host);
-ANYFS_CONFORMANCE(Pools, k_pool, k_pool_small_chunks, k_pool_past, k_pool_mirrored_volumes);
+ANYFS_CONFORMANCE(Pools, k_pool, k_pool_small_chunks, k_pool_past, k_pool_mirrored_volumes,
+                  k_pool_striped_volumes);
 ANYFS_CONFORMANCE(Mounts, k_mounted_pool);
 ANYFS_CONFORMANCE(Layers, k_read_only, k_path_filter, k_subdir, k_subdir_host, k_rate_limit, k_tracing, k_metrics,
                   k_overlay, k_overlay_host, k_stack, k_reversed_stack);

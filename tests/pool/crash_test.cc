@@ -165,6 +165,46 @@ TEST_F(CrashTest, APoolOfThreeMirroredVolumesSurvivesAPowerCutAtEverySyncPointOf
   }
 }
 
+// A volume drained away (volume remove) while files change, cut at every sync
+// point of every file: its steps, the labels of the others, the records that
+// drop it. The tree is the last acknowledged one; the drain, run again,
+// finishes (or had); gc leaves each remaining volume holding exactly what the
+// records place on it.
+TEST_F(CrashTest, ADrainOfAVolumeSurvivesAPowerCutAtEverySyncPointOfEveryFile) {
+  volumes_ = 3;
+  placement_ = "stripe";
+  auto run = [](const std::string& pool_path, std::uint64_t seed) {
+    return run_drain_workload(pool_path, seed, pool_path + ".v1");
+  };
+  auto cuts = cut_at_every_sync(1, false, run, [](const std::string& pool_path, const FileOutcome& cut,
+                                                  const std::string& where) {
+    std::shared_ptr<Pool> pool;
+    Tree now;
+    reopen_holding(pool_path, cut, where, pool, now);
+    if (!pool) return;
+    auto drained = pool->remove_volume(pool_path + ".v1");
+    if (drained) {
+      EXPECT_EQ(drained->state, "removed") << where;
+    } else {
+      ASSERT_EQ(drained.error().code, Errc::NotFound) << where << ": " << drained.error().to_string();
+    }
+    const std::vector<VolumeStatus> left = pool->volumes().value();
+    ASSERT_EQ(left.size(), 2u) << where;
+    ASSERT_OK(pool->gc({.grace_seconds = 0}));
+    ASSERT_TRUE(pool->verify()->ok()) << where;
+    const std::vector<VolumeStatus> swept = pool->volumes().value();
+    for (const VolumeStatus& v : swept)
+      EXPECT_EQ(raw_sql_int(v.path, "SELECT count(*) FROM chunks"), static_cast<std::int64_t>(v.chunks))
+          << where << ": " << v.path;
+    Tree after;
+    ASSERT_OK(read_tree(*pool->dataset().value(), "/", after));
+    EXPECT_TRUE(after == now) << where << ": the drain changed the tree";
+  });
+  if (!past_deadline()) {
+    EXPECT_GE(cuts, 30u * static_cast<unsigned>(crash_seeds(1)));
+  }
+}
+
 TEST_F(CrashTest, LargeOverwritesRenameStormsAndReflinksSurviveAPowerCutAtEverySyncPoint) {
   // gc commits on its own: a run may pass a sync point more or fewer than the whole one.
   auto cuts = cut_at_every_sync(2, true, run_big_workload, [](const std::string& pool_path, const FileOutcome& cut,

@@ -6,8 +6,15 @@
 // pool is written — resumably, and can be put back (abort).
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <filesystem>
+#include <map>
+#include <random>
+#include <thread>
 
 #include "anyfs/pool.h"
 #include "support/must.h"
@@ -311,6 +318,73 @@ TEST_F(VolumeUpkeepTest, ADrainWithNowhereToGoIsNoSpaceAndTheVolumeStaysDraining
   const EvacuationReport aborted = must(pool->remove_volume(path("a.vol"), {.abort = true}));
   EXPECT_EQ(aborted.state, "aborted");
   EXPECT_TRUE(must(pool->verify()).ok());
+}
+
+// LVM's pvmove promise: a drain killed (SIGKILL) at random points, twenty
+// times, each time while files are written beside it, resumes and finishes;
+// every file reads back, verify passes, and the drained volume's file goes.
+TEST_F(VolumeUpkeepTest, ADrainKilledTwentyTimesAtRandomPointsResumesAndFinishes) {
+  std::map<std::string, std::string> files;
+  {
+    auto pool = create({{path("a.vol")}, {path("b.vol")}, {path("c.vol")}}, "stripe");
+    auto fs = must(pool->dataset());
+    for (int i = 0; i < 12; ++i) {
+      files["/f" + std::to_string(i)] = random_bytes(2 << 20, 200 + i);
+      ASSERT_OK(fs->write_file("/f" + std::to_string(i), files["/f" + std::to_string(i)]));
+    }
+    ASSERT_OK(pool->close());
+  }
+  std::mt19937_64 rng(42);
+  int killed = 0;
+  for (int round = 0; killed < 20 && round < 200; ++round) {
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      // Drains b in small steps, writing a file between them (synced: it must survive).
+      auto pool = Pool::open(path(), {});
+      if (!pool) ::_exit(3);
+      auto fs = (*pool)->dataset();
+      int n = 0;
+      RemoveVolumeOptions o;
+      o.step_bytes = 128 << 10;
+      o.progress = [&](const EvacuationReport&) {
+        (void)(*fs)->write_file("/w" + std::to_string(round) + "-" + std::to_string(n++), random_bytes(100'000, round));
+        (void)(*pool)->sync();
+      };
+      auto r = (*pool)->remove_volume(path("b.vol"), o);
+      // NotFound: a child killed just after its drain dropped the volume finished it.
+      if (!r && r.error().code != Errc::NotFound) fprintf(stderr, "child: %s\n", r.error().to_string().c_str());
+      ::_exit(r || r.error().code == Errc::NotFound ? 0 : 4);
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(2000 + rng() % 40000));
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    if (WIFSIGNALED(status)) {
+      ++killed;
+    } else {
+      ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "round " << round << ": " << status;
+      break;  // it finished before the kill
+    }
+    // After each kill: the pool opens, verifies, and every file reads back.
+    auto pool = open();
+    ASSERT_TRUE(must(pool->verify()).ok()) << "round " << round;
+    auto fs = must(pool->dataset());
+    for (const auto& [name, data] : files) ASSERT_TRUE(must(fs->read_file(name)) == data) << name;
+    for (const auto& e : must(fs->read_dir("/"))) ASSERT_OK(fs->read_file("/" + e.name));
+    ASSERT_OK(pool->close());
+  }
+  EXPECT_GE(killed, 10);
+  auto pool = open();
+  auto finished = pool->remove_volume(path("b.vol"));
+  if (finished) EXPECT_EQ(finished->state, "removed");
+  else ASSERT_ERR(finished, NotFound);  // the last child finished it
+  EXPECT_EQ(must(pool->volumes()).size(), 2u);
+  EXPECT_FALSE(std::filesystem::exists(path("b.vol")));
+  ASSERT_OK(pool->gc({.grace_seconds = 0}));
+  EXPECT_TRUE(must(pool->verify()).ok());
+  auto fs = must(pool->dataset());
+  for (const auto& [name, data] : files) EXPECT_TRUE(must(fs->read_file(name)) == data) << name;
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "support/workloads.h"
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <random>
 
@@ -64,6 +65,47 @@ FileOutcome run_file_workload(const std::string& pool_path, std::uint64_t seed, 
         else out.durable = model;
       }
     }
+  });
+}
+
+FileOutcome run_drain_workload(const std::string& pool_path, std::uint64_t seed, const std::string& volume) {
+  std::mt19937_64 rng(seed);
+  return run_through_faults<FileOutcome, Tree>(pool_path, [&](Pool& pool, Dataset& fs, Tree& model, FileOutcome& out) {
+    Error failure;
+    auto step_and_sync = [&] {
+      if (!random_step(fs, model, rng, &failure)) {
+        out.failure = failure;
+        return false;
+      }
+      out.pending = model;
+      if (auto synced = pool.sync(); !synced) {
+        out.failure = synced.error();
+        return false;
+      }
+      out.durable = model;
+      return true;
+    };
+    for (int i = 0; i < 15 && !out.failure; ++i) {
+      if (!random_step(fs, model, rng, &failure)) {
+        out.failure = failure;
+        break;
+      }
+      if (i % 3 == 2) {
+        out.pending = model;
+        if (auto synced = pool.sync(); !synced) out.failure = synced.error();
+        else out.durable = model;
+      }
+    }
+    if (out.failure) return;
+    std::atomic<int> stop{k_go_on};
+    RemoveVolumeOptions options;
+    options.step_bytes = 64 << 10;
+    options.stop = &stop;
+    options.progress = [&](const EvacuationReport&) {
+      if (!step_and_sync()) stop = k_pause;
+    };
+    auto drained = pool.remove_volume(volume, options);
+    if (!drained && !out.failure) out.failure = drained.error();
   });
 }
 

@@ -32,6 +32,11 @@ struct FileOutcome {
 
 FileOutcome run_file_workload(const std::string& pool_path, std::uint64_t seed, Workload workload);
 
+// On a pool of volumes (`volume` one of them): 15 random_step with a sync
+// after every third, then `volume` drained away (Pool::remove_volume, 64 KiB
+// a step) with a random_step and a sync between its steps.
+FileOutcome run_drain_workload(const std::string& pool_path, std::uint64_t seed, const std::string& volume);
+
 // The snapshot/clone workload: random file changes in the live tree and in
 // clones, with snapshots, snapshot destroys (whose reclaim the background pass
 // may run), prune + gc, rollbacks, and clones made, written to, promoted and
