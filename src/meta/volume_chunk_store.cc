@@ -65,14 +65,16 @@ Result<VolumeChunkStore::Open*> VolumeChunkStore::volume(std::int64_t id) {
       const std::string sequence = ANYFS_TRY(setting("volume_sequence"));
       ANYFS_CHECK(file->check_belongs(pool, row.uuid, std::strtoull(sequence.c_str(), nullptr, 10)));
       const std::uint64_t bytes = ANYFS_TRY(file->size_bytes());
-      return Open{std::move(file), row.cap_bytes, bytes};
+      return Open{std::move(file), row.cap_bytes, bytes, nullptr};
     }();
     if (!opened) {
       if (opened.error().path.empty()) opened.error().path = row.path;
       faults_.emplace(id, opened.error());
       return std::unexpected(opened.error());
     }
-    return &open_.emplace(id, std::move(*opened)).first->second;
+    Open& v = open_.emplace(id, std::move(*opened)).first->second;
+    if (writable_) v.writer = std::make_unique<VolumeWriter>(*v.file);
+    return &v;
   }
   return fail(Errc::Corrupt, "", fmt::format("the records name volume {}, which they do not list", id));
 }
@@ -102,23 +104,42 @@ Result<void> VolumeChunkStore::put_placed(const ChunkId& id, const StoredChunk& 
     rooms.push_back(VolumeRoom{writable_ && v && !row.draining && !write_failed_.contains(row.id),
                                v && (*v)->cap_bytes != 0 && (*v)->bytes + chunk.stored.size() > (*v)->cap_bytes});
   }
-  for (const std::size_t k : ANYFS_TRY(place(id, placement, rooms))) {
+  const auto targets = ANYFS_TRY(place(id, placement, rooms));
+  // Stored by each volume's writer thread, in parallel; make_durable waits for them.
+  const auto shared = std::make_shared<const StoredChunk>(chunk);
+  for (const std::size_t k : targets) {
     Open& v = *opened[k];
-    auto stored = [&]() -> Result<void> {
-      if (!v.file->in_transaction()) ANYFS_CHECK(v.file->begin());
-      return v.file->chunks().put(id, chunk);
-    }();
-    if (!stored) {
-      health_->count(listed[k].id, VolumeCounts{.write_errors = 1});
-      write_failed_.insert(listed[k].id);
-      return stored;
-    }
+    v.writer->put(id, shared);
     v.bytes += chunk.stored.size();
     auto stmt = ANYFS_TRY(db_.prepare("INSERT OR IGNORE INTO chunk_copies(chunk, volume) VALUES(?1, ?2)"));
     stmt.bind_blob(1, id_bytes(id)).bind(2, listed[k].id);
     ANYFS_CHECK(stmt.run());
   }
   return {};
+}
+
+Result<StoredChunk> VolumeChunkStore::read_copy(Open& v, const ChunkId& id) {
+  if (v.writer)
+    if (auto queued = v.writer->queued(id)) return *queued;
+  return v.file->chunks().get(id);
+}
+
+Result<bool> VolumeChunkStore::read_copy_into(Open& v, const ChunkId& id, std::span<char> out, StoredChunk& chunk) {
+  if (v.writer) {
+    if (auto queued = v.writer->queued(id)) {
+      chunk.codec = queued->codec;
+      chunk.raw_size = queued->raw_size;
+      chunk.checksum = queued->checksum;
+      if (queued->codec == Codec::None && queued->stored.size() == out.size()) {
+        chunk.stored.clear();
+        std::memcpy(out.data(), queued->stored.data(), out.size());
+        return true;
+      }
+      chunk.stored = queued->stored;
+      return false;
+    }
+  }
+  return v.file->chunks().get_into(id, out, chunk);
 }
 
 template <class T, class Read, class Good>
@@ -137,7 +158,7 @@ Result<T> VolumeChunkStore::first_good_copy(const ChunkId& id, const std::vector
     // it, so it must be good.
     const bool unchecked = i + 1 == where.size() && bad.empty();
     bool good = false;
-    got = read((*v)->file->chunks(), unchecked ? nullptr : &good);
+    got = read(**v, unchecked ? nullptr : &good);
     if (unchecked) return got;
     if (good) {
       for (const std::int64_t b : bad) health_->want_repair(id, b, good_chunk(*got));
@@ -154,8 +175,8 @@ Result<StoredChunk> VolumeChunkStore::get(const ChunkId& id) {
   if (where.empty()) return home_->get(id);
   return first_good_copy<StoredChunk>(
       id, where,
-      [&](ChunkStore& copy, bool* good) {
-        auto got = copy.get(id);
+      [&](Open& copy, bool* good) {
+        auto got = read_copy(copy, id);
         if (good) *good = got && xxh3(got->stored) == got->checksum;
         return got;
       },
@@ -167,8 +188,8 @@ Result<bool> VolumeChunkStore::get_into(const ChunkId& id, std::span<char> out, 
   if (where.empty()) return home_->get_into(id, out, chunk);
   return first_good_copy<bool>(
       id, where,
-      [&](ChunkStore& copy, bool* good) {
-        auto got = copy.get_into(id, out, chunk);
+      [&](Open& copy, bool* good) {
+        auto got = read_copy_into(copy, id, out, chunk);
         // Not stored as is: the caller gets it whole (from get, which checks).
         if (good) *good = got && (!*got || xxh3(std::string_view(out.data(), out.size())) == chunk.checksum);
         return got;
@@ -183,18 +204,14 @@ Result<bool> VolumeChunkStore::get_into(const ChunkId& id, std::span<char> out, 
 Result<void> VolumeChunkStore::put_alone(std::int64_t vid, const ChunkId& id, const StoredChunk& chunk,
                                          bool replace) {
   Open* v = ANYFS_TRY(volume(vid));
-  // What the volume's open transaction holds is made durable first (early
-  // is allowed: rule 1 asks only that it be before the records).
-  if (v->file->in_transaction()) ANYFS_CHECK(v->file->commit());
-  auto written = [&]() -> Result<void> {
-    ANYFS_CHECK(v->file->begin());
-    if (replace)
-      if (auto gone = v->file->chunks().remove(id); !gone && gone.error().code != Errc::NotFound) return gone;
-    ANYFS_CHECK(v->file->chunks().put(id, chunk));
-    return v->file->commit();
-  }();
+  // What the writer thread holds goes first (early durability is allowed:
+  // rule 1 asks only that it be before the records).
+  if (v->writer) {
+    v->writer->start_commit();
+    ANYFS_CHECK(v->writer->finish_commit());
+  }
+  auto written = v->file->put_alone(id, chunk, replace);
   if (!written) {
-    if (v->file->in_transaction()) (void)v->file->rollback();
     // Pages of the old copy that fail their checksums are damage already
     // counted, not a volume that cannot be written.
     if (written.error().code != Errc::Corrupt) {
@@ -259,7 +276,7 @@ Result<ChunkCheck> VolumeChunkStore::check_copies(const ChunkId& id, bool repair
     auto v = volume(vid);
     if (!v) continue;  // a faulted volume: its copy waits for `volume replace`
     check.copies++;
-    auto got = (*v)->file->chunks().get(id);
+    auto got = read_copy(**v, id);
     auto checked = got ? decode_chunk(id, *got, true) : Result<std::string>(std::unexpected(got.error()));
     if (got) check.bytes_read += got->stored.size();
     if (!checked) {
@@ -329,8 +346,19 @@ void VolumeChunkStore::release_handles() {
 }
 
 Result<void> VolumeChunkStore::make_durable() {
+  // Every volume's writer commits at once (their syncs overlap); then all are waited for.
   for (auto& [id, v] : open_)
-    if (v.file->in_transaction()) ANYFS_CHECK(v.file->commit());
+    if (v.writer) v.writer->start_commit();
+  std::optional<Error> failed;
+  for (auto& [vid, v] : open_) {
+    auto done = v.writer ? v.writer->finish_commit() : v.file->commit_if_open();
+    if (!done) {
+      health_->count(vid, VolumeCounts{.write_errors = 1});
+      write_failed_.insert(vid);
+      if (!failed) failed = done.error();
+    }
+  }
+  if (failed) return std::unexpected(*failed);
   if (writable_ && any_volumes_) {
     // What reads found: bad copies rewritten from the good ones they read
     // (if the records still place them there), each in a transaction of its
@@ -362,9 +390,7 @@ void VolumeChunkStore::committed() {
   removed_.clear();
   for (auto& [vid, ids] : by_volume) {
     auto v = volume(vid);
-    if (!v || (*v)->file->in_transaction() || !(*v)->file->begin()) continue;
-    for (const ChunkId& id : ids) (void)(*v)->file->chunks().remove(id);
-    (void)(*v)->file->commit();
+    if (v) (void)(*v)->file->remove_alone(ids);
   }
 }
 
@@ -384,17 +410,13 @@ Result<void> VolumeChunkStore::sweep_unnamed(std::uint64_t& removed, std::uint64
       if (!std::binary_search(named.begin(), named.end(), id)) unnamed.emplace_back(id, stored);
     }));
     if (unnamed.empty()) continue;
-    ANYFS_CHECK(v->file->begin());
+    std::vector<ChunkId> ids;
+    for (const auto& [id, stored] : unnamed) ids.push_back(id);
+    if (!ANYFS_TRY(v->file->remove_alone(ids))) continue;  // a transaction open: next time
     for (const auto& [id, stored] : unnamed) {
-      auto gone = v->file->chunks().remove(id);
-      if (!gone) {
-        (void)v->file->rollback();
-        return std::unexpected(gone.error());
-      }
       removed++;
       bytes += stored;
     }
-    ANYFS_CHECK(v->file->commit());
   }
   return {};
 }
@@ -489,7 +511,8 @@ Result<VolumeInfo> VolumeChunkStore::add_volume(const std::string& path_given, s
   unmade.keep = true;
   listed_.push_back(Row{*recorded, label.volume_uuid, path, cap_bytes, false, 0, {}});
   const std::uint64_t bytes = ANYFS_TRY(file->size_bytes());
-  open_.emplace(*recorded, Open{std::move(file), cap_bytes, bytes});
+  Open& v = open_.emplace(*recorded, Open{std::move(file), cap_bytes, bytes, nullptr}).first->second;
+  v.writer = std::make_unique<VolumeWriter>(*v.file);
   any_volumes_ = true;
   return VolumeInfo{*recorded, label.volume_uuid, path, cap_bytes, bytes, 0, false, 0, {}, {}};
 }
@@ -579,7 +602,7 @@ Result<DrainStep> VolumeChunkStore::drain_some(std::int64_t id, ChunkId& after, 
     for (const std::int64_t vid : where) {
       auto v = volume(vid);
       if (!v) continue;
-      auto got = (*v)->file->chunks().get(chunk);
+      auto got = read_copy(**v, chunk);
       if (got && decode_chunk(chunk, *got, true)) {
         good = std::move(*got);
         break;
@@ -603,10 +626,7 @@ Result<DrainStep> VolumeChunkStore::drain_some(std::int64_t id, ChunkId& after, 
                     "holds no copy yet, has room and takes writes): add a volume or raise a cap");
       Open& dest = *ANYFS_TRY(volume(*picked));
       const bool had_transaction = dest.file->in_transaction();
-      auto written = [&]() -> Result<void> {
-        if (!dest.file->in_transaction()) ANYFS_CHECK(dest.file->begin());
-        return dest.file->chunks().put(chunk, *good);
-      }();
+      auto written = dest.file->put_in_transaction(chunk, *good);
       if (written) {
         dest.bytes += good->stored.size();
         target = *picked;

@@ -22,6 +22,7 @@
 #include "meta/volume_file.h"
 #include "meta/volume_health.h"
 #include "meta/volume_set.h"
+#include "meta/volume_writer.h"
 #include "util/sqlite.h"
 
 namespace anyfs {
@@ -78,7 +79,11 @@ class VolumeChunkStore final : public ChunkStore, public VolumeSet {
     std::unique_ptr<VolumeFile> file;
     std::uint64_t cap_bytes = 0;
     std::uint64_t bytes = 0;  // the file's size at open plus what was put since
+    std::unique_ptr<VolumeWriter> writer;  // a writable store's: its thread (goes before the file)
   };
+  // A copy of `id` on `v`: still queued for its writer, or from the file.
+  Result<StoredChunk> read_copy(Open& v, const ChunkId& id);
+  Result<bool> read_copy_into(Open& v, const ChunkId& id, std::span<char> out, StoredChunk& chunk);
   struct Row {
     std::int64_t id;
     std::string uuid, path;

@@ -41,7 +41,41 @@ VolumeFile::VolumeFile(std::string path, std::unique_ptr<sql::Db> db, VolumeLabe
     : path_(std::move(path)), db_(std::move(db)), chunks_(make_sqlite_chunk_store(*db_)), label_(std::move(label)) {}
 
 VolumeFile::~VolumeFile() {
+  MutexLock lock(mu_);
   chunks_.reset();  // its statements and blob handle before the connection
+}
+
+Result<void> VolumeFile::LockedChunks::put(const ChunkId& id, const StoredChunk& chunk) {
+  MutexLock lock(file_.mu_);
+  return file_.chunks_->put(id, chunk);
+}
+Result<StoredChunk> VolumeFile::LockedChunks::get(const ChunkId& id) {
+  MutexLock lock(file_.mu_);
+  return file_.chunks_->get(id);
+}
+Result<bool> VolumeFile::LockedChunks::get_into(const ChunkId& id, std::span<char> out, StoredChunk& chunk) {
+  MutexLock lock(file_.mu_);
+  return file_.chunks_->get_into(id, out, chunk);
+}
+Result<bool> VolumeFile::LockedChunks::has(const ChunkId& id) {
+  MutexLock lock(file_.mu_);
+  return file_.chunks_->has(id);
+}
+Result<void> VolumeFile::LockedChunks::remove(const ChunkId& id) {
+  MutexLock lock(file_.mu_);
+  return file_.chunks_->remove(id);
+}
+Result<std::vector<ChunkId>> VolumeFile::LockedChunks::list() {
+  MutexLock lock(file_.mu_);
+  return file_.chunks_->list();
+}
+void VolumeFile::LockedChunks::drop_caches() {
+  MutexLock lock(file_.mu_);
+  file_.chunks_->drop_caches();
+}
+void VolumeFile::LockedChunks::release_handles() {
+  MutexLock lock(file_.mu_);
+  file_.chunks_->release_handles();
 }
 
 Result<std::unique_ptr<VolumeFile>> VolumeFile::create(const std::string& path, const VolumeLabel& label,
@@ -60,8 +94,9 @@ Result<std::unique_ptr<VolumeFile>> VolumeFile::create(const std::string& path, 
     ANYFS_CHECK(db->exec(fmt::format("PRAGMA application_id = {}; PRAGMA user_version = {}",
                                      k_volume_application_id, k_volume_format)));
     std::unique_ptr<VolumeFile> volume(new VolumeFile(path, std::move(db), label));
+    MutexLock lock(volume->mu_);
     ANYFS_CHECK(volume->store_label(label));
-    ANYFS_CHECK(volume->commit());
+    ANYFS_CHECK(volume->commit_locked());
     return volume;
   }();
   if (!made) {
@@ -129,8 +164,14 @@ Result<void> VolumeFile::store_label(const VolumeLabel& label) {
   return {};
 }
 
+VolumeLabel VolumeFile::label() {
+  MutexLock lock(mu_);
+  return label_;
+}
+
 Result<void> VolumeFile::check_belongs(const std::string& pool_uuid, const std::string& volume_uuid,
-                                       std::uint64_t sequence) const {
+                                       std::uint64_t sequence) {
+  MutexLock lock(mu_);
   if (label_.pool_uuid != pool_uuid)
     return fail(Errc::InvalidArgument, path_,
                 fmt::format("a volume of another pool ({}), not of this one ({})", label_.pool_uuid, pool_uuid));
@@ -147,6 +188,7 @@ Result<void> VolumeFile::check_belongs(const std::string& pool_uuid, const std::
 
 Result<void> VolumeFile::write_label(const VolumeLabel& label) {
   ANYFS_CHECK(check_label(label));
+  MutexLock lock(mu_);
   if (label.pool_uuid != label_.pool_uuid || label.volume_uuid != label_.volume_uuid)
     return fail(Errc::InvalidArgument, path_, "a new label must keep the pool's uuid and the volume's");
   if (label.sequence <= label_.sequence)
@@ -155,27 +197,92 @@ Result<void> VolumeFile::write_label(const VolumeLabel& label) {
   if (db_->in_transaction()) return fail(Errc::Busy, path_, "a transaction is open on the volume");
   auto stored = store_label(label);
   if (!stored) {
-    (void)rollback();
+    (void)rollback_locked();
     return stored;
   }
-  ANYFS_CHECK(commit());
+  ANYFS_CHECK(commit_locked());
   label_ = label;
   return {};
 }
 
-Result<void> VolumeFile::begin() { return db_->exec("BEGIN IMMEDIATE"); }
+Result<void> VolumeFile::begin() {
+  MutexLock lock(mu_);
+  return db_->exec("BEGIN IMMEDIATE");
+}
 
 Result<void> VolumeFile::commit() {
+  MutexLock lock(mu_);
+  return commit_locked();
+}
+
+Result<void> VolumeFile::rollback() {
+  MutexLock lock(mu_);
+  return rollback_locked();
+}
+
+Result<void> VolumeFile::commit_locked() {
   chunks_->release_handles();
   return db_->exec("COMMIT");
 }
 
-Result<void> VolumeFile::rollback() {
+Result<void> VolumeFile::rollback_locked() {
   chunks_->release_handles();
   return db_->exec("ROLLBACK");
 }
 
+bool VolumeFile::in_transaction() {
+  MutexLock lock(mu_);
+  return db_->in_transaction();
+}
+
+Result<void> VolumeFile::put_in_transaction(const ChunkId& id, const StoredChunk& chunk) {
+  MutexLock lock(mu_);
+  if (!db_->in_transaction()) ANYFS_CHECK(db_->exec("BEGIN IMMEDIATE"));
+  return chunks_->put(id, chunk);
+}
+
+Result<void> VolumeFile::commit_if_open() {
+  MutexLock lock(mu_);
+  return db_->in_transaction() ? commit_locked() : Result<void>{};
+}
+
+Result<void> VolumeFile::rollback_if_open() {
+  MutexLock lock(mu_);
+  return db_->in_transaction() ? rollback_locked() : Result<void>{};
+}
+
+Result<void> VolumeFile::put_alone(const ChunkId& id, const StoredChunk& chunk, bool replace) {
+  MutexLock lock(mu_);
+  if (db_->in_transaction()) ANYFS_CHECK(commit_locked());
+  auto written = [&]() -> Result<void> REQUIRES(mu_) {
+    ANYFS_CHECK(db_->exec("BEGIN IMMEDIATE"));
+    if (replace)
+      if (auto gone = chunks_->remove(id); !gone && gone.error().code != Errc::NotFound) return gone;
+    ANYFS_CHECK(chunks_->put(id, chunk));
+    return commit_locked();
+  }();
+  if (!written && db_->in_transaction()) (void)rollback_locked();
+  return written;
+}
+
+Result<bool> VolumeFile::remove_alone(const std::vector<ChunkId>& ids) {
+  MutexLock lock(mu_);
+  if (db_->in_transaction()) return false;
+  auto removed = [&]() -> Result<void> REQUIRES(mu_) {
+    ANYFS_CHECK(db_->exec("BEGIN IMMEDIATE"));
+    for (const ChunkId& id : ids)
+      if (auto gone = chunks_->remove(id); !gone && gone.error().code != Errc::NotFound) return gone;
+    return commit_locked();
+  }();
+  if (!removed) {
+    if (db_->in_transaction()) (void)rollback_locked();
+    return std::unexpected(removed.error());
+  }
+  return true;
+}
+
 Result<std::uint64_t> VolumeFile::size_bytes() {
+  MutexLock lock(mu_);
   auto pages = ANYFS_TRY(db_->query_int("PRAGMA page_count")).value_or(0);
   auto size = ANYFS_TRY(db_->query_int("PRAGMA page_size")).value_or(0);
   return static_cast<std::uint64_t>(pages * size);
@@ -183,6 +290,7 @@ Result<std::uint64_t> VolumeFile::size_bytes() {
 
 Result<void> VolumeFile::for_each_chunk(
     const std::function<void(const ChunkId&, std::uint64_t, std::uint64_t)>& f) {
+  MutexLock lock(mu_);
   auto stmt = ANYFS_TRY(db_->prepare("SELECT hash, raw_size, length(data) FROM chunks"));
   while (ANYFS_TRY(stmt.step())) {
     ChunkId id{};
