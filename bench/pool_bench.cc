@@ -18,6 +18,7 @@
 //   pool_bench big-write [--mib M] [--rounds R] [--dir D]
 //   pool_bench write-only|read-only [--mib M] [--rounds R] [--dir D]   (one side, to profile)
 //   pool_bench volumes [--mib M] [--rounds R] [--dir D]   (the pool file, 1/2/4 striped volumes, 2 mirrored)
+//   pool_bench upkeep [--mib M] [--rounds R] [--dir D]    (3 volumes, mirror=2: read, scrub, drain)
 //       M MiB of incompressible data written through the API in 1 MiB pieces, then
 //       sync: pool vs SQLite alone ingesting the same bytes as 64 KiB blob rows
 //       (WAL, a commit every 2048 rows, same page size). Then read back warm: pool
@@ -483,6 +484,56 @@ int volumes(const Options& o) {
   return 0;
 }
 
+// The upkeep of a pool of three volumes with mirror=2 (issue 17): --mib of
+// incompressible bytes written, read back warm (the pool's sequential read
+// rate), scrubbed (every copy read and both checksums checked), then one
+// volume drained onto the others. Scrub's rate is the stored bytes of every
+// copy it read a second, against the read's; the drain's the bytes it moved.
+int upkeep(const Options& o) {
+  std::vector<std::string> pieces = random_pieces(o.mib);
+  const double mb = o.mib * 1.048576;
+  std::string buf(1 << 20, '\0');
+  std::vector<double> reads, scrubs, drains;
+  for (int r = 0; r < o.rounds; ++r) {
+    std::string pool_path = fresh(o, "upkeep.anyfs");
+    anyfs::PoolCreateOptions c = o.create();
+    c.properties.emplace_back("placement", "mirror=2");
+    for (int v = 0; v < 3; ++v) {
+      const std::string vol = o.dir + "/upkeep.v" + std::to_string(v);
+      std::filesystem::remove(vol);
+      c.volumes.push_back({vol, 0});
+    }
+    auto pool = must(anyfs::Pool::create(pool_path, c), "create pool");
+    auto fs = must(pool->dataset(), "dataset");
+    write_through(*pool, *fs, pieces);
+    read_big(*fs, buf);
+    const double rd = mb / read_big(*fs, buf);
+    const auto t0 = std::chrono::steady_clock::now();
+    const anyfs::ScrubReport scrub = must(pool->scrub(), "scrub");
+    const double scrub_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double scrub_mbs = static_cast<double>(scrub.bytes_read) / 1e6 / scrub_s;
+    const auto t1 = std::chrono::steady_clock::now();
+    const anyfs::EvacuationReport drain = must(pool->remove_volume(o.dir + "/upkeep.v0"), "remove volume");
+    const double drain_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+    const double drain_mbs = static_cast<double>(drain.bytes_moved) / 1e6 / drain_s;
+    std::printf("  round %d: read %6.0f MB/s, scrub %6.0f MB/s of copies (%.2fx the read), drain %6.0f MB/s\n", r, rd,
+                scrub_mbs, scrub_mbs / rd, drain_mbs);
+    reads.push_back(rd);
+    scrubs.push_back(scrub_mbs);
+    drains.push_back(drain_mbs);
+    must(pool->close(), "close");
+    std::filesystem::remove(pool_path);
+    for (int v = 0; v < 3; ++v) std::filesystem::remove(o.dir + "/upkeep.v" + std::to_string(v));
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  std::printf("read %6.0f MB/s, scrub %6.0f MB/s (%.2fx the read), drain %6.0f MB/s\n", median(reads), median(scrubs),
+              median(scrubs) / median(reads), median(drains));
+  return 0;
+}
+
 // The pool's read back of big-write alone, for profiling (perf record
 // pool_bench read-only): written once, then read --rounds times warm.
 int read_only(const Options& o) {
@@ -531,6 +582,7 @@ int main(int argc, char** argv) {
   if (o.workload == "write-only") return write_only(o);
   if (o.workload == "read-only") return read_only(o);
   if (o.workload == "volumes") return volumes(o);
+  if (o.workload == "upkeep") return upkeep(o);
   std::fprintf(stderr, "unknown workload %s\n", o.workload.c_str());
   return 2;
 }
