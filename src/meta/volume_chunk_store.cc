@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -33,7 +34,10 @@ VolumeChunkStore::VolumeChunkStore(sql::Db& db, std::unique_ptr<ChunkStore> home
   drop_caches();
 }
 
-VolumeChunkStore::~VolumeChunkStore() = default;
+VolumeChunkStore::~VolumeChunkStore() {
+  // What waits out its grace goes now: no reader of this process is left.
+  if (writable_ && !doomed_.empty()) delete_doomed(std::chrono::steady_clock::time_point::max());
+}
 
 Result<std::vector<VolumeChunkStore::Row>> VolumeChunkStore::read_rows() {
   std::vector<Row> out;
@@ -383,13 +387,22 @@ Result<void> VolumeChunkStore::make_durable() {
 }
 
 void VolumeChunkStore::committed() {
-  if (removed_.empty()) return;
-  std::map<std::int64_t, std::vector<ChunkId>> by_volume;
-  for (const auto& [id, where] : removed_)
-    for (const std::int64_t vid : where) by_volume[vid].push_back(id);
+  const auto now = std::chrono::steady_clock::now();
+  for (auto& [id, where] : removed_)
+    for (const std::int64_t vid : where) doomed_.push_back(Doomed{now, vid, id});
   removed_.clear();
+  delete_doomed(now - k_delete_grace);
+}
+
+void VolumeChunkStore::delete_doomed(std::chrono::steady_clock::time_point before) {
+  std::map<std::int64_t, std::vector<ChunkId>> by_volume;
+  while (!doomed_.empty() && doomed_.front().at <= before) {
+    by_volume[doomed_.front().volume].push_back(doomed_.front().id);
+    doomed_.pop_front();
+  }
   for (auto& [vid, ids] : by_volume) {
     auto v = volume(vid);
+    // A volume with a transaction open (chunks queued since) keeps them: gc's sweep finds them.
     if (v) (void)(*v)->file->remove_alone(ids);
   }
 }

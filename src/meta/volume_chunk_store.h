@@ -10,7 +10,9 @@
 // volume added after it opened.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <set>
 #include <memory>
@@ -141,8 +143,20 @@ class VolumeChunkStore final : public ChunkStore, public VolumeSet {
   std::shared_ptr<VolumeHealth> health_;
   bool records_changed_ = false;  // repairs moved copies in the open transaction of records
   std::set<std::int64_t> write_failed_;  // volumes a write failed on: no new chunks go there
-  // Removed in the open transaction of records; leave their volumes when it commits.
+  // Removed in the open transaction of records; doomed when it commits.
   std::vector<std::pair<ChunkId, std::vector<std::int64_t>>> removed_;
+  // How long a copy no record names stays on its volume: a reader (another
+  // process's, or a reading thread here) that took its snapshot of the
+  // records before the commit may still go for it (DESIGN.md §4, rule 2).
+  static constexpr std::chrono::seconds k_delete_grace{5};
+  struct Doomed {
+    std::chrono::steady_clock::time_point at;  // when the removal committed
+    std::int64_t volume;
+    ChunkId id;
+  };
+  std::deque<Doomed> doomed_;
+  // Deletes the doomed copies whose removal committed before `before`.
+  void delete_doomed(std::chrono::steady_clock::time_point before);
   std::vector<Row> listed_;
   bool any_volumes_ = false;  // the records list one (else every call goes to home_)
 };
