@@ -6,6 +6,7 @@
 // Only the daemon's own user (or root) is answered (SO_PEERCRED).
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -39,9 +40,13 @@ class ControlServer {
 };
 
 // Sends `request` to the daemon serving the pool at `pool_path`, calling
-// `progress` with each progress line. nullopt when no daemon serves it.
-// Errors: those the daemon reports (as they were), Io.
+// `progress` with each progress line. When `stop` becomes set (a signal
+// while waiting), `on_stop` is sent on a connection of its own once, and the
+// answer still awaited. nullopt when no daemon serves the pool. Errors:
+// those the daemon reports (as they were), Io.
 Result<std::optional<nlohmann::json>> ask_daemon(const std::string& pool_path, const nlohmann::json& request,
-                                                 const std::function<void(const nlohmann::json&)>& progress);
+                                                 const std::function<void(const nlohmann::json&)>& progress,
+                                                 const std::atomic<int>* stop = nullptr,
+                                                 const nlohmann::json& on_stop = nullptr);
 
 }  // namespace anyfs::cli

@@ -23,6 +23,7 @@
 
 #include "anyfs/mount.h"
 #include "context.h"
+#include "control.h"
 #include "pool/location.h"
 
 namespace anyfs::cli {
@@ -185,6 +186,12 @@ int run_mount(Context& ctx, const MountArgs& a, bool read_only) {
   if (!dataset) return fail_early(dataset.error());
   auto mount = Mount::start(*pool, *dataset, plan->mountpoint, plan->options);
   if (!mount) return fail_early(mount.error());
+  // scrub and volume remove|move|replace from other processes run here (cli/control.h).
+  std::unique_ptr<ControlServer> control;
+  if (!(*pool)->read_only()) {
+    auto started = ControlServer::start(*pool, plan->pool);
+    if (started) control = std::move(*started);
+  }
 
   const std::string what = plan->dataset.empty() ? plan->pool : plan->pool + ":" + plan->dataset;
   ctx.print({{"mountpoint", plan->mountpoint}, {"pool", plan->pool}, {"dataset", plan->dataset},
@@ -204,6 +211,7 @@ int run_mount(Context& ctx, const MountArgs& a, bool read_only) {
   });
   int sig = 0;
   sigwait(&stop_signals, &sig);
+  control.reset();
   auto stopped = (*mount)->stop();
   watcher.join();
   mount->reset();

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "context.h"
+#include "control.h"
 #include "format.h"
 #include "progress.h"
 
@@ -19,6 +20,24 @@ nlohmann::json scrub_json(const ScrubReport& s) {
           {"lost", s.lost},           {"damaged", s.damaged},           {"started_ns", s.started_ns},
           {"ended_ns", s.ended_ns},   {"seconds", s.seconds},           {"resumed", s.resumed},
           {"pid", s.pid}};
+}
+
+ScrubReport scrub_from_json(const nlohmann::json& j) {
+  ScrubReport s;
+  s.state = j.value("state", "");
+  s.chunks_total = j.value("chunks_total", std::uint64_t{0});
+  s.chunks_done = j.value("chunks_done", std::uint64_t{0});
+  s.bytes_read = j.value("bytes_read", std::uint64_t{0});
+  s.bad_copies = j.value("bad_copies", std::uint64_t{0});
+  s.repaired = j.value("repaired", std::uint64_t{0});
+  s.lost = j.value("lost", std::uint64_t{0});
+  s.damaged = j.value("damaged", std::vector<std::string>{});
+  s.started_ns = j.value("started_ns", std::int64_t{0});
+  s.ended_ns = j.value("ended_ns", std::int64_t{0});
+  s.seconds = j.value("seconds", 0.0);
+  s.resumed = j.value("resumed", false);
+  s.pid = j.value("pid", std::int64_t{0});
+  return s;
 }
 
 nlohmann::json volume_status_json(const VolumeStatus& v) {
@@ -49,13 +68,18 @@ std::string scrub_line(const ScrubReport& s) {
                      s.bad_copies == 1 ? "y" : "ies", s.repaired, s.lost);
 }
 
-// Whether process `pid` is a live anyfs (a scrub recorded as running may have been killed).
-bool anyfs_alive(std::int64_t pid) {
+// Whether process `pid` is a live `anyfs ... scrub` (a scrub recorded as
+// running may have been killed; a mount daemon's is asked over its socket).
+bool scrub_alive(std::int64_t pid) {
   if (pid <= 0 || ::kill(static_cast<pid_t>(pid), 0) != 0) return false;
   std::ifstream cmd(fmt::format("/proc/{}/cmdline", pid));
-  std::string first;
-  std::getline(cmd, first, '\0');
-  return first.find("anyfs") != std::string::npos;
+  std::string arg;
+  bool anyfs = false, scrub = false;
+  for (int i = 0; std::getline(cmd, arg, '\0'); ++i) {
+    if (i == 0) anyfs = arg.find("anyfs") != std::string::npos;
+    if (arg == "scrub") scrub = true;
+  }
+  return anyfs && scrub;
 }
 
 std::function<int(Context&)> setup_scrub(CLI::App& app) {
@@ -81,12 +105,23 @@ std::function<int(Context&)> setup_scrub(CLI::App& app) {
       // --pause / --cancel: a scrub running in another process holds the pool
       // for writing: it is signalled. Else the record is changed here.
       if (*pause || *cancel) {
+        // A mount daemon holding the pool runs (or marks) it.
+        auto daemon = ask_daemon(ctx.pool_path(), {{"op", *cancel ? "scrub-cancel" : "scrub-pause"}}, nullptr);
+        if (!daemon) return ctx.report(daemon.error());
+        if (*daemon) {
+          const auto& r = **daemon;
+          ctx.print(r, r.contains("signalled")
+                           ? fmt::format("asked the scrub running in the mount daemon (pid {}) to {}",
+                                         r.value("signalled", 0), r.value("request", ""))
+                           : scrub_line(scrub_from_json(r)));
+          return k_exit_ok;
+        }
         auto pool = Pool::open(ctx.pool_path(), ctx.open_options(true));
         if (!pool) return ctx.report(pool.error());
         auto health = (*pool)->health();
         (void)(*pool)->close();
         if (!health) return ctx.report(health.error());
-        if (health->scrub && health->scrub->state == "running" && anyfs_alive(health->scrub->pid) &&
+        if (health->scrub && health->scrub->state == "running" && scrub_alive(health->scrub->pid) &&
             health->scrub->pid != ::getpid()) {
           ::kill(static_cast<pid_t>(health->scrub->pid), *cancel ? SIGUSR2 : SIGUSR1);
           ctx.print({{"signalled", health->scrub->pid}, {"request", *cancel ? "cancel" : "pause"}},
@@ -101,21 +136,9 @@ std::function<int(Context&)> setup_scrub(CLI::App& app) {
         });
       }
       int code = k_exit_ok;
-      const int run = with_pool(ctx, [&](Pool& pool) -> Result<void> {
-        if (*resume) {
-          auto health = ANYFS_TRY(pool.health());
-          if (!health.scrub || (health.scrub->state != "running" && health.scrub->state != "paused"))
-            return fail(Errc::NotFound, ctx.pool_path(), "no paused or interrupted scrub to resume");
-        }
-        StopOnSignals signals;
-        ProgressLine line(ctx);
-        ScrubOptions options;
-        options.rate_bytes_per_s = *rate * 1e6;
-        options.repair = !*no_repair;
-        options.restart = *restart;
-        options.stop = signals.request();
-        options.progress = [&](const ScrubReport& s) { line.show(scrub_line(s)); };
-        const ScrubReport report = ANYFS_TRY(pool.scrub(options));
+      StopOnSignals signals;
+      ProgressLine line(ctx);
+      auto report_of = [&](const ScrubReport& report) {
         line.done();
         std::string human = scrub_line(report);
         if (report.state == "paused")
@@ -125,6 +148,33 @@ std::function<int(Context&)> setup_scrub(CLI::App& app) {
           human += fmt::format("\n  ... {} chunks in all", report.lost);
         ctx.print(scrub_json(report), human);
         if (report.lost > 0) code = k_exit_corrupt;
+      };
+      // A pool mounted writable is scrubbed by its mount daemon.
+      if (!ctx.pool_path().empty()) {
+        auto daemon = ask_daemon(
+            ctx.pool_path(),
+            {{"op", "scrub"}, {"rate_bytes_per_s", *rate * 1e6}, {"repair", !*no_repair}, {"restart", *restart}},
+            [&](const nlohmann::json& p) { line.show(scrub_line(scrub_from_json(p))); }, signals.request(),
+            {{"op", "scrub-pause"}});
+        if (!daemon) return ctx.report(daemon.error());
+        if (*daemon) {
+          report_of(scrub_from_json(**daemon));
+          return code;
+        }
+      }
+      const int run = with_pool(ctx, [&](Pool& pool) -> Result<void> {
+        if (*resume) {
+          auto health = ANYFS_TRY(pool.health());
+          if (!health.scrub || (health.scrub->state != "running" && health.scrub->state != "paused"))
+            return fail(Errc::NotFound, ctx.pool_path(), "no paused or interrupted scrub to resume");
+        }
+        ScrubOptions options;
+        options.rate_bytes_per_s = *rate * 1e6;
+        options.repair = !*no_repair;
+        options.restart = *restart;
+        options.stop = signals.request();
+        options.progress = [&](const ScrubReport& s) { line.show(scrub_line(s)); };
+        report_of(ANYFS_TRY(pool.scrub(options)));
         return {};
       });
       return run != k_exit_ok ? run : code;
@@ -159,7 +209,7 @@ std::function<int(Context&)> setup_status(CLI::App&) {
       }
       if (h.scrub) {
         human += " scrub: " + scrub_line(*h.scrub).substr(6);
-        if (h.scrub->state == "running" && !anyfs_alive(h.scrub->pid)) human += " (interrupted: `scrub` resumes it)";
+        if (h.scrub->state == "running" && !scrub_alive(h.scrub->pid)) human += " (interrupted: `scrub` resumes it)";
         human += "\n";
       } else {
         human += " scrub: none yet\n";

@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 
 #include <cctype>
+#include <filesystem>
 
 #include "context.h"
+#include "control.h"
 #include "format.h"
 #include "progress.h"
 
@@ -39,12 +41,26 @@ Result<VolumeSpec> parse_volume_spec(const std::string& text) {
 
 nlohmann::json volume_status_json(const VolumeStatus& v);  // upkeep_commands.cc
 
-namespace {
-
 nlohmann::json drain_json(const EvacuationReport& e) {
   return {{"path", e.path},           {"onto", e.onto},           {"state", e.state},
           {"chunks_total", e.chunks_total}, {"chunks_moved", e.chunks_moved}, {"bytes_moved", e.bytes_moved},
           {"chunks_left", e.chunks_left}, {"seconds", e.seconds},   {"resumed", e.resumed}};
+}
+
+namespace {
+
+EvacuationReport drain_from_json(const nlohmann::json& j) {
+  EvacuationReport e;
+  e.path = j.value("path", "");
+  e.onto = j.value("onto", "");
+  e.state = j.value("state", "");
+  e.chunks_total = j.value("chunks_total", std::uint64_t{0});
+  e.chunks_moved = j.value("chunks_moved", std::uint64_t{0});
+  e.bytes_moved = j.value("bytes_moved", std::uint64_t{0});
+  e.chunks_left = j.value("chunks_left", std::uint64_t{0});
+  e.seconds = j.value("seconds", 0.0);
+  e.resumed = j.value("resumed", false);
+  return e;
 }
 
 std::string drain_line(const EvacuationReport& e) {
@@ -54,9 +70,11 @@ std::string drain_line(const EvacuationReport& e) {
                      human_bytes(e.bytes_moved), human_bytes(static_cast<std::uint64_t>(rate)), e.chunks_left);
 }
 
-// remove OLD [--abort] | move OLD NEW[:SIZE] | replace OLD NEW[:SIZE].
-Result<void> drain(Context& ctx, Pool& pool, const std::string& action, const std::vector<std::string>& args,
-                   bool abort) {
+// remove OLD [--abort] | move OLD NEW[:SIZE] | replace OLD NEW[:SIZE], in
+// this process (`pool`) or, when `pool` is null, by the mount daemon holding
+// the pool (nullopt when there is none).
+Result<std::optional<EvacuationReport>> drain_run(Context& ctx, Pool* pool, const std::string& action,
+                                                  const std::vector<std::string>& args, bool abort) {
   const std::size_t want = action == "remove" ? 1 : 2;
   if (args.size() != want || (abort && action != "remove"))
     return fail(Errc::InvalidArgument, "",
@@ -70,10 +88,28 @@ Result<void> drain(Context& ctx, Pool& pool, const std::string& action, const st
   }
   StopOnSignals signals;
   ProgressLine line(ctx);
+  if (pool == nullptr) {
+    // Paths as this process sees them: the daemon runs in /.
+    std::error_code ec;
+    const std::string from = std::filesystem::absolute(args[0], ec).string();
+    const std::string to = options.to.empty() ? "" : std::filesystem::absolute(options.to, ec).string();
+    auto answer = ANYFS_TRY(ask_daemon(
+        ctx.pool_path(),
+        {{"op", "volume-remove"}, {"path", from}, {"to", to}, {"to_cap_bytes", options.to_cap_bytes}, {"abort", abort}},
+        [&](const nlohmann::json& p) { line.show(drain_line(drain_from_json(p))); }, signals.request(), nullptr));
+    line.done();
+    if (!answer) return std::optional<EvacuationReport>();
+    return std::optional<EvacuationReport>(drain_from_json(*answer));
+  }
   options.stop = signals.request();
   options.progress = [&](const EvacuationReport& e) { line.show(drain_line(e)); };
-  const EvacuationReport report = ANYFS_TRY(pool.remove_volume(args[0], options));
+  const EvacuationReport report = ANYFS_TRY(pool->remove_volume(args[0], options));
   line.done();
+  return std::optional<EvacuationReport>(report);
+}
+
+void print_drain(Context& ctx, const EvacuationReport& report, const std::string& action,
+                 const std::vector<std::string>& args) {
   std::string human;
   if (report.state == "removed")
     human = fmt::format("removed volume {}: {} chunk copies moved{} ({}) in {:.1f} s", report.path, report.chunks_moved,
@@ -87,7 +123,6 @@ Result<void> drain(Context& ctx, Pool& pool, const std::string& action, const st
     human = drain_line(report) + fmt::format("\nstopped: `anyfs -p {} volume {} {}` goes on from here",
                                              ctx.pool_path(), action, fmt::join(args, " "));
   ctx.print(drain_json(report), human);
-  return {};
 }
 
 std::function<int(Context&)> setup_volume(CLI::App& app) {
@@ -102,10 +137,24 @@ std::function<int(Context&)> setup_volume(CLI::App& app) {
       ->check(CLI::IsMember({"add", "list", "remove", "move", "replace"}));
   app.add_option("args", *args, "the volumes, as the action says");
   app.add_flag("--abort", *abort, "remove: end a drain under way; the volume takes new chunks again");
-  return [=](Context& ctx) {
+  return [=](Context& ctx) -> int {
     if (*action == "list") ctx.reads_only();
+    const bool drains = *action == "remove" || *action == "move" || *action == "replace";
+    if (drains && !ctx.pool_path().empty()) {
+      // A pool mounted writable is drained by its mount daemon.
+      auto by_daemon = drain_run(ctx, nullptr, *action, *args, *abort);
+      if (!by_daemon) return ctx.report(by_daemon.error());
+      if (*by_daemon) {
+        print_drain(ctx, **by_daemon, *action, *args);
+        return k_exit_ok;
+      }
+    }
     return with_pool(ctx, [&](Pool& pool) -> Result<void> {
-      if (*action == "remove" || *action == "move" || *action == "replace") return drain(ctx, pool, *action, *args, *abort);
+      if (drains) {
+        const auto report = ANYFS_TRY(drain_run(ctx, &pool, *action, *args, *abort));
+        print_drain(ctx, *report, *action, *args);
+        return {};
+      }
       if (*action == "add") {
         if (args->empty()) return fail(Errc::InvalidArgument, "", "volume add PATH[:SIZE]...");
         std::vector<VolumeSpec> specs;

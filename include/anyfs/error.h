@@ -47,6 +47,8 @@ enum class Errc : int {
 
 // The short name of a code, e.g. "NotFound".
 std::string_view errc_name(Errc code);
+// The code errc_name names (Io for a name it does not know).
+Errc errc_from_name(std::string_view name);
 
 constexpr int to_errno(Errc code) { return static_cast<int>(code); }
 

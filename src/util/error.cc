@@ -51,6 +51,12 @@ std::string_view errc_name(Errc code) {
   return "Unknown";
 }
 
+Errc errc_from_name(std::string_view name) {
+  for (const auto& entry : k_errc_names)
+    if (entry.name == name) return entry.code;
+  return Errc::Io;
+}
+
 Errc errc_from_errno(int err) {
   if (err == ENOTSUP) return Errc::Unsupported;  // same value as EOPNOTSUPP on Linux
   for (const auto& entry : k_errc_names)

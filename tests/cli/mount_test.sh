@@ -211,5 +211,26 @@ assert len(os.listdir(fd)) == 201, len(os.listdir(fd))
   check "--read-only with -o rw is a usage error" expect_exit 2 "$anyfs" -p opts.anyfs --read-only mount -o rw m6
 fi
 
+# A pool mounted writable is scrubbed and drained by its daemon (cli/control.h),
+# while files are written through the mount.
+V="$work/vols.anyfs"
+mkdir -p m7
+"$anyfs" init "$V" --volume "$work/v1.vol" --volume "$work/v2.vol" --volume "$work/v3.vol" -o placement=mirror=2 -o compression=off >/dev/null
+head -c 8000000 /dev/urandom >big.bin
+check "mount a pool of volumes" expect_exit 0 "$anyfs" -p "$V" mount m7
+cp big.bin m7/big.bin && sync m7/big.bin
+check "scrub through the mount daemon" sh -c "\"$anyfs\" -p \"$V\" scrub | grep -q '0 lost'"
+check "status beside the mount" sh -c "\"$anyfs\" -p \"$V\" status | grep -q 'scrub: finished'"
+(for i in 1 2 3; do cp big.bin "m7/w$i"; done) &
+writer=$!
+check "volume remove through the mount daemon, while writing" sh -c "\"$anyfs\" -p \"$V\" volume remove \"$work/v2.vol\" | grep -q '^removed volume'"
+wait $writer
+check "the drained volume's file is gone" test ! -e "$work/v2.vol"
+check "volume move through the mount daemon" sh -c "\"$anyfs\" -p \"$V\" volume move \"$work/v1.vol\" \"$work/v4.vol\" | grep -q 'onto'"
+check "files written meanwhile read back" sh -c "cmp big.bin m7/w3 && cmp big.bin m7/big.bin"
+check "scrub --pause with nothing running marks nothing (exit 3)" expect_exit 3 "$anyfs" -p "$V" scrub --pause
+check "unmount the pool of volumes" expect_exit 0 "$anyfs" unmount m7
+check "two volumes left, the pool verifies" sh -c "test \"\$(\"$anyfs\" -p \"$V\" volume list | grep -c online)\" = 2 && \"$anyfs\" -p \"$V\" verify >/dev/null"
+
 echo "mount: $passed passed, $failed failed"
 [ "$failed" = 0 ]
