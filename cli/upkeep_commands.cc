@@ -17,7 +17,8 @@ namespace anyfs::cli {
 nlohmann::json scrub_json(const ScrubReport& s) {
   return {{"state", s.state},         {"chunks_total", s.chunks_total}, {"chunks_done", s.chunks_done},
           {"bytes_read", s.bytes_read}, {"bad_copies", s.bad_copies},   {"repaired", s.repaired},
-          {"lost", s.lost},           {"damaged", s.damaged},           {"started_ns", s.started_ns},
+          {"lost", s.lost},           {"damaged", s.damaged},           {"unrepaired_volumes", s.unrepaired_volumes},
+          {"started_ns", s.started_ns},
           {"ended_ns", s.ended_ns},   {"seconds", s.seconds},           {"resumed", s.resumed},
           {"pid", s.pid}};
 }
@@ -32,6 +33,7 @@ ScrubReport scrub_from_json(const nlohmann::json& j) {
   s.repaired = j.value("repaired", std::uint64_t{0});
   s.lost = j.value("lost", std::uint64_t{0});
   s.damaged = j.value("damaged", std::vector<std::string>{});
+  s.unrepaired_volumes = j.value("unrepaired_volumes", std::vector<std::string>{});
   s.started_ns = j.value("started_ns", std::int64_t{0});
   s.ended_ns = j.value("ended_ns", std::int64_t{0});
   s.seconds = j.value("seconds", 0.0);
@@ -144,6 +146,10 @@ std::function<int(Context&)> setup_scrub(CLI::App& app) {
         if (report.state == "paused")
           human += fmt::format("\npaused: `anyfs -p {} scrub` goes on from here", ctx.pool_path());
         for (const auto& d : report.damaged) human += "\n  no good copy: " + d;
+        for (const auto& v : report.unrepaired_volumes)
+          human += fmt::format("\n  {}: its pages around bad copies are damaged and no other volume may take them: "
+                               "`anyfs -p {} volume replace {} NEW` rebuilds it from the other copies",
+                               v, ctx.pool_path(), v);
         if (report.lost > report.damaged.size() && !report.damaged.empty())
           human += fmt::format("\n  ... {} chunks in all", report.lost);
         ctx.print(scrub_json(report), human);

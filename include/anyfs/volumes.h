@@ -56,6 +56,11 @@ struct ScrubReport {
   // Where the lost chunks are used: "DATASET:/path" (the root dataset's
   // without "DATASET:"), or "chunk HEX" when only history or snapshots hold it.
   std::vector<std::string> damaged;
+  // Volumes holding bad copies that could not be rewritten (the volume's own
+  // pages around them are damaged) nor moved (no other volume may take
+  // them): `volume replace VOLUME NEW` rebuilds such a volume from the other
+  // copies. Counted in bad_copies, not in repaired.
+  std::vector<std::string> unrepaired_volumes;
   std::int64_t started_ns = 0;  // wall clock
   std::int64_t ended_ns = 0;    // 0 while not finished
   double seconds = 0;           // spent reading, over every run of it

@@ -37,6 +37,9 @@ struct ChunkCheck {
   bool lost = false;      // no good copy: the chunk cannot be read
   std::uint64_t bytes_read = 0;  // stored bytes read
   std::string problem;    // what was wrong with a bad copy, the first one
+  // Where a bad copy could be neither rewritten nor moved (its volume's pages
+  // around it are damaged and no other volume may take it): those volumes.
+  std::vector<std::string> unrepaired;
 };
 
 class ChunkStore {

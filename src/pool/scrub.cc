@@ -45,6 +45,7 @@ struct ScrubRecord {
   ScrubReport report;
   std::optional<ChunkId> next_after;  // the last chunk done
   std::vector<ChunkId> lost_ids;
+  std::vector<std::string> unrepaired;  // volumes (kept in this run only)
 };
 
 std::string to_text(const ScrubRecord& r) {
@@ -205,12 +206,15 @@ Result<ScrubReport> PoolImpl::scrub(const ScrubOptions& options) {
         continue;
       }
       if (!check) {
-        check = ChunkCheck{1, 1, 0, true, 0, check.error().message};
+        check = ChunkCheck{1, 1, 0, true, 0, check.error().message, {}};
       }
       rec.report.chunks_done++;
       rec.report.bytes_read += check->bytes_read;
       rec.report.bad_copies += check->bad;
       rec.report.repaired += check->repaired;
+      for (const std::string& v : check->unrepaired)
+        if (std::find(rec.unrepaired.begin(), rec.unrepaired.end(), v) == rec.unrepaired.end())
+          rec.unrepaired.push_back(v);
       if (check->lost) {
         rec.report.lost++;
         if (rec.lost_ids.size() < k_lost_ids_kept) rec.lost_ids.push_back(*at);
@@ -239,6 +243,7 @@ Result<ScrubReport> PoolImpl::scrub(const ScrubOptions& options) {
   rec.report.pid = 0;
   ANYFS_CHECK(save_record(*core_, rec));
   ScrubReport report = rec.report;
+  report.unrepaired_volumes = rec.unrepaired;
   if (!rec.lost_ids.empty()) report.damaged = ANYFS_TRY(name_chunks(*core_, rec.lost_ids));
   return report;
 }

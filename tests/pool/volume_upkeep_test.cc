@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
 #include <thread>
@@ -100,6 +101,44 @@ TEST_F(VolumeUpkeepTest, ScrubRepairsEveryBadCopyFromAGoodOne) {
   EXPECT_FALSE(again.resumed);
   ASSERT_OK(pool->close());
   // Every copy good: any single volume may rot now.
+  raw_sql(path("b.vol"), "UPDATE chunks SET data = randomblob(length(data))");
+  auto reopened = open();
+  EXPECT_TRUE(must(must(reopened->dataset())->read_file("/f")) == data);
+}
+
+// Rot in a volume's own pages (their checksums fail) on a mirror of two: a
+// read goes around it, but the copy can be neither rewritten there (SQLite
+// must read the damaged pages to replace the row) nor moved (the only other
+// volume holds the other copy). Scrub says so, naming the volume; `volume
+// replace` rebuilds it from the other copies.
+TEST_F(VolumeUpkeepTest, PageRotOnATwoWayMirrorIsReadAroundAndAReplaceRebuildsTheVolume) {
+  const std::string data = random_bytes(4 << 20, 14);
+  {
+    auto pool = create({{path("a.vol")}, {path("b.vol")}}, "mirror=2");
+    ASSERT_OK(must(pool->dataset())->write_file("/f", data));
+    ASSERT_OK(pool->close());
+  }
+  {
+    // Bytes in the middle of a.vol's chunk pages, the file itself written over.
+    std::fstream f(path("a.vol"), std::ios::in | std::ios::out | std::ios::binary);
+    const auto size = std::filesystem::file_size(path("a.vol"));
+    for (double at : {0.3, 0.5, 0.7}) {
+      f.seekp(static_cast<std::streamoff>(static_cast<double>(size) * at));
+      f.write("\xde\xad\xbe\xef", 4);
+    }
+  }
+  auto pool = open();
+  EXPECT_TRUE(must(must(pool->dataset())->read_file("/f")) == data);
+  const ScrubReport report = must(pool->scrub());
+  EXPECT_GE(report.bad_copies, 1u);
+  EXPECT_EQ(report.lost, 0u);
+  EXPECT_LT(report.repaired, report.bad_copies);
+  ASSERT_EQ(report.unrepaired_volumes, std::vector<std::string>{path("a.vol")});
+  const EvacuationReport replaced = must(pool->remove_volume(path("a.vol"), {.to = path("c.vol")}));
+  EXPECT_EQ(replaced.state, "removed");
+  const ScrubReport clean = must(pool->scrub({.restart = true}));
+  EXPECT_EQ(clean.bad_copies, 0u);
+  ASSERT_OK(pool->close());
   raw_sql(path("b.vol"), "UPDATE chunks SET data = randomblob(length(data))");
   auto reopened = open();
   EXPECT_TRUE(must(must(reopened->dataset())->read_file("/f")) == data);
