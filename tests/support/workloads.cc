@@ -44,6 +44,17 @@ Outcome run_through_faults(const std::string& pool_path, Body body) {
   return out;
 }
 
+// Syncs the pool, the model's state pending until it returns, durable after.
+bool sync_model(Pool& pool, const Tree& model, FileOutcome& out) {
+  out.pending = model;
+  if (auto synced = pool.sync(); !synced) {
+    out.failure = synced.error();
+    return false;
+  }
+  out.durable = model;
+  return true;
+}
+
 }  // namespace
 
 FileOutcome run_file_workload(const std::string& pool_path, std::uint64_t seed, Workload workload) {
@@ -59,11 +70,7 @@ FileOutcome run_file_workload(const std::string& pool_path, std::uint64_t seed, 
         out.failure = failure;
         break;
       }
-      if (i % 3 == 2) {
-        out.pending = model;
-        if (auto synced = pool.sync(); !synced) out.failure = synced.error();
-        else out.durable = model;
-      }
+      if (i % 3 == 2) sync_model(pool, model, out);
     }
   });
 }
@@ -72,37 +79,20 @@ FileOutcome run_drain_workload(const std::string& pool_path, std::uint64_t seed,
   std::mt19937_64 rng(seed);
   return run_through_faults<FileOutcome, Tree>(pool_path, [&](Pool& pool, Dataset& fs, Tree& model, FileOutcome& out) {
     Error failure;
-    auto step_and_sync = [&] {
-      if (!random_step(fs, model, rng, &failure)) {
-        out.failure = failure;
-        return false;
-      }
-      out.pending = model;
-      if (auto synced = pool.sync(); !synced) {
-        out.failure = synced.error();
-        return false;
-      }
-      out.durable = model;
-      return true;
+    auto step = [&] {
+      if (random_step(fs, model, rng, &failure)) return true;
+      out.failure = failure;
+      return false;
     };
-    for (int i = 0; i < 15 && !out.failure; ++i) {
-      if (!random_step(fs, model, rng, &failure)) {
-        out.failure = failure;
-        break;
-      }
-      if (i % 3 == 2) {
-        out.pending = model;
-        if (auto synced = pool.sync(); !synced) out.failure = synced.error();
-        else out.durable = model;
-      }
-    }
+    for (int i = 0; i < 15 && !out.failure; ++i)
+      if (step() && i % 3 == 2) sync_model(pool, model, out);
     if (out.failure) return;
     std::atomic<int> stop{k_go_on};
     RemoveVolumeOptions options;
     options.step_bytes = 64 << 10;
     options.stop = &stop;
     options.progress = [&](const EvacuationReport&) {
-      if (!step_and_sync()) stop = k_pause;
+      if (!step() || !sync_model(pool, model, out)) stop = k_pause;
     };
     auto drained = pool.remove_volume(volume, options);
     if (!drained && !out.failure) out.failure = drained.error();
