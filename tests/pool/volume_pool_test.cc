@@ -95,6 +95,27 @@ TEST_F(VolumePoolTest, LinearFillsTheFirstVolumeToItsCapThenTheNext) {
   EXPECT_LE(raw_sql_int(path("a.vol"), "SELECT sum(length(data)) FROM chunks"), 1 << 20);
 }
 
+// Every volume at its cap: the write that does not fit fails with NoSpace
+// (the pool stops, as on any full disk); what was synced before stays whole.
+TEST_F(VolumePoolTest, WhenEveryVolumeIsFullWritesFailWithNoSpaceAndNothingAcknowledgedIsLost) {
+  const std::string kept = random_bytes(600'000, 15);
+  {
+    auto pool = create({{path("a.vol"), 1 << 20}, {path("b.vol"), 1 << 20}}, "stripe");
+    auto fs = must(pool->dataset());
+    ASSERT_OK(fs->write_file("/kept", kept));
+    ASSERT_OK(pool->sync());
+    auto big = fs->write_file("/big", random_bytes(4 << 20, 16));
+    auto synced = big ? pool->sync() : Result<void>(std::unexpected(big.error()));
+    ASSERT_ERR(synced, NoSpace);
+    (void)pool->close();
+  }
+  auto pool = open();
+  EXPECT_TRUE(must(must(pool->dataset())->read_file("/kept")) == kept);
+  EXPECT_TRUE(must(pool->verify()).ok());
+  for (const VolumeStatus& v : must(pool->volumes()))
+    EXPECT_LE(raw_sql_int(v.path, "SELECT sum(length(data)) FROM chunks"), 1 << 20) << v.path;
+}
+
 TEST_F(VolumePoolTest, AMirrorReadsTheGoodCopyWhenOneVolumeHasRotted) {
   const std::string data = random_bytes(1 << 20, 5);
   {
