@@ -389,8 +389,12 @@ void VolumeChunkStore::committed() {
 void VolumeChunkStore::delete_doomed(std::chrono::steady_clock::time_point before) {
   std::map<std::int64_t, std::vector<ChunkId>> by_volume;
   while (!doomed_.empty() && doomed_.front().at <= before) {
-    by_volume[doomed_.front().volume].push_back(doomed_.front().id);
+    const Doomed d = doomed_.front();
     doomed_.pop_front();
+    // Stored again since (the same bytes written anew): the records name this copy once more.
+    auto where = copies(d.id);
+    if (!where || std::find(where->begin(), where->end(), d.volume) != where->end()) continue;
+    by_volume[d.volume].push_back(d.id);
   }
   for (auto& [vid, ids] : by_volume) {
     auto v = volume(vid);

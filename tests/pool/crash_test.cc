@@ -205,6 +205,29 @@ TEST_F(CrashTest, ADrainOfAVolumeSurvivesAPowerCutAtEverySyncPointOfEveryFile) {
   }
 }
 
+// The large-file workload (overwrites, rename storms, reflinks, gc) on a
+// pool of three mirrored volumes, cut at every sync point of every file.
+TEST_F(CrashTest, LargeFilesOnThreeMirroredVolumesSurviveAPowerCutAtEverySyncPointOfEveryFile) {
+  volumes_ = 3;
+  placement_ = "mirror=2";
+  auto cuts = cut_at_every_sync(1, true, run_big_workload, [](const std::string& pool_path, const FileOutcome& cut,
+                                                             const std::string& where) {
+    std::shared_ptr<Pool> pool;
+    Tree now;
+    reopen_holding(pool_path, cut, where, pool, now);
+    if (!pool) return;
+    ASSERT_OK(pool->gc({.grace_seconds = 0}));
+    ASSERT_TRUE(pool->verify()->ok()) << where;
+    const std::vector<VolumeStatus> volumes = pool->volumes().value();
+    for (const VolumeStatus& v : volumes)
+      EXPECT_EQ(raw_sql_int(v.path, "SELECT count(*) FROM chunks"), static_cast<std::int64_t>(v.chunks))
+          << where << ": " << v.path;
+  });
+  if (!past_deadline()) {
+    EXPECT_GE(cuts, 30u * static_cast<unsigned>(crash_seeds(1)));
+  }
+}
+
 TEST_F(CrashTest, LargeOverwritesRenameStormsAndReflinksSurviveAPowerCutAtEverySyncPoint) {
   // gc commits on its own: a run may pass a sync point more or fewer than the whole one.
   auto cuts = cut_at_every_sync(2, true, run_big_workload, [](const std::string& pool_path, const FileOutcome& cut,
