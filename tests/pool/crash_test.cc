@@ -271,6 +271,31 @@ TEST_F(CrashTest, SnapshotsClonesDestroyPruneAndRollbackSurviveAPowerCutAtEveryS
   }
 }
 
+// The snapshot/clone workload on a pool of three mirrored volumes: snapshot
+// destroys, prune and gc free chunks whose copies wait out their grace on the
+// volumes, while clones write the same bytes again.
+TEST_F(CrashTest, SnapshotsAndClonesOnThreeMirroredVolumesSurviveAPowerCutAtEverySyncPointOfEveryFile) {
+  volumes_ = 3;
+  placement_ = "mirror=2";
+  auto cuts = cut_at_every_sync(1, true, run_history_workload, [](const std::string& pool_path,
+                                                                   const HistoryOutcome& cut,
+                                                                   const std::string& where) {
+    std::shared_ptr<Pool> pool;
+    reopen_verified(pool_path, where, pool);
+    if (!pool) return;
+    auto now = read_history(*pool);
+    ASSERT_TRUE(now.has_value()) << where << ": " << now.error().to_string();
+    EXPECT_TRUE(cut.holds(*now)) << where;
+    ASSERT_OK(pool->prune());
+    ASSERT_OK(pool->gc({.grace_seconds = 0}));
+    ASSERT_TRUE(pool->verify()->ok()) << where;
+    EXPECT_EQ(read_history(*pool).value(), *now) << where;
+  });
+  if (!past_deadline()) {
+    EXPECT_GE(cuts, 18u * static_cast<unsigned>(crash_seeds(1)));
+  }
+}
+
 // Compact on a pool made before page checksums rewrites every page with room
 // for its checksum (docs/FORMAT.md): a power cut at any sync point of it —
 // opening, the rewrite, its checkpoints, the setting, the close — leaves the
