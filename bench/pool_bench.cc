@@ -53,6 +53,7 @@ using namespace anyfs::bench;
 struct Options {
   std::string workload;
   std::string dir = "/tmp/anyfs-pool-bench";
+  std::string layout;  // volumes: only this layout (and one volume, the baseline)
   int files = 100'000;
   int rounds = 5;
   int mib = 1024;
@@ -451,6 +452,7 @@ int volumes(const Options& o) {
   std::string buf(1 << 20, '\0');
   for (int r = 0; r < o.rounds; ++r) {
     for (const Layout& l : layouts) {
+      if (!o.layout.empty() && o.layout != l.name && std::string(l.name) != "1 volume") continue;
       std::string pool_path = fresh(o, "volumes.anyfs");
       anyfs::PoolCreateOptions c = o.create();
       c.properties.emplace_back("placement", l.placement);
@@ -477,10 +479,12 @@ int volumes(const Options& o) {
     return v[v.size() / 2];
   };
   const double one_w = median(write_mbs["1 volume"]), one_r = median(read_mbs["1 volume"]);
-  for (const Layout& l : layouts)
+  for (const Layout& l : layouts) {
+    if (write_mbs[l.name].empty()) continue;
     std::printf("%-10s write %6.0f MB/s (%.2fx one volume), read %6.0f MB/s (%.2fx)\n", l.name,
                 median(write_mbs[l.name]), median(write_mbs[l.name]) / one_w, median(read_mbs[l.name]),
                 median(read_mbs[l.name]) / one_r);
+  }
   return 0;
 }
 
@@ -567,6 +571,7 @@ int main(int argc, char** argv) {
     else if (k == "--rounds") o.rounds = std::atoi(argv[i + 1]);
     else if (k == "--mib") o.mib = std::atoi(argv[i + 1]);
     else if (k == "--dir") o.dir = argv[i + 1];
+    else if (k == "--layout") o.layout = argv[i + 1];
     else if (k == "--page-size") o.page_size = static_cast<std::uint32_t>(std::atoi(argv[i + 1]));
     else if (k == "--compression") o.compression = argv[i + 1];
     else if (k == "--mmap-mib") o.mmap_mib = std::strtoull(argv[i + 1], nullptr, 10);
