@@ -120,6 +120,17 @@ void reopen_holding(const std::string& pool_path, const FileOutcome& cut, const 
       << "\n pending: " << describe(cut.pending);
 }
 
+// gc, then verify; gc must leave each volume holding exactly the chunks the
+// records place on it (rule 3: what a cut left unnamed is swept).
+void gc_and_check_volumes(Pool& pool, const std::string& where) {
+  ASSERT_OK(pool.gc({.grace_seconds = 0}));
+  ASSERT_TRUE(pool.verify()->ok()) << where;
+  const std::vector<VolumeStatus> volumes = pool.volumes().value();
+  for (const VolumeStatus& v : volumes)
+    EXPECT_EQ(raw_sql_int(v.path, "SELECT count(*) FROM chunks"), static_cast<std::int64_t>(v.chunks))
+        << where << ": " << v.path;
+}
+
 TEST_F(CrashTest, EveryAcknowledgedSyncSurvivesAPowerCutAtEverySyncPoint) {
   auto cuts = cut_at_every_sync(5, false, run_workload, [](const std::string& pool_path, const FileOutcome& cut,
                                                             const std::string& where) {
@@ -151,13 +162,7 @@ TEST_F(CrashTest, APoolOfThreeMirroredVolumesSurvivesAPowerCutAtEverySyncPointOf
     reopen_holding(pool_path, cut, where, pool, now);
     if (!pool) return;
     ASSERT_EQ(pool->volumes()->size(), 3u) << where;
-    ASSERT_OK(pool->gc({.grace_seconds = 0}));
-    ASSERT_TRUE(pool->verify()->ok()) << where;
-    // gc left each volume holding exactly the chunks the records place on it (rule 3).
-    const std::vector<VolumeStatus> volumes = pool->volumes().value();
-    for (const VolumeStatus& v : volumes)
-      EXPECT_EQ(raw_sql_int(v.path, "SELECT count(*) FROM chunks"), static_cast<std::int64_t>(v.chunks))
-          << where << ": " << v.path;
+    gc_and_check_volumes(*pool, where);
   });
   if (!past_deadline()) {
     // Each group commits two volumes at least before the pool file: many more cuts than the single file's.
@@ -190,12 +195,7 @@ TEST_F(CrashTest, ADrainOfAVolumeSurvivesAPowerCutAtEverySyncPointOfEveryFile) {
     }
     const std::vector<VolumeStatus> left = pool->volumes().value();
     ASSERT_EQ(left.size(), 2u) << where;
-    ASSERT_OK(pool->gc({.grace_seconds = 0}));
-    ASSERT_TRUE(pool->verify()->ok()) << where;
-    const std::vector<VolumeStatus> swept = pool->volumes().value();
-    for (const VolumeStatus& v : swept)
-      EXPECT_EQ(raw_sql_int(v.path, "SELECT count(*) FROM chunks"), static_cast<std::int64_t>(v.chunks))
-          << where << ": " << v.path;
+    gc_and_check_volumes(*pool, where);
     Tree after;
     ASSERT_OK(read_tree(*pool->dataset().value(), "/", after));
     EXPECT_TRUE(after == now) << where << ": the drain changed the tree";
@@ -216,12 +216,7 @@ TEST_F(CrashTest, LargeFilesOnThreeMirroredVolumesSurviveAPowerCutAtEverySyncPoi
     Tree now;
     reopen_holding(pool_path, cut, where, pool, now);
     if (!pool) return;
-    ASSERT_OK(pool->gc({.grace_seconds = 0}));
-    ASSERT_TRUE(pool->verify()->ok()) << where;
-    const std::vector<VolumeStatus> volumes = pool->volumes().value();
-    for (const VolumeStatus& v : volumes)
-      EXPECT_EQ(raw_sql_int(v.path, "SELECT count(*) FROM chunks"), static_cast<std::int64_t>(v.chunks))
-          << where << ": " << v.path;
+    gc_and_check_volumes(*pool, where);
   });
   if (!past_deadline()) {
     EXPECT_GE(cuts, 30u * static_cast<unsigned>(crash_seeds(1)));
