@@ -251,16 +251,28 @@ Result<void> VolumeFile::rollback_if_open() {
   return db_->in_transaction() ? rollback_locked() : Result<void>{};
 }
 
+// The bodies of put_alone and remove_alone: one transaction of their own,
+// which the caller rolls back when they fail.
+Result<void> VolumeFile::put_in_own_transaction(const ChunkId& id, const StoredChunk& chunk,
+                                                bool replace) {
+  ANYFS_CHECK(db_->exec("BEGIN IMMEDIATE"));
+  if (replace)
+    if (auto gone = chunks_->remove(id); !gone && gone.error().code != Errc::NotFound) return gone;
+  ANYFS_CHECK(chunks_->put(id, chunk));
+  return commit_locked();
+}
+
+Result<void> VolumeFile::remove_in_own_transaction(const std::vector<ChunkId>& ids) {
+  ANYFS_CHECK(db_->exec("BEGIN IMMEDIATE"));
+  for (const ChunkId& id : ids)
+    if (auto gone = chunks_->remove(id); !gone && gone.error().code != Errc::NotFound) return gone;
+  return commit_locked();
+}
+
 Result<void> VolumeFile::put_alone(const ChunkId& id, const StoredChunk& chunk, bool replace) {
   MutexLock lock(mu_);
   if (db_->in_transaction()) ANYFS_CHECK(commit_locked());
-  auto written = [&]() -> Result<void> REQUIRES(mu_) {
-    ANYFS_CHECK(db_->exec("BEGIN IMMEDIATE"));
-    if (replace)
-      if (auto gone = chunks_->remove(id); !gone && gone.error().code != Errc::NotFound) return gone;
-    ANYFS_CHECK(chunks_->put(id, chunk));
-    return commit_locked();
-  }();
+  auto written = put_in_own_transaction(id, chunk, replace);
   if (!written && db_->in_transaction()) (void)rollback_locked();
   return written;
 }
@@ -268,12 +280,7 @@ Result<void> VolumeFile::put_alone(const ChunkId& id, const StoredChunk& chunk, 
 Result<bool> VolumeFile::remove_alone(const std::vector<ChunkId>& ids) {
   MutexLock lock(mu_);
   if (db_->in_transaction()) return false;
-  auto removed = [&]() -> Result<void> REQUIRES(mu_) {
-    ANYFS_CHECK(db_->exec("BEGIN IMMEDIATE"));
-    for (const ChunkId& id : ids)
-      if (auto gone = chunks_->remove(id); !gone && gone.error().code != Errc::NotFound) return gone;
-    return commit_locked();
-  }();
+  auto removed = remove_in_own_transaction(ids);
   if (!removed) {
     if (db_->in_transaction()) (void)rollback_locked();
     return std::unexpected(removed.error());

@@ -113,6 +113,9 @@ class VolumeFile {
   Result<void> store_label(const VolumeLabel& label) REQUIRES(mu_);
   Result<void> commit_locked() REQUIRES(mu_);
   Result<void> rollback_locked() REQUIRES(mu_);
+  Result<void> put_in_own_transaction(const ChunkId& id, const StoredChunk& chunk, bool replace)
+      REQUIRES(mu_);
+  Result<void> remove_in_own_transaction(const std::vector<ChunkId>& ids) REQUIRES(mu_);
 
   const std::string path_;
   Mutex mu_;
