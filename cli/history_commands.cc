@@ -19,11 +19,11 @@ std::string spec(std::string_view dataset, std::string_view name, char sep = '@'
 
 nlohmann::json snapshot_json(const SnapshotInfo& s) {
   return {{"dataset", s.dataset}, {"name", s.name},         {"tid", s.tid},
-          {"time_ns", s.time_ns}, {"unique_bytes", s.unique_bytes}};
+          {"time_ns", s.time_ns}, {"unique_bytes", s.unique_bytes}, {"guid", s.guid}};
 }
 
 nlohmann::json bookmark_json(const BookmarkInfo& b) {
-  return {{"dataset", b.dataset}, {"name", b.name}, {"tid", b.tid}, {"time_ns", b.time_ns}};
+  return {{"dataset", b.dataset}, {"name", b.name}, {"tid", b.tid}, {"time_ns", b.time_ns}, {"guid", b.guid}};
 }
 
 // The datasets a listing names, or every dataset.

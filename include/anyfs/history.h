@@ -34,6 +34,10 @@ struct SnapshotInfo {
   // after the previous snapshot, overwritten or removed before the next one):
   // what destroying it gives back, before dedup.
   std::uint64_t unique_bytes = 0;
+  // Its identity (32 hex digits), random when taken and kept by its
+  // bookmarks and by a snapshot received from it: an incremental stream
+  // names its base by guid.
+  std::string guid = {};
 };
 
 // A bookmark names a TID of a dataset without holding any data (the base of an
@@ -43,6 +47,7 @@ struct BookmarkInfo {
   std::string name;
   std::uint64_t tid = 0;
   std::int64_t time_ns = 0;
+  std::string guid = {};  // the guid of the snapshot it was made from
 };
 
 struct DatasetInfo {

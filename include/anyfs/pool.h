@@ -24,6 +24,7 @@
 #include "anyfs/fs.h"
 #include "anyfs/inode_fs.h"
 #include "anyfs/history.h"
+#include "anyfs/replication.h"
 #include "anyfs/volumes.h"
 
 namespace anyfs {
@@ -259,6 +260,28 @@ class Pool {
   };
   virtual Result<std::vector<PropertyValue>> properties(std::string_view dataset) = 0;
   virtual Result<void> inherit_property(std::string_view dataset, std::string_view name) = 0;
+
+  // --- Replication (anyfs/replication.h, docs/FORMAT.md "Replication streams") --------
+  // Writes a stream of `dataset`@`snapshot` to `sink`: the whole state, or
+  // with options.from what changed since that base (a snapshot or bookmark of
+  // the same dataset). Costs the changed records for an incremental, not the
+  // tree's size; each chunk goes once, as stored. Errors: NotFound (dataset,
+  // snapshot, base), InvalidArgument (a base not older than the snapshot),
+  // and the sink's errors.
+  virtual Result<SendReport> send(std::string_view dataset, std::string_view snapshot, const SendOptions& options,
+                                  const ByteSink& sink) = 0;
+  // Applies a stream from `source` to `dataset`, all or nothing: a full
+  // stream makes a new dataset (its parent must exist), an incremental one
+  // applies to the dataset holding its base snapshot (found by guid); both
+  // end by taking the sent snapshot, with the sender's name and guid.
+  // Errors: Exists (a full stream into an existing dataset, or the snapshot
+  // name is taken); NotFound (the target or parent is missing, or lacks the
+  // base); Busy (the target changed since its base, or has newer
+  // snapshots, and options.force is not set; or it is in use); Corrupt (a
+  // damaged stream, naming what failed); NoData (the stream ends early);
+  // Unsupported (a newer stream format); ReadOnly.
+  virtual Result<ReceiveReport> receive(std::string_view dataset, const ByteSource& source,
+                                        const ReceiveOptions& options = {}) = 0;
 
   // Commits the open transaction group durably.
   virtual Result<void> sync() = 0;

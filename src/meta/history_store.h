@@ -36,6 +36,9 @@ struct NamedTid {
   std::string name;
   Tid tid = 0;
   std::int64_t time_ns = 0;
+  // A snapshot's random identity (32 hex digits), which its bookmarks keep
+  // and send streams carry: the base of an incremental is found by it.
+  std::string guid;
 };
 
 enum class NameKind { Snapshot, Bookmark };

@@ -70,6 +70,11 @@ CREATE TABLE txlog(tid INTEGER PRIMARY KEY, time INTEGER NOT NULL, ds INTEGER NO
 // errors, checksum errors (a copy that failed either checksum), write errors,
 // and copies repaired from a good one. `chunk_copies_volume` lets a drain and
 // a scrub walk one volume's copies in chunk order.
+//
+// 5 -> 6: snapshot guids (docs/FORMAT.md, "Replication streams"). Every
+// snapshot gets a random 128-bit guid, kept by its bookmarks and carried by
+// send streams, so that a receiver knows an incremental's base by identity
+// rather than by name or TID. Snapshots made before get theirs here.
 constexpr const char* k_migrations[] = {
     R"sql(
 ALTER TABLE datasets ADD COLUMN origin INTEGER;
@@ -109,6 +114,13 @@ ALTER TABLE volumes ADD COLUMN checksum_errors INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE volumes ADD COLUMN write_errors INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE volumes ADD COLUMN repaired INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX chunk_copies_volume ON chunk_copies(volume, chunk);
+)sql",
+    R"sql(
+ALTER TABLE snapshots ADD COLUMN guid TEXT NOT NULL DEFAULT '';
+ALTER TABLE bookmarks ADD COLUMN guid TEXT NOT NULL DEFAULT '';
+UPDATE snapshots SET guid = lower(hex(randomblob(16)));
+UPDATE bookmarks SET guid = coalesce((SELECT s.guid FROM snapshots s WHERE s.ds = bookmarks.ds AND s.tid = bookmarks.tid),
+  lower(hex(randomblob(16))));
 )sql",
 };
 static_assert(std::size(k_migrations) == k_format_version - 1);

@@ -14,7 +14,7 @@ class Db;
 // "ANYF": PRAGMA application_id of every pool file.
 inline constexpr std::int32_t k_application_id = 0x414e5946;
 // PRAGMA user_version: the format this build writes.
-inline constexpr int k_format_version = 5;
+inline constexpr int k_format_version = 6;
 
 // Creates every table of the current format in an empty database.
 Result<void> create_schema(sql::Db& db);

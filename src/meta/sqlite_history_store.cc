@@ -136,25 +136,27 @@ class SqliteHistoryStore final : public HistoryStore {
   // --- Snapshots and bookmarks ---
   Result<std::vector<NamedTid>> names(DatasetId ds, NameKind kind) override {
     auto stmt = ANYFS_TRY(
-        db_.prepare(fmt::format("SELECT name, tid, time FROM {} WHERE ds = ?1 ORDER BY tid, name", table(kind))));
+        db_.prepare(fmt::format("SELECT name, tid, time, guid FROM {} WHERE ds = ?1 ORDER BY tid, name", table(kind))));
     stmt.bind(1, ds);
     std::vector<NamedTid> out;
-    while (ANYFS_TRY(stmt.step())) out.push_back({ds, stmt.column_string(0), stmt.column_u64(1), stmt.column_int(2)});
+    while (ANYFS_TRY(stmt.step()))
+      out.push_back({ds, stmt.column_string(0), stmt.column_u64(1), stmt.column_int(2), stmt.column_string(3)});
     return out;
   }
   Result<std::optional<NamedTid>> name(DatasetId ds, std::string_view name, NameKind kind) override {
-    auto stmt = ANYFS_TRY(db_.prepare(fmt::format("SELECT tid, time FROM {} WHERE ds = ?1 AND name = ?2", table(kind))));
+    auto stmt = ANYFS_TRY(db_.prepare(fmt::format("SELECT tid, time, guid FROM {} WHERE ds = ?1 AND name = ?2", table(kind))));
     stmt.bind(1, ds).bind_text(2, name);
     if (!ANYFS_TRY(stmt.step())) return std::optional<NamedTid>();
-    return std::optional<NamedTid>(NamedTid{ds, std::string(name), stmt.column_u64(0), stmt.column_int(1)});
+    return std::optional<NamedTid>(
+        NamedTid{ds, std::string(name), stmt.column_u64(0), stmt.column_int(1), stmt.column_string(2)});
   }
   Result<void> put_name(const NamedTid& e, NameKind kind) override {
     if (ANYFS_TRY(name(e.ds, e.name, kind)))
       return fail(Errc::Exists, e.name,
                   kind == NameKind::Snapshot ? "a snapshot of this name exists" : "a bookmark of this name exists");
     auto stmt =
-        ANYFS_TRY(db_.prepare(fmt::format("INSERT INTO {}(ds, name, tid, time) VALUES(?1, ?2, ?3, ?4)", table(kind))));
-    stmt.bind(1, e.ds).bind_text(2, e.name).bind(3, e.tid).bind(4, e.time_ns);
+        ANYFS_TRY(db_.prepare(fmt::format("INSERT INTO {}(ds, name, tid, time, guid) VALUES(?1, ?2, ?3, ?4, ?5)", table(kind))));
+    stmt.bind(1, e.ds).bind_text(2, e.name).bind(3, e.tid).bind(4, e.time_ns).bind_text(5, e.guid);
     return stmt.run();
   }
   Result<void> drop_name(DatasetId ds, std::string_view name, NameKind kind) override {

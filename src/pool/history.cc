@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <map>
 
+#include "pool/state_reader.h"
+
 namespace anyfs {
 namespace {
 
@@ -34,71 +36,6 @@ Result<Error> not_kept(PoolCore& core, const DatasetState& ds, Tid boundary) REQ
   auto tids = ANYFS_TRY(snapshot_tids(core, ds.id));
   if (!tids.empty()) what += fmt::format(" (anyfs snapshots lists {})", tids.size());
   return Error{Errc::NoData, "", what};
-}
-
-// Reads of one dataset's state at a TID, through a clone's origins for the
-// inodes it has not changed (as the dataset itself reads them).
-class StateReader {
- public:
-  StateReader(PoolCore& core, DatasetId ds, Tid at, const std::vector<DatasetLayer>& origins)
-      : core_(core), layers_{{ds, at}} {
-    layers_.insert(layers_.end(), origins.begin(), origins.end());
-  }
-
-  // The layer whose rows the inode is read from, or none.
-  Result<std::optional<std::size_t>> owner(Ino ino) REQUIRES(pool_lock) {
-    for (std::size_t i = 0; i < layers_.size(); ++i)
-      if (ANYFS_TRY(core_.meta->inode(layers_[i].ds, ino, layers_[i].at))) return std::optional<std::size_t>(i);
-    return std::optional<std::size_t>();
-  }
-  Result<std::optional<InodeRecord>> inode(Ino ino) REQUIRES(pool_lock) {
-    for (const auto& l : layers_)
-      if (auto rec = ANYFS_TRY(core_.meta->inode(l.ds, ino, l.at))) return rec;
-    return std::optional<InodeRecord>();
-  }
-  // Names live in the parent directory, read from the layer that owns it.
-  Result<std::vector<DirentRecord>> names(Ino ino) REQUIRES(pool_lock) {
-    for (std::size_t i = 0; i < layers_.size(); ++i) {
-      std::vector<DirentRecord> out;
-      for (auto& e : ANYFS_TRY(core_.history->names_of(layers_[i].ds, ino, layers_[i].at)))
-        if (ANYFS_TRY(owner(e.parent)) == std::optional<std::size_t>(i)) out.push_back(std::move(e));
-      if (!out.empty()) return out;
-    }
-    return std::vector<DirentRecord>();
-  }
-  // The path of `ino`, following its first name up to the root; empty when it
-  // has none (an open file unlinked, or a loop in damaged records).
-  Result<std::string> path(Ino ino) REQUIRES(pool_lock) {
-    std::vector<std::string> parts;
-    for (int depth = 0; ino != k_root_ino; ++depth) {
-      if (depth > 4096) return std::string();
-      auto names = ANYFS_TRY(this->names(ino));
-      if (names.empty()) return std::string();
-      parts.push_back(names.front().name);
-      ino = names.front().parent;
-    }
-    std::string out;
-    for (auto it = parts.rbegin(); it != parts.rend(); ++it) out += "/" + *it;
-    return out.empty() ? std::string("/") : out;
-  }
-  // What a file holds: its extents and xattrs, from the layer that owns it.
-  Result<std::pair<std::vector<ExtentRecord>, std::vector<std::pair<std::string, std::string>>>> content(Ino ino) REQUIRES(pool_lock) {
-    auto at = ANYFS_TRY(owner(ino));
-    if (!at) return std::pair<std::vector<ExtentRecord>, std::vector<std::pair<std::string, std::string>>>();
-    const auto& l = layers_[*at];
-    return std::pair(ANYFS_TRY(core_.meta->extents(l.ds, ino, 0, k_max_file_size, l.at)),
-                     ANYFS_TRY(core_.meta->xattrs(l.ds, ino, l.at)));
-  }
-
- private:
-  PoolCore& core_;
-  std::vector<DatasetLayer> layers_;
-};
-
-bool same_extents(const std::vector<ExtentRecord>& a, const std::vector<ExtentRecord>& b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const ExtentRecord& x, const ExtentRecord& y) {
-    return x.offset == y.offset && x.length == y.length && x.chunk == y.chunk && x.chunk_offset == y.chunk_offset;
-  });
 }
 
 bool attributes_differ(const InodeRecord& a, const InodeRecord& b) {
@@ -184,7 +121,7 @@ Result<std::vector<SnapshotInfo>> list_snapshots(PoolCore& core, const DatasetSt
   for (std::size_t i = 0; i < snaps.size(); ++i) {
     Tid prev = i == 0 ? 0 : snaps[i - 1].tid;
     Tid next = i + 1 < snaps.size() ? snaps[i + 1].tid : k_tid_live;
-    SnapshotInfo info{ds.name, snaps[i].name, snaps[i].tid, snaps[i].time_ns, 0};
+    SnapshotInfo info{ds.name, snaps[i].name, snaps[i].tid, snaps[i].time_ns, 0, snaps[i].guid};
     info.unique_bytes = ANYFS_TRY(core.history->unique_bytes(ds.id, prev, snaps[i].tid, next));
     out.push_back(std::move(info));
   }

@@ -200,6 +200,19 @@ Result<void> PoolCore::free_released() {
   return {};
 }
 
+void PoolCore::abandon_txg() {
+  last_log_ds = 0;
+  last_log_detail.clear();
+  if (auto rolled = meta->rollback(); !rolled) {
+    poison(rolled.error());
+    return;
+  }
+  counters.abandoned();
+  chunk_cache.clear();
+  chunks->drop_caches();
+  for (auto* p : participants) p->forget_cache();
+}
+
 void PoolCore::poison(const Error& cause) {
   if (poisoned) return;
   poisoned = cause;

@@ -143,6 +143,12 @@ struct PoolCore {
   // buffered bytes were being read outside the lock).
   void open_gate() REQUIRES(pool_lock);
   bool forget_deferred GUARDED_BY(pool_lock) = false;
+  // Rolls the open transaction group back on purpose (a receive that failed
+  // before its end): its TIDs and inode numbers are handed out again and
+  // every cache that may hold its changes is dropped. Chunks it put on
+  // volume files stay there unnamed until gc (rule 3). REQUIRES: no dataset
+  // has buffered changes in the group (the caller committed before it began).
+  void abandon_txg() REQUIRES(pool_lock);
   // After a storage failure mid-transaction, the in-memory state no longer matches
   // what can be committed: roll back and refuse every further call.
   void poison(const Error& cause) REQUIRES(pool_lock);

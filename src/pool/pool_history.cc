@@ -8,6 +8,7 @@
 #include "pool/history.h"
 #include "pool/location.h"
 #include "pool/pool_impl.h"
+#include "util/uuid.h"
 
 namespace anyfs {
 namespace {
@@ -53,11 +54,11 @@ Result<SnapshotInfo> PoolImpl::snapshot(std::string_view dataset, std::string_vi
   // The snapshot's operation is the last of its transaction group, so its TID
   // is where the group ends: the snapshot sees everything before it.
   Tid tid = ANYFS_TRY(core_->begin_op(state.id, "snapshot", fmt::format("@{}", name)));
-  NamedTid entry{state.id, std::string(name), tid, wall_clock_ns()};
+  NamedTid entry{state.id, std::string(name), tid, wall_clock_ns(), random_guid()};
   ANYFS_CHECK(core_->end_op(core_->history->put_name(entry, NameKind::Snapshot)));
   ANYFS_CHECK(core_->commit());
   ANYFS_CHECK(refresh_pin(*core_, state.id, ANYFS_TRY(settings_of(dataset))));
-  return SnapshotInfo{std::string(dataset), entry.name, entry.tid, entry.time_ns, 0};
+  return SnapshotInfo{std::string(dataset), entry.name, entry.tid, entry.time_ns, 0, entry.guid};
 }
 
 Result<std::vector<SnapshotInfo>> PoolImpl::snapshots(std::string_view dataset) {
@@ -110,11 +111,11 @@ Result<BookmarkInfo> PoolImpl::bookmark(std::string_view dataset, std::string_vi
   auto state = ANYFS_TRY(dataset_state(dataset));
   auto snap = ANYFS_TRY(core_->history->name(state.id, snapshot, NameKind::Snapshot));
   if (!snap) return fail(Errc::NotFound, fmt::format("{}@{}", dataset, snapshot), "no such snapshot");
-  NamedTid entry{state.id, std::string(name), snap->tid, snap->time_ns};
+  NamedTid entry{state.id, std::string(name), snap->tid, snap->time_ns, snap->guid};
   ANYFS_TRY(core_->begin_op(state.id, "bookmark", fmt::format("@{} -> #{}", snapshot, name)));
   ANYFS_CHECK(core_->end_op(core_->history->put_name(entry, NameKind::Bookmark)));
   ANYFS_CHECK(core_->commit());
-  return BookmarkInfo{std::string(dataset), entry.name, entry.tid, entry.time_ns};
+  return BookmarkInfo{std::string(dataset), entry.name, entry.tid, entry.time_ns, entry.guid};
 }
 
 Result<std::vector<BookmarkInfo>> PoolImpl::bookmarks(std::string_view dataset) {
@@ -123,7 +124,7 @@ Result<std::vector<BookmarkInfo>> PoolImpl::bookmarks(std::string_view dataset) 
   auto state = ANYFS_TRY(dataset_state(dataset));
   std::vector<BookmarkInfo> out;
   for (const auto& b : ANYFS_TRY(core_->history->names(state.id, NameKind::Bookmark)))
-    out.push_back({std::string(dataset), b.name, b.tid, b.time_ns});
+    out.push_back({std::string(dataset), b.name, b.tid, b.time_ns, b.guid});
   return out;
 }
 

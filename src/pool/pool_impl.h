@@ -59,6 +59,12 @@ class PoolImpl final : public Pool {
   Result<std::vector<LogEntry>> log(const LogQuery& query) override;
   Result<PruneReport> prune() override;
 
+  // --- Replication (send.cc, receive.cc) ---
+  Result<SendReport> send(std::string_view dataset, std::string_view snapshot, const SendOptions& options,
+                          const ByteSink& sink) override;
+  Result<ReceiveReport> receive(std::string_view dataset, const ByteSource& source,
+                                const ReceiveOptions& options) override;
+
   // --- The pool (pool.cc) ---
   Result<void> sync() override;
   Result<VolumeStatus> add_volume(const VolumeSpec& spec) override;

@@ -30,6 +30,8 @@ class TxgCounters {
   Tid last_tid() const { return last_tid_; }
   Tid committed_tid() const { return committed_tid_; }
   Ino next_ino() { return ++last_ino_; }
+  // Inode numbers up to `ino` are in use (a received dataset keeps the sender's).
+  void cover_ino(Ino ino) { last_ino_ = std::max(last_ino_, ino); }
   Ino last_ino() const { return last_ino_; }
   bool tids_handed_out() const { return last_tid_ != committed_tid_; }
   bool numbers_handed_out() const { return last_tid_ != committed_tid_ || last_ino_ != committed_ino_; }
@@ -42,6 +44,13 @@ class TxgCounters {
   void wrote(std::uint64_t bytes) { txg_bytes_ += bytes; }
   std::uint64_t txg_bytes() const { return txg_bytes_; }
 
+  // The group was rolled back: what it handed out is free again.
+  void abandoned() {
+    last_tid_ = committed_tid_;
+    last_ino_ = committed_ino_;
+    dirty_bytes_ = 0;
+    txg_bytes_ = 0;
+  }
   // The group committed: what was handed out is stored, nothing is pending.
   void committed() {
     committed_tid_ = last_tid_;

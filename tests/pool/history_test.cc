@@ -797,7 +797,7 @@ TEST_F(HistoryTest, APoolOfFormat1IsMigratedWhenOpenedForWriting) {
     ASSERT_OK(must(pool->dataset())->write_file("/kept", "from format 1"));
     ASSERT_OK(pool->close());
   }
-  // Undo what formats 2, 4 and 5 added, as a pool written by an early release has it.
+  // Undo what formats 2, 4, 5 and 6 added, as a pool written by an early release has it.
   raw_sql(path(),
           "DROP TABLE snapshots; DROP TABLE bookmarks; DROP TABLE txgs; DROP INDEX txlog_time;"
           "DROP INDEX inodes_born; DROP INDEX inodes_died; DROP INDEX dirents_born; DROP INDEX dirents_died;"
@@ -814,7 +814,7 @@ TEST_F(HistoryTest, APoolOfFormat1IsMigratedWhenOpenedForWriting) {
   must(pool->snapshot("", "after"));
   expect_verified(*pool);
   ASSERT_OK(pool->close());
-  EXPECT_EQ(raw_sql_int(path(), "PRAGMA user_version"), 5);
+  EXPECT_EQ(raw_sql_int(path(), "PRAGMA user_version"), 6);
 }
 
 }  // namespace

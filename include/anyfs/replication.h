@@ -1,0 +1,77 @@
+// Replication streams (DESIGN.md §8; docs/FORMAT.md, "Replication streams"):
+// what Pool::send writes and Pool::receive applies, as `zfs send | zfs receive`.
+//
+//   // full: everything dataset "home" held at its snapshot "mon"
+//   src->send("home", "mon", {}, write_to_file);
+//   dst->receive("backup/home", read_from_file, {});
+//   // incremental: only what changed from @mon to @tue
+//   src->send("home", "tue", {.from = "@mon"}, write_to_file);
+//   dst->receive("backup/home", read_from_file, {});
+//
+// A stream checks itself (a checksum per record, a digest of the whole) and a
+// receive is atomic: until the end record has arrived and checked out, nothing
+// of it is committed, so a damaged, cut or interrupted stream (or a killed
+// receiver) leaves the target as it was.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "anyfs/error.h"
+
+namespace anyfs {
+
+// Where send writes its bytes, in order; an error stops the send.
+using ByteSink = std::function<Result<void>(std::string_view)>;
+// Where receive reads them: up to out.size() bytes, 0 at the end.
+using ByteSource = std::function<Result<std::size_t>(std::span<char>)>;
+
+struct SendOptions {
+  // The base of an incremental stream, in the same dataset: "@SNAP" (or
+  // "SNAP") for a snapshot, "#BOOKMARK" for a bookmark — a bookmark keeps a
+  // destroyed snapshot's place, so incrementals go on after it is gone. Unset:
+  // a full stream.
+  std::optional<std::string> from = std::nullopt;
+  // Called as the stream grows, with the bytes written so far.
+  std::function<void(std::uint64_t bytes)> progress = nullptr;
+};
+
+struct SendReport {
+  bool incremental = false;
+  std::uint64_t from_tid = 0, to_tid = 0;
+  std::string to_guid;
+  std::uint64_t bytes = 0;        // the whole stream
+  std::uint64_t records = 0;
+  std::uint64_t objects = 0;      // files, directories, links... sent (changed ones, for an incremental)
+  std::uint64_t chunks = 0;       // chunks sent (each once), as stored
+  std::uint64_t chunk_bytes = 0;  // their stored bytes
+};
+
+struct ReceiveOptions {
+  // An incremental into a target changed since its base snapshot rolls the
+  // target back to that snapshot first (destroying newer snapshots of it),
+  // in the same transaction as the receive: without it such a receive is
+  // refused. `receive -F`.
+  bool force = false;
+  // Called as the stream is read, with the bytes read so far.
+  std::function<void(std::uint64_t bytes)> progress = nullptr;
+};
+
+struct ReceiveReport {
+  std::string dataset;
+  std::string snapshot;           // the snapshot it made, named as the sender's
+  std::string guid;               // which keeps the sender's guid
+  bool incremental = false;
+  bool rolled_back = false;       // force rolled the target back to the base first
+  std::uint64_t tid = 0;          // the snapshot's TID here
+  std::uint64_t bytes = 0;
+  std::uint64_t objects = 0;
+  std::uint64_t chunks = 0;       // chunk records read
+  std::uint64_t chunks_stored = 0;  // of them, chunks this pool did not hold yet
+};
+
+}  // namespace anyfs

@@ -1,0 +1,319 @@
+// PoolImpl::receive: applies a replication stream (send/stream_format.h) in
+// one transaction group that commits only after the end record has been read
+// and its digest checked. Until then nothing is committed — the pool lock is
+// held and the commit timer waits — so a stream that is damaged, cut short or
+// refused, or a receiver killed halfway, leaves the target as it was: the
+// records roll back with the transaction; chunks already put on volume files
+// are unnamed and gc sweeps them (DESIGN.md §4, rule 3).
+//
+// The target keeps the sender's object numbers as its inode numbers (every
+// record of a dataset is keyed by dataset, so they cannot meet another
+// dataset's), and the pool's inode counter moves past them.
+#include <fmt/format.h>
+
+#include <set>
+#include <unordered_set>
+
+#include "pool/dataset.h"
+#include "pool/history.h"
+#include "pool/location.h"
+#include "pool/pool_impl.h"
+#include "send/stream_format.h"
+
+namespace anyfs {
+namespace {
+
+std::string show(std::string_view dataset) { return dataset.empty() ? "(root)" : std::string(dataset); }
+
+std::string parent_of(std::string_view name) {
+  auto slash = name.rfind('/');
+  return std::string(slash == std::string_view::npos ? std::string_view() : name.substr(0, slash));
+}
+
+// Applies records to dataset `ds` as operation `tid`.
+class Applier {
+ public:
+  Applier(PoolCore& core, DatasetId ds, Tid tid, const Placement& placement, ReceiveReport& report)
+      : core_(core), ds_(ds), tid_(tid), placement_(placement), report_(report) {}
+
+  Result<void> apply(const stream::Record& record) REQUIRES(pool_lock) {
+    return std::visit([&](const auto& r) REQUIRES(pool_lock) { return on(r); }, record);
+  }
+
+  // After the last record: inodes that lost their last name here go, and
+  // with a directory everything below it that has no other name.
+  Result<void> finish() REQUIRES(pool_lock) {
+    while (!orphans_.empty()) {
+      Ino ino = *orphans_.begin();
+      orphans_.erase(orphans_.begin());
+      if (ino == k_root_ino) continue;
+      auto rec = ANYFS_TRY(core_.meta->inode(ds_, ino));
+      if (!rec || !ANYFS_TRY(core_.history->names_of(ds_, ino, k_tid_live)).empty()) continue;
+      if (rec->kind == FileKind::Directory)
+        for (const auto& e : ANYFS_TRY(core_.meta->list_dir(ds_, ino))) ANYFS_CHECK(unlink(ino, e.name, e.ino));
+      ANYFS_CHECK(core_.meta->drop_inode(ds_, ino, tid_));
+    }
+    if (!ANYFS_TRY(core_.meta->inode(ds_, k_root_ino)))
+      return fail(Errc::Corrupt, "/", "the stream leaves the dataset without a root directory");
+    return {};
+  }
+
+  Ino max_object() const { return max_object_; }
+
+ private:
+  Result<void> on(const stream::Header&) REQUIRES(pool_lock) {
+    return fail(Errc::Corrupt, "", "a second header");
+  }
+  Result<void> on(const stream::End&) REQUIRES(pool_lock) { return {}; }
+
+  Result<void> on(const stream::Object& r) REQUIRES(pool_lock) {
+    if (r.inode.ino == 0) return fail(Errc::Corrupt, "", "an object numbered 0");
+    max_object_ = std::max(max_object_, r.inode.ino);
+    report_.objects++;
+    return core_.meta->put_inode(ds_, r.inode, tid_);
+  }
+
+  Result<void> on(const stream::Free& r) REQUIRES(pool_lock) {
+    if (r.object == k_root_ino) return fail(Errc::Corrupt, "", "the stream frees the root directory");
+    if (!ANYFS_TRY(core_.meta->inode(ds_, r.object))) return {};
+    for (const auto& n : ANYFS_TRY(core_.history->names_of(ds_, r.object, k_tid_live)))
+      ANYFS_CHECK(core_.meta->drop_dirent(ds_, n.parent, n.name, tid_));
+    orphans_.insert(r.object);
+    return {};
+  }
+
+  Result<void> on(const stream::Link& r) REQUIRES(pool_lock) {
+    ANYFS_CHECK(check_name(r.entry.name));
+    if (auto old = ANYFS_TRY(core_.meta->lookup(ds_, r.entry.parent, r.entry.name)); old && old->ino != r.entry.ino)
+      orphans_.insert(old->ino);
+    return core_.meta->put_dirent(ds_, r.entry, tid_);
+  }
+
+  Result<void> on(const stream::Unlink& r) REQUIRES(pool_lock) {
+    auto old = ANYFS_TRY(core_.meta->lookup(ds_, r.parent, r.name));
+    if (!old)
+      return fail(Errc::Corrupt, r.name,
+                  fmt::format("the stream removes a name directory {} does not have here: the target is not at "
+                              "the stream's base",
+                              r.parent));
+    return unlink(r.parent, r.name, old->ino);
+  }
+
+  Result<void> on(const stream::Entries& r) REQUIRES(pool_lock) {
+    std::set<std::string, std::less<>> listed;
+    for (const auto& e : r.entries) {
+      ANYFS_CHECK(check_name(e.name));
+      listed.insert(e.name);
+    }
+    for (const auto& e : ANYFS_TRY(core_.meta->list_dir(ds_, r.dir)))
+      if (!listed.contains(e.name)) ANYFS_CHECK(unlink(r.dir, e.name, e.ino));
+    for (const auto& e : r.entries) {
+      auto old = ANYFS_TRY(core_.meta->lookup(ds_, r.dir, e.name));
+      if (old && old->ino == e.ino && old->kind == e.kind) continue;
+      if (old) orphans_.insert(old->ino);
+      DirentRecord entry = e;
+      entry.parent = r.dir;
+      ANYFS_CHECK(core_.meta->put_dirent(ds_, entry, tid_));
+    }
+    return {};
+  }
+
+  Result<void> on(const stream::Punch& r) REQUIRES(pool_lock) {
+    if (r.offset == stream::k_every_extent) {
+      for (const auto& e : ANYFS_TRY(core_.meta->extents(ds_, r.object, 0, k_max_file_size)))
+        ANYFS_CHECK(core_.meta->drop_extent(ds_, r.object, e.offset, tid_));
+      return {};
+    }
+    auto found = ANYFS_TRY(core_.meta->extents(ds_, r.object, r.offset, r.offset + 1));
+    if (found.empty() || found.front().offset != r.offset)
+      return fail(Errc::Corrupt, "",
+                  fmt::format("the stream removes an extent at {} of object {} that is not here: the target is not "
+                              "at the stream's base",
+                              r.offset, r.object));
+    return core_.meta->drop_extent(ds_, r.object, r.offset, tid_);
+  }
+
+  Result<void> on(const stream::Extent& r) REQUIRES(pool_lock) {
+    const auto& e = r.extent;
+    if (e.length == 0 || e.offset >= k_max_file_size || e.length > k_max_file_size - e.offset)
+      return fail(Errc::Corrupt, "", fmt::format("an extent of object {} out of bounds", e.ino));
+    if (!received_.contains(e.chunk)) {
+      if (!ANYFS_TRY(core_.chunks->has(e.chunk)))
+        return fail(Errc::Corrupt, to_hex(e.chunk),
+                    "an extent names a chunk that neither the stream nor this pool holds");
+      received_.insert(e.chunk);
+    }
+    return core_.meta->put_extent(ds_, e, tid_);
+  }
+
+  Result<void> on(const stream::Xattrs& r) REQUIRES(pool_lock) {
+    auto old = ANYFS_TRY(core_.meta->xattrs(ds_, r.object));
+    std::set<std::string, std::less<>> names;
+    for (const auto& [name, value] : r.values) names.insert(name);
+    for (const auto& [name, value] : old)
+      if (!names.contains(name)) ANYFS_CHECK(core_.meta->drop_xattr(ds_, r.object, name, tid_));
+    for (const auto& [name, value] : r.values)
+      if (std::find(old.begin(), old.end(), std::pair(name, value)) == old.end())
+        ANYFS_CHECK(core_.meta->put_xattr(ds_, r.object, name, value, tid_));
+    return {};
+  }
+
+  Result<void> on(const stream::Chunk& r) REQUIRES(pool_lock) {
+    report_.chunks++;
+    // Both checksums: the stored bytes' and the id's (the decoded bytes' SHA-256).
+    auto decoded = decode_chunk(r.id, r.chunk, true);
+    if (!decoded)
+      return fail(Errc::Corrupt, to_hex(r.id), fmt::format("a chunk in the stream is damaged: {}",
+                                                           decoded.error().message));
+    received_.insert(r.id);
+    if (ANYFS_TRY(core_.chunks->has(r.id))) return {};
+    ANYFS_CHECK(core_.chunks->put_placed(r.id, r.chunk, placement_));
+    core_.counters.wrote(r.chunk.stored.size());
+    report_.chunks_stored++;
+    return {};
+  }
+
+  Result<void> check_name(std::string_view name) {
+    if (name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos ||
+        name.find('\0') != std::string_view::npos || name.size() > 255)
+      return fail(Errc::Corrupt, std::string(name), "a directory entry with a name no directory may hold");
+    return {};
+  }
+
+  Result<void> unlink(Ino parent, std::string_view name, Ino child) REQUIRES(pool_lock) {
+    ANYFS_CHECK(core_.meta->drop_dirent(ds_, parent, name, tid_));
+    orphans_.insert(child);
+    return {};
+  }
+
+  PoolCore& core_;
+  const DatasetId ds_;
+  const Tid tid_;
+  const Placement placement_;
+  ReceiveReport& report_;
+  std::unordered_set<ChunkId, ChunkIdHash> received_;
+  std::set<Ino> orphans_;
+  Ino max_object_ = 0;
+};
+
+}  // namespace
+
+Result<ReceiveReport> PoolImpl::receive(std::string_view dataset, const ByteSource& source,
+                                        const ReceiveOptions& options) {
+  if (!dataset.empty()) ANYFS_CHECK(check_dataset_name(dataset));
+  ReceiveReport report;
+  report.dataset = std::string(dataset);
+  stream::StreamReader in([&](std::span<char> out) -> Result<std::size_t> {
+    auto n = ANYFS_TRY(source(out));
+    report.bytes += n;
+    if (options.progress) options.progress(report.bytes);
+    return n;
+  });
+  // The header decides what to check, before anything changes.
+  auto first = ANYFS_TRY(in.next());
+  const auto header = std::get<stream::Header>(std::move(first));
+  ANYFS_CHECK(check_snapshot_name(header.to_name));
+  report.snapshot = header.to_name;
+  report.guid = header.to_guid;
+  report.incremental = header.incremental();
+
+  PoolLock lock(core_->mu);
+  ANYFS_CHECK(check_writable("receive"));
+  std::optional<DatasetState> target;
+  if (auto found = dataset_state(dataset)) target = *found;
+  std::optional<NamedTid> base;
+  std::vector<NamedTid> newer;
+  bool changed = false;
+  if (!header.incremental()) {
+    if (target)
+      return fail(Errc::Exists, show(dataset),
+                  "a full stream makes a new dataset, and this one exists: receive into a new name, or send an "
+                  "incremental from a snapshot both sides have");
+    if (!dataset_state(parent_of(dataset)))
+      return fail(Errc::NotFound, show(dataset),
+                  fmt::format("its parent dataset {} does not exist (create it first)", show(parent_of(dataset))));
+  } else {
+    if (!target)
+      return fail(Errc::NotFound, show(dataset),
+                  "an incremental stream applies to the dataset holding its base, and there is no such dataset");
+    for (const auto& s : ANYFS_TRY(core_->history->names(target->id, NameKind::Snapshot)))
+      if (s.guid == header.from_guid) base = s;
+    if (!base)
+      return fail(Errc::NotFound, show(dataset),
+                  fmt::format("the stream's base (snapshot guid {} of {}, TID {} there) is not a snapshot of this "
+                              "dataset: send a full stream, or an incremental from a snapshot it has",
+                              header.from_guid, show(header.dataset), header.from_tid));
+    for (const auto& s : ANYFS_TRY(core_->history->names(target->id, NameKind::Snapshot)))
+      if (s.tid > base->tid) newer.push_back(s);
+    ANYFS_CHECK(core_->commit());
+    changed = !newer.empty() ||
+              !ANYFS_TRY(core_->history->changed_inodes(target->id, base->tid, k_tid_live)).empty();
+    if (changed && !options.force) {
+      std::string why = newer.empty() ? "it changed since @" + base->name
+                                      : fmt::format("it has snapshots newer than @{} (@{})", base->name,
+                                                    newer.back().name);
+      return fail(Errc::Busy, show(dataset),
+                  fmt::format("the target is not at the stream's base: {}; receive with force (-F) to roll it "
+                              "back to @{} first",
+                              why, base->name));
+    }
+    for (const auto& d : ANYFS_TRY(core_->history->datasets()))
+      for (const auto& s : newer)
+        if (d.origin && *d.origin == target->id && d.origin_tid == s.tid)
+          return fail(Errc::Busy, fmt::format("{}@{}", dataset, s.name),
+                      fmt::format("clone {} depends on it; destroy or promote the clone first", d.name));
+    ANYFS_CHECK(check_not_in_use(dataset));
+  }
+  if (target && !changed)
+    if (ANYFS_TRY(core_->history->name(target->id, header.to_name, NameKind::Snapshot)))
+      return fail(Errc::Exists, fmt::format("{}@{}", dataset, header.to_name), "a snapshot of this name exists");
+  ANYFS_CHECK(core_->commit());
+
+  // From here on every change is in one transaction group, committed at the end or rolled back.
+  auto applied = [&]() REQUIRES(pool_lock) -> Result<void> {
+    const std::string detail = fmt::format("{}@{}", header.dataset, header.to_name);
+    Tid tid = ANYFS_TRY(core_->begin_op(target ? target->id : ANYFS_TRY(dataset_state(parent_of(dataset))).id,
+                                        "receive", detail));
+    DatasetId id = 0;
+    if (!target) {
+      id = ANYFS_TRY(core_->meta->create_dataset(dataset, tid));
+      auto settings = ANYFS_TRY(settings_of(dataset));
+      if (settings.history != DatasetSettings::History::Off) ANYFS_CHECK(core_->history->set_history_from(id, tid));
+      ANYFS_CHECK(refresh_pin(*core_, id, settings));
+    } else {
+      id = target->id;
+      if (changed) {
+        auto settings = ANYFS_TRY(settings_of(dataset));
+        for (const auto& s : newer) ANYFS_CHECK(core_->history->drop_name(id, s.name, NameKind::Snapshot));
+        ANYFS_CHECK(refresh_pin(*core_, id, settings));
+        Tid keep = ANYFS_TRY(keep_to(*core_, id, settings));
+        ANYFS_TRY(core_->history->rollback(id, base->tid, tid, keep));
+        report.rolled_back = true;
+      }
+      if (ANYFS_TRY(core_->history->name(id, header.to_name, NameKind::Snapshot)))
+        return fail(Errc::Exists, fmt::format("{}@{}", dataset, header.to_name), "a snapshot of this name exists");
+    }
+    auto settings = ANYFS_TRY(settings_of(dataset));
+    Applier applier(*core_, id, tid, settings.placement, report);
+    while (!in.done()) ANYFS_CHECK(applier.apply(ANYFS_TRY(in.next())));
+    ANYFS_CHECK(applier.finish());
+    core_->counters.cover_ino(applier.max_object());
+    // The snapshot is the last operation of the group, as Pool::snapshot makes one.
+    Tid snap_tid = ANYFS_TRY(core_->begin_op(id, "snapshot", fmt::format("@{}", header.to_name)));
+    ANYFS_CHECK(core_->history->put_name({id, header.to_name, snap_tid, header.to_time_ns, header.to_guid},
+                                         NameKind::Snapshot));
+    report.tid = snap_tid;
+    ANYFS_CHECK(core_->commit());
+    return refresh_pin(*core_, id, settings);
+  }();
+  if (!applied) {
+    core_->abandon_txg();
+    if (auto open = open_dataset_named(dataset)) forget_dataset_cache(*open);
+    return std::unexpected(applied.error());
+  }
+  if (auto open = open_dataset_named(dataset)) forget_dataset_cache(*open);
+  prune_wanted_ = prune_wanted_ || report.rolled_back;
+  return report;
+}
+
+}  // namespace anyfs

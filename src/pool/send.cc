@@ -1,0 +1,241 @@
+// PoolImpl::send: a dataset's snapshot as a replication stream
+// (send/stream_format.h). A full stream walks the snapshot's tree from the
+// root; an incremental one reads only the inodes whose rows changed between
+// the base and the snapshot (HistoryStore::changed_inodes), and for each
+// sends what differs: names gone, then attributes, names added, extents
+// punched and added, and extended attributes.
+//
+// The chunk rule: a chunk goes with the first extent naming it, once per
+// stream, unless the same file referenced it at the base — then the receiver,
+// whose state at the base is the sender's, holds it. A chunk that merely
+// existed in the pool at the base (dedup, or referenced by a file since
+// removed) is sent: what the sender's pool holds says nothing of what the
+// receiver's does. From a bookmark, whose state may be pruned, every chunk
+// of a changed file goes.
+#include <fmt/format.h>
+
+#include <set>
+#include <unordered_set>
+
+#include "pool/history.h"
+#include "pool/pool_impl.h"
+#include "pool/state_reader.h"
+#include "send/stream_format.h"
+
+namespace anyfs {
+namespace {
+
+using NameSet = std::set<std::pair<Ino, std::string>>;
+
+NameSet name_set(const std::vector<DirentRecord>& names) {
+  NameSet out;
+  for (const auto& n : names) out.emplace(n.parent, n.name);
+  return out;
+}
+
+bool same_extent(const ExtentRecord& x, const ExtentRecord& y) {
+  return x.offset == y.offset && x.length == y.length && x.chunk == y.chunk && x.chunk_offset == y.chunk_offset;
+}
+
+class Sender {
+ public:
+  Sender(PoolCore& core, stream::StreamWriter& out, SendReport& report) : core_(core), out_(out), report_(report) {}
+
+  // Everything about `ino` as `now` has it that `then` (the base; null for a
+  // full stream) does not, its names excepted.
+  Result<void> object(StateReader& now, StateReader* then, const InodeRecord& rec) REQUIRES(pool_lock) {
+    ANYFS_CHECK(out_.write(stream::Object{rec}));
+    report_.objects++;
+    auto [extents, xattrs] = ANYFS_TRY(now.content(rec.ino));
+    std::vector<ExtentRecord> old_extents;
+    std::vector<std::pair<std::string, std::string>> old_xattrs;
+    if (then) std::tie(old_extents, old_xattrs) = ANYFS_TRY(then->content(rec.ino));
+    if (xattrs != old_xattrs) ANYFS_CHECK(out_.write(stream::Xattrs{rec.ino, xattrs}));
+    if (rec.kind != FileKind::Regular) return {};
+    // Both lists are sorted by offset.
+    std::unordered_set<ChunkId, ChunkIdHash> held;
+    for (const auto& e : old_extents) held.insert(e.chunk);
+    std::size_t j = 0;
+    for (const auto& e : old_extents) {
+      while (j < extents.size() && extents[j].offset < e.offset) ++j;
+      if (j < extents.size() && same_extent(extents[j], e)) continue;
+      ANYFS_CHECK(out_.write(stream::Punch{rec.ino, e.offset}));
+    }
+    j = 0;
+    for (const auto& e : extents) {
+      while (j < old_extents.size() && old_extents[j].offset < e.offset) ++j;
+      if (j < old_extents.size() && same_extent(old_extents[j], e)) continue;
+      if (!held.contains(e.chunk) && sent_.insert(e.chunk).second) {
+        auto stored = ANYFS_TRY(core_.chunks->get(e.chunk));
+        ANYFS_CHECK(out_.write(stream::Chunk{e.chunk, std::move(stored)}));
+      }
+      ANYFS_CHECK(out_.write(stream::Extent{e}));
+    }
+    return {};
+  }
+
+  // The whole tree of `now`, from the root: each inode once (before the
+  // names linking it), however many names it has.
+  Result<void> full(StateReader& now) REQUIRES(pool_lock) {
+    auto root = ANYFS_TRY(now.inode(k_root_ino));
+    if (!root) return fail(Errc::Corrupt, "/", "the snapshot has no root directory");
+    std::set<Ino> seen{k_root_ino};
+    std::vector<Ino> dirs{k_root_ino};
+    ANYFS_CHECK(object(now, nullptr, *root));
+    while (!dirs.empty()) {
+      Ino dir = dirs.back();
+      dirs.pop_back();
+      for (const auto& entry : ANYFS_TRY(now.list_dir(dir))) {
+        if (seen.insert(entry.ino).second) {
+          auto rec = ANYFS_TRY(now.inode(entry.ino));
+          if (!rec)
+            return fail(Errc::Corrupt, entry.name,
+                        fmt::format("a directory entry names inode {}, which the snapshot lacks", entry.ino));
+          ANYFS_CHECK(object(now, nullptr, *rec));
+          if (rec->kind == FileKind::Directory) dirs.push_back(entry.ino);
+        }
+        ANYFS_CHECK(out_.write(stream::Link{entry}));
+      }
+    }
+    return {};
+  }
+
+  // What changed between `then` and `now`, inode by inode. Every name that
+  // goes is unlinked before any is linked, so that a name moving from one
+  // inode to another (a rename over a file) lands on the right one; inodes
+  // gone are freed last.
+  Result<void> incremental(StateReader& now, StateReader& then, const std::vector<Ino>& changed) REQUIRES(pool_lock) {
+    for (Ino ino : changed) {
+      auto old_names = ANYFS_TRY(then.names(ino));
+      if (old_names.empty()) continue;
+      const NameSet kept = name_set(ANYFS_TRY(now.names(ino)));
+      for (const auto& n : old_names)
+        if (!kept.contains({n.parent, n.name})) ANYFS_CHECK(out_.write(stream::Unlink{n.parent, n.name}));
+    }
+    std::vector<Ino> gone;
+    for (Ino ino : changed) {
+      auto rec = ANYFS_TRY(now.inode(ino));
+      if (!rec) {
+        if (ANYFS_TRY(then.inode(ino))) gone.push_back(ino);
+        continue;
+      }
+      ANYFS_CHECK(object(now, &then, *rec));
+      const NameSet had = name_set(ANYFS_TRY(then.names(ino)));
+      for (const auto& n : ANYFS_TRY(now.names(ino)))
+        if (!had.contains({n.parent, n.name})) ANYFS_CHECK(out_.write(stream::Link{n}));
+    }
+    for (Ino ino : gone) ANYFS_CHECK(out_.write(stream::Free{ino}));
+    return {};
+  }
+
+  // What changed since a bookmark: its state is no longer readable (the
+  // rows only it saw may be pruned), so each changed inode goes whole — its
+  // attributes, all its extents (every one dropped first) and their chunks,
+  // a directory's entries — and the receiver, which has that state, works
+  // out what went: a name missing from a directory's entries is removed, and
+  // an inode left without names goes with it.
+  Result<void> complete(StateReader& now, const std::vector<Ino>& changed) REQUIRES(pool_lock) {
+    for (Ino ino : changed) {
+      auto rec = ANYFS_TRY(now.inode(ino));
+      if (!rec) continue;
+      if (rec->kind == FileKind::Regular) ANYFS_CHECK(out_.write(stream::Punch{ino, stream::k_every_extent}));
+      ANYFS_CHECK(object(now, nullptr, *rec));
+      if (rec->kind == FileKind::Directory)
+        ANYFS_CHECK(out_.write(stream::Entries{ino, ANYFS_TRY(now.list_dir(ino))}));
+    }
+    return {};
+  }
+
+ private:
+  PoolCore& core_;
+  stream::StreamWriter& out_;
+  SendReport& report_;
+  std::unordered_set<ChunkId, ChunkIdHash> sent_;
+};
+
+}  // namespace
+
+Result<SendReport> PoolImpl::send(std::string_view dataset, std::string_view snapshot, const SendOptions& options,
+                                  const ByteSink& sink) {
+  PoolLock lock(core_->mu);
+  ANYFS_CHECK(core_->begin_read());
+  if (!core_->read_only) ANYFS_CHECK(core_->commit());
+  auto state = ANYFS_TRY(dataset_state(dataset));
+  const std::string shown = dataset.empty() ? "(root)" : std::string(dataset);
+  auto snap = ANYFS_TRY(core_->history->name(state.id, snapshot, NameKind::Snapshot));
+  if (!snap) return fail(Errc::NotFound, fmt::format("{}@{}", dataset, snapshot), "no such snapshot");
+
+  std::optional<NamedTid> base;
+  if (options.from) {
+    std::string_view from = *options.from;
+    NameKind kind = NameKind::Snapshot;
+    if (from.starts_with('#')) {
+      kind = NameKind::Bookmark;
+      from.remove_prefix(1);
+    } else if (auto at = from.find('@'); at != std::string_view::npos) {
+      if (from.substr(0, at) != dataset)
+        return fail(Errc::InvalidArgument, std::string(from),
+                    fmt::format("the base of an incremental must be of the dataset sent, {}", shown));
+      from.remove_prefix(at + 1);
+    }
+    base = ANYFS_TRY(core_->history->name(state.id, from, kind));
+    if (!base)
+      return fail(Errc::NotFound, std::string(*options.from),
+                  fmt::format("dataset {} has no {} of this name", shown,
+                              kind == NameKind::Bookmark ? "bookmark" : "snapshot"));
+    if (base->tid >= snap->tid)
+      return fail(Errc::InvalidArgument, std::string(*options.from),
+                  fmt::format("the base (TID {}) is not older than @{} (TID {})", base->tid, snapshot, snap->tid));
+    if (base->guid.empty())
+      return fail(Errc::InvalidArgument, std::string(*options.from), "the base has no guid (made by an older anyfs)");
+  }
+
+  SendReport report;
+  report.incremental = base.has_value();
+  report.from_tid = base ? base->tid : 0;
+  report.to_tid = snap->tid;
+  report.to_guid = snap->guid;
+  stream::StreamWriter out([&](std::string_view bytes) -> Result<void> {
+    ANYFS_CHECK(sink(bytes));
+    if (options.progress) options.progress(out.bytes());
+    return {};
+  });
+  auto uuid = ANYFS_TRY(core_->meta->setting("uuid"));
+  stream::Header header;
+  header.pool_uuid = uuid.value_or("");
+  header.dataset = std::string(dataset);
+  if (base) {
+    header.from_guid = base->guid;
+    header.from_tid = base->tid;
+  }
+  header.to_guid = snap->guid;
+  header.to_tid = snap->tid;
+  header.to_name = snap->name;
+  header.to_time_ns = snap->time_ns;
+  ANYFS_CHECK(out.write(header));
+
+  const auto origins = ANYFS_TRY(origins_of(state));
+  StateReader now(*core_, state.id, snap->tid, origins);
+  Sender sender(*core_, out, report);
+  if (base) {
+    auto changed = ANYFS_TRY(core_->history->changed_inodes(state.id, base->tid, snap->tid));
+    // A snapshot's state can be read: send the difference. A bookmark's may be gone.
+    if (ANYFS_TRY(core_->history->name(state.id, base->name, NameKind::Snapshot)) &&
+        !options.from->starts_with('#')) {
+      StateReader then(*core_, state.id, base->tid, origins);
+      ANYFS_CHECK(sender.incremental(now, then, changed));
+    } else {
+      ANYFS_CHECK(sender.complete(now, changed));
+    }
+  } else {
+    ANYFS_CHECK(sender.full(now));
+  }
+  ANYFS_CHECK(out.end());
+  report.bytes = out.bytes();
+  report.records = out.records() + 1;
+  report.chunks = out.chunks();
+  report.chunk_bytes = out.chunk_bytes();
+  return report;
+}
+
+}  // namespace anyfs
