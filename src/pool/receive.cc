@@ -18,6 +18,7 @@
 #include "pool/history.h"
 #include "pool/location.h"
 #include "pool/pool_impl.h"
+#include "pool/state_reader.h"
 #include "send/stream_format.h"
 
 namespace anyfs {
@@ -28,6 +29,32 @@ std::string show(std::string_view dataset) { return dataset.empty() ? "(root)" :
 std::string parent_of(std::string_view name) {
   auto slash = name.rfind('/');
   return std::string(slash == std::string_view::npos ? std::string_view() : name.substr(0, slash));
+}
+
+// Whether anything but access times changed in the inodes `changed` from
+// `then` to `now`: reading a received dataset moves its access times, which
+// must not make the next incremental need force (the stream sets them anyway).
+Result<bool> changed_beyond_atimes(StateReader& then, StateReader& now, const std::vector<Ino>& changed)
+    REQUIRES(pool_lock) {
+  for (Ino ino : changed) {
+    auto a = ANYFS_TRY(then.inode(ino));
+    auto b = ANYFS_TRY(now.inode(ino));
+    if (!a || !b) return true;
+    auto same = [](const InodeRecord& x, const InodeRecord& y) {
+      return x.kind == y.kind && x.mode == y.mode && x.uid == y.uid && x.gid == y.gid && x.nlink == y.nlink &&
+             x.size == y.size && x.mtime_ns == y.mtime_ns && x.ctime_ns == y.ctime_ns && x.btime_ns == y.btime_ns &&
+             x.rdev == y.rdev && x.target == y.target && x.project == y.project && x.generation == y.generation;
+    };
+    if (!same(*a, *b)) return true;
+    auto names_a = ANYFS_TRY(then.names(ino)), names_b = ANYFS_TRY(now.names(ino));
+    if (names_a.size() != names_b.size()) return true;
+    for (std::size_t i = 0; i < names_a.size(); ++i)
+      if (names_a[i].parent != names_b[i].parent || names_a[i].name != names_b[i].name) return true;
+    auto [extents_a, xattrs_a] = ANYFS_TRY(then.content(ino));
+    auto [extents_b, xattrs_b] = ANYFS_TRY(now.content(ino));
+    if (!same_extents(extents_a, extents_b) || xattrs_a != xattrs_b) return true;
+  }
+  return false;
 }
 
 // Applies records to dataset `ds` as operation `tid`.
@@ -223,7 +250,8 @@ Result<ReceiveReport> PoolImpl::receive(std::string_view dataset, const ByteSour
   if (auto found = dataset_state(dataset)) target = *found;
   std::optional<NamedTid> base;
   std::vector<NamedTid> newer;
-  bool changed = false;
+  bool changed = false;  // beyond access times: needs force
+  bool drifted = false;  // at all: rolled back to the base in the receive's transaction
   if (!header.incremental()) {
     if (target)
       return fail(Errc::Exists, show(dataset),
@@ -246,8 +274,15 @@ Result<ReceiveReport> PoolImpl::receive(std::string_view dataset, const ByteSour
     for (const auto& s : ANYFS_TRY(core_->history->names(target->id, NameKind::Snapshot)))
       if (s.tid > base->tid) newer.push_back(s);
     ANYFS_CHECK(core_->commit());
-    changed = !newer.empty() ||
-              !ANYFS_TRY(core_->history->changed_inodes(target->id, base->tid, k_tid_live)).empty();
+    auto touched = ANYFS_TRY(core_->history->changed_inodes(target->id, base->tid, k_tid_live));
+    drifted = !newer.empty() || !touched.empty();
+    if (newer.empty()) {
+      const auto origins = ANYFS_TRY(origins_of(*target));
+      StateReader then(*core_, target->id, base->tid, origins), now(*core_, target->id, k_tid_live, origins);
+      changed = ANYFS_TRY(changed_beyond_atimes(then, now, touched));
+    } else {
+      changed = true;
+    }
     if (changed && !options.force) {
       std::string why = newer.empty() ? "it changed since @" + base->name
                                       : fmt::format("it has snapshots newer than @{} (@{})", base->name,
@@ -282,13 +317,15 @@ Result<ReceiveReport> PoolImpl::receive(std::string_view dataset, const ByteSour
       ANYFS_CHECK(refresh_pin(*core_, id, settings));
     } else {
       id = target->id;
-      if (changed) {
+      // Access times moved by reads go back to the base's too, so that the
+      // result is the sender's snapshot exactly.
+      if (drifted) {
         auto settings = ANYFS_TRY(settings_of(dataset));
         for (const auto& s : newer) ANYFS_CHECK(core_->history->drop_name(id, s.name, NameKind::Snapshot));
         ANYFS_CHECK(refresh_pin(*core_, id, settings));
         Tid keep = ANYFS_TRY(keep_to(*core_, id, settings));
         ANYFS_TRY(core_->history->rollback(id, base->tid, tid, keep));
-        report.rolled_back = true;
+        report.rolled_back = changed;
       }
       if (ANYFS_TRY(core_->history->name(id, header.to_name, NameKind::Snapshot)))
         return fail(Errc::Exists, fmt::format("{}@{}", dataset, header.to_name), "a snapshot of this name exists");
