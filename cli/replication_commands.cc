@@ -72,7 +72,7 @@ nlohmann::json send_json(const SendReport& r, bool dry_run) {
 
 Runner setup_send(CLI::App& app) {
   struct Args {
-    std::string snapshot, from, output;
+    std::string snapshot, from, output, token;
     bool dry_run = false;
   };
   auto a = std::make_shared<Args>();
@@ -83,14 +83,20 @@ Runner setup_send(CLI::App& app) {
       "  anyfs -p a.anyfs send home@mon | anyfs -p b.anyfs receive backup/home\n"
       "  anyfs -p a.anyfs send -i @mon home@tue -o tue.stream\n"
       "  anyfs -p a.anyfs send -i '#mon' home@wed | ssh host anyfs -p b.anyfs receive backup/home");
-  app.add_option("snapshot", a->snapshot, "DATASET@SNAP to send (@SNAP: the root dataset's)")->required();
+  app.add_option("snapshot", a->snapshot, "DATASET@SNAP to send (@SNAP: the root dataset's)");
+  app.add_option("-t,--resume", a->token,
+                 "Send the rest of a stream a resumable receive (receive -s) kept part of: the token its target's "
+                 "receive_resume_token property shows");
   app.add_option("-i,--incremental", a->from,
                  "Send only the changes since this base: @SNAP, #BOOKMARK (quote it in a shell), or "
                  "DATASET@SNAP / DATASET#BOOKMARK of the same dataset");
   app.add_option("-o,--output", a->output, "Write the stream to this file (default: standard output)");
   app.add_flag("-n,--dry-run", a->dry_run, "Write nothing; print the size the stream would have");
   return [a](Context& ctx) {
-    auto spec = sent_snapshot(a->snapshot);
+    if (a->snapshot.empty() == a->token.empty())
+      return ctx.report(Error{Errc::InvalidArgument, "", "name the snapshot to send (DATASET@SNAP), or resume with "
+                                                         "-t TOKEN — one of the two"});
+    auto spec = a->token.empty() ? sent_snapshot(a->snapshot) : Result<SnapshotSpec>(SnapshotSpec{});
     if (!spec) return ctx.report(spec.error());
     int fd = STDOUT_FILENO;
     std::string name = "standard output";
@@ -106,6 +112,11 @@ Runner setup_send(CLI::App& app) {
     ProgressLine progress(ctx);
     const auto started = std::chrono::steady_clock::now();
     SendOptions options;
+    if (!a->token.empty()) {
+      if (!a->from.empty())
+        return ctx.report(Error{Errc::InvalidArgument, "", "-t takes the base from the token; drop -i"});
+      options.resume_token = a->token;
+    }
     if (!a->from.empty()) {
       auto base = base_of(a->from, spec->dataset);
       if (!base) return ctx.report(base.error());
@@ -123,7 +134,7 @@ Runner setup_send(CLI::App& app) {
       if (fd != STDOUT_FILENO && ::fsync(fd) != 0) return std::unexpected(os_error(name, "syncing the output"));
       std::string human = fmt::format(
           "{} {} stream of {}{}: {} ({} objects, {} chunks of {}){}", a->dry_run ? "would send" : "sent",
-          report.incremental ? "an incremental" : "a full", a->snapshot,
+          report.incremental ? "an incremental" : "a full", a->token.empty() ? a->snapshot : "the resumed stream",
           report.incremental ? fmt::format(" from TID {}", report.from_tid) : std::string(), human_bytes(report.bytes),
           report.objects, report.chunks, human_bytes(report.chunk_bytes),
           a->dry_run ? "" : fmt::format(" at {}", rate(report.bytes, started)));
@@ -143,7 +154,7 @@ Runner setup_send(CLI::App& app) {
 Runner setup_receive(CLI::App& app) {
   struct Args {
     std::string dataset, input;
-    bool force = false;
+    bool force = false, resumable = false, abort = false;
   };
   auto a = std::make_shared<Args>();
   app.description(
@@ -155,7 +166,19 @@ Runner setup_receive(CLI::App& app) {
   app.add_flag("-F,--force", a->force,
                "Roll the target back to the stream's base first when it changed since (destroys its newer "
                "snapshots)");
+  app.add_flag("-s,--resumable", a->resumable,
+               "Keep what arrives: if the stream stops early, the target's receive_resume_token property tells "
+               "`send -t` where to go on from");
+  app.add_flag("-A,--abort", a->abort, "Discard what a resumable receive into DATASET kept, and read no stream");
   return [a](Context& ctx) {
+    if (a->abort) {
+      return with_pool(ctx, [&](Pool& pool) -> Result<void> {
+        ANYFS_CHECK(pool.abort_receive(a->dataset));
+        ctx.print({{"dataset", a->dataset}, {"aborted", true}},
+                  fmt::format("discarded the resumable receive into {}", a->dataset.empty() ? "(root)" : a->dataset));
+        return {};
+      });
+    }
     int fd = STDIN_FILENO;
     std::string name = "standard input";
     if (!a->input.empty() && a->input != "-") {
@@ -170,6 +193,7 @@ Runner setup_receive(CLI::App& app) {
     const auto started = std::chrono::steady_clock::now();
     ReceiveOptions options;
     options.force = a->force;
+    options.resumable = a->resumable;
     options.progress = [&](std::uint64_t bytes) {
       progress.show(fmt::format("receive: {} ({})", human_bytes(bytes), rate(bytes, started)));
     };
@@ -212,9 +236,9 @@ Runner setup_receive(CLI::App& app) {
 
 const std::vector<Command>& replication_commands() {
   static const std::vector<Command> k_commands = {
-      {"send", "Write a replication stream of a snapshot: send [-i BASE] DATASET@SNAP [-o FILE]", Access::Read,
+      {"send", "Write a replication stream of a snapshot: send [-i BASE] DATASET@SNAP | -t TOKEN [-o FILE]", Access::Read,
        setup_send},
-      {"receive", "Apply a replication stream from stdin, all or nothing: receive [-F] DATASET", Access::Write,
+      {"receive", "Apply a replication stream from stdin, all or nothing: receive [-F] [-s] [-A] DATASET", Access::Write,
        setup_receive},
   };
   return k_commands;

@@ -282,6 +282,9 @@ class Pool {
   // Unsupported (a newer stream format); ReadOnly.
   virtual Result<ReceiveReport> receive(std::string_view dataset, const ByteSource& source,
                                         const ReceiveOptions& options = {}) = 0;
+  // Discards what a resumable receive into `dataset` kept (`receive -A`).
+  // Errors: NotFound (none under way), ReadOnly.
+  virtual Result<void> abort_receive(std::string_view dataset) = 0;
 
   // Commits the open transaction group durably.
   virtual Result<void> sync() = 0;

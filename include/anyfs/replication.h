@@ -36,6 +36,12 @@ struct SendOptions {
   // destroyed snapshot's place, so incrementals go on after it is gone. Unset:
   // a full stream.
   std::optional<std::string> from = std::nullopt;
+  // Continues a resumable receive that stopped (`send -t`): the token its
+  // target's receive_resume_token property shows. The stream then starts
+  // where the receiver's kept bytes end (the snapshot and base come from the
+  // token; send's dataset and snapshot arguments may be empty). The part the
+  // receiver has is made again and skipped, not sent.
+  std::optional<std::string> resume_token = std::nullopt;
   // Called as the stream grows, with the bytes written so far.
   std::function<void(std::uint64_t bytes)> progress = nullptr;
 };
@@ -44,7 +50,7 @@ struct SendReport {
   bool incremental = false;
   std::uint64_t from_tid = 0, to_tid = 0;
   std::string to_guid;
-  std::uint64_t bytes = 0;        // the whole stream
+  std::uint64_t bytes = 0;        // the whole stream (resumed: what was written)
   std::uint64_t records = 0;
   std::uint64_t objects = 0;      // files, directories, links... sent (changed ones, for an incremental)
   std::uint64_t chunks = 0;       // chunks sent (each once), as stored
@@ -57,6 +63,13 @@ struct ReceiveOptions {
   // in the same transaction as the receive: without it such a receive is
   // refused. `receive -F`.
   bool force = false;
+  // Keep what arrives (`receive -s`): the stream is kept in the pool as it
+  // comes, and applied all at once when its end has arrived and checked out.
+  // A stream that stops early (cut, killed, damaged) leaves what arrived
+  // kept and the target's receive_resume_token property set; `send -t` with
+  // that token sends the rest, which receive then takes (resumable or not),
+  // and Pool::abort_receive discards it.
+  bool resumable = false;
   // Called as the stream is read, with the bytes read so far.
   std::function<void(std::uint64_t bytes)> progress = nullptr;
 };

@@ -48,6 +48,14 @@ struct TxlogEntry {
   std::string detail;
 };
 
+// A resumable receive under way (`receive -s`): the stream's bytes kept so
+// far, as numbered pieces, and the token that `send -t` resumes from.
+struct PartialReceive {
+  std::string token;
+  std::uint64_t bytes = 0;   // kept so far: whole records only
+  std::uint64_t pieces = 0;  // spool pieces 0..pieces-1
+};
+
 class MetaStore {
  public:
   virtual ~MetaStore() = default;
@@ -148,6 +156,14 @@ class MetaStore {
 
   // --- Transaction log ----------------------------------------------------------------
   virtual Result<void> log(const TxlogEntry& entry) = 0;
+
+  // --- Resumable receives, by target dataset name ----------------------------------------
+  virtual Result<std::optional<PartialReceive>> partial_receive(std::string_view target) = 0;
+  // Adds piece number `partial.pieces - 1` (`bytes`) and records `partial`.
+  virtual Result<void> spool(std::string_view target, const PartialReceive& partial, std::string_view bytes) = 0;
+  virtual Result<std::string> spool_piece(std::string_view target, std::uint64_t seq) = 0;
+  // Forgets the receive and its pieces.
+  virtual Result<void> drop_partial_receive(std::string_view target) = 0;
 };
 
 // The SQLite MetaStore over an open connection (which the pool shares with the

@@ -75,6 +75,8 @@ CREATE TABLE txlog(tid INTEGER PRIMARY KEY, time INTEGER NOT NULL, ds INTEGER NO
 // snapshot gets a random 128-bit guid, kept by its bookmarks and carried by
 // send streams, so that a receiver knows an incremental's base by identity
 // rather than by name or TID. Snapshots made before get theirs here.
+// `receive_partial` and `receive_spool` keep a resumable receive's stream
+// while it arrives (`receive -s`), by target dataset name.
 constexpr const char* k_migrations[] = {
     R"sql(
 ALTER TABLE datasets ADD COLUMN origin INTEGER;
@@ -119,6 +121,9 @@ CREATE INDEX chunk_copies_volume ON chunk_copies(volume, chunk);
 ALTER TABLE snapshots ADD COLUMN guid TEXT NOT NULL DEFAULT '';
 ALTER TABLE bookmarks ADD COLUMN guid TEXT NOT NULL DEFAULT '';
 UPDATE snapshots SET guid = lower(hex(randomblob(16)));
+CREATE TABLE receive_partial(target TEXT PRIMARY KEY, token TEXT NOT NULL, bytes INTEGER NOT NULL,
+  pieces INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE receive_spool(target TEXT NOT NULL, seq INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(target, seq));
 UPDATE bookmarks SET guid = coalesce((SELECT s.guid FROM snapshots s WHERE s.ds = bookmarks.ds AND s.tid = bookmarks.tid),
   lower(hex(randomblob(16))));
 )sql",

@@ -8,6 +8,7 @@
 
 #include "meta/meta_store.h"
 #include "meta/sqlite_rows.h"
+#include <fmt/format.h>
 #include "util/clock.h"
 #include "util/sqlite.h"
 
@@ -435,6 +436,38 @@ class SqliteMetaStore final : public MetaStore {
   // A chunk whose changes sum to 0 still gets its row when it has none: it was
   // stored and let go inside one transaction (data flushed, then overwritten),
   // and without a row it would be an orphan that only gc finds.
+  // --- Resumable receives ---
+  Result<std::optional<PartialReceive>> partial_receive(std::string_view target) override {
+    auto stmt = ANYFS_TRY(db_.prepare("SELECT token, bytes, pieces FROM receive_partial WHERE target = ?1"));
+    stmt.bind_text(1, target);
+    if (!ANYFS_TRY(stmt.step())) return std::optional<PartialReceive>();
+    return std::optional<PartialReceive>(PartialReceive{stmt.column_string(0), stmt.column_u64(1), stmt.column_u64(2)});
+  }
+  Result<void> spool(std::string_view target, const PartialReceive& partial, std::string_view bytes) override {
+    auto piece = ANYFS_TRY(db_.prepare("INSERT INTO receive_spool(target, seq, data) VALUES(?1, ?2, ?3)"));
+    piece.bind_text(1, target).bind(2, partial.pieces - 1).bind_blob(3, bytes);
+    ANYFS_CHECK(piece.run());
+    auto row = ANYFS_TRY(db_.prepare("INSERT OR REPLACE INTO receive_partial(target, token, bytes, pieces) "
+                                     "VALUES(?1, ?2, ?3, ?4)"));
+    row.bind_text(1, target).bind_text(2, partial.token).bind(3, partial.bytes).bind(4, partial.pieces);
+    return row.run();
+  }
+  Result<std::string> spool_piece(std::string_view target, std::uint64_t seq) override {
+    auto stmt = ANYFS_TRY(db_.prepare("SELECT data FROM receive_spool WHERE target = ?1 AND seq = ?2"));
+    stmt.bind_text(1, target).bind(2, seq);
+    if (!ANYFS_TRY(stmt.step()))
+      return fail(Errc::Corrupt, std::string(target), fmt::format("piece {} of a resumable receive is missing", seq));
+    return std::string(stmt.column_blob(0));
+  }
+  Result<void> drop_partial_receive(std::string_view target) override {
+    auto pieces = ANYFS_TRY(db_.prepare("DELETE FROM receive_spool WHERE target = ?1"));
+    pieces.bind_text(1, target);
+    ANYFS_CHECK(pieces.run());
+    auto row = ANYFS_TRY(db_.prepare("DELETE FROM receive_partial WHERE target = ?1"));
+    row.bind_text(1, target);
+    return row.run();
+  }
+
   Result<void> flush_refs() {
     std::int64_t now = wall_clock_ns();
     for (const auto& [chunk, delta] : pending_refs_) {

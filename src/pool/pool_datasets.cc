@@ -263,7 +263,11 @@ Result<std::string> PoolImpl::get_property(std::string_view dataset, std::string
 Result<std::vector<Pool::PropertyValue>> PoolImpl::properties(std::string_view dataset) {
   PoolLock lock(core_->mu);
   ANYFS_CHECK(core_->begin_read());
-  return effective_properties(dataset);
+  auto out = ANYFS_TRY(effective_properties(dataset));
+  // Read-only: what `send -t` resumes a kept receive into this dataset from.
+  if (auto partial = ANYFS_TRY(core_->meta->partial_receive(dataset)))
+    out.push_back({"receive_resume_token", partial->token, "-"});
+  return out;
 }
 
 std::map<std::string, DatasetSettings::History, std::less<>> PoolImpl::history_modes(std::string_view name) {

@@ -17,6 +17,20 @@
 
 namespace anyfs {
 
+namespace stream {
+struct Header;
+class StreamReader;
+}  // namespace stream
+
+// What a receive found about its target before changing anything (receive.cc).
+struct ReceivePlan {
+  std::optional<DatasetState> target;  // unset: a full stream makes it
+  std::optional<NamedTid> base;        // an incremental's base snapshot there
+  std::vector<NamedTid> newer;         // snapshots after the base (force destroys them)
+  bool changed = false;                // beyond access times since the base: needs force
+  bool drifted = false;                // at all: rolled back to the base first
+};
+
 class PoolImpl final : public Pool {
  public:
   explicit PoolImpl(std::shared_ptr<PoolCore> core) : core_(std::move(core)) {}
@@ -64,6 +78,7 @@ class PoolImpl final : public Pool {
                           const ByteSink& sink) override;
   Result<ReceiveReport> receive(std::string_view dataset, const ByteSource& source,
                                 const ReceiveOptions& options) override;
+  Result<void> abort_receive(std::string_view dataset) override;
 
   // --- The pool (pool.cc) ---
   Result<void> sync() override;
@@ -106,6 +121,14 @@ class PoolImpl final : public Pool {
   bool background_prune_step() REQUIRES(pool_lock);
   Result<bool> prune_step_locked(std::size_t limit, PruneReport& report) REQUIRES(pool_lock);
   void commit_timer();
+  // receive.cc: a receive's checks of its target against the stream's
+  // header, then the transaction group that applies the rest of `in` (and
+  // drops the kept bytes of a resumable receive of `dataset`, when
+  // `drop_partial`), committed only after its end record checked out.
+  Result<ReceivePlan> plan_receive(std::string_view dataset, const stream::Header& header,
+                                   const ReceiveOptions& options) REQUIRES(pool_lock);
+  Result<void> apply_stream(std::string_view dataset, const stream::Header& header, const ReceivePlan& plan,
+                            stream::StreamReader& in, bool drop_partial, ReceiveReport& report) REQUIRES(pool_lock);
 
   std::shared_ptr<PoolCore> core_;
   std::map<std::string, std::shared_ptr<Dataset>, std::less<>> open_ GUARDED_BY(pool_lock);

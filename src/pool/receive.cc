@@ -225,87 +225,72 @@ class Applier {
 
 }  // namespace
 
-Result<ReceiveReport> PoolImpl::receive(std::string_view dataset, const ByteSource& source,
-                                        const ReceiveOptions& options) {
-  if (!dataset.empty()) ANYFS_CHECK(check_dataset_name(dataset));
-  ReceiveReport report;
-  report.dataset = std::string(dataset);
-  stream::StreamReader in([&](std::span<char> out) -> Result<std::size_t> {
-    auto n = ANYFS_TRY(source(out));
-    report.bytes += n;
-    if (options.progress) options.progress(report.bytes);
-    return n;
-  });
-  // The header decides what to check, before anything changes.
-  auto first = ANYFS_TRY(in.next());
-  const auto header = std::get<stream::Header>(std::move(first));
+Result<ReceivePlan> PoolImpl::plan_receive(std::string_view dataset, const stream::Header& header,
+                                           const ReceiveOptions& options) {
   ANYFS_CHECK(check_snapshot_name(header.to_name));
-  report.snapshot = header.to_name;
-  report.guid = header.to_guid;
-  report.incremental = header.incremental();
-
-  PoolLock lock(core_->mu);
-  ANYFS_CHECK(check_writable("receive"));
-  std::optional<DatasetState> target;
-  if (auto found = dataset_state(dataset)) target = *found;
-  std::optional<NamedTid> base;
-  std::vector<NamedTid> newer;
-  bool changed = false;  // beyond access times: needs force
-  bool drifted = false;  // at all: rolled back to the base in the receive's transaction
+  ReceivePlan plan;
+  if (auto found = dataset_state(dataset)) plan.target = *found;
   if (!header.incremental()) {
-    if (target)
+    if (plan.target)
       return fail(Errc::Exists, show(dataset),
                   "a full stream makes a new dataset, and this one exists: receive into a new name, or send an "
                   "incremental from a snapshot both sides have");
     if (!dataset_state(parent_of(dataset)))
       return fail(Errc::NotFound, show(dataset),
                   fmt::format("its parent dataset {} does not exist (create it first)", show(parent_of(dataset))));
-  } else {
-    if (!target)
-      return fail(Errc::NotFound, show(dataset),
-                  "an incremental stream applies to the dataset holding its base, and there is no such dataset");
-    for (const auto& s : ANYFS_TRY(core_->history->names(target->id, NameKind::Snapshot)))
-      if (s.guid == header.from_guid) base = s;
-    if (!base)
-      return fail(Errc::NotFound, show(dataset),
-                  fmt::format("the stream's base (snapshot guid {} of {}, TID {} there) is not a snapshot of this "
-                              "dataset: send a full stream, or an incremental from a snapshot it has",
-                              header.from_guid, show(header.dataset), header.from_tid));
-    for (const auto& s : ANYFS_TRY(core_->history->names(target->id, NameKind::Snapshot)))
-      if (s.tid > base->tid) newer.push_back(s);
-    ANYFS_CHECK(core_->commit());
-    auto touched = ANYFS_TRY(core_->history->changed_inodes(target->id, base->tid, k_tid_live));
-    drifted = !newer.empty() || !touched.empty();
-    if (newer.empty()) {
-      const auto origins = ANYFS_TRY(origins_of(*target));
-      StateReader then(*core_, target->id, base->tid, origins), now(*core_, target->id, k_tid_live, origins);
-      changed = ANYFS_TRY(changed_beyond_atimes(then, now, touched));
-    } else {
-      changed = true;
-    }
-    if (changed && !options.force) {
-      std::string why = newer.empty() ? "it changed since @" + base->name
-                                      : fmt::format("it has snapshots newer than @{} (@{})", base->name,
-                                                    newer.back().name);
-      return fail(Errc::Busy, show(dataset),
-                  fmt::format("the target is not at the stream's base: {}; receive with force (-F) to roll it "
-                              "back to @{} first",
-                              why, base->name));
-    }
-    for (const auto& d : ANYFS_TRY(core_->history->datasets()))
-      for (const auto& s : newer)
-        if (d.origin && *d.origin == target->id && d.origin_tid == s.tid)
-          return fail(Errc::Busy, fmt::format("{}@{}", dataset, s.name),
-                      fmt::format("clone {} depends on it; destroy or promote the clone first", d.name));
-    ANYFS_CHECK(check_not_in_use(dataset));
+    return plan;
   }
-  if (target && !changed)
-    if (ANYFS_TRY(core_->history->name(target->id, header.to_name, NameKind::Snapshot)))
-      return fail(Errc::Exists, fmt::format("{}@{}", dataset, header.to_name), "a snapshot of this name exists");
+  if (!plan.target)
+    return fail(Errc::NotFound, show(dataset),
+                "an incremental stream applies to the dataset holding its base, and there is no such dataset");
+  const auto& target = *plan.target;
+  for (const auto& s : ANYFS_TRY(core_->history->names(target.id, NameKind::Snapshot)))
+    if (s.guid == header.from_guid) plan.base = s;
+  if (!plan.base)
+    return fail(Errc::NotFound, show(dataset),
+                fmt::format("the stream's base (snapshot guid {} of {}, TID {} there) is not a snapshot of this "
+                            "dataset: send a full stream, or an incremental from a snapshot it has",
+                            header.from_guid, show(header.dataset), header.from_tid));
+  const auto& base = *plan.base;
+  for (const auto& s : ANYFS_TRY(core_->history->names(target.id, NameKind::Snapshot)))
+    if (s.tid > base.tid) plan.newer.push_back(s);
   ANYFS_CHECK(core_->commit());
+  auto touched = ANYFS_TRY(core_->history->changed_inodes(target.id, base.tid, k_tid_live));
+  plan.drifted = !plan.newer.empty() || !touched.empty();
+  if (plan.newer.empty()) {
+    const auto origins = ANYFS_TRY(origins_of(target));
+    StateReader then(*core_, target.id, base.tid, origins), now(*core_, target.id, k_tid_live, origins);
+    plan.changed = ANYFS_TRY(changed_beyond_atimes(then, now, touched));
+  } else {
+    plan.changed = true;
+  }
+  if (plan.changed && !options.force) {
+    std::string why = plan.newer.empty()
+                          ? "it changed since @" + base.name
+                          : fmt::format("it has snapshots newer than @{} (@{})", base.name, plan.newer.back().name);
+    return fail(Errc::Busy, show(dataset),
+                fmt::format("the target is not at the stream's base: {}; receive with force (-F) to roll it back "
+                            "to @{} first",
+                            why, base.name));
+  }
+  for (const auto& d : ANYFS_TRY(core_->history->datasets()))
+    for (const auto& s : plan.newer)
+      if (d.origin && *d.origin == target.id && d.origin_tid == s.tid)
+        return fail(Errc::Busy, fmt::format("{}@{}", dataset, s.name),
+                    fmt::format("clone {} depends on it; destroy or promote the clone first", d.name));
+  ANYFS_CHECK(check_not_in_use(dataset));
+  if (!plan.changed)
+    if (ANYFS_TRY(core_->history->name(target.id, header.to_name, NameKind::Snapshot)))
+      return fail(Errc::Exists, fmt::format("{}@{}", dataset, header.to_name), "a snapshot of this name exists");
+  return plan;
+}
 
+Result<void> PoolImpl::apply_stream(std::string_view dataset, const stream::Header& header, const ReceivePlan& plan,
+                                    stream::StreamReader& in, bool drop_partial, ReceiveReport& report) {
+  ANYFS_CHECK(core_->commit());
   // From here on every change is in one transaction group, committed at the end or rolled back.
   auto applied = [&]() REQUIRES(pool_lock) -> Result<void> {
+    const auto& target = plan.target;
     const std::string detail = fmt::format("{}@{}", header.dataset, header.to_name);
     Tid tid = ANYFS_TRY(core_->begin_op(target ? target->id : ANYFS_TRY(dataset_state(parent_of(dataset))).id,
                                         "receive", detail));
@@ -319,13 +304,13 @@ Result<ReceiveReport> PoolImpl::receive(std::string_view dataset, const ByteSour
       id = target->id;
       // Access times moved by reads go back to the base's too, so that the
       // result is the sender's snapshot exactly.
-      if (drifted) {
+      if (plan.drifted) {
         auto settings = ANYFS_TRY(settings_of(dataset));
-        for (const auto& s : newer) ANYFS_CHECK(core_->history->drop_name(id, s.name, NameKind::Snapshot));
+        for (const auto& s : plan.newer) ANYFS_CHECK(core_->history->drop_name(id, s.name, NameKind::Snapshot));
         ANYFS_CHECK(refresh_pin(*core_, id, settings));
         Tid keep = ANYFS_TRY(keep_to(*core_, id, settings));
-        ANYFS_TRY(core_->history->rollback(id, base->tid, tid, keep));
-        report.rolled_back = changed;
+        ANYFS_TRY(core_->history->rollback(id, plan.base->tid, tid, keep));
+        report.rolled_back = plan.changed;
       }
       if (ANYFS_TRY(core_->history->name(id, header.to_name, NameKind::Snapshot)))
         return fail(Errc::Exists, fmt::format("{}@{}", dataset, header.to_name), "a snapshot of this name exists");
@@ -335,6 +320,7 @@ Result<ReceiveReport> PoolImpl::receive(std::string_view dataset, const ByteSour
     while (!in.done()) ANYFS_CHECK(applier.apply(ANYFS_TRY(in.next())));
     ANYFS_CHECK(applier.finish());
     core_->counters.cover_ino(applier.max_object());
+    if (drop_partial) ANYFS_CHECK(core_->meta->drop_partial_receive(dataset));
     // The snapshot is the last operation of the group, as Pool::snapshot makes one.
     Tid snap_tid = ANYFS_TRY(core_->begin_op(id, "snapshot", fmt::format("@{}", header.to_name)));
     ANYFS_CHECK(core_->history->put_name({id, header.to_name, snap_tid, header.to_time_ns, header.to_guid},
@@ -346,11 +332,175 @@ Result<ReceiveReport> PoolImpl::receive(std::string_view dataset, const ByteSour
   if (!applied) {
     core_->abandon_txg();
     if (auto open = open_dataset_named(dataset)) forget_dataset_cache(*open);
-    return std::unexpected(applied.error());
+    return applied;
   }
   if (auto open = open_dataset_named(dataset)) forget_dataset_cache(*open);
   prune_wanted_ = prune_wanted_ || report.rolled_back;
+  return {};
+}
+
+namespace {
+
+// Spool pieces are committed at about this size, so that a kill loses at most this much.
+constexpr std::size_t k_spool_piece = 4u << 20;
+
+}  // namespace
+
+Result<ReceiveReport> PoolImpl::receive(std::string_view dataset, const ByteSource& source,
+                                        const ReceiveOptions& options) {
+  if (!dataset.empty()) ANYFS_CHECK(check_dataset_name(dataset));
+  ReceiveReport report;
+  report.dataset = std::string(dataset);
+  auto counted = [&](std::span<char> out) -> Result<std::size_t> {
+    auto n = ANYFS_TRY(source(out));
+    report.bytes += n;
+    if (options.progress) options.progress(report.bytes);
+    return n;
+  };
+  PoolLock lock(core_->mu);
+  ANYFS_CHECK(check_writable("receive"));
+  auto partial = ANYFS_TRY(core_->meta->partial_receive(dataset));
+
+  // A stream, or the rest of one a resumable receive kept the start of.
+  std::string first(stream::k_magic.size(), '\0');
+  std::size_t have = 0;
+  while (have < first.size()) {
+    auto n = ANYFS_TRY(counted(std::span<char>(first.data() + have, first.size() - have)));
+    if (n == 0) break;
+    have += n;
+  }
+  first.resize(have);
+  const bool resuming = first == stream::k_resume_magic;
+  if (resuming) {
+    if (!partial)
+      return fail(Errc::NotFound, show(dataset),
+                  "this stream resumes a receive, and no resumable receive into this dataset is under way");
+    auto token = ANYFS_TRY(stream::read_resume_token(counted));
+    if (token != partial->token)
+      return fail(Errc::InvalidArgument, show(dataset),
+                  fmt::format("this stream resumes another receive (token {}); this dataset's is {}", token,
+                              partial->token));
+  } else if (partial) {
+    return fail(Errc::Busy, show(dataset),
+                fmt::format("a resumable receive into this dataset is under way ({} kept): resume it with `send -t "
+                            "{}`, or abort it with `receive -A`",
+                            partial->bytes, partial->token));
+  }
+  // What the reader reads: the kept pieces, then what was peeked, then the source.
+  std::uint64_t next_piece = 0;
+  std::string buffered = resuming ? std::string() : first;
+  std::size_t buffered_at = 0;
+  std::string fresh;  // bytes read from the source and not kept yet (a resumable receive)
+  const bool keep = options.resumable || resuming;
+  auto combined = [&](std::span<char> out) REQUIRES(pool_lock) -> Result<std::size_t> {
+    while (buffered_at == buffered.size() && partial && next_piece < partial->pieces) {
+      buffered = ANYFS_TRY(core_->meta->spool_piece(dataset, next_piece++));
+      buffered_at = 0;
+    }
+    if (buffered_at < buffered.size()) {
+      std::size_t n = std::min(out.size(), buffered.size() - buffered_at);
+      std::memcpy(out.data(), buffered.data() + buffered_at, n);
+      buffered_at += n;
+      if (keep && !resuming && next_piece == 0) fresh.append(out.data(), n);  // the peeked magic
+      return n;
+    }
+    auto n = ANYFS_TRY(counted(out));
+    if (keep) fresh.append(out.data(), n);
+    return n;
+  };
+  stream::StreamReader in([&](std::span<char> out) REQUIRES(pool_lock) { return combined(out); });
+  auto first_record = ANYFS_TRY(in.next());
+  const auto header = std::get<stream::Header>(std::move(first_record));
+  report.snapshot = header.to_name;
+  report.guid = header.to_guid;
+  report.incremental = header.incremental();
+  auto plan = ANYFS_TRY(plan_receive(dataset, header, options));
+  if (!keep) {
+    ANYFS_CHECK(apply_stream(dataset, header, plan, in, false, report));
+    return report;
+  }
+
+  // Resumable: keep whole records as they arrive, in pieces committed as they fill.
+  PartialReceive kept = partial.value_or(PartialReceive{});
+  std::uint64_t good = in.offset();  // the end of the last whole record read
+  auto keep_fresh = [&](std::uint64_t upto) REQUIRES(pool_lock) -> Result<void> {
+    const std::uint64_t n = upto - kept.bytes;
+    if (n == 0) return {};
+    kept.bytes = upto;
+    kept.pieces++;
+    kept.token = stream::make_resume_token(header, kept.bytes);
+    ANYFS_CHECK(core_->meta->begin());
+    auto spooled = core_->meta->spool(dataset, kept, std::string_view(fresh).substr(0, n));
+    if (!spooled) {
+      (void)core_->meta->rollback();
+      return spooled;
+    }
+    ANYFS_CHECK(core_->meta->commit());
+    fresh.erase(0, n);
+    return {};
+  };
+  ANYFS_CHECK(core_->commit());
+  Result<void> read = {};
+  while (!in.done()) {
+    auto record = in.next();
+    if (!record) {
+      read = std::unexpected(record.error());
+      break;
+    }
+    if (in.done()) break;  // the end record stays in memory: the apply below reads it from there
+    good = in.offset();
+    if (good - kept.bytes >= k_spool_piece && fresh.size() >= good - kept.bytes) ANYFS_CHECK(keep_fresh(good));
+  }
+  if (!read) {
+    // What arrived whole stays; the rest comes with `send -t`.
+    fresh.resize(std::min<std::uint64_t>(fresh.size(), good - kept.bytes));
+    ANYFS_CHECK(keep_fresh(good));
+    auto e = read.error();
+    e.message += fmt::format("; {} of the stream kept: resume with `send -t {}`, or abort with `receive -A`",
+                             kept.bytes, kept.token);
+    return std::unexpected(e);
+  }
+  // Whole and checked: apply it from the kept pieces and what is still in memory.
+  const std::string tail = std::move(fresh);
+  std::uint64_t piece = 0;
+  std::string current;
+  std::size_t current_at = 0;
+  bool tail_read = false;
+  stream::StreamReader replay([&](std::span<char> out) REQUIRES(pool_lock) -> Result<std::size_t> {
+    while (current_at == current.size()) {
+      if (piece < kept.pieces) {
+        current = ANYFS_TRY(core_->meta->spool_piece(dataset, piece++));
+      } else if (!tail_read) {
+        current = tail;
+        tail_read = true;
+      } else {
+        return std::size_t{0};
+      }
+      current_at = 0;
+    }
+    std::size_t n = std::min(out.size(), current.size() - current_at);
+    std::memcpy(out.data(), current.data() + current_at, n);
+    current_at += n;
+    return n;
+  });
+  ANYFS_TRY(replay.next());  // the header, read above
+  ANYFS_CHECK(apply_stream(dataset, header, plan, replay, kept.pieces > 0, report));
   return report;
+}
+
+Result<void> PoolImpl::abort_receive(std::string_view dataset) {
+  PoolLock lock(core_->mu);
+  ANYFS_CHECK(check_writable("abort a receive"));
+  if (!ANYFS_TRY(core_->meta->partial_receive(dataset)))
+    return fail(Errc::NotFound, show(dataset), "no resumable receive into this dataset is under way");
+  ANYFS_CHECK(core_->commit());
+  ANYFS_CHECK(core_->meta->begin());
+  auto dropped = core_->meta->drop_partial_receive(dataset);
+  if (!dropped) {
+    (void)core_->meta->rollback();
+    return dropped;
+  }
+  return core_->meta->commit();
 }
 
 }  // namespace anyfs

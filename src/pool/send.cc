@@ -155,11 +155,61 @@ class Sender {
 
 }  // namespace
 
-Result<SendReport> PoolImpl::send(std::string_view dataset, std::string_view snapshot, const SendOptions& options,
-                                  const ByteSink& sink) {
+Result<SendReport> PoolImpl::send(std::string_view dataset_arg, std::string_view snapshot_arg,
+                                  const SendOptions& options_arg, const ByteSink& sink_arg) {
   PoolLock lock(core_->mu);
   ANYFS_CHECK(core_->begin_read());
   if (!core_->read_only) ANYFS_CHECK(core_->commit());
+  std::string dataset(dataset_arg), snapshot(snapshot_arg);
+  SendOptions options = options_arg;
+  ByteSink sink = sink_arg;
+  auto resumed_bytes = std::make_shared<std::uint64_t>(0);  // what a resumed stream really wrote
+  if (options.resume_token) {
+    // The snapshot and base by guid; the stream as it was, from the receiver's offset on.
+    auto token = ANYFS_TRY(stream::parse_resume_token(*options.resume_token));
+    std::optional<std::pair<DatasetState, NamedTid>> found;
+    for (const auto& d : ANYFS_TRY(core_->history->datasets()))
+      for (const auto& s : ANYFS_TRY(core_->history->names(d.id, NameKind::Snapshot)))
+        if (s.guid == token.to_guid) found.emplace(d, s);
+    if (!found)
+      return fail(Errc::NotFound, *options.resume_token,
+                  "no snapshot here has the guid the token names (was it destroyed?): the receive cannot resume; "
+                  "abort it with `receive -A`");
+    if ((!dataset.empty() && dataset != found->first.name) || (!snapshot.empty() && snapshot != found->second.name))
+      return fail(Errc::InvalidArgument, *options.resume_token,
+                  fmt::format("the token resumes a stream of {}@{}", found->first.name, found->second.name));
+    dataset = found->first.name;
+    snapshot = found->second.name;
+    options.from.reset();
+    if (!token.from_guid.empty()) {
+      // The same kind of base as the stream had: a snapshot's difference, or a bookmark's whole objects.
+      const NameKind kind = token.from_bookmark ? NameKind::Bookmark : NameKind::Snapshot;
+      for (const auto& s : ANYFS_TRY(core_->history->names(found->first.id, kind)))
+        if (s.guid == token.from_guid) options.from = (kind == NameKind::Snapshot ? "@" : "#") + s.name;
+      if (!options.from)
+        return fail(Errc::NotFound, *options.resume_token,
+                    fmt::format("the incremental's base {} is gone here: the receive cannot resume",
+                                token.from_bookmark ? "bookmark" : "snapshot"));
+    }
+    std::uint64_t skip = token.offset;
+    std::string preamble = stream::resume_preamble(*options.resume_token);
+    sink = [&sink_arg, skip, preamble, resumed_bytes, first = true,
+            seen = std::uint64_t{0}](std::string_view bytes) mutable -> Result<void> {
+      if (first) {
+        first = false;
+        ANYFS_CHECK(sink_arg(preamble));
+        *resumed_bytes += preamble.size();
+      }
+      if (seen + bytes.size() <= skip) {
+        seen += bytes.size();
+        return {};
+      }
+      const std::size_t drop = seen < skip ? static_cast<std::size_t>(skip - seen) : 0;
+      seen += bytes.size();
+      *resumed_bytes += bytes.size() - drop;
+      return sink_arg(bytes.substr(drop));
+    };
+  }
   auto state = ANYFS_TRY(dataset_state(dataset));
   const std::string shown = dataset.empty() ? "(root)" : std::string(dataset);
   auto snap = ANYFS_TRY(core_->history->name(state.id, snapshot, NameKind::Snapshot));
@@ -212,6 +262,9 @@ Result<SendReport> PoolImpl::send(std::string_view dataset, std::string_view sna
   header.to_tid = snap->tid;
   header.to_name = snap->name;
   header.to_time_ns = snap->time_ns;
+  const bool whole_objects = base && (options.from->starts_with('#') ||
+                                      !ANYFS_TRY(core_->history->name(state.id, base->name, NameKind::Snapshot)));
+  if (whole_objects) header.flags |= stream::k_flag_whole_objects;
   ANYFS_CHECK(out.write(header));
 
   const auto origins = ANYFS_TRY(origins_of(state));
@@ -220,8 +273,7 @@ Result<SendReport> PoolImpl::send(std::string_view dataset, std::string_view sna
   if (base) {
     auto changed = ANYFS_TRY(core_->history->changed_inodes(state.id, base->tid, snap->tid));
     // A snapshot's state can be read: send the difference. A bookmark's may be gone.
-    if (ANYFS_TRY(core_->history->name(state.id, base->name, NameKind::Snapshot)) &&
-        !options.from->starts_with('#')) {
+    if (!whole_objects) {
       StateReader then(*core_, state.id, base->tid, origins);
       ANYFS_CHECK(sender.incremental(now, then, changed));
     } else {
@@ -231,7 +283,7 @@ Result<SendReport> PoolImpl::send(std::string_view dataset, std::string_view sna
     ANYFS_CHECK(sender.full(now));
   }
   ANYFS_CHECK(out.end());
-  report.bytes = out.bytes();
+  report.bytes = options.resume_token ? *resumed_bytes : out.bytes();
   report.records = out.records() + 1;
   report.chunks = out.chunks();
   report.chunk_bytes = out.chunk_bytes();

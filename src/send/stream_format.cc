@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 
 #include <cstring>
+#include <vector>
 
 #include "chunk/hash.h"
 
@@ -196,6 +197,72 @@ struct DigestState {
 struct StreamWriter::Digest : DigestState {};
 struct StreamReader::Digest : DigestState {};
 
+// --- Resuming ----------------------------------------------------------------------
+
+std::string resume_preamble(std::string_view token) {
+  Out o;
+  o.raw(k_resume_magic).str(token).u64(xxh3(token));
+  return o.take();
+}
+
+Result<std::string> read_resume_token(const Source& source) {
+  auto read = [&](char* out, std::size_t n) -> Result<void> {
+    for (std::size_t got = 0; got < n;) {
+      auto r = ANYFS_TRY(source(std::span<char>(out + got, n - got)));
+      if (r == 0) return fail(Errc::NoData, "", "the stream ends inside its resume preamble");
+      got += r;
+    }
+    return {};
+  };
+  char head[4];
+  ANYFS_CHECK(read(head, 4));
+  std::uint32_t n = 0;
+  In(std::string_view(head, 4)).u32(n);
+  if (n > 4096) return fail(Errc::Corrupt, "", "a resume preamble with a token of an impossible length");
+  std::string token(n, '\0');
+  ANYFS_CHECK(read(token.data(), n));
+  char tail[8];
+  ANYFS_CHECK(read(tail, 8));
+  std::uint64_t check = 0;
+  In(std::string_view(tail, 8)).u64(check);
+  if (check != xxh3(token)) return fail(Errc::Corrupt, "", "the resume preamble fails its checksum");
+  return token;
+}
+
+std::string make_resume_token(const Header& h, std::uint64_t offset) {
+  std::string from = "-";
+  if (h.incremental()) from = ((h.flags & k_flag_whole_objects) ? "#" : "@") + h.from_guid;
+  return fmt::format("{}:{}:{}:{}", k_resume_token_prefix, h.to_guid, from, offset);
+}
+
+Result<ResumeToken> parse_resume_token(std::string_view token) {
+  auto bad = [&] {
+    return fail(Errc::InvalidArgument, std::string(token),
+                fmt::format("not a resume token (expected {}:GUID:GUID-or--:OFFSET, as the target's "
+                            "receive_resume_token property shows it)",
+                            k_resume_token_prefix));
+  };
+  std::vector<std::string_view> parts;
+  for (std::size_t at = 0;;) {
+    auto colon = token.find(':', at);
+    parts.push_back(token.substr(at, colon == std::string_view::npos ? std::string_view::npos : colon - at));
+    if (colon == std::string_view::npos) break;
+    at = colon + 1;
+  }
+  if (parts.size() != 4 || parts[0] != k_resume_token_prefix || parts[1].empty() || parts[2].empty()) return bad();
+  ResumeToken out;
+  out.to_guid = parts[1];
+  if (parts[2] != "-") {
+    if (parts[2].size() < 2 || (parts[2][0] != '@' && parts[2][0] != '#')) return bad();
+    out.from_bookmark = parts[2][0] == '#';
+    out.from_guid = parts[2].substr(1);
+  }
+  if (parts[3].empty() || parts[3].size() > 19 || parts[3].find_first_not_of("0123456789") != std::string_view::npos)
+    return bad();
+  out.offset = std::stoull(std::string(parts[3]));
+  return out;
+}
+
 // --- Writing ---------------------------------------------------------------------
 
 StreamWriter::StreamWriter(Sink sink) : sink_(std::move(sink)), digest_(std::make_unique<Digest>()) {}
@@ -350,7 +417,7 @@ Result<Record> StreamReader::decode(Type type, std::string_view payload) {
       if (r.version == 0) return bad("header (format 0)");
       ok = in.u32(r.flags) && in.str(r.pool_uuid) && in.str(r.dataset) && in.str(r.from_guid) && in.u64(r.from_tid) &&
            in.str(r.to_guid) && in.u64(r.to_tid) && in.str(r.to_name) && in.i64(r.to_time_ns);
-      if (ok && r.flags != 0)
+      if (ok && (r.flags & ~k_flag_whole_objects) != 0)
         return fail(Errc::Unsupported, "", fmt::format("stream flags {:#x} are unknown to this anyfs", r.flags));
       out = std::move(r);
       break;

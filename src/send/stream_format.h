@@ -52,9 +52,14 @@ enum class Type : std::uint8_t {
 };
 const char* to_string(Type type);
 
+// An incremental from a bookmark: changed objects go whole (their every
+// extent punched, then all of them; a directory's entries all listed), since
+// the base's state may be gone on the sender.
+inline constexpr std::uint32_t k_flag_whole_objects = 1;
+
 struct Header {
   std::uint32_t version = k_version;
-  std::uint32_t flags = 0;  // none defined in version 1; a reader refuses any it does not know
+  std::uint32_t flags = 0;  // k_flag_*; a reader refuses any it does not know
   std::string pool_uuid;    // the sending pool
   std::string dataset;      // the sending dataset's name
   std::string from_guid;    // the base snapshot's guid; empty for a full stream
@@ -113,6 +118,26 @@ using Record = std::variant<Header, Object, Free, Link, Unlink, Extent, Punch, X
 using Sink = std::function<Result<void>(std::string_view)>;
 // Reads up to out.size() bytes; 0 at the end. An error stops the receive.
 using Source = std::function<Result<std::size_t>(std::span<char>)>;
+
+// A resumed stream (`send -t TOKEN`) starts with a preamble instead: these
+// magic bytes, the token's length (u32 LE), the token and its XXH3-64 (u64
+// LE); then the original stream's bytes from the token's offset on.
+inline constexpr std::string_view k_resume_magic = "ANYFSRSM";
+inline constexpr std::string_view k_resume_token_prefix = "anyfs-resume-1";
+std::string resume_preamble(std::string_view token);
+// The token of a preamble whose magic has been read. Errors: Corrupt, NoData.
+Result<std::string> read_resume_token(const Source& source);
+
+// "anyfs-resume-1:TO_GUID:FROM:OFFSET", as a receiver makes it; FROM is
+// "-" (a full stream), "@GUID" (from a snapshot) or "#GUID" (a bookmark).
+std::string make_resume_token(const Header& header, std::uint64_t offset);
+struct ResumeToken {
+  std::string to_guid, from_guid;  // from_guid empty: a full stream
+  bool from_bookmark = false;      // the stream had k_flag_whole_objects
+  std::uint64_t offset = 0;        // bytes of the stream the receiver has
+};
+// Errors: InvalidArgument naming the expected form.
+Result<ResumeToken> parse_resume_token(std::string_view token);
 
 class StreamWriter {
  public:

@@ -805,6 +805,7 @@ TEST_F(HistoryTest, APoolOfFormat1IsMigratedWhenOpenedForWriting) {
           "DROP INDEX xattrs_died; DROP INDEX kv_born; DROP INDEX kv_died;"
           "ALTER TABLE datasets DROP COLUMN origin; ALTER TABLE datasets DROP COLUMN origin_tid;"
           "ALTER TABLE datasets DROP COLUMN history_from; DROP TABLE volumes; DROP TABLE chunk_copies; DROP INDEX IF EXISTS chunk_copies_volume;"
+          "DROP TABLE receive_partial; DROP TABLE receive_spool;"
           "PRAGMA user_version = 1;");
   auto ro = Pool::open(path(), PoolOpenOptions{.read_only = true});
   ASSERT_ERR(ro, ReadOnly);
