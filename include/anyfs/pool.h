@@ -285,6 +285,10 @@ class Pool {
   // Discards what a resumable receive into `dataset` kept (`receive -A`).
   // Errors: NotFound (none under way), ReadOnly.
   virtual Result<void> abort_receive(std::string_view dataset) = 0;
+  // The token `send -t` resumes a kept receive into `dataset` with (also its
+  // receive_resume_token property, while the dataset exists); unset when
+  // none is under way.
+  virtual Result<std::optional<std::string>> receive_resume_token(std::string_view dataset) = 0;
 
   // Commits the open transaction group durably.
   virtual Result<void> sync() = 0;

@@ -79,6 +79,7 @@ class PoolImpl final : public Pool {
   Result<ReceiveReport> receive(std::string_view dataset, const ByteSource& source,
                                 const ReceiveOptions& options) override;
   Result<void> abort_receive(std::string_view dataset) override;
+  Result<std::optional<std::string>> receive_resume_token(std::string_view dataset) override;
 
   // --- The pool (pool.cc) ---
   Result<void> sync() override;

@@ -488,6 +488,13 @@ Result<ReceiveReport> PoolImpl::receive(std::string_view dataset, const ByteSour
   return report;
 }
 
+Result<std::optional<std::string>> PoolImpl::receive_resume_token(std::string_view dataset) {
+  PoolLock lock(core_->mu);
+  ANYFS_CHECK(core_->begin_read());
+  auto partial = ANYFS_TRY(core_->meta->partial_receive(dataset));
+  return partial ? std::optional<std::string>(partial->token) : std::nullopt;
+}
+
 Result<void> PoolImpl::abort_receive(std::string_view dataset) {
   PoolLock lock(core_->mu);
   ANYFS_CHECK(check_writable("abort a receive"));

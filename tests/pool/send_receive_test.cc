@@ -21,6 +21,7 @@
 #include "send/stream_format.h"
 #include "support/must.h"
 #include "support/random_bytes.h"
+#include "support/raw_sql.h"
 #include "support/result_matchers.h"
 #include "support/temp_dir.h"
 
@@ -596,6 +597,146 @@ TEST_F(BrokenStreamTest, AKilledReceiverLeavesTheTargetAsItWas) {
   auto pool = must(Pool::open(path("dst.anyfs")));
   ASSERT_OK(pool->receive("t", from(inc_)));
   EXPECT_TRUE(same(at(*src_, "", "b"), at(*pool, "t", "b")));
+}
+
+// --- Resumable receives -------------------------------------------------------------
+
+// Feeds `stream` to a resumable receive in pieces cut at random places, each
+// time resuming from the token the last one left, until it goes in whole.
+// Returns how many cuts it took.
+int receive_in_cuts(Pool& src, Pool& dst, const std::string& target, const std::string& stream,
+                    std::mt19937_64& rng, int cuts) {
+  std::string next = stream;
+  for (int i = 0;; ++i) {
+    const bool cut = i < cuts && next.size() > 1;
+    const std::string piece = cut ? next.substr(0, rng() % next.size()) : next;
+    auto got = dst.receive(target, from(piece), {.resumable = true});
+    if (!cut) {
+      EXPECT_TRUE(got) << got.error().to_string();
+      EXPECT_FALSE(must(dst.receive_resume_token(target)));
+      return i;
+    }
+    EXPECT_FALSE(got) << "cut " << i << " at " << piece.size() << " of " << next.size();
+    auto token = must(dst.receive_resume_token(target));
+    if (!token) {  // cut inside the header: nothing was kept, start again
+      next = stream;
+      continue;
+    }
+    next.clear();
+    must(src.send("", "", {.resume_token = *token}, into(next)));
+  }
+}
+
+TEST_F(SendReceiveTest, AResumableReceiveFinishesAfterCutsAnywhere) {
+  auto src = make("src.anyfs");
+  auto fs = must(src->dataset());
+  std::mt19937_64 rng(51);
+  int serial = 0;
+  std::vector<std::string> streams;
+  for (int i = 0; i < 30; ++i) mutate(*fs, rng, serial);
+  must(src->snapshot("", "s0"));
+  streams.push_back(send(*src, "", "s0"));
+  for (int step = 1; step < 5; ++step) {
+    for (int i = 0; i < 10; ++i) mutate(*fs, rng, serial);
+    must(src->snapshot("", "s" + std::to_string(step)));
+    SendOptions o{.from = "@s" + std::to_string(step - 1)};
+    if (step == 3) {  // from a bookmark: whole objects, and resumed as such
+      must(src->bookmark("", "s2", "m2"));
+      o.from = "#m2";
+    }
+    streams.push_back(send(*src, "", "s" + std::to_string(step), o));
+  }
+  auto dst = make("dst.anyfs");
+  int total = 0;
+  for (std::size_t i = 0; i < streams.size(); ++i) {
+    total += receive_in_cuts(*src, *dst, "t", streams[i], rng, 20);
+    ASSERT_TRUE(same(at(*src, "", "s" + std::to_string(i)), at(*dst, "t", "s" + std::to_string(i)))) << i;
+  }
+  EXPECT_GE(total, 100);
+  expect_verified(*dst);
+}
+
+TEST_F(SendReceiveTest, AnAbortedResumableReceiveLeavesNothing) {
+  auto src = make("src.anyfs");
+  auto fs = must(src->dataset());
+  must(fs->write_file("/f", random_bytes(200000, 1)));
+  must(src->snapshot("", "a"));
+  must(fs->write_file("/g", random_bytes(200000, 2)));
+  must(src->snapshot("", "b"));
+  auto full = send(*src, "", "a");
+  auto inc = send(*src, "", "b", {.from = "@a"});
+  auto dst = make("dst.anyfs");
+  must(dst->receive("t", from(full)));
+  const auto before = state_of(*dst, "t");
+  EXPECT_FALSE(dst->receive("t", from(inc.substr(0, inc.size() / 2)), {.resumable = true}));
+  auto token = must(dst->receive_resume_token("t"));
+  ASSERT_TRUE(token);
+  EXPECT_EQ(must(dst->get_property("t", "receive_resume_token")), *token);
+  EXPECT_EQ(state_of(*dst, "t"), before);  // kept, not applied
+  // While it is kept, a fresh stream is refused (Busy), and a resumption of another receive too.
+  ASSERT_ERR(dst->receive("t", from(inc)), Busy);
+  std::string wrong = stream::resume_preamble("anyfs-resume-1:00:@00:5") + "xx";
+  ASSERT_ERR(dst->receive("t", from(wrong)), InvalidArgument);
+  ASSERT_OK(dst->abort_receive("t"));
+  EXPECT_FALSE(must(dst->receive_resume_token("t")));
+  ASSERT_ERR(dst->abort_receive("t"), NotFound);
+  EXPECT_EQ(state_of(*dst, "t"), before);
+  // A resumption after the abort is refused; the whole stream goes in.
+  std::string rest;
+  must(src->send("", "", {.resume_token = *token}, into(rest)));
+  ASSERT_ERR(dst->receive("t", from(rest)), NotFound);
+  ASSERT_OK(dst->receive("t", from(inc)));
+  EXPECT_TRUE(same(at(*src, "", "b"), at(*dst, "t", "b")));
+  ASSERT_OK(dst->close());
+  EXPECT_EQ(raw_sql_int(path("dst.anyfs"), "SELECT count(*) FROM receive_spool"), 0);
+}
+
+// A resumable receiver killed keeps what it committed (in pieces of a few
+// MiB), and resumes from there to the same result.
+TEST_F(SendReceiveTest, AKilledResumableReceiverResumes) {
+  auto src = make("src.anyfs", {.properties = {{"compression", "off"}}});
+  auto fs = must(src->dataset());
+  for (int i = 0; i < 5; ++i) must(fs->write_file("/f" + std::to_string(i), random_bytes(2'000'000, i)));
+  must(src->snapshot("", "a"));
+  const auto stream = send(*src, "", "a");
+  make("dst.anyfs").reset();
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(fds[1]);
+    auto pool = Pool::open(path("dst.anyfs"));
+    if (!pool) ::_exit(3);
+    (void)(*pool)->receive(
+        "t",
+        [&](std::span<char> out) -> Result<std::size_t> {
+          ssize_t n = ::read(fds[0], out.data(), out.size());
+          return n < 0 ? 0 : static_cast<std::size_t>(n);
+        },
+        {.resumable = true});
+    ::_exit(0);
+  }
+  ::close(fds[0]);
+  const std::size_t part = stream.size() * 9 / 10;
+  ASSERT_EQ(::write(fds[1], stream.data(), part), static_cast<ssize_t>(part));
+  ::usleep(300 * 1000);
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ::close(fds[1]);
+  auto dst = must(Pool::open(path("dst.anyfs")));
+  auto token = must(dst->receive_resume_token("t"));
+  ASSERT_TRUE(token);
+  const auto offset = must(stream::parse_resume_token(*token)).offset;
+  EXPECT_GE(offset, 4u << 20);
+  EXPECT_LE(offset, part);
+  std::string rest;
+  must(src->send("", "", {.resume_token = *token}, into(rest)));
+  EXPECT_LT(rest.size(), stream.size() - offset + 1024);
+  ASSERT_OK(dst->receive("t", from(rest)));
+  EXPECT_TRUE(same(at(*src, "", "a"), at(*dst, "t", "a")));
+  expect_verified(*dst);
 }
 
 // --- The stream codec -----------------------------------------------------------------
