@@ -3,6 +3,7 @@
 // to a pool from standard input or a file — `anyfs send | anyfs receive`.
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -67,13 +68,13 @@ nlohmann::json send_json(const SendReport& r, bool dry_run) {
   return {{"incremental", r.incremental}, {"from_tid", r.from_tid}, {"to_tid", r.to_tid},
           {"guid", r.to_guid},            {"bytes", r.bytes},       {"records", r.records},
           {"objects", r.objects},         {"chunks", r.chunks},     {"chunk_bytes", r.chunk_bytes},
-          {"dry_run", dry_run}};
+          {"streams", r.streams},         {"dry_run", dry_run}};
 }
 
 Runner setup_send(CLI::App& app) {
   struct Args {
-    std::string snapshot, from, output, token;
-    bool dry_run = false;
+    std::string snapshot, from, every_from, output, token;
+    bool dry_run = false, recursive = false;
   };
   auto a = std::make_shared<Args>();
   app.description(
@@ -90,6 +91,12 @@ Runner setup_send(CLI::App& app) {
   app.add_option("-i,--incremental", a->from,
                  "Send only the changes since this base: @SNAP, #BOOKMARK (quote it in a shell), or "
                  "DATASET@SNAP / DATASET#BOOKMARK of the same dataset");
+  app.add_option("-I", a->every_from,
+                 "As -i, and every snapshot in between too: one stream each, in one package that receive takes "
+                 "whole");
+  app.add_flag("-R,--recursive", a->recursive,
+               "The dataset and every dataset below it (each needs the snapshot), with their local properties; "
+               "without -i/-I every snapshot up to the one named (a whole replica)");
   app.add_option("-o,--output", a->output, "Write the stream to this file (default: standard output)");
   app.add_flag("-n,--dry-run", a->dry_run, "Write nothing; print the size the stream would have");
   return [a](Context& ctx) {
@@ -117,6 +124,12 @@ Runner setup_send(CLI::App& app) {
         return ctx.report(Error{Errc::InvalidArgument, "", "-t takes the base from the token; drop -i"});
       options.resume_token = a->token;
     }
+    if (!a->every_from.empty()) {
+      if (!a->from.empty()) return ctx.report(Error{Errc::InvalidArgument, "", "-i and -I: give one of the two"});
+      a->from = a->every_from;
+      options.intermediates = true;
+    }
+    options.recursive = a->recursive;
     if (!a->from.empty()) {
       auto base = base_of(a->from, spec->dataset);
       if (!base) return ctx.report(base.error());
@@ -133,8 +146,9 @@ Runner setup_send(CLI::App& app) {
       progress.done();
       if (fd != STDOUT_FILENO && ::fsync(fd) != 0) return std::unexpected(os_error(name, "syncing the output"));
       std::string human = fmt::format(
-          "{} {} stream of {}{}: {} ({} objects, {} chunks of {}){}", a->dry_run ? "would send" : "sent",
-          report.incremental ? "an incremental" : "a full", a->token.empty() ? a->snapshot : "the resumed stream",
+          "{} {}{} of {}{}: {} ({} objects, {} chunks of {}){}", a->dry_run ? "would send" : "sent",
+          report.streams > 1 ? "a" : (report.incremental ? "an incremental" : "a full"),
+          report.streams > 1 ? fmt::format(" package of {} streams", report.streams) : std::string(" stream"), a->token.empty() ? a->snapshot : "the resumed stream",
           report.incremental ? fmt::format(" from TID {}", report.from_tid) : std::string(), human_bytes(report.bytes),
           report.objects, report.chunks, human_bytes(report.chunk_bytes),
           a->dry_run ? "" : fmt::format(" at {}", rate(report.bytes, started)));
@@ -210,7 +224,9 @@ Runner setup_receive(CLI::App& app) {
           options));
       progress.done();
       const std::string target = fmt::format("{}@{}", report.dataset, report.snapshot);
-      ctx.print({{"dataset", report.dataset},
+      ctx.print({{"streams", report.streams},
+                 {"received", report.received},
+                 {"dataset", report.dataset},
                  {"snapshot", report.snapshot},
                  {"guid", report.guid},
                  {"incremental", report.incremental},
@@ -220,8 +236,11 @@ Runner setup_receive(CLI::App& app) {
                  {"objects", report.objects},
                  {"chunks", report.chunks},
                  {"chunks_stored", report.chunks_stored}},
-                fmt::format("received {} stream as {}{}: {}, {} objects, {} chunks ({} new) at {}",
-                            report.incremental ? "an incremental" : "a full", target,
+                fmt::format("received {} as {}{}: {}, {} objects, {} chunks ({} new) at {}",
+                            report.streams > 1 ? fmt::format("a package of {} streams", report.streams)
+                                               : (report.incremental ? "an incremental stream" : "a full stream"),
+                            report.streams > 1 ? fmt::format("{} (the last of {})", target, fmt::join(report.received, ", "))
+                                               : target,
                             report.rolled_back ? " (rolled back to its base first)" : "",
                             human_bytes(report.bytes), report.objects, report.chunks, report.chunks_stored,
                             rate(report.bytes, started)));

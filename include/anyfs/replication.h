@@ -20,6 +20,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "anyfs/error.h"
 
@@ -36,6 +37,14 @@ struct SendOptions {
   // destroyed snapshot's place, so incrementals go on after it is gone. Unset:
   // a full stream.
   std::optional<std::string> from = std::nullopt;
+  // -I: every snapshot from the base (or the first) to the one named, each
+  // as its own stream of one package.
+  bool intermediates = false;
+  // -R: the dataset and every dataset below it, parents first, with their
+  // local properties (received as such: `received` in property lists); each
+  // needs the snapshot by that name. Without a base it sends every snapshot
+  // up to it (a whole replica); with one, what -I or not says.
+  bool recursive = false;
   // Continues a resumable receive that stopped (`send -t`): the token its
   // target's receive_resume_token property shows. The stream then starts
   // where the receiver's kept bytes end (the snapshot and base come from the
@@ -55,6 +64,7 @@ struct SendReport {
   std::uint64_t objects = 0;      // files, directories, links... sent (changed ones, for an incremental)
   std::uint64_t chunks = 0;       // chunks sent (each once), as stored
   std::uint64_t chunk_bytes = 0;  // their stored bytes
+  std::uint64_t streams = 0;      // in the package (-I, -R): each applied on its own
 };
 
 struct ReceiveOptions {
@@ -85,6 +95,11 @@ struct ReceiveReport {
   std::uint64_t objects = 0;
   std::uint64_t chunks = 0;       // chunk records read
   std::uint64_t chunks_stored = 0;  // of them, chunks this pool did not hold yet
+  // A package (send -I, -R) is several streams, each applied on its own:
+  // how many, and the snapshots made (DATASET@SNAP, in order). The fields
+  // above describe the last one (counts: all of them).
+  std::uint64_t streams = 0;
+  std::vector<std::string> received;
 };
 
 }  // namespace anyfs

@@ -236,13 +236,17 @@ Result<std::vector<Pool::PropertyValue>> PoolImpl::effective_properties(std::str
   std::vector<PropertyValue> out;
   for (const auto& info : known_properties()) {
     PropertyValue v{std::string(info.name), std::string(info.default_value), "default"};
+    // Nearest dataset first; in each, a local value before a received one (receive -R).
+    const std::string received = "received:" + std::string(info.name);
     bool found = false;
     for (std::size_t i = 0; i < chain.size() && !found; ++i)
-      for (const auto& [n, value] : chain[i].second)
-        if (n == info.name) {
-          v = {n, value, i == 0 ? "local" : "inherited from " + show(chain[i].first)};
-          found = true;
-        }
+      for (const std::string& wanted : {std::string(info.name), received})
+        for (const auto& [n, value] : chain[i].second)
+          if (!found && n == wanted) {
+            v = {std::string(info.name), value,
+                 i > 0 ? "inherited from " + show(chain[i].first) : (n == received ? "received" : "local")};
+            found = true;
+          }
     out.push_back(std::move(v));
   }
   return out;

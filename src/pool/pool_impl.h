@@ -22,6 +22,15 @@ struct Header;
 class StreamReader;
 }  // namespace stream
 
+// One stream of what send writes (send.cc).
+struct SendJob {
+  DatasetState dataset;
+  std::string snapshot;
+  std::optional<std::string> from;  // "@SNAP" or "#BOOKMARK" of the same dataset
+  std::string relative;             // its name below the package's root (-R)
+  bool recursive = false;           // -R: with its local properties
+};
+
 // What a receive found about its target before changing anything (receive.cc).
 struct ReceivePlan {
   std::optional<DatasetState> target;  // unset: a full stream makes it
@@ -122,12 +131,18 @@ class PoolImpl final : public Pool {
   bool background_prune_step() REQUIRES(pool_lock);
   Result<bool> prune_step_locked(std::size_t limit, PruneReport& report) REQUIRES(pool_lock);
   void commit_timer();
+  // send.cc: one stream of a package (`more`: another follows), adding to `report`.
+  Result<void> send_one(const SendJob& job, bool more, const ByteSink& sink,
+                        const std::function<void(std::uint64_t)>& progress, std::uint64_t& before,
+                        SendReport& report) REQUIRES(pool_lock);
   // receive.cc: a receive's checks of its target against the stream's
   // header, then the transaction group that applies the rest of `in` (and
   // drops the kept bytes of a resumable receive of `dataset`, when
   // `drop_partial`), committed only after its end record checked out.
   Result<ReceivePlan> plan_receive(std::string_view dataset, const stream::Header& header,
                                    const ReceiveOptions& options) REQUIRES(pool_lock);
+  Result<stream::Header> receive_one(std::string_view root, bool first_stream, const ByteSource& counted,
+                                     const ReceiveOptions& options, ReceiveReport& report) REQUIRES(pool_lock);
   Result<void> apply_stream(std::string_view dataset, const stream::Header& header, const ReceivePlan& plan,
                             stream::StreamReader& in, bool drop_partial, ReceiveReport& report) REQUIRES(pool_lock);
 

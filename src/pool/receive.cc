@@ -11,6 +11,7 @@
 // dataset's), and the pool's inode counter moves past them.
 #include <fmt/format.h>
 
+#include <map>
 #include <set>
 #include <unordered_set>
 
@@ -25,6 +26,14 @@ namespace anyfs {
 namespace {
 
 std::string show(std::string_view dataset) { return dataset.empty() ? "(root)" : std::string(dataset); }
+
+// A recursive package's dataset below its root: "" or valid dataset name components.
+Result<void> check_relative_name(const std::string& relative) {
+  if (relative.empty()) return {};
+  auto checked = check_dataset_name(relative);
+  if (!checked) return fail(Errc::Corrupt, relative, "a recursive stream names a dataset no pool may hold");
+  return {};
+}
 
 std::string parent_of(std::string_view name) {
   auto slash = name.rfind('/');
@@ -55,6 +64,22 @@ Result<bool> changed_beyond_atimes(StateReader& then, StateReader& now, const st
     if (!same_extents(extents_a, extents_b) || xattrs_a != xattrs_b) return true;
   }
   return false;
+}
+
+// A recursive stream's properties become the dataset's received ones (rows
+// "received:NAME", below its local ones: pool/pool_datasets.cc); those it no
+// longer sends go. One this anyfs does not know, or with a value it would
+// refuse, is left out rather than failing the receive.
+Result<void> set_received_properties(PoolCore& core, DatasetId ds,
+                                     const std::vector<std::pair<std::string, std::string>>& sent)
+    REQUIRES(pool_lock) {
+  std::map<std::string, std::string, std::less<>> wanted;
+  for (const auto& [name, value] : sent)
+    if (auto canonical = check_property(name, value)) wanted["received:" + name] = *canonical;
+  for (const auto& [name, value] : ANYFS_TRY(core.meta->properties(ds)))
+    if (name.starts_with("received:") && !wanted.contains(name)) ANYFS_CHECK(core.meta->set_property(ds, name, std::nullopt));
+  for (const auto& [name, value] : wanted) ANYFS_CHECK(core.meta->set_property(ds, name, value));
+  return {};
 }
 
 // Applies records to dataset `ds` as operation `tid`.
@@ -315,6 +340,7 @@ Result<void> PoolImpl::apply_stream(std::string_view dataset, const stream::Head
       if (ANYFS_TRY(core_->history->name(id, header.to_name, NameKind::Snapshot)))
         return fail(Errc::Exists, fmt::format("{}@{}", dataset, header.to_name), "a snapshot of this name exists");
     }
+    if (header.flags & stream::k_flag_recursive) ANYFS_CHECK(set_received_properties(*core_, id, header.properties));
     auto settings = ANYFS_TRY(settings_of(dataset));
     Applier applier(*core_, id, tid, settings.placement, report);
     while (!in.done()) ANYFS_CHECK(applier.apply(ANYFS_TRY(in.next())));
@@ -350,48 +376,70 @@ Result<ReceiveReport> PoolImpl::receive(std::string_view dataset, const ByteSour
                                         const ReceiveOptions& options) {
   if (!dataset.empty()) ANYFS_CHECK(check_dataset_name(dataset));
   ReceiveReport report;
-  report.dataset = std::string(dataset);
+  std::uint64_t read = 0;
   auto counted = [&](std::span<char> out) -> Result<std::size_t> {
     auto n = ANYFS_TRY(source(out));
-    report.bytes += n;
-    if (options.progress) options.progress(report.bytes);
+    read += n;
+    if (options.progress) options.progress(read);
     return n;
   };
   PoolLock lock(core_->mu);
   ANYFS_CHECK(check_writable("receive"));
-  auto partial = ANYFS_TRY(core_->meta->partial_receive(dataset));
+  // A package (send -I, -R) is streams one after another, each applied on its own.
+  for (bool first = true;; first = false) {
+    ReceiveReport one;
+    auto header = receive_one(dataset, first, counted, options, one);
+    report.bytes = read;
+    if (!header) return std::unexpected(header.error());
+    report.dataset = one.dataset;
+    report.snapshot = one.snapshot;
+    report.guid = one.guid;
+    report.incremental = report.incremental || one.incremental;
+    report.rolled_back = report.rolled_back || one.rolled_back;
+    report.tid = one.tid;
+    report.objects += one.objects;
+    report.chunks += one.chunks;
+    report.chunks_stored += one.chunks_stored;
+    report.streams++;
+    report.received.push_back(fmt::format("{}@{}", one.dataset, one.snapshot));
+    if (!header->more()) return report;
+  }
+}
 
+Result<stream::Header> PoolImpl::receive_one(std::string_view root, bool first_stream, const ByteSource& counted,
+                                             const ReceiveOptions& options, ReceiveReport& report) {
   // A stream, or the rest of one a resumable receive kept the start of.
-  std::string first(stream::k_magic.size(), '\0');
+  std::string magic(stream::k_magic.size(), '\0');
   std::size_t have = 0;
-  while (have < first.size()) {
-    auto n = ANYFS_TRY(counted(std::span<char>(first.data() + have, first.size() - have)));
+  while (have < magic.size()) {
+    auto n = ANYFS_TRY(counted(std::span<char>(magic.data() + have, magic.size() - have)));
     if (n == 0) break;
     have += n;
   }
-  first.resize(have);
-  const bool resuming = first == stream::k_resume_magic;
+  magic.resize(have);
+  if (have == 0 && !first_stream)
+    return fail(Errc::NoData, std::string(root), "the package ends early: the last stream said another follows");
+  const bool resuming = magic == stream::k_resume_magic;
+  std::optional<PartialReceive> partial;
   if (resuming) {
+    if (!first_stream) return fail(Errc::Corrupt, std::string(root), "a resumed stream inside a package");
+    partial = ANYFS_TRY(core_->meta->partial_receive(root));
     if (!partial)
-      return fail(Errc::NotFound, show(dataset),
+      return fail(Errc::NotFound, show(root),
                   "this stream resumes a receive, and no resumable receive into this dataset is under way");
     auto token = ANYFS_TRY(stream::read_resume_token(counted));
     if (token != partial->token)
-      return fail(Errc::InvalidArgument, show(dataset),
+      return fail(Errc::InvalidArgument, show(root),
                   fmt::format("this stream resumes another receive (token {}); this dataset's is {}", token,
                               partial->token));
-  } else if (partial) {
-    return fail(Errc::Busy, show(dataset),
-                fmt::format("a resumable receive into this dataset is under way ({} kept): resume it with `send -t "
-                            "{}`, or abort it with `receive -A`",
-                            partial->bytes, partial->token));
   }
   // What the reader reads: the kept pieces, then what was peeked, then the source.
   std::uint64_t next_piece = 0;
-  std::string buffered = resuming ? std::string() : first;
+  std::string buffered = resuming ? std::string() : magic;
   std::size_t buffered_at = 0;
   std::string fresh;  // bytes read from the source and not kept yet (a resumable receive)
   const bool keep = options.resumable || resuming;
+  std::string dataset(root);  // the target, once the header names it
   auto combined = [&](std::span<char> out) REQUIRES(pool_lock) -> Result<std::size_t> {
     while (buffered_at == buffered.size() && partial && next_piece < partial->pieces) {
       buffered = ANYFS_TRY(core_->meta->spool_piece(dataset, next_piece++));
@@ -401,7 +449,7 @@ Result<ReceiveReport> PoolImpl::receive(std::string_view dataset, const ByteSour
       std::size_t n = std::min(out.size(), buffered.size() - buffered_at);
       std::memcpy(out.data(), buffered.data() + buffered_at, n);
       buffered_at += n;
-      if (keep && !resuming && next_piece == 0) fresh.append(out.data(), n);  // the peeked magic
+      if (keep && !resuming) fresh.append(out.data(), n);  // the peeked magic
       return n;
     }
     auto n = ANYFS_TRY(counted(out));
@@ -411,21 +459,35 @@ Result<ReceiveReport> PoolImpl::receive(std::string_view dataset, const ByteSour
   stream::StreamReader in([&](std::span<char> out) REQUIRES(pool_lock) { return combined(out); });
   auto first_record = ANYFS_TRY(in.next());
   const auto header = std::get<stream::Header>(std::move(first_record));
+  if (header.flags & stream::k_flag_recursive) {
+    ANYFS_CHECK(check_relative_name(header.relative));
+    if (!header.relative.empty()) dataset = root.empty() ? header.relative : std::string(root) + "/" + header.relative;
+  }
+  report.dataset = dataset;
   report.snapshot = header.to_name;
   report.guid = header.to_guid;
   report.incremental = header.incremental();
+  if (!resuming) {
+    partial = ANYFS_TRY(core_->meta->partial_receive(dataset));
+    if (partial)
+      return fail(Errc::Busy, show(dataset),
+                  fmt::format("a resumable receive into this dataset is under way ({} kept): resume it with `send -t "
+                              "{}`, or abort it with `receive -A`",
+                              partial->bytes, partial->token));
+  }
   auto plan = ANYFS_TRY(plan_receive(dataset, header, options));
   if (!keep) {
     ANYFS_CHECK(apply_stream(dataset, header, plan, in, false, report));
-    return report;
+    return header;
   }
 
   // Resumable: keep whole records as they arrive, in pieces committed as they fill.
   PartialReceive kept = partial.value_or(PartialReceive{});
   std::uint64_t good = in.offset();  // the end of the last whole record read
+  // Records replayed from the kept pieces end before kept.bytes: only what is past it is fresh.
   auto keep_fresh = [&](std::uint64_t upto) REQUIRES(pool_lock) -> Result<void> {
+    if (upto <= kept.bytes) return {};
     const std::uint64_t n = upto - kept.bytes;
-    if (n == 0) return {};
     kept.bytes = upto;
     kept.pieces++;
     kept.token = stream::make_resume_token(header, kept.bytes);
@@ -440,22 +502,22 @@ Result<ReceiveReport> PoolImpl::receive(std::string_view dataset, const ByteSour
     return {};
   };
   ANYFS_CHECK(core_->commit());
-  Result<void> read = {};
+  Result<void> arrived = {};
   while (!in.done()) {
     auto record = in.next();
     if (!record) {
-      read = std::unexpected(record.error());
+      arrived = std::unexpected(record.error());
       break;
     }
     if (in.done()) break;  // the end record stays in memory: the apply below reads it from there
     good = in.offset();
-    if (good - kept.bytes >= k_spool_piece && fresh.size() >= good - kept.bytes) ANYFS_CHECK(keep_fresh(good));
+    if (good > kept.bytes && good - kept.bytes >= k_spool_piece) ANYFS_CHECK(keep_fresh(good));
   }
-  if (!read) {
+  if (!arrived) {
     // What arrived whole stays; the rest comes with `send -t`.
-    fresh.resize(std::min<std::uint64_t>(fresh.size(), good - kept.bytes));
+    if (good > kept.bytes) fresh.resize(std::min<std::uint64_t>(fresh.size(), good - kept.bytes));
     ANYFS_CHECK(keep_fresh(good));
-    auto e = read.error();
+    auto e = arrived.error();
     e.message += fmt::format("; {} of the stream kept: resume with `send -t {}`, or abort with `receive -A`",
                              kept.bytes, kept.token);
     return std::unexpected(e);
@@ -485,7 +547,7 @@ Result<ReceiveReport> PoolImpl::receive(std::string_view dataset, const ByteSour
   });
   ANYFS_TRY(replay.next());  // the header, read above
   ANYFS_CHECK(apply_stream(dataset, header, plan, replay, kept.pieces > 0, report));
-  return report;
+  return header;
 }
 
 Result<std::optional<std::string>> PoolImpl::receive_resume_token(std::string_view dataset) {

@@ -14,6 +14,7 @@
 // of a changed file goes.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <set>
 #include <unordered_set>
 
@@ -31,6 +32,14 @@ NameSet name_set(const std::vector<DirentRecord>& names) {
   NameSet out;
   for (const auto& n : names) out.emplace(n.parent, n.name);
   return out;
+}
+
+// Every attribute but the TID that wrote it.
+bool same_inode(const InodeRecord& a, const InodeRecord& b) {
+  return a.ino == b.ino && a.kind == b.kind && a.mode == b.mode && a.uid == b.uid && a.gid == b.gid &&
+         a.nlink == b.nlink && a.size == b.size && a.atime_ns == b.atime_ns && a.mtime_ns == b.mtime_ns &&
+         a.ctime_ns == b.ctime_ns && a.btime_ns == b.btime_ns && a.rdev == b.rdev && a.target == b.target &&
+         a.project == b.project && a.generation == b.generation;
 }
 
 bool same_extent(const ExtentRecord& x, const ExtentRecord& y) {
@@ -115,13 +124,23 @@ class Sender {
     std::vector<Ino> gone;
     for (Ino ino : changed) {
       auto rec = ANYFS_TRY(now.inode(ino));
+      auto old = ANYFS_TRY(then.inode(ino));
       if (!rec) {
-        if (ANYFS_TRY(then.inode(ino))) gone.push_back(ino);
+        if (old) gone.push_back(ino);
         continue;
       }
-      ANYFS_CHECK(object(now, &then, *rec));
       const NameSet had = name_set(ANYFS_TRY(then.names(ino)));
-      for (const auto& n : ANYFS_TRY(now.names(ino)))
+      const auto names = ANYFS_TRY(now.names(ino));
+      // Rows that changed and changed back (or history pruned since) send
+      // nothing: the stream depends on the two states alone, so a resumed
+      // send makes the same bytes.
+      if (old && same_inode(*old, *rec) && name_set(names) == had) {
+        auto [extents, xattrs] = ANYFS_TRY(now.content(ino));
+        auto [old_extents, old_xattrs] = ANYFS_TRY(then.content(ino));
+        if (same_extents(extents, old_extents) && xattrs == old_xattrs) continue;
+      }
+      ANYFS_CHECK(object(now, &then, *rec));
+      for (const auto& n : names)
         if (!had.contains({n.parent, n.name})) ANYFS_CHECK(out_.write(stream::Link{n}));
     }
     for (Ino ino : gone) ANYFS_CHECK(out_.write(stream::Free{ino}));
@@ -210,50 +229,112 @@ Result<SendReport> PoolImpl::send(std::string_view dataset_arg, std::string_view
       return sink_arg(bytes.substr(drop));
     };
   }
-  auto state = ANYFS_TRY(dataset_state(dataset));
-  const std::string shown = dataset.empty() ? "(root)" : std::string(dataset);
-  auto snap = ANYFS_TRY(core_->history->name(state.id, snapshot, NameKind::Snapshot));
-  if (!snap) return fail(Errc::NotFound, fmt::format("{}@{}", dataset, snapshot), "no such snapshot");
-
-  std::optional<NamedTid> base;
-  if (options.from) {
-    std::string_view from = *options.from;
-    NameKind kind = NameKind::Snapshot;
-    if (from.starts_with('#')) {
-      kind = NameKind::Bookmark;
-      from.remove_prefix(1);
-    } else if (auto at = from.find('@'); at != std::string_view::npos) {
-      if (from.substr(0, at) != dataset)
-        return fail(Errc::InvalidArgument, std::string(from),
-                    fmt::format("the base of an incremental must be of the dataset sent, {}", shown));
-      from.remove_prefix(at + 1);
+  if (options.resume_token && (options.intermediates || options.recursive))
+    return fail(Errc::InvalidArgument, *options.resume_token,
+                "-t resumes one stream; send the rest of a package (-I, -R) again from what was received");
+  // The streams of the package, parents before children, each dataset's snapshots oldest first.
+  std::vector<SendJob> jobs;
+  auto root = ANYFS_TRY(dataset_state(dataset));
+  std::vector<DatasetState> sent{root};
+  if (options.recursive)
+    for (const auto& d : ANYFS_TRY(core_->history->datasets()))
+      if (d.name != root.name && (root.name.empty() || d.name.starts_with(root.name + "/"))) sent.push_back(d);
+  std::sort(sent.begin(), sent.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  for (const auto& d : sent) {
+    const std::string relative =
+        d.name == root.name ? "" : d.name.substr(root.name.empty() ? 0 : root.name.size() + 1);
+    const std::string shown = d.name.empty() ? "(root)" : d.name;
+    auto snaps = ANYFS_TRY(core_->history->names(d.id, NameKind::Snapshot));
+    auto target = std::find_if(snaps.begin(), snaps.end(), [&](const NamedTid& s) { return s.name == snapshot; });
+    if (target == snaps.end())
+      return fail(Errc::NotFound, fmt::format("{}@{}", d.name, snapshot),
+                  options.recursive ? fmt::format("no such snapshot (-R sends @{} of every dataset below {}: "
+                                                  "snapshot each of them, in one command)",
+                                                  snapshot, root.name.empty() ? "(root)" : root.name)
+                                    : std::string("no such snapshot"));
+    std::optional<std::string> from = options.from;
+    std::optional<Tid> from_tid;
+    if (from) {
+      // The base, named in this dataset (-R: the same name in each).
+      std::string_view name = *from;
+      NameKind kind = NameKind::Snapshot;
+      if (name.starts_with('#')) {
+        kind = NameKind::Bookmark;
+        name.remove_prefix(1);
+      } else if (name.starts_with('@')) {
+        name.remove_prefix(1);
+      } else if (auto at = name.find('@'); at != std::string_view::npos) {
+        if (name.substr(0, at) != root.name)
+          return fail(Errc::InvalidArgument, std::string(name),
+                      fmt::format("the base of an incremental must be of the dataset sent, {}", shown));
+        name.remove_prefix(at + 1);
+      }
+      auto base = ANYFS_TRY(core_->history->name(d.id, name, kind));
+      if (!base)
+        return fail(Errc::NotFound, std::string(*from),
+                    fmt::format("dataset {} has no {} of this name", shown,
+                                kind == NameKind::Bookmark ? "bookmark" : "snapshot"));
+      from = (kind == NameKind::Bookmark ? "#" : "@") + std::string(name);
+      from_tid = base->tid;
     }
-    base = ANYFS_TRY(core_->history->name(state.id, from, kind));
-    if (!base)
-      return fail(Errc::NotFound, std::string(*options.from),
-                  fmt::format("dataset {} has no {} of this name", shown,
-                              kind == NameKind::Bookmark ? "bookmark" : "snapshot"));
+    // Every snapshot between (-I, and -R from nothing: a whole replica), or just the one.
+    const bool every = options.intermediates || (options.recursive && !from);
+    std::vector<std::string> steps;
+    if (every)
+      for (auto s = snaps.begin(); s != target; ++s)
+        if (!from_tid || s->tid > *from_tid) steps.push_back(s->name);
+    steps.push_back(target->name);
+    for (const auto& step : steps) {
+      jobs.push_back({d, step, from, relative, options.recursive});
+      from = "@" + step;
+    }
+  }
+  SendReport report;
+  std::uint64_t before = 0;
+  for (std::size_t i = 0; i < jobs.size(); ++i)
+    ANYFS_CHECK(send_one(jobs[i], i + 1 < jobs.size(), sink, options.progress, before, report));
+  report.streams = jobs.size();
+  if (options.resume_token) report.bytes = *resumed_bytes;
+  return report;
+}
+
+Result<void> PoolImpl::send_one(const SendJob& job, bool more, const ByteSink& sink,
+                                const std::function<void(std::uint64_t)>& progress, std::uint64_t& before,
+                                SendReport& report) {
+  const auto& state = job.dataset;
+  const std::string& dataset = state.name;
+  const std::string shown = dataset.empty() ? "(root)" : dataset;
+  auto snap = ANYFS_TRY(core_->history->name(state.id, job.snapshot, NameKind::Snapshot));
+  if (!snap) return fail(Errc::NotFound, fmt::format("{}@{}", dataset, job.snapshot), "no such snapshot");
+  std::optional<NamedTid> base;
+  bool whole_objects = false;
+  if (job.from) {
+    const bool bookmark = job.from->starts_with('#');
+    base = ANYFS_TRY(core_->history->name(state.id, job.from->substr(1),
+                                          bookmark ? NameKind::Bookmark : NameKind::Snapshot));
+    if (!base) return fail(Errc::NotFound, *job.from, fmt::format("dataset {} has no such base", shown));
     if (base->tid >= snap->tid)
-      return fail(Errc::InvalidArgument, std::string(*options.from),
-                  fmt::format("the base (TID {}) is not older than @{} (TID {})", base->tid, snapshot, snap->tid));
+      return fail(Errc::InvalidArgument, *job.from,
+                  fmt::format("the base (TID {}) is not older than @{} (TID {})", base->tid, job.snapshot, snap->tid));
     if (base->guid.empty())
-      return fail(Errc::InvalidArgument, std::string(*options.from), "the base has no guid (made by an older anyfs)");
+      return fail(Errc::InvalidArgument, *job.from, "the base has no guid (made by an older anyfs)");
+    // A snapshot's state can be read: send the difference. A bookmark's may be gone.
+    whole_objects = bookmark;
   }
 
-  SendReport report;
-  report.incremental = base.has_value();
+  report.incremental = report.incremental || base.has_value();
   report.from_tid = base ? base->tid : 0;
   report.to_tid = snap->tid;
   report.to_guid = snap->guid;
   stream::StreamWriter out([&](std::string_view bytes) -> Result<void> {
     ANYFS_CHECK(sink(bytes));
-    if (options.progress) options.progress(out.bytes());
+    if (progress) progress(before + out.bytes());
     return {};
   });
   auto uuid = ANYFS_TRY(core_->meta->setting("uuid"));
   stream::Header header;
   header.pool_uuid = uuid.value_or("");
-  header.dataset = std::string(dataset);
+  header.dataset = dataset;
   if (base) {
     header.from_guid = base->guid;
     header.from_tid = base->tid;
@@ -262,9 +343,14 @@ Result<SendReport> PoolImpl::send(std::string_view dataset_arg, std::string_view
   header.to_tid = snap->tid;
   header.to_name = snap->name;
   header.to_time_ns = snap->time_ns;
-  const bool whole_objects = base && (options.from->starts_with('#') ||
-                                      !ANYFS_TRY(core_->history->name(state.id, base->name, NameKind::Snapshot)));
   if (whole_objects) header.flags |= stream::k_flag_whole_objects;
+  if (more) header.flags |= stream::k_flag_more;
+  if (job.recursive) {
+    header.flags |= stream::k_flag_recursive;
+    header.relative = job.relative;
+    for (auto& [name, value] : ANYFS_TRY(core_->meta->properties(state.id)))
+      if (!name.starts_with("received:")) header.properties.emplace_back(name, value);
+  }
   ANYFS_CHECK(out.write(header));
 
   const auto origins = ANYFS_TRY(origins_of(state));
@@ -272,7 +358,6 @@ Result<SendReport> PoolImpl::send(std::string_view dataset_arg, std::string_view
   Sender sender(*core_, out, report);
   if (base) {
     auto changed = ANYFS_TRY(core_->history->changed_inodes(state.id, base->tid, snap->tid));
-    // A snapshot's state can be read: send the difference. A bookmark's may be gone.
     if (!whole_objects) {
       StateReader then(*core_, state.id, base->tid, origins);
       ANYFS_CHECK(sender.incremental(now, then, changed));
@@ -283,11 +368,12 @@ Result<SendReport> PoolImpl::send(std::string_view dataset_arg, std::string_view
     ANYFS_CHECK(sender.full(now));
   }
   ANYFS_CHECK(out.end());
-  report.bytes = options.resume_token ? *resumed_bytes : out.bytes();
-  report.records = out.records() + 1;
-  report.chunks = out.chunks();
-  report.chunk_bytes = out.chunk_bytes();
-  return report;
+  before += out.bytes();
+  report.bytes += out.bytes();
+  report.records += out.records() + 1;
+  report.chunks += out.chunks();
+  report.chunk_bytes += out.chunk_bytes();
+  return {};
 }
 
 }  // namespace anyfs

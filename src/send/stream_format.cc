@@ -122,7 +122,9 @@ std::string encode(const Record& record) {
         using T = std::decay_t<decltype(r)>;
         if constexpr (std::is_same_v<T, Header>) {
           o.u32(r.version).u32(r.flags).str(r.pool_uuid).str(r.dataset).str(r.from_guid).u64(r.from_tid);
-          o.str(r.to_guid).u64(r.to_tid).str(r.to_name).i64(r.to_time_ns);
+          o.str(r.to_guid).u64(r.to_tid).str(r.to_name).i64(r.to_time_ns).str(r.relative);
+          o.u32(static_cast<std::uint32_t>(r.properties.size()));
+          for (const auto& [name, value] : r.properties) o.str(name).str(value);
         } else if constexpr (std::is_same_v<T, Object>) {
           put_inode(o, r.inode);
         } else if constexpr (std::is_same_v<T, Free>) {
@@ -387,11 +389,12 @@ Result<Record> StreamReader::next() {
                                                  "{} and {}",
                                                  end->records, end->chunks, records_, chunks_));
     char extra = 0;
-    if (ANYFS_TRY(source_(std::span<char>(&extra, 1))) != 0)
+    if (!more_ && ANYFS_TRY(source_(std::span<char>(&extra, 1))) != 0)
       return fail(Errc::Corrupt, "", fmt::format("bytes after the end of the stream (at byte {})", offset_));
     ended_ = true;
     return record;
   }
+  if (const auto* h = std::get_if<Header>(&*record)) more_ = h->more();
   digest_->add(std::string_view(buffer_));
   records_++;
   if (const auto* c = std::get_if<Chunk>(&*record)) {
@@ -416,8 +419,16 @@ Result<Record> StreamReader::decode(Type type, std::string_view payload) {
                                 k_version));
       if (r.version == 0) return bad("header (format 0)");
       ok = in.u32(r.flags) && in.str(r.pool_uuid) && in.str(r.dataset) && in.str(r.from_guid) && in.u64(r.from_tid) &&
-           in.str(r.to_guid) && in.u64(r.to_tid) && in.str(r.to_name) && in.i64(r.to_time_ns);
-      if (ok && (r.flags & ~k_flag_whole_objects) != 0)
+           in.str(r.to_guid) && in.u64(r.to_tid) && in.str(r.to_name) && in.i64(r.to_time_ns) &&
+           in.str(r.relative);
+      std::uint32_t n = 0;
+      ok = ok && in.u32(n);
+      for (std::uint32_t i = 0; ok && i < n; ++i) {
+        std::string name, value;
+        ok = in.str(name) && in.str(value);
+        if (ok) r.properties.emplace_back(std::move(name), std::move(value));
+      }
+      if (ok && (r.flags & ~k_known_flags) != 0)
         return fail(Errc::Unsupported, "", fmt::format("stream flags {:#x} are unknown to this anyfs", r.flags));
       out = std::move(r);
       break;

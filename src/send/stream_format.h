@@ -56,6 +56,12 @@ const char* to_string(Type type);
 // extent punched, then all of them; a directory's entries all listed), since
 // the base's state may be gone on the sender.
 inline constexpr std::uint32_t k_flag_whole_objects = 1;
+// Another stream follows this one (a package: send -I or -R).
+inline constexpr std::uint32_t k_flag_more = 2;
+// Part of a recursive package: `relative` names the dataset below the
+// package's root, and `properties` are its local properties.
+inline constexpr std::uint32_t k_flag_recursive = 4;
+inline constexpr std::uint32_t k_known_flags = k_flag_whole_objects | k_flag_more | k_flag_recursive;
 
 struct Header {
   std::uint32_t version = k_version;
@@ -68,7 +74,10 @@ struct Header {
   Tid to_tid = 0;
   std::string to_name;
   std::int64_t to_time_ns = 0;
+  std::string relative;
+  std::vector<std::pair<std::string, std::string>> properties;
   bool incremental() const { return !from_guid.empty(); }
+  bool more() const { return (flags & k_flag_more) != 0; }
 };
 
 struct Object {
@@ -183,6 +192,7 @@ class StreamReader {
   std::unique_ptr<Digest> digest_;
   std::uint64_t offset_ = 0, records_ = 0, chunks_ = 0, chunk_bytes_ = 0;
   bool started_ = false, ended_ = false;
+  bool more_ = false;  // the header says another stream follows: bytes after the end are its
   std::string buffer_;
 };
 

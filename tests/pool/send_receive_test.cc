@@ -624,6 +624,9 @@ int receive_in_cuts(Pool& src, Pool& dst, const std::string& target, const std::
     }
     next.clear();
     must(src.send("", "", {.resume_token = *token}, into(next)));
+    // The rest, made again, is the original's from where the receiver's kept bytes end.
+    const auto offset = must(stream::parse_resume_token(*token)).offset;
+    EXPECT_EQ(next.substr(stream::resume_preamble(*token).size()), stream.substr(offset));
   }
 }
 
@@ -645,6 +648,12 @@ TEST_F(SendReceiveTest, AResumableReceiveFinishesAfterCutsAnywhere) {
       o.from = "#m2";
     }
     streams.push_back(send(*src, "", "s" + std::to_string(step), o));
+  }
+  // The streams are made again the same (what resuming relies on).
+  {
+    auto again = send(*src, "", "s0");
+    ASSERT_EQ(again.size(), streams[0].size());
+    for (std::size_t i = 0; i < again.size(); ++i) ASSERT_EQ(again[i], streams[0][i]) << "byte " << i;
   }
   auto dst = make("dst.anyfs");
   int total = 0;
