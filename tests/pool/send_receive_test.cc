@@ -410,6 +410,89 @@ TEST_F(SendReceiveTest, APoolOfVolumesReceivesTheSameStream) {
   expect_verified(*again);
 }
 
+TEST_F(SendReceiveTest, APackageOfEverySnapshotBetweenGoesInWhole) {
+  auto src = make("src.anyfs");
+  auto fs = must(src->dataset());
+  std::mt19937_64 rng(61);
+  int serial = 0;
+  for (int step = 0; step < 5; ++step) {
+    for (int i = 0; i < 12; ++i) mutate(*fs, rng, serial);
+    must(src->snapshot("", "s" + std::to_string(step)));
+  }
+  auto dst = make("dst.anyfs");
+  must(dst->receive("t", from(send(*src, "", "s0"))));
+  SendReport sent;
+  auto package = send(*src, "", "s4", {.from = "@s0", .intermediates = true}, &sent);
+  EXPECT_EQ(sent.streams, 4u);
+  auto got = must(dst->receive("t", from(package)));
+  EXPECT_EQ(got.streams, 4u);
+  EXPECT_EQ(got.received, (std::vector<std::string>{"t@s1", "t@s2", "t@s3", "t@s4"}));
+  for (int step = 0; step < 5; ++step)
+    EXPECT_TRUE(same(at(*src, "", "s" + std::to_string(step)), at(*dst, "t", "s" + std::to_string(step))));
+  // A package cut between its streams keeps the ones before (each is atomic), and says it ended early.
+  auto dst2 = make("dst2.anyfs");
+  must(dst2->receive("t", from(send(*src, "", "s0"))));
+  SendReport first;
+  send(*src, "", "s1", {.from = "@s0"}, &first);
+  auto cut = dst2->receive("t", from(package.substr(0, first.bytes)));
+  ASSERT_ERR(cut, NoData);
+  EXPECT_EQ(must(dst2->snapshots("t")).size(), 2u);
+  expect_verified(*dst);
+}
+
+TEST_F(SendReceiveTest, ARecursivePackageCarriesChildrenSnapshotsAndProperties) {
+  auto src = make("src.anyfs");
+  must(src->create_dataset("home", {{"compression", "lz4"}}));
+  must(src->create_dataset("home/ann", {{"recordsize", "16K"}}));
+  must(src->create_dataset("home/bob"));
+  must(src->create_dataset("other"));
+  std::mt19937_64 rng(71);
+  int serial = 0;
+  const std::vector<std::string> sent_names{"home", "home/ann", "home/bob"};
+  for (int step = 0; step < 3; ++step) {
+    for (const auto& d : sent_names)
+      for (int i = 0; i < 6; ++i) mutate(*must(src->dataset(d)), rng, serial);
+    for (const auto& d : sent_names) must(src->snapshot(d, "r" + std::to_string(step)));
+  }
+  auto dst = make("dst.anyfs");
+  must(dst->create_dataset("backup"));
+  SendReport sent;
+  auto package = send(*src, "home", "r1", {.recursive = true}, &sent);
+  EXPECT_EQ(sent.streams, 6u);  // two snapshots of each of three datasets
+  auto got = must(dst->receive("backup/home", from(package)));
+  EXPECT_EQ(got.streams, 6u);
+  for (const auto& d : sent_names)
+    for (int step = 0; step < 2; ++step)
+      EXPECT_TRUE(same(at(*src, d, "r" + std::to_string(step)), at(*dst, "backup/" + d, "r" + std::to_string(step))))
+          << d << " r" << step;
+  EXPECT_EQ(must(dst->datasets()).size(), 5u);  // root, backup, and the three: not "other"
+  // Local properties arrive as received ones, below a local value set there.
+  auto props = must(dst->properties("backup/home"));
+  auto find = [&](const std::vector<Pool::PropertyValue>& list, const std::string& name) {
+    for (const auto& p : list)
+      if (p.name == name) return p;
+    return Pool::PropertyValue{};
+  };
+  EXPECT_EQ(find(props, "compression").value, "lz4");
+  EXPECT_EQ(find(props, "compression").source, "received");
+  EXPECT_EQ(find(must(dst->properties("backup/home/ann")), "recordsize").source, "received");
+  EXPECT_EQ(find(must(dst->properties("backup/home/ann")), "compression").source, "inherited from backup/home");
+  must(dst->set_property("backup/home", "compression", "zstd-1"));
+  EXPECT_EQ(find(must(dst->properties("backup/home")), "compression").source, "local");
+  must(dst->inherit_property("backup/home", "compression"));
+  EXPECT_EQ(find(must(dst->properties("backup/home")), "compression").value, "lz4");
+  // Then the next incremental of the whole tree.
+  auto more = send(*src, "home", "r2", {.from = "@r1", .recursive = true});
+  ASSERT_OK(dst->receive("backup/home", from(more)));
+  for (const auto& d : sent_names) EXPECT_TRUE(same(at(*src, d, "r2"), at(*dst, "backup/" + d, "r2"))) << d;
+  expect_verified(*dst);
+  // A child without the snapshot is named.
+  must(src->create_dataset("home/new"));
+  auto missing = src->send("home", "r2", {.recursive = true}, [](std::string_view) -> Result<void> { return {}; });
+  ASSERT_ERR(missing, NotFound);
+  EXPECT_NE(missing.error().to_string().find("home/new@r2"), std::string::npos);
+}
+
 // --- What goes wrong ----------------------------------------------------------------
 
 class BrokenStreamTest : public SendReceiveTest {
