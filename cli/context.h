@@ -129,6 +129,8 @@ const std::vector<Command>& volume_commands();
 const std::vector<Command>& upkeep_commands();
 // send, receive (cli/replication_commands.cc).
 const std::vector<Command>& replication_commands();
+// mirror (cli/mirror_command.cc).
+const std::vector<Command>& mirror_commands();
 // "PATH[:SIZE]" (SIZE such as 512M or 10G, at least 1M) as a volume to make.
 Result<VolumeSpec> parse_volume_spec(const std::string& text);
 

@@ -50,7 +50,7 @@ int run(int argc, char** argv) {
   std::function<int(Context&)> chosen;
   Access access = Access::Read;
   for (const auto* table : {&pool_commands(), &dataset_commands(), &history_commands(), &file_commands(), &mount_commands(),
-                            &volume_commands(), &upkeep_commands(), &replication_commands()}) {
+                            &volume_commands(), &upkeep_commands(), &replication_commands(), &mirror_commands()}) {
     for (const Command& command : *table) {
       CLI::App* sub = app.add_subcommand(command.name, command.summary);
       sub->fallthrough();

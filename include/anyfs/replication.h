@@ -45,6 +45,18 @@ struct SendOptions {
   // needs the snapshot by that name. Without a base it sends every snapshot
   // up to it (a whole replica); with one, what -I or not says.
   bool recursive = false;
+  // A state of the dataset's history instead of a snapshot (`mirror`): the
+  // state as of this committed TID, sent as the snapshot "tid-N" (N: the
+  // end of its transaction group) with a guid made from the pool, the
+  // dataset and N — so a receiver that has it can take an incremental from
+  // it. from_tid is then the base (a state received before). The dataset
+  // must keep history that reaches them (history=all or a window), unless a
+  // snapshot is at that TID. The snapshot argument of send must be empty.
+  std::optional<std::uint64_t> at_tid = std::nullopt;
+  std::optional<std::uint64_t> from_tid = std::nullopt;
+  // The stream says another follows it on the same sink (receive reads on):
+  // mirror --follow to a pipe.
+  bool more_follows = false;
   // Continues a resumable receive that stopped (`send -t`): the token its
   // target's receive_resume_token property shows. The stream then starts
   // where the receiver's kept bytes end (the snapshot and base come from the

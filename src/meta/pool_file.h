@@ -70,6 +70,11 @@ class PoolFile {
   virtual Result<void> rewrite(bool add_page_checksums) = 0;
   // The first failure of the storage below, once one happened.
   virtual std::optional<Error> storage_failure() const = 0;
+  // Drops the pages the connection caches (none may be in use): a reader
+  // that opened while the pool had no write-ahead log reads it as a plain
+  // file, whose change counter a writer in WAL mode does not move — so it
+  // cannot tell its cache is stale when such a writer commits and closes.
+  virtual void drop_page_cache() = 0;
   // The pool's volume files (none in a single-file pool): listing, adding,
   // draining, dropping (meta/volume_set.h).
   virtual VolumeSet& volume_set() = 0;

@@ -49,6 +49,7 @@ class SqliteMetaStore final : public MetaStore {
   }
   Result<void> end_snapshot() override { return db_.exec("COMMIT"); }
   Result<std::int64_t> data_version() override {
+
     return ANYFS_TRY(db_.query_int("PRAGMA data_version")).value_or(0);
   }
   Result<std::uint64_t> free_bytes() override {

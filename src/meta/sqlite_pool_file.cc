@@ -153,6 +153,8 @@ class SqlitePoolFile final : public PoolFile {
 
   Result<void> checkpoint() override { return db_->exec("PRAGMA wal_checkpoint(TRUNCATE)"); }
 
+  void drop_page_cache() override { sqlite3_db_release_memory(db_->handle()); }
+
   Result<void> limit_log(std::uint64_t group_bytes, std::uint64_t log_bytes) override {
     const auto page_size = static_cast<std::uint64_t>(ANYFS_TRY(db_->query_int("PRAGMA page_size")).value_or(4096));
     return db_->exec(fmt::format("PRAGMA wal_autocheckpoint = {}; PRAGMA journal_size_limit = {}",

@@ -29,7 +29,9 @@ DatasetImpl::DatasetImpl(std::shared_ptr<PoolCore> core, DatasetId id, std::stri
         layers.insert(layers.end(), origins.begin(), origins.end());
         return layers;
       }()),
-      data_(*core_, nodes_, id, settings_) {}
+      data_(*core_, nodes_, id, settings_) {
+  read_only_ = settings.read_only;
+}
 
 DatasetImpl::~DatasetImpl() {
   PoolLock lock(core_->mu);
@@ -40,6 +42,7 @@ void DatasetImpl::attach() { core_->participants.push_back(this); }
 
 void DatasetImpl::apply_settings(const DatasetSettings& s) {
   settings_ = s;
+  read_only_ = s.read_only;
   data_.set_chunking(s.chunking);
 }
 
@@ -59,7 +62,7 @@ Result<void> DatasetImpl::start() {
 }
 
 Result<Tid> DatasetImpl::op(std::string_view name, std::string_view detail) {
-  if (historical()) return fail(Errc::ReadOnly, std::string(detail), "a view of the past is read-only");
+  if (const char* why = refuses_changes()) return fail(Errc::ReadOnly, std::string(detail), why);
   return core_->begin_op(id_, name, detail);
 }
 
@@ -265,8 +268,8 @@ Result<FileHandle> DatasetImpl::open(std::string_view p, OpenFlags flags, std::u
   const bool create = has(flags, OpenFlags::Create);
   const bool exclusive = create && has(flags, OpenFlags::Exclusive);
   Follow follow = (has(flags, OpenFlags::NoFollow) || exclusive) ? Follow::No : Follow::Yes;
-  if (historical() && (create || wants_write(flags) || has(flags, OpenFlags::Truncate)))
-    return fail(Errc::ReadOnly, std::string(p), "a view of the past is read-only");
+  if (const char* why = refuses_changes(); why && (create || wants_write(flags) || has(flags, OpenFlags::Truncate)))
+    return fail(Errc::ReadOnly, std::string(p), why);
   // An open that neither creates nor truncates changes nothing but counts:
   // from the caches alone under the lock held shared, else beside a flush.
   const bool changes = create || has(flags, OpenFlags::Truncate);
@@ -473,8 +476,8 @@ Result<FileHandle> DatasetImpl::open(Ino ino, OpenFlags flags) {
   if (has(flags, OpenFlags::Create) || has(flags, OpenFlags::Exclusive))
     return fail(Errc::InvalidArgument, "", "open by inode cannot create (use make)");
   ANYFS_CHECK(check_open_flags("", flags));
-  if (historical() && (wants_write(flags) || has(flags, OpenFlags::Truncate)))
-    return fail(Errc::ReadOnly, "", "a view of the past is read-only");
+  if (const char* why = refuses_changes(); why && (wants_write(flags) || has(flags, OpenFlags::Truncate)))
+    return fail(Errc::ReadOnly, "", why);
   if (!has(flags, OpenFlags::Truncate)) {
     PoolSharedLock shared(core_->mu);
     if (auto handle = open_cached(ino, flags)) return std::move(*handle);

@@ -125,6 +125,12 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
   // Starts a mutating operation. Errors: ReadOnly for a view of the past.
   Result<Tid> op(std::string_view name, std::string_view detail) REQUIRES(pool_lock);
   bool historical() const { return at_ != k_tid_live; }
+  // A view of the past, or readonly=on: why the dataset refuses changes (empty: it takes them).
+  const char* refuses_changes() const {
+    if (historical()) return "a view of the past is read-only";
+    if (read_only_.load(std::memory_order_relaxed)) return "the dataset is read-only (readonly=on)";
+    return nullptr;
+  }
   Result<Resolved<TreeNode>> walk(std::string_view p, Follow follow) REQUIRES(pool_lock);
   // The node `p` names. Errors: NotFound and those of walking.
   Result<Node*> existing(std::string_view p, Follow follow) REQUIRES(pool_lock);
@@ -236,6 +242,7 @@ class DatasetImpl final : public Dataset, public TxgParticipant, public std::ena
   std::shared_ptr<PoolCore> core_;
   const DatasetId id_;
   const Tid at_;  // k_tid_live, or the TID of a read-only view of the past
+  std::atomic<bool> read_only_{false};  // settings_.read_only, readable without the lock
   const std::string name_;
   bool retired_ GUARDED_BY(pool_lock) = false;
   DatasetSettings settings_ GUARDED_BY(pool_lock);

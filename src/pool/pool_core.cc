@@ -7,6 +7,23 @@
 #include <fmt/format.h>
 
 namespace anyfs {
+namespace {
+
+// The pool file's and its log's size, change time and inode.
+std::array<std::int64_t, 6> file_signature(const std::string& path) {
+  std::array<std::int64_t, 6> out{};
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) out = {st.st_size, st.st_mtim.tv_sec * 1'000'000'000 + st.st_mtim.tv_nsec, 0, 0, 0, 0};
+  if (::stat((path + "-wal").c_str(), &st) == 0) {
+    out[2] = st.st_size;
+    out[3] = st.st_mtim.tv_sec * 1'000'000'000 + st.st_mtim.tv_nsec;
+    out[4] = static_cast<std::int64_t>(st.st_ino);
+    out[5] = 1;
+  }
+  return out;
+}
+
+}  // namespace
 
 PoolCore::~PoolCore() {
   readers.close();  // no lease outlives the core: a read holds the core while it uses one
@@ -52,15 +69,28 @@ Result<void> PoolCore::begin_read() {
                   "follow its commits (it could not create the -shm file); open it again");
   }
   // Another process may have committed: records cached here could be stale.
+  // SQLite's data version tells, but not when this reader opened the pool as
+  // a plain file (no log beside it then) and the writer's log came and went
+  // (it takes it away as it closes, after writing its pages into the file):
+  // then the files' sizes and times tell, and the connection's page cache
+  // must go before anything is read, and the last TID the writer stored
+  // tells whether it committed.
+  const auto files = file_signature(path);
+  if (files != files_seen) {
+    file->drop_page_cache();
+    files_seen = files;
+  }
   const std::int64_t now = ANYFS_TRY(meta->data_version());
-  if (now != data_version) {
+  auto stored = ANYFS_TRY(meta->setting("last_tid"));
+  const Tid last = stored ? std::stoull(*stored) : 0;
+  if (now != data_version || last != last_tid_seen) {
     // What the writer committed last bounds the TIDs a view of the past may ask for.
-    auto committed = ANYFS_TRY(meta->setting("last_tid"));
-    if (committed) counters.follow(std::stoull(*committed));
+    counters.follow(last);
     for (auto* p : participants) p->forget_cache();
     chunk_cache.clear();
     chunks->drop_caches();
     data_version = now;
+    last_tid_seen = last;
   }
   return {};
 }

@@ -3,6 +3,7 @@
 // group and the one lock that serialises them.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -98,6 +99,8 @@ struct PoolCore {
   std::vector<TxgParticipant*> participants GUARDED_BY(pool_lock);
   std::condition_variable txg_cv;  // wakes the commit timer: notified through mu.notify_all(txg_cv)
   std::int64_t data_version GUARDED_BY(pool_lock) = -1;  // read-only openers: the database version last seen (MetaStore::data_version)
+  Tid last_tid_seen GUARDED_BY(pool_lock) = 0;  // and the writer's last TID then (PoolCore::begin_read)
+  std::array<std::int64_t, 6> files_seen GUARDED_BY(pool_lock){};  // and the files' sizes and times then
 
   // Starts a mutating operation: opens the transaction group if needed, hands
   // out the next TID and logs the operation — unless the previous operation of

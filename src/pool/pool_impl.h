@@ -29,6 +29,8 @@ struct SendJob {
   std::optional<std::string> from;  // "@SNAP" or "#BOOKMARK" of the same dataset
   std::string relative;             // its name below the package's root (-R)
   bool recursive = false;           // -R: with its local properties
+  // A state of history instead of named ones (SendOptions::at_tid, from_tid).
+  std::optional<NamedTid> to_state, from_state;
 };
 
 // What a receive found about its target before changing anything (receive.cc).
@@ -131,7 +133,9 @@ class PoolImpl final : public Pool {
   bool background_prune_step() REQUIRES(pool_lock);
   Result<bool> prune_step_locked(std::size_t limit, PruneReport& report) REQUIRES(pool_lock);
   void commit_timer();
-  // send.cc: one stream of a package (`more`: another follows), adding to `report`.
+  // send.cc: send under the lock, and one stream of a package (`more`: another follows), adding to `report`.
+  Result<SendReport> send_locked(std::string_view dataset, std::string_view snapshot, const SendOptions& options,
+                                 const ByteSink& sink) REQUIRES(pool_lock);
   Result<void> send_one(const SendJob& job, bool more, const ByteSink& sink,
                         const std::function<void(std::uint64_t)>& progress, std::uint64_t& before,
                         SendReport& report) REQUIRES(pool_lock);

@@ -68,6 +68,8 @@ const std::vector<PropertyInfo>& known_properties() {
       {"atime", "relatime",
        "relatime (reading moves the access time when it is older than the last change or a day old), on (every "
        "open or read moves it) or off"},
+      {"readonly", "off",
+       "on refuses every change to the dataset's files (a mirror target is read-only until promoted), or off"},
       {"history", "off",
        "off (only what snapshots hold), all, or a window such as 90s, 30m, 24h, 7d, 2w (every state inside it)"},
   };
@@ -117,6 +119,10 @@ Result<std::string> check_property(std::string_view name, std::string_view value
     if (value != "on" && value != "off" && value != "relatime") return bad();
     return std::string(value);
   }
+  if (name == "readonly") {
+    if (value != "on" && value != "off") return bad();
+    return std::string(value);
+  }
   if (name == "history") {
     if (value == "off" || value == "all") return std::string(value);
     auto window = parse_duration(value);
@@ -150,10 +156,12 @@ DatasetSettings settings_from(const std::vector<std::pair<std::string, std::stri
   std::string sync = get("sync");
   s.sync = sync == "always" ? SyncMode::Always : sync == "disabled" ? SyncMode::Disabled : SyncMode::Standard;
   s.txg_timeout = std::chrono::seconds(std::stoi(get("txg_timeout")));
+  s.read_only = get("readonly") == "on";
   std::string atime = get("atime");
   s.atime = atime == "on" ? DatasetSettings::Atime::On
             : atime == "off" ? DatasetSettings::Atime::Off
                              : DatasetSettings::Atime::Relatime;
+  if (s.read_only) s.atime = DatasetSettings::Atime::Off;  // reading changes nothing either
   std::string history = get("history");
   if (history == "all") {
     s.history = DatasetSettings::History::All;

@@ -43,6 +43,9 @@ struct DatasetSettings {
   std::chrono::seconds history_window{0};  // History::Window
   // atime: when reading moves a file's access time.
   enum class Atime { Off, On, Relatime } atime = Atime::Relatime;
+  // readonly=on: the dataset's files refuse every change (snapshots and
+  // receive still apply; access times stay).
+  bool read_only = false;
 };
 
 // "90s", "30m", "24h", "7d", "2w" → seconds (1s .. 100 years).

@@ -34,6 +34,11 @@ NameSet name_set(const std::vector<DirentRecord>& names) {
   return out;
 }
 
+// The guid of a state of history sent by TID: the same for every send of it.
+std::string history_state_guid(const std::string& pool_uuid, DatasetId ds, Tid tid) {
+  return to_hex(sha256(fmt::format("anyfs-state:{}:{}:{}", pool_uuid, ds, tid))).substr(0, 32);
+}
+
 // Every attribute but the TID that wrote it.
 bool same_inode(const InodeRecord& a, const InodeRecord& b) {
   return a.ino == b.ino && a.kind == b.kind && a.mode == b.mode && a.uid == b.uid && a.gid == b.gid &&
@@ -174,11 +179,24 @@ class Sender {
 
 }  // namespace
 
-Result<SendReport> PoolImpl::send(std::string_view dataset_arg, std::string_view snapshot_arg,
-                                  const SendOptions& options_arg, const ByteSink& sink_arg) {
+Result<SendReport> PoolImpl::send(std::string_view dataset, std::string_view snapshot, const SendOptions& options,
+                                  const ByteSink& sink) {
   PoolLock lock(core_->mu);
   ANYFS_CHECK(core_->begin_read());
   if (!core_->read_only) ANYFS_CHECK(core_->commit());
+  // Beside a writer in another process, everything is read in one snapshot
+  // of the pool (the writer may commit, free chunks and checkpoint meanwhile);
+  // the writer itself holds the pool lock throughout. Either way no read
+  // handle stays open after, which would keep the view (and the log) pinned.
+  if (core_->read_only) ANYFS_TRY(core_->begin_snapshot());
+  auto report = send_locked(dataset, snapshot, options, sink);
+  if (core_->read_only) core_->end_snapshot();
+  else core_->chunks->release_handles();
+  return report;
+}
+
+Result<SendReport> PoolImpl::send_locked(std::string_view dataset_arg, std::string_view snapshot_arg,
+                                         const SendOptions& options_arg, const ByteSink& sink_arg) {
   std::string dataset(dataset_arg), snapshot(snapshot_arg);
   SendOptions options = options_arg;
   ByteSink sink = sink_arg;
@@ -228,6 +246,30 @@ Result<SendReport> PoolImpl::send(std::string_view dataset_arg, std::string_view
       *resumed_bytes += bytes.size() - drop;
       return sink_arg(bytes.substr(drop));
     };
+  }
+  if (options.at_tid) {
+    // A state of history, named by its TID (mirror).
+    if (!snapshot.empty() || options.from || options.intermediates || options.recursive || options.resume_token)
+      return fail(Errc::InvalidArgument, "", "a state by TID is sent alone: no snapshot, base name, -I or -R");
+    auto state = ANYFS_TRY(dataset_state(dataset));
+    auto uuid = ANYFS_TRY(core_->meta->setting("uuid")).value_or("");
+    // The base is the state a receiver has, by the TID it was sent as: a
+    // group's end then (kept as given: a later group may be recorded as
+    // containing it); history must still reach it.
+    auto named = [&](std::uint64_t tid, bool exact) REQUIRES(pool_lock) -> Result<NamedTid> {
+      Tid boundary = ANYFS_TRY(resolve_as_of(*core_, state, AsOf::at_tid(tid)));
+      if (exact) boundary = tid;
+      auto time = ANYFS_TRY(core_->history->txg_time(boundary));
+      return NamedTid{state.id, fmt::format("tid-{}", boundary), boundary, time.value_or(0),
+                      history_state_guid(uuid, state.id, boundary)};
+    };
+    SendJob job{state, "", std::nullopt, "", false, ANYFS_TRY(named(*options.at_tid, false)), std::nullopt};
+    if (options.from_tid) job.from_state = ANYFS_TRY(named(*options.from_tid, true));
+    SendReport report;
+    std::uint64_t before = 0;
+    ANYFS_CHECK(send_one(job, options.more_follows, sink, options.progress, before, report));
+    report.streams = 1;
+    return report;
   }
   if (options.resume_token && (options.intermediates || options.recursive))
     return fail(Errc::InvalidArgument, *options.resume_token,
@@ -285,7 +327,7 @@ Result<SendReport> PoolImpl::send(std::string_view dataset_arg, std::string_view
         if (!from_tid || s->tid > *from_tid) steps.push_back(s->name);
     steps.push_back(target->name);
     for (const auto& step : steps) {
-      jobs.push_back({d, step, from, relative, options.recursive});
+      jobs.push_back({d, step, from, relative, options.recursive, std::nullopt, std::nullopt});
       from = "@" + step;
     }
   }
@@ -304,10 +346,13 @@ Result<void> PoolImpl::send_one(const SendJob& job, bool more, const ByteSink& s
   const auto& state = job.dataset;
   const std::string& dataset = state.name;
   const std::string shown = dataset.empty() ? "(root)" : dataset;
-  auto snap = ANYFS_TRY(core_->history->name(state.id, job.snapshot, NameKind::Snapshot));
+  auto snap = job.to_state ? job.to_state : ANYFS_TRY(core_->history->name(state.id, job.snapshot, NameKind::Snapshot));
   if (!snap) return fail(Errc::NotFound, fmt::format("{}@{}", dataset, job.snapshot), "no such snapshot");
-  std::optional<NamedTid> base;
+  std::optional<NamedTid> base = job.from_state;
   bool whole_objects = false;
+  if (base && base->tid >= snap->tid)
+    return fail(Errc::InvalidArgument, base->name, fmt::format("the base (TID {}) is not older than TID {}", base->tid,
+                                                               snap->tid));
   if (job.from) {
     const bool bookmark = job.from->starts_with('#');
     base = ANYFS_TRY(core_->history->name(state.id, job.from->substr(1),

@@ -19,6 +19,7 @@
 #include "anyfs/pool.h"
 #include "chunk/hash.h"
 #include "send/stream_format.h"
+#include "support/exec_self.h"
 #include "support/must.h"
 #include "support/random_bytes.h"
 #include "support/raw_sql.h"
@@ -491,6 +492,73 @@ TEST_F(SendReceiveTest, ARecursivePackageCarriesChildrenSnapshotsAndProperties) 
   auto missing = src->send("home", "r2", {.recursive = true}, [](std::string_view) -> Result<void> { return {}; });
   ASSERT_ERR(missing, NotFound);
   EXPECT_NE(missing.error().to_string().find("home/new@r2"), std::string::npos);
+}
+
+// mirror's rounds: states of history sent by TID from a read-only opener
+// beside the writer, each an incremental from the last; the reader follows
+// the writer's commits after every send.
+TEST_F(SendReceiveTest, StatesByTidGoBesideAWriterAndFollowIt) {
+  auto writer = make("src.anyfs", {.properties = {{"history", "1h"}}});
+  auto fs = must(writer->dataset());
+  auto reader = must(Pool::open(path("src.anyfs"), {.read_only = true}));
+  auto dst = make("dst.anyfs");
+  std::mt19937_64 rng(81);
+  int serial = 0;
+  std::optional<std::uint64_t> have;
+  for (int round = 0; round < 4; ++round) {
+    for (int i = 0; i < 8; ++i) mutate(*fs, rng, serial);
+    must(writer->sync());
+    const auto tid = must(reader->committed_tid());
+    ASSERT_EQ(tid, must(writer->committed_tid())) << "round " << round;
+    std::string stream;
+    must(reader->send("", "", {.at_tid = tid, .from_tid = have}, into(stream)));
+    auto got = must(dst->receive("m", from(stream)));
+    EXPECT_EQ(got.snapshot, fmt::format("tid-{}", tid));
+    EXPECT_TRUE(same(describe(*must(writer->dataset_at("", AsOf::at_tid(tid))), true), at(*dst, "m", got.snapshot)));
+    have = tid;
+  }
+  // A state history no longer keeps is refused by name.
+  must(writer->set_property("", "history", "off"));
+  for (int i = 0; i < 3; ++i) mutate(*fs, rng, serial);
+  must(writer->sync());
+  std::string stream;
+  ASSERT_ERR(reader->send("", "", {.at_tid = must(reader->committed_tid()), .from_tid = have}, into(stream)), NoData);
+  expect_verified(*dst);
+}
+
+// A writer in another process (exec'd: nothing shared with this one) opens
+// the pool, writes and closes it, taking its log away; a read-only opener
+// that opened the pool with no log beside it still sees each commit — the
+// sender of mirror --follow beside `anyfs put`. Before the fix it saw the
+// first writer and none after.
+TEST(SendReceiveWriter, DISABLED_WritesOneFile) {
+  const char* job = std::getenv("ANYFS_TEST_WRITE");  // POOL|NAME
+  ASSERT_TRUE(job);
+  const std::string text(job);
+  const std::string pool = text.substr(0, text.rfind('|')), name = text.substr(text.rfind('|') + 1);
+  auto writer = must(Pool::open(pool));
+  must(must(writer->dataset())->write_file("/" + name, name));
+  must(writer->close());
+}
+
+TEST_F(SendReceiveTest, AReadOnlySenderFollowsWritersInOtherProcesses) {
+  make("src.anyfs", {.properties = {{"history", "1h"}}}).reset();
+  auto reader = must(Pool::open(path("src.anyfs"), {.read_only = true}));
+  auto dst = make("dst.anyfs");
+  std::optional<std::uint64_t> have;
+  for (int round = 0; round < 4; ++round) {
+    for (int i = 0; i < 3; ++i) must(reader->committed_tid());  // polls that find nothing new
+    const std::string name = "f" + std::to_string(round);
+    ASSERT_TRUE(passed(start_self(::testing::internal::GetArgvs()[0].c_str(), "SendReceiveWriter.DISABLED_WritesOneFile",
+                                  "ANYFS_TEST_WRITE=" + path("src.anyfs") + "|" + name)));
+    const auto tid = must(reader->committed_tid());
+    ASSERT_TRUE(!have || tid > *have) << "round " << round << ": the reader did not see the writer's commit";
+    std::string stream;
+    must(reader->send("", "", {.at_tid = tid, .from_tid = have}, into(stream)));
+    auto got = must(dst->receive("m", from(stream)));
+    have = std::stoull(got.snapshot.substr(4));
+    EXPECT_EQ(must(must(dst->dataset("m"))->read_file("/" + name)), name);
+  }
 }
 
 // --- What goes wrong ----------------------------------------------------------------
