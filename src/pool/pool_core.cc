@@ -75,9 +75,10 @@ Result<void> PoolCore::begin_read() {
   // then the files' sizes and times tell, and the connection's page cache
   // must go before anything is read, and the last TID the writer stored
   // tells whether it committed.
+  // (The first look only notes them: the connection has just read the file.)
   const auto files = file_signature(path);
   if (files != files_seen) {
-    file->drop_page_cache();
+    if (files_seen != decltype(files_seen){}) file->drop_page_cache();
     files_seen = files;
   }
   const std::int64_t now = ANYFS_TRY(meta->data_version());

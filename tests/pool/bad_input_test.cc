@@ -16,6 +16,7 @@
 
 #include "anyfs/pool.h"
 #include "fs/path.h"
+#include "meta/schema.h"
 #include "support/raw_sql.h"
 #include "support/seeds.h"
 #include "support/result_matchers.h"
@@ -104,7 +105,7 @@ TEST_F(BadInputTest, ANewerFormatIsUnsupportedNamingBothVersions) {
   std::string before = slurp(path());
   auto pool = Pool::open(path());
   ASSERT_ERR(pool, Unsupported);
-  EXPECT_NE(pool.error().message.find("format 9 is newer than this anyfs supports (5)"), std::string::npos)
+  EXPECT_NE(pool.error().message.find(fmt::format("format 9 is newer than this anyfs supports ({})", k_format_version)), std::string::npos)
       << pool.error().to_string();
   EXPECT_ERR(Pool::open(path(), read_only()), Unsupported);
   EXPECT_EQ(slurp(path()), before);
