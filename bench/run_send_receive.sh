@@ -50,7 +50,7 @@ full() {
   "$anyfs" -p "$a" snapshot @s >/dev/null
   local stream_bytes stored
   stream_bytes=$("$anyfs" -p "$a" --json send -n @s | grep -o '"bytes":[0-9]*' | cut -d: -f2)
-  stored=$("$anyfs" -p "$a" --json stats | grep -o '"chunk_stored_bytes":[0-9]*' | cut -d: -f2)
+  stored=$("$anyfs" -p "$a" --json info | grep -o '"chunk_stored_bytes":[0-9]*' | cut -d: -f2)
   local t_send=() t_tar=() t_sr=() t_tartar=() t_restic=()
   for r in $(seq "$rounds"); do
     t_send+=("$(time_of sh -c "'$anyfs' -p '$a' send @s > /dev/null")")
