@@ -183,29 +183,9 @@ TEST_F(BrokenStreamTest, AKilledReceiverLeavesTheTargetAsItWas) {
   ASSERT_OK(dst_->close());
   dst_.reset();
   for (int round = 0; round < 3; ++round) {
-    int fds[2];
-    ASSERT_EQ(::pipe(fds), 0);
-    pid_t child = ::fork();
-    ASSERT_GE(child, 0);
-    if (child == 0) {
-      ::close(fds[1]);
-      auto pool = Pool::open(path("dst.anyfs"));
-      if (!pool) ::_exit(3);
-      (void)(*pool)->receive("t", [&](std::span<char> out) -> Result<std::size_t> {
-        ssize_t n = ::read(fds[0], out.data(), out.size());
-        return n < 0 ? 0 : static_cast<std::size_t>(n);
-      });
-      ::_exit(0);
-    }
-    ::close(fds[0]);
     // Most of the stream, then the kill (the writer never sends the end).
-    const std::size_t part = inc_.size() * (round + 1) / 4;
-    ASSERT_EQ(::write(fds[1], inc_.data(), part), static_cast<ssize_t>(part));
-    ::usleep(100 * 1000);
-    ::kill(child, SIGKILL);
-    int status = 0;
-    ::waitpid(child, &status, 0);
-    ::close(fds[1]);
+    kill_receiver_midway(path("dst.anyfs"), "t", inc_, inc_.size() * (round + 1) / 4, false,
+                         std::chrono::milliseconds(100));
     auto pool = must(Pool::open(path("dst.anyfs")));
     EXPECT_EQ(state_of(*pool, "t"), before_) << "round " << round;
     expect_verified(*pool);
@@ -325,31 +305,8 @@ TEST_F(SendReceiveTest, AKilledResumableReceiverResumes) {
   must(src->snapshot("", "a"));
   const auto stream = send(*src, "", "a");
   make("dst.anyfs").reset();
-  int fds[2];
-  ASSERT_EQ(::pipe(fds), 0);
-  pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    ::close(fds[1]);
-    auto pool = Pool::open(path("dst.anyfs"));
-    if (!pool) ::_exit(3);
-    (void)(*pool)->receive(
-        "t",
-        [&](std::span<char> out) -> Result<std::size_t> {
-          ssize_t n = ::read(fds[0], out.data(), out.size());
-          return n < 0 ? 0 : static_cast<std::size_t>(n);
-        },
-        {.resumable = true});
-    ::_exit(0);
-  }
-  ::close(fds[0]);
   const std::size_t part = stream.size() * 9 / 10;
-  ASSERT_EQ(::write(fds[1], stream.data(), part), static_cast<ssize_t>(part));
-  ::usleep(300 * 1000);
-  ::kill(child, SIGKILL);
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  ::close(fds[1]);
+  kill_receiver_midway(path("dst.anyfs"), "t", stream, part, true, std::chrono::milliseconds(300));
   auto dst = must(Pool::open(path("dst.anyfs")));
   auto token = must(dst->receive_resume_token("t"));
   ASSERT_TRUE(token);

@@ -2,12 +2,19 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <thread>
 
 #include "chunk/hash.h"
+#include "support/exec_self.h"
 #include "support/random_bytes.h"
 
 namespace anyfs::testing {
@@ -34,6 +41,53 @@ ByteSource from(const std::string& in) {
     *at += n;
     return n;
   };
+}
+
+// The receiver kill_receiver_midway starts: ANYFS_TEST_RECEIVE=POOL|TARGET|FIFO|RESUMABLE.
+TEST(ReceiverChild, DISABLED_ReceivesFromAFifo) {
+  const char* job = std::getenv("ANYFS_TEST_RECEIVE");
+  ASSERT_TRUE(job);
+  std::vector<std::string> parts;
+  for (std::string rest(job);;) {
+    auto bar = rest.find('|');
+    parts.push_back(rest.substr(0, bar));
+    if (bar == std::string::npos) break;
+    rest.erase(0, bar + 1);
+  }
+  ASSERT_EQ(parts.size(), 4u);
+  auto pool = must(Pool::open(parts[0]));
+  const int fd = ::open(parts[2].c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  (void)pool->receive(
+      parts[1],
+      [&](std::span<char> out) -> Result<std::size_t> {
+        ssize_t n = ::read(fd, out.data(), out.size());
+        return n < 0 ? 0 : static_cast<std::size_t>(n);
+      },
+      {.resumable = parts[3] == "1"});
+}
+
+void kill_receiver_midway(const std::string& pool, const std::string& target, const std::string& stream,
+                          std::size_t part, bool resumable, std::chrono::milliseconds settle) {
+  const std::string fifo = pool + ".fifo";
+  ::unlink(fifo.c_str());
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  pid_t child = start_self(::testing::internal::GetArgvs()[0].c_str(), "ReceiverChild.DISABLED_ReceivesFromAFifo",
+                           "ANYFS_TEST_RECEIVE=" + pool + "|" + target + "|" + fifo + "|" + (resumable ? "1" : "0"));
+  ASSERT_GT(child, 0);
+  const int fd = ::open(fifo.c_str(), O_WRONLY | O_CLOEXEC);  // once the child has the pool open
+  ASSERT_GE(fd, 0);
+  for (std::size_t at = 0; at < part;) {  // blocks while the child has not read what the pipe holds
+    ssize_t n = ::write(fd, stream.data() + at, part - at);
+    ASSERT_GT(n, 0);
+    at += static_cast<std::size_t>(n);
+  }
+  std::this_thread::sleep_for(settle);
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ::close(fd);
+  ::unlink(fifo.c_str());
 }
 
 std::vector<std::string> describe(Fs& fs, bool atimes) {

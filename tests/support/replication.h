@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <random>
 #include <string>
 #include <vector>
@@ -31,6 +32,13 @@ std::vector<std::string> describe(Fs& fs, bool atimes = false);
 // renames (over files too), removals of files and trees, hard links,
 // symlinks, xattrs, chmods, times.
 void mutate(Dataset& fs, std::mt19937_64& rng, int& serial);
+
+// A receiver into `target` of the pool at `pool` in another process (this
+// binary exec'd: nothing shared with this one, not even a lock a thread here
+// holds) reads `stream` from a FIFO: it gets the first `part` bytes, `settle`
+// to work on them, then SIGKILL — the rest never comes.
+void kill_receiver_midway(const std::string& pool, const std::string& target, const std::string& stream,
+                          std::size_t part, bool resumable, std::chrono::milliseconds settle);
 
 // Two descriptions, compared line by line so that a failure names the first difference.
 ::testing::AssertionResult same(const std::vector<std::string>& a, const std::vector<std::string>& b);
