@@ -105,8 +105,19 @@ class Applier {
         for (const auto& e : ANYFS_TRY(core_.meta->list_dir(ds_, ino))) ANYFS_CHECK(unlink(ino, e.name, e.ino));
       ANYFS_CHECK(core_.meta->drop_inode(ds_, ino, tid_));
     }
-    if (!ANYFS_TRY(core_.meta->inode(ds_, k_root_ino)))
+    auto root = ANYFS_TRY(core_.meta->inode(ds_, k_root_ino));
+    if (!root || root->kind != FileKind::Directory)
       return fail(Errc::Corrupt, "/", "the stream leaves the dataset without a root directory");
+    // What the stream named must be there: a checksummed stream from a sender
+    // with a bug must not leave entries naming nothing, or data of no file.
+    for (const auto& [ino, kind] : named_)
+      if (auto rec = ANYFS_TRY(core_.meta->inode(ds_, ino)); !rec || rec->kind != kind)
+        return fail(Errc::Corrupt, "",
+                    fmt::format("the stream names object {} as a {}, and it does not leave one", ino,
+                                kind == FileKind::Directory ? "directory" : "file of that kind"));
+    for (Ino ino : with_data_)
+      if (auto rec = ANYFS_TRY(core_.meta->inode(ds_, ino)); rec && rec->kind != FileKind::Regular)
+        return fail(Errc::Corrupt, "", fmt::format("the stream gives data to object {}, which is not a file", ino));
     return {};
   }
 
@@ -138,6 +149,8 @@ class Applier {
     ANYFS_CHECK(check_name(r.entry.name));
     if (auto old = ANYFS_TRY(core_.meta->lookup(ds_, r.entry.parent, r.entry.name)); old && old->ino != r.entry.ino)
       orphans_.insert(old->ino);
+    named_[r.entry.ino] = r.entry.kind;
+    named_[r.entry.parent] = FileKind::Directory;
     return core_.meta->put_dirent(ds_, r.entry, tid_);
   }
 
@@ -165,6 +178,8 @@ class Applier {
       if (old) orphans_.insert(old->ino);
       DirentRecord entry = e;
       entry.parent = r.dir;
+      named_[entry.ino] = entry.kind;
+      named_[r.dir] = FileKind::Directory;
       ANYFS_CHECK(core_.meta->put_dirent(ds_, entry, tid_));
     }
     return {};
@@ -195,6 +210,7 @@ class Applier {
                     "an extent names a chunk that neither the stream nor this pool holds");
       received_.insert(e.chunk);
     }
+    with_data_.insert(e.ino);
     return core_.meta->put_extent(ds_, e, tid_);
   }
 
@@ -245,6 +261,8 @@ class Applier {
   ReceiveReport& report_;
   std::unordered_set<ChunkId, ChunkIdHash> received_;
   std::set<Ino> orphans_;
+  std::map<Ino, FileKind> named_;  // objects entries name (and their directories), as what
+  std::set<Ino> with_data_;        // objects extents were given to
   Ino max_object_ = 0;
 };
 

@@ -177,6 +177,65 @@ TEST_F(BrokenStreamTest, ANewerFormatIsRefusedAsSuch) {
   expect_refused("definitely not a stream", Errc::Corrupt, "garbage");
 }
 
+// A stream that checks out but describes a broken tree (a sender's bug) is
+// refused, not received: an entry naming nothing, data for a directory, a
+// root that is not a directory.
+TEST_F(BrokenStreamTest, AWellFormedStreamOfABrokenTreeIsRefused) {
+  auto stream_of = [](const std::vector<stream::Record>& records) {
+    std::string out;
+    stream::StreamWriter w(into(out));
+    stream::Header h;
+    h.to_name = "x";
+    h.to_guid = "feed";
+    must(w.write(h));
+    for (const auto& r : records) must(w.write(r));
+    must(w.end());
+    return out;
+  };
+  InodeRecord root;
+  root.ino = k_root_ino;
+  root.kind = FileKind::Directory;
+  root.mode = 0755;
+  root.nlink = 2;
+  InodeRecord dir = root;
+  dir.ino = 5;
+  InodeRecord file;
+  file.ino = 6;
+  file.kind = FileKind::Regular;
+  file.nlink = 1;
+  const std::string chunk_bytes = "hello";
+  const ChunkId id = sha256(chunk_bytes);
+  const stream::Chunk chunk{id, StoredChunk{Codec::None, 5, chunk_bytes, xxh3(chunk_bytes)}};
+  const std::vector<std::pair<std::string, std::vector<stream::Record>>> cases = {
+      {"an entry naming nothing", {stream::Object{root}, stream::Link{{k_root_ino, "ghost", 99, FileKind::Regular}}}},
+      {"data for a directory",
+       {stream::Object{root}, stream::Object{dir}, stream::Link{{k_root_ino, "d", 5, FileKind::Directory}}, chunk,
+        stream::Extent{{5, 0, 5, id, 0}}}},
+      {"a root that is a file", {stream::Object{[&] {
+         InodeRecord r = file;
+         r.ino = k_root_ino;
+         return r;
+       }()}}},
+      {"no root at all", {stream::Object{file}}},
+      {"an entry of a kind its object is not",
+       {stream::Object{root}, stream::Object{file}, stream::Link{{k_root_ino, "f", 6, FileKind::Directory}}}},
+  };
+  for (const auto& [why, records] : cases) {
+    auto got = dst_->receive("fresh", from(stream_of(records)));
+    ASSERT_FALSE(got) << why;
+    EXPECT_EQ(got.error().code, Errc::Corrupt) << why << ": " << got.error().to_string();
+    EXPECT_EQ(state_of(*dst_, "fresh"), std::vector<std::string>{"(no dataset)"}) << why;
+  }
+  // The same records, whole, go in.
+  root.size = 1;
+  file.size = 5;
+  ASSERT_OK(dst_->receive("fresh", from(stream_of({stream::Object{root}, stream::Object{file}, chunk,
+                                                   stream::Extent{{6, 0, 5, id, 0}},
+                                                   stream::Link{{k_root_ino, "f", 6, FileKind::Regular}}}))));
+  EXPECT_EQ(must(must(dst_->dataset("fresh"))->read_file("/f")), "hello");
+  expect_verified(*dst_);
+}
+
 // A receiver killed halfway leaves nothing: the next open finds the target as
 // it was, and the stream goes in whole afterwards.
 TEST_F(BrokenStreamTest, AKilledReceiverLeavesTheTargetAsItWas) {
