@@ -2,6 +2,7 @@
 // a replication stream on standard output or in a file, and a stream applied
 // to a pool from standard input or a file — `anyfs send | anyfs receive`.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <unistd.h>
@@ -208,8 +209,17 @@ Runner setup_receive(CLI::App& app) {
     ReceiveOptions options;
     options.force = a->force;
     options.resumable = a->resumable;
+    // From a file (or a redirected one) the whole is known: the line says how far, and when it ends.
+    struct stat input {};
+    const std::uint64_t total =
+        ::fstat(fd, &input) == 0 && S_ISREG(input.st_mode) ? static_cast<std::uint64_t>(input.st_size) : 0;
     options.progress = [&](std::uint64_t bytes) {
-      progress.show(fmt::format("receive: {} ({})", human_bytes(bytes), rate(bytes, started)));
+      std::string line = fmt::format("receive: {} ({})", human_bytes(bytes), rate(bytes, started));
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      if (total > 0 && bytes > 0 && bytes <= total)
+        line = fmt::format("receive: {} of {} ({}%, {}, {:.0f} s left)", human_bytes(bytes), human_bytes(total),
+                           bytes * 100 / total, rate(bytes, started), seconds * double(total - bytes) / double(bytes));
+      progress.show(line);
     };
     int code = with_pool(ctx, [&](Pool& pool) -> Result<void> {
       auto report = ANYFS_TRY(pool.receive(
