@@ -187,7 +187,7 @@ TEST_F(FaultSweep, EveryFailedIoOperationIsAClearErrorAndLosesNothingAcknowledge
   }
   std::cout << "I/O faults injected: " << injected << "\n";
   if (!std::getenv("ANYFS_FAULT_ONLY") && !past_deadline()) {  // a soak deadline stops a sweep early
-    EXPECT_GE(injected, 200u);
+    EXPECT_GE(injected, 100u * fault_seeds().size());  // a sweep that injects little tests little
   }
 }
 
@@ -219,7 +219,7 @@ TEST_F(FaultSweep, FailedIoInSnapshotCloneAndPruneWorkIsAClearErrorAndLosesNothi
   }
   std::cout << "I/O faults injected: " << injected << "\n";
   if (!std::getenv("ANYFS_FAULT_ONLY") && !past_deadline()) {
-    EXPECT_GE(injected, 80u);
+    EXPECT_GE(injected, 40u * fault_seeds().size());
   }
 }
 
