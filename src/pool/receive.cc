@@ -10,6 +10,7 @@
 // record of a dataset is keyed by dataset, so they cannot meet another
 // dataset's), and the pool's inode counter moves past them.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <map>
 #include <set>
@@ -408,7 +409,14 @@ Result<ReceiveReport> PoolImpl::receive(std::string_view dataset, const ByteSour
     ReceiveReport one;
     auto header = receive_one(dataset, first, counted, options, one);
     report.bytes = read;
-    if (!header) return std::unexpected(header.error());
+    if (!header) {
+      // Each stream of a package is applied on its own: say which went in before this one failed.
+      auto e = header.error();
+      if (!report.received.empty())
+        e.message += fmt::format(" (stream {} of the package; {} received before it: {})", report.streams + 1,
+                                 report.streams, fmt::join(report.received, ", "));
+      return std::unexpected(e);
+    }
     report.dataset = one.dataset;
     report.snapshot = one.snapshot;
     report.guid = one.guid;

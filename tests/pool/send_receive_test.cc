@@ -233,6 +233,7 @@ TEST_F(SendReceiveTest, APackageOfEverySnapshotBetweenGoesInWhole) {
   send(*src, "", "s1", {.from = "@s0"}, &first);
   auto cut = dst2->receive("t", from(package.substr(0, first.bytes)));
   ASSERT_ERR(cut, NoData);
+  EXPECT_NE(cut.error().message.find("1 received before it: t@s1"), std::string::npos) << cut.error().to_string();
   EXPECT_EQ(must(dst2->snapshots("t")).size(), 2u);
   expect_verified(*dst);
 }
