@@ -76,12 +76,15 @@ Result<void> PoolCore::begin_read() {
   // must go before anything is read, and the last TID the writer stored
   // tells whether it committed.
   // (The first look only notes them: the connection has just read the file.)
+  // Neither moved: nothing was committed, and no row needs reading.
   const auto files = file_signature(path);
-  if (files != files_seen) {
+  const bool files_changed = files != files_seen;
+  if (files_changed) {
     if (files_seen != decltype(files_seen){}) file->drop_page_cache();
     files_seen = files;
   }
   const std::int64_t now = ANYFS_TRY(meta->data_version());
+  if (now == data_version && !files_changed) return {};
   auto stored = ANYFS_TRY(meta->setting("last_tid"));
   const Tid last = stored ? std::stoull(*stored) : 0;
   if (now != data_version || last != last_tid_seen) {

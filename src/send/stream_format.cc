@@ -115,8 +115,14 @@ bool get_inode(In& in, InodeRecord& r) {
          in.i64(r.btime_ns) && in.u64(r.rdev) && in.str(r.target) && in.u64(r.project) && in.u64(r.generation);
 }
 
-std::string encode(const Record& record) {
+Type type_of(const Record& record) { return static_cast<Type>(record.index() + 1); }
+
+// The whole frame of `record`: type, length, payload, checksum — built in
+// one buffer (a chunk's bytes are copied once). Returns the payload's size
+// too, for the limit.
+std::pair<std::string, std::size_t> framed(const Record& record) {
   Out o;
+  o.u8(static_cast<std::uint8_t>(type_of(record))).u32(0);  // the length is set below
   std::visit(
       [&](const auto& r) {
         using T = std::decay_t<decltype(r)>;
@@ -154,10 +160,15 @@ std::string encode(const Record& record) {
         }
       },
       record);
-  return o.take();
+  std::string bytes = o.take();
+  const std::size_t payload = bytes.size() - k_frame_head;
+  for (int k = 0; k < 4; ++k) bytes[1 + k] = static_cast<char>(static_cast<std::uint32_t>(payload) >> (8 * k));
+  Out check;
+  check.u64(xxh3(bytes));
+  bytes += check.take();
+  return {std::move(bytes), payload};
 }
 
-Type type_of(const Record& record) { return static_cast<Type>(record.index() + 1); }
 
 }  // namespace
 
@@ -282,16 +293,10 @@ Result<void> StreamWriter::write(const Record& record) {
   if ((records_ == 0) != (type == Type::Header))
     return fail(Errc::InvalidArgument, "", "a stream starts with its header, and has one");
   if (type == Type::End) return fail(Errc::InvalidArgument, "", "the end record is written by end()");
+  auto [bytes, payload] = framed(record);
+  if (payload > k_max_record_bytes)
+    return fail(Errc::ArgTooBig, "", fmt::format("a {} record of {} bytes", to_string(type), payload));
   if (records_ == 0) ANYFS_CHECK(emit(k_magic));
-  std::string payload = encode(record);
-  if (payload.size() > k_max_record_bytes)
-    return fail(Errc::ArgTooBig, "", fmt::format("a {} record of {} bytes", to_string(type), payload.size()));
-  Out frame;
-  frame.u8(static_cast<std::uint8_t>(type)).u32(static_cast<std::uint32_t>(payload.size())).raw(payload);
-  std::string bytes = frame.take();
-  Out check;
-  check.u64(xxh3(bytes));
-  bytes += check.take();
   ANYFS_CHECK(emit(bytes));
   records_++;
   if (const auto* c = std::get_if<Chunk>(&record)) {
@@ -303,14 +308,7 @@ Result<void> StreamWriter::write(const Record& record) {
 
 Result<void> StreamWriter::end() {
   if (records_ == 0) return fail(Errc::InvalidArgument, "", "a stream needs its header first");
-  End e{digest_->value(), records_, chunks_, chunk_bytes_};
-  std::string payload = encode(e);
-  Out frame;
-  frame.u8(static_cast<std::uint8_t>(Type::End)).u32(static_cast<std::uint32_t>(payload.size())).raw(payload);
-  std::string bytes = frame.take();
-  Out check;
-  check.u64(xxh3(bytes));
-  bytes += check.take();
+  auto [bytes, payload] = framed(End{digest_->value(), records_, chunks_, chunk_bytes_});
   ended_ = true;
   return emit(bytes);
 }
