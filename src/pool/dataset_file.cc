@@ -16,9 +16,11 @@ Result<FileHandle> DatasetImpl::open_node(Node* node, OpenFlags flags, std::stri
     Tid tid = ANYFS_TRY(op("truncate", path));
     ANYFS_CHECK(core_->end_op(truncate_node(node, 0, tid)));
   }
-  if (wants_read(flags)) (void)note_access(*node, flags);
+  // Held before the access time moves: that change failing drops the nodes
+  // nothing holds from the cache (NodeCache::forget), and the open goes on.
   auto held = nodes_.shared(node);
   held->opens++;
+  if (wants_read(flags)) (void)note_access(*node, flags);
   return std::make_unique<DatasetFile>(shared_from_this(), std::move(held), flags, std::move(path));
 }
 
