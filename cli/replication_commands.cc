@@ -75,7 +75,7 @@ nlohmann::json send_json(const SendReport& r, bool dry_run) {
 Runner setup_send(CLI::App& app) {
   struct Args {
     std::string snapshot, from, every_from, output, token;
-    bool dry_run = false, recursive = false;
+    bool dry_run = false, recursive = false, history = false;
   };
   auto a = std::make_shared<Args>();
   app.description(
@@ -84,7 +84,8 @@ Runner setup_send(CLI::App& app) {
       "The stream checks itself; `anyfs receive` applies it all or nothing. Examples:\n"
       "  anyfs -p a.anyfs send home@mon | anyfs -p b.anyfs receive backup/home\n"
       "  anyfs -p a.anyfs send -i @mon home@tue -o tue.stream\n"
-      "  anyfs -p a.anyfs send -i '#mon' home@wed | ssh host anyfs -p b.anyfs receive backup/home");
+      "  anyfs -p a.anyfs send -i '#mon' home@wed | ssh host anyfs -p b.anyfs receive backup/home\n"
+      "  anyfs -p a.anyfs send --history -i @mon home@tue | anyfs -p b.anyfs receive backup/home");
   app.add_option("snapshot", a->snapshot, "DATASET@SNAP to send (@SNAP: the root dataset's)");
   app.add_option("-t,--resume", a->token,
                  "Send the rest of a stream a resumable receive (receive -s) kept part of: the token its target's "
@@ -98,6 +99,10 @@ Runner setup_send(CLI::App& app) {
   app.add_flag("-R,--recursive", a->recursive,
                "The dataset and every dataset below it (each needs the snapshot), with their local properties; "
                "without -i/-I every snapshot up to the one named (a whole replica)");
+  app.add_flag("--history", a->history,
+               "Every state between too, not only the snapshot: each transaction group the dataset's history "
+               "keeps (history=all or a window) and each snapshot, one stream each. The receiver holds each state "
+               "of history as the snapshot tid-N (N: the sender's TID), readable as DATASET@tid-N");
   app.add_option("-o,--output", a->output, "Write the stream to this file (default: standard output)");
   app.add_flag("-n,--dry-run", a->dry_run, "Write nothing; print the size the stream would have");
   return [a](Context& ctx) {
@@ -131,6 +136,7 @@ Runner setup_send(CLI::App& app) {
       options.intermediates = true;
     }
     options.recursive = a->recursive;
+    options.history = a->history;
     if (!a->from.empty()) {
       auto base = base_of(a->from, spec->dataset);
       if (!base) return ctx.report(base.error());

@@ -45,6 +45,15 @@ struct SendOptions {
   // needs the snapshot by that name. Without a base it sends every snapshot
   // up to it (a whole replica); with one, what -I or not says.
   bool recursive = false;
+  // --history: every state between the base (or, for a full stream, the
+  // oldest kept) and the snapshot, each as its own stream of one package, so
+  // that the receiver can read each as the sender could — HAMMER's mirror.
+  // A state is a transaction group that changed the dataset and that its
+  // history still keeps (history=all or a window), or a snapshot between;
+  // the receiver holds each state of history as the snapshot "tid-N", N the
+  // sender's TID (read it as DATASET@tid-N), with the sender's commit time.
+  // With history off only the snapshots between go (what -I sends).
+  bool history = false;
   // A state of the dataset's history instead of a snapshot (`mirror`): the
   // state as of this committed TID, sent as the snapshot "tid-N" (N: the
   // end of its transaction group) with a guid made from the pool, the

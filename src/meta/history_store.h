@@ -110,6 +110,10 @@ class HistoryStore {
   // Inodes any of whose rows (inode, dirent naming it, extent, xattr) was born or
   // closed in (from, to]; `to` may be k_tid_live.
   virtual Result<std::vector<Ino>> changed_inodes(DatasetId ds, Tid from, Tid to) = 0;
+  // The states of `ds` in (from, to] that differ from the one before: the
+  // ends of the transaction groups in which any of its rows was born or
+  // closed, oldest first (send --history).
+  virtual Result<std::vector<Tid>> changed_states(DatasetId ds, Tid from, Tid to) = 0;
   // The directory entries naming `ino` at `at`.
   virtual Result<std::vector<DirentRecord>> names_of(DatasetId ds, Ino ino, Tid at) = 0;
   // What is wrong with the state at `at` (for verify): entries naming inodes

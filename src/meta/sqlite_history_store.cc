@@ -286,6 +286,26 @@ class SqliteHistoryStore final : public HistoryStore {
     return out;
   }
 
+  Result<std::vector<Tid>> changed_states(DatasetId ds, Tid from, Tid to) override {
+    std::string q;
+    for (const auto& t : k_tables) {
+      if (!q.empty()) q += " UNION ";
+      q += fmt::format(
+          "SELECT tid_from AS t FROM {0} WHERE ds = ?1 AND tid_from > ?2 AND tid_from <= ?3 UNION "
+          "SELECT tid_to FROM {0} WHERE ds = ?1 AND tid_to > ?2 AND tid_to <= ?3 AND tid_to < 9223372036854775807",
+          t.name);
+    }
+    // Each TID belongs to the group that ends at the first boundary at or after it.
+    auto stmt = ANYFS_TRY(db_.prepare(fmt::format(
+        "SELECT DISTINCT (SELECT min(g.tid) FROM txgs g WHERE g.tid >= c.t) AS e FROM ({}) c "
+        "WHERE e IS NOT NULL ORDER BY e",
+        q)));
+    stmt.bind(1, ds).bind(2, from).bind(3, to);
+    std::vector<Tid> out;
+    while (ANYFS_TRY(stmt.step())) out.push_back(stmt.column_u64(0));
+    return out;
+  }
+
   Result<std::vector<DirentRecord>> names_of(DatasetId ds, Ino ino, Tid at) override {
     auto stmt = ANYFS_TRY(db_.prepare(
         at == k_tid_live

@@ -136,6 +136,11 @@ class PoolImpl final : public Pool {
   // send.cc: send under the lock, and one stream of a package (`more`: another follows), adding to `report`.
   Result<SendReport> send_locked(std::string_view dataset, std::string_view snapshot, const SendOptions& options,
                                  const ByteSink& sink) REQUIRES(pool_lock);
+  // --history: the states of `d` after `from` (a base's TID; unset: from
+  // the first) up to `to`, oldest first — the snapshots between and the
+  // states its history keeps, each once — ending with `to`.
+  Result<std::vector<NamedTid>> states_between(const DatasetState& d, const std::vector<NamedTid>& snaps,
+                                               std::optional<Tid> from, const NamedTid& to) REQUIRES(pool_lock);
   Result<void> send_one(const SendJob& job, bool more, const ByteSink& sink,
                         const std::function<void(std::uint64_t)>& progress, std::uint64_t& before,
                         SendReport& report) REQUIRES(pool_lock);

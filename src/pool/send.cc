@@ -249,8 +249,9 @@ Result<SendReport> PoolImpl::send_locked(std::string_view dataset_arg, std::stri
   }
   if (options.at_tid) {
     // A state of history, named by its TID (mirror).
-    if (!snapshot.empty() || options.from || options.intermediates || options.recursive || options.resume_token)
-      return fail(Errc::InvalidArgument, "", "a state by TID is sent alone: no snapshot, base name, -I or -R");
+    if (!snapshot.empty() || options.from || options.intermediates || options.recursive || options.resume_token ||
+        options.history)
+      return fail(Errc::InvalidArgument, "", "a state by TID is sent alone: no snapshot, base name, -I, -R or --history");
     auto state = ANYFS_TRY(dataset_state(dataset));
     auto uuid = ANYFS_TRY(core_->meta->setting("uuid")).value_or("");
     // The base is the state a receiver has, by the TID it was sent as: a
@@ -271,9 +272,11 @@ Result<SendReport> PoolImpl::send_locked(std::string_view dataset_arg, std::stri
     report.streams = 1;
     return report;
   }
-  if (options.resume_token && (options.intermediates || options.recursive))
+  if (options.resume_token && (options.intermediates || options.recursive || options.history))
     return fail(Errc::InvalidArgument, *options.resume_token,
-                "-t resumes one stream; send the rest of a package (-I, -R) again from what was received");
+                "-t resumes one stream; send the rest of a package (-I, -R, --history) again from what was received");
+  if (options.history && options.intermediates)
+    return fail(Errc::InvalidArgument, "", "--history sends every snapshot between as well: drop -I (use -i)");
   // The streams of the package, parents before children, each dataset's snapshots oldest first.
   std::vector<SendJob> jobs;
   auto root = ANYFS_TRY(dataset_state(dataset));
@@ -319,6 +322,16 @@ Result<SendReport> PoolImpl::send_locked(std::string_view dataset_arg, std::stri
       from = (kind == NameKind::Bookmark ? "#" : "@") + std::string(name);
       from_tid = base->tid;
     }
+    if (options.history) {
+      // Each state after the first takes the one before as its base.
+      bool first = true;
+      for (auto& state : ANYFS_TRY(states_between(d, snaps, from_tid, *target))) {
+        jobs.push_back({d, state.name, first ? from : std::nullopt, relative, options.recursive, state,
+                        first ? std::nullopt : jobs.back().to_state});
+        first = false;
+      }
+      continue;
+    }
     // Every snapshot between (-I, and -R from nothing: a whole replica), or just the one.
     const bool every = options.intermediates || (options.recursive && !from);
     std::vector<std::string> steps;
@@ -338,6 +351,36 @@ Result<SendReport> PoolImpl::send_locked(std::string_view dataset_arg, std::stri
   report.streams = jobs.size();
   if (options.resume_token) report.bytes = *resumed_bytes;
   return report;
+}
+
+Result<std::vector<NamedTid>> PoolImpl::states_between(const DatasetState& d, const std::vector<NamedTid>& snaps,
+                                                       std::optional<Tid> from, const NamedTid& to) {
+  const Tid lo = from.value_or(0);
+  std::vector<NamedTid> out;
+  for (const auto& s : snaps)
+    if (s.tid > lo && s.tid < to.tid) out.push_back(s);
+  if (d.history_from) {
+    auto uuid = ANYFS_TRY(core_->meta->setting("uuid")).value_or("");
+    const auto ends = ANYFS_TRY(core_->history->changed_states(d.id, lo, to.tid - 1));
+    // A snapshot holds the state of the last change at or before it: that
+    // state goes once, by the snapshot's name.
+    std::set<Tid> named;
+    for (const auto& s : out)
+      if (auto after = std::upper_bound(ends.begin(), ends.end(), s.tid); after != ends.begin())
+        named.insert(*std::prev(after));
+    named.insert(to.tid);
+    if (auto after = std::upper_bound(ends.begin(), ends.end(), to.tid); after != ends.begin())
+      named.insert(*std::prev(after));
+    for (Tid end : ends) {
+      // Only what history still reads.
+      if (end < *d.history_from || named.contains(end)) continue;
+      auto time = ANYFS_TRY(core_->history->txg_time(end));
+      out.push_back({d.id, fmt::format("tid-{}", end), end, time.value_or(0), history_state_guid(uuid, d.id, end)});
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const NamedTid& a, const NamedTid& b) { return a.tid < b.tid; });
+  out.push_back(to);
+  return out;
 }
 
 Result<void> PoolImpl::send_one(const SendJob& job, bool more, const ByteSink& sink,

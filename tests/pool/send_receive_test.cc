@@ -291,6 +291,89 @@ TEST_F(SendReceiveTest, ARecursivePackageCarriesChildrenSnapshotsAndProperties) 
   EXPECT_NE(missing.error().to_string().find("home/new@r2"), std::string::npos);
 }
 
+// --history: every state the sender's history keeps between the base and the
+// snapshot arrives, each as its own transaction group and the snapshot
+// tid-N; the receiver reads each as the sender reads AsOf::at_tid(N). A
+// snapshot between names its state once; without history only snapshots go.
+TEST_F(SendReceiveTest, HistoryCarriesEveryKeptStateBetween) {
+  auto src = make("src.anyfs", {.properties = {{"history", "all"}}});
+  auto fs = must(src->dataset());
+  std::mt19937_64 rng(91);
+  int serial = 0;
+  for (int i = 0; i < 10; ++i) mutate(*fs, rng, serial);
+  must(src->snapshot("", "a"));
+  std::vector<std::uint64_t> rounds;
+  for (int round = 0; round < 5; ++round) {
+    for (int i = 0; i < 6; ++i) mutate(*fs, rng, serial);
+    must(src->sync());
+    rounds.push_back(must(src->committed_tid()));
+    if (round == 2) must(src->snapshot("", "mid"));
+  }
+  for (int i = 0; i < 3; ++i) mutate(*fs, rng, serial);
+  must(src->snapshot("", "b"));
+
+  auto dst = make("dst.anyfs");
+  must(dst->receive("t", from(send(*src, "", "a"))));
+  SendReport sent;
+  auto package = send(*src, "", "b", {.from = "@a", .history = true}, &sent);
+  auto got = must(dst->receive("t", from(package)));
+  EXPECT_EQ(got.streams, sent.streams);
+  // Rounds 0, 1, 3 and 4 as states of history; round 2's state as @mid.
+  std::vector<std::string> expected;
+  for (int round : {0, 1}) expected.push_back(fmt::format("t@tid-{}", rounds[round]));
+  expected.push_back("t@mid");
+  for (int round : {3, 4}) expected.push_back(fmt::format("t@tid-{}", rounds[round]));
+  expected.push_back("t@b");
+  EXPECT_EQ(got.received, expected);
+  for (int round : {0, 1, 3, 4}) {
+    const auto name = fmt::format("tid-{}", rounds[round]);
+    EXPECT_TRUE(same(describe(*must(src->dataset_at("", AsOf::at_tid(rounds[round]))), true), at(*dst, "t", name)))
+        << name;
+  }
+  EXPECT_TRUE(same(at(*src, "", "mid"), at(*dst, "t", "mid")));
+  EXPECT_TRUE(same(at(*src, "", "b"), at(*dst, "t", "b")));
+  // Each state is its own transaction group there, with the sender's time.
+  auto snaps = must(dst->snapshots("t"));
+  for (std::size_t i = 1; i < snaps.size(); ++i) EXPECT_LT(snaps[i - 1].tid, snaps[i].tid);
+  for (const auto& s : must(src->snapshots(""))) {
+    auto there = std::find_if(snaps.begin(), snaps.end(), [&](const SnapshotInfo& x) { return x.name == s.name; });
+    ASSERT_NE(there, snaps.end()) << s.name;
+    EXPECT_EQ(there->time_ns, s.time_ns) << s.name;
+    EXPECT_EQ(there->guid, s.guid) << s.name;
+  }
+  expect_verified(*dst);
+
+  // A full stream with --history starts at the oldest kept state.
+  auto whole = make("whole.anyfs");
+  SendReport full;
+  auto all = send(*src, "", "b", {.history = true}, &full);
+  EXPECT_GE(full.streams, expected.size() + 1);  // @a (or a state before it) and the rest
+  auto got_all = must(whole->receive("w", from(all)));
+  EXPECT_EQ(got_all.streams, full.streams);
+  for (const auto& name : got_all.received) {
+    const auto snap = name.substr(2);
+    const auto view = snap.starts_with("tid-") ? must(src->dataset_at("", AsOf::at_tid(std::stoull(snap.substr(4)))))
+                                               : must(src->dataset_at("", AsOf::at_snapshot(snap)));
+    EXPECT_TRUE(same(describe(*view, true), at(*whole, "w", snap))) << snap;
+  }
+
+  // History off: the snapshots between are all there is to send.
+  must(src->create_dataset("plain", {{"history", "off"}}));
+  auto plain = must(src->dataset("plain"));
+  for (int step = 0; step < 3; ++step) {
+    for (int i = 0; i < 4; ++i) mutate(*plain, rng, serial);
+    must(src->sync());
+    must(src->snapshot("plain", "p" + std::to_string(step)));
+  }
+  must(dst->receive("p", from(send(*src, "plain", "p0"))));
+  auto only_snapshots = must(dst->receive("p", from(send(*src, "plain", "p2", {.from = "@p0", .history = true}))));
+  EXPECT_EQ(only_snapshots.received, (std::vector<std::string>{"p@p1", "p@p2"}));
+  // Refusals: with -I, and with -t.
+  std::string ignored;
+  ASSERT_ERR(src->send("", "b", {.from = "@a", .intermediates = true, .history = true}, into(ignored)),
+             InvalidArgument);
+}
+
 // mirror's rounds: states of history sent by TID from a read-only opener
 // beside the writer, each an incremental from the last; the reader follows
 // the writer's commits after every send.
