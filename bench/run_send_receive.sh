@@ -12,7 +12,10 @@
 #   incremental: CHANGED files (default 100) of FILES small files (default 20000)
 #                rewritten, then send -i of the change: stream size against the
 #                changed bytes, and its time against rsync -a of the two trees
-#                (which has to walk them).
+#                (which has to walk them). The changes are one commit each, kept
+#                by history=all: send --history carries each as its own state
+#                (CHANGED streams), against the one incremental — stream size,
+#                send time, and receive time into a copy holding @a.
 #
 #   bench/run_send_receive.sh [full|incremental|all] [SOURCE_DIR] [ROUNDS] [FILES] [CHANGED]
 set -euo pipefail
@@ -89,6 +92,7 @@ incremental() {
   for i in $(seq 0 $((files - 1))); do head -c $((1000 + i % 7000)) /dev/urandom > "$tree/d$((i % 100))/f$i"; done
   "$anyfs" init "$a" >/dev/null
   "$anyfs" -p "$a" import "$tree" / >/dev/null
+  "$anyfs" -p "$a" property set history=all
   "$anyfs" -p "$a" snapshot @a >/dev/null
   rm -rf "$work/mirror" && cp -a "$tree" "$work/mirror"
   local changed_bytes=0
@@ -101,18 +105,40 @@ incremental() {
   "$anyfs" -p "$a" snapshot @b >/dev/null
   local size t_send t_rsync
   size=$("$anyfs" -p "$a" --json send -n -i @a @b | grep -o '"bytes":[0-9]*' | cut -d: -f2)
-  local ts=() tr=()
+  local hsize hstreams
+  hsize=$("$anyfs" -p "$a" --json send -n --history -i @a @b | grep -o '"bytes":[0-9]*' | cut -d: -f2)
+  hstreams=$("$anyfs" -p "$a" --json send -n --history -i @a @b | grep -o '"streams":[0-9]*' | cut -d: -f2)
+  local base=$work/base.anyfs
+  "$anyfs" init "$base" >/dev/null
+  "$anyfs" -p "$a" send @a 2>/dev/null | "$anyfs" -p "$base" receive t >/dev/null
+  "$anyfs" -p "$a" send -i @a @b -o "$work/inc.stream" >/dev/null 2>&1
+  "$anyfs" -p "$a" send --history -i @a @b -o "$work/hist.stream" >/dev/null 2>&1
+  local ts=() tr=() th=() tri=() trh=()
   for r in $(seq "$rounds"); do
     ts+=("$(time_of sh -c "'$anyfs' -p '$a' send -i @a @b > /dev/null")")
+    th+=("$(time_of sh -c "'$anyfs' -p '$a' send --history -i @a @b > /dev/null")")
     rm -rf "$work/m2" && cp -a "$work/mirror" "$work/m2"
     tr+=("$(time_of rsync -a "$tree/" "$work/m2/")")
+    rm -f "$work/r.anyfs"* && cp "$base" "$work/r.anyfs"
+    tri+=("$(time_of "$anyfs" -p "$work/r.anyfs" receive t -i "$work/inc.stream")")
+    rm -f "$work/r.anyfs"* && cp "$base" "$work/r.anyfs"
+    trh+=("$(time_of "$anyfs" -p "$work/r.anyfs" receive t -i "$work/hist.stream")")
   done
   t_send=$(printf '%s\n' "${ts[@]}" | median)
   t_rsync=$(printf '%s\n' "${tr[@]}" | median)
+  local t_hist t_ri t_rh
+  t_hist=$(printf '%s\n' "${th[@]}" | median)
+  t_ri=$(printf '%s\n' "${tri[@]}" | median)
+  t_rh=$(printf '%s\n' "${trh[@]}" | median)
   echo "incremental: $changed of $files files rewritten ($changed_bytes bytes), $rounds rounds (median)"
   echo "  stream $size bytes = $(echo "scale=2; $size/$changed_bytes" | bc -l)x the changed bytes"
   printf '  %-34s %8s s\n' "anyfs send -i" "$t_send"
   printf '  %-34s %8s s  (%sx anyfs)\n' "rsync -a of the two trees" "$t_rsync" "$(echo "scale=1; $t_rsync/$t_send" | bc -l)"
+  echo "  --history: $hstreams streams, $hsize bytes = $(echo "scale=2; $hsize/$size" | bc -l)x the incremental"
+  printf '  %-34s %8s s  (%sx send -i)\n' "anyfs send --history -i" "$t_hist" "$(echo "scale=1; $t_hist/$t_send" | bc -l)"
+  printf '  %-34s %8s s\n' "anyfs receive of send -i" "$t_ri"
+  printf '  %-34s %8s s  (%sx; %s ms a state)\n' "anyfs receive of send --history" "$t_rh" \
+    "$(echo "scale=1; $t_rh/$t_ri" | bc -l)" "$(echo "scale=1; 1000*($t_rh-$t_ri)/$hstreams" | bc -l)"
 }
 
 case "$what" in
