@@ -5,12 +5,11 @@
 #include <algorithm>
 #include <map>
 
+#include "pool/location.h"
 #include "pool/state_reader.h"
 
 namespace anyfs {
 namespace {
-
-std::string show(std::string_view dataset) { return dataset.empty() ? "(root)" : std::string(dataset); }
 
 Result<std::vector<Tid>> snapshot_tids(PoolCore& core, DatasetId ds) REQUIRES(pool_lock) {
   std::vector<Tid> out;
@@ -27,7 +26,7 @@ Result<bool> readable(PoolCore& core, const DatasetState& ds, Tid boundary) REQU
 }
 
 Result<Error> not_kept(PoolCore& core, const DatasetState& ds, Tid boundary) REQUIRES(pool_lock) {
-  std::string what = fmt::format("the state of dataset {} at TID {} is no longer kept: ", show(ds.name), boundary);
+  std::string what = fmt::format("the state of dataset {} at TID {} is no longer kept: ", show_dataset(ds.name), boundary);
   if (ds.history_from)
     what += fmt::format("its history starts at TID {}; older states are readable only through snapshots",
                         *ds.history_from);
@@ -59,7 +58,7 @@ Result<Tid> resolve_as_of(PoolCore& core, const DatasetState& ds, const AsOf& at
   if (at.snapshot) {
     auto snap = ANYFS_TRY(core.history->name(ds.id, *at.snapshot, NameKind::Snapshot));
     if (!snap)
-      return fail(Errc::NotFound, *at.snapshot, fmt::format("dataset {} has no snapshot of this name", show(ds.name)));
+      return fail(Errc::NotFound, *at.snapshot, fmt::format("dataset {} has no snapshot of this name", show_dataset(ds.name)));
     return snap->tid;
   }
   Tid boundary = 0;
@@ -84,7 +83,7 @@ Result<Tid> resolve_as_of(PoolCore& core, const DatasetState& ds, const AsOf& at
       for (const auto& s : ANYFS_TRY(core.history->names(ds.id, NameKind::Snapshot)))
         if (s.time_ns <= *at.time_ns) best = s.tid;
       if (best == 0)
-        return fail(Errc::NotFound, "", fmt::format("no state of dataset {} was committed that early", show(ds.name)));
+        return fail(Errc::NotFound, "", fmt::format("no state of dataset {} was committed that early", show_dataset(ds.name)));
       return best;
     }
     boundary = *found;
@@ -93,7 +92,7 @@ Result<Tid> resolve_as_of(PoolCore& core, const DatasetState& ds, const AsOf& at
   }
   if (boundary < ds.created_tid)
     return fail(Errc::NotFound, "",
-                fmt::format("dataset {} did not exist yet at TID {} (created at TID {})", show(ds.name), boundary,
+                fmt::format("dataset {} did not exist yet at TID {} (created at TID {})", show_dataset(ds.name), boundary,
                             ds.created_tid));
   if (!ANYFS_TRY(readable(core, ds, boundary))) return std::unexpected(ANYFS_TRY(not_kept(core, ds, boundary)));
   return boundary;

@@ -47,6 +47,18 @@ Result<SnapshotSpec> parse_snapshot_spec(std::string_view text) {
   return out;
 }
 
+std::string show_dataset(std::string_view name) { return name.empty() ? "(root)" : std::string(name); }
+
+std::string parent_dataset(std::string_view name) {
+  const auto slash = name.rfind('/');
+  return slash == std::string_view::npos ? std::string() : std::string(name.substr(0, slash));
+}
+
+bool within_dataset(std::string_view name, std::string_view top) {
+  if (top.empty()) return true;
+  return name == top || (name.size() > top.size() && name.starts_with(top) && name[top.size()] == '/');
+}
+
 Result<void> check_dataset_name(std::string_view name) {
   if (name.empty() || name.size() > 200)
     return fail(Errc::InvalidArgument, std::string(name), "a dataset name is 1..200 bytes");

@@ -29,6 +29,15 @@ Result<Location> parse_location(std::string_view text);
 // A dataset name: components of [A-Za-z0-9_.-] joined by "/", 1..200 bytes.
 Result<void> check_dataset_name(std::string_view name);
 
+// A dataset's name as messages show it: "(root)" for the root dataset.
+std::string show_dataset(std::string_view name);
+
+// "a/b/c" → "a/b"; "a" → "" (the root dataset).
+std::string parent_dataset(std::string_view name);
+
+// Whether dataset `name` is `top` or one of its descendants.
+bool within_dataset(std::string_view name, std::string_view top);
+
 // --at: a TID ("1234" or "tid:1234") or a time ("2026-11-21T10:00:00Z",
 // "2026-11-21 10:00:00", a Unix time "@1763720000"). Sets tid or time_ns.
 Result<AsOf> parse_as_of(std::string_view text);

@@ -10,28 +10,11 @@
 #include "pool/pool_impl.h"
 
 namespace anyfs {
-namespace {
-
-// "a/b/c" → "a/b"; "a" → "" (the root dataset).
-std::string parent_name(std::string_view name) {
-  auto slash = name.rfind('/');
-  return slash == std::string_view::npos ? std::string() : std::string(name.substr(0, slash));
-}
-
-// Whether `name` is `top` or inside it.
-bool within(std::string_view name, std::string_view top) {
-  if (top.empty()) return true;
-  return name == top || (name.size() > top.size() && name.starts_with(top) && name[top.size()] == '/');
-}
-
-std::string show(std::string_view name) { return name.empty() ? "(root)" : std::string(name); }
-
-}  // namespace
 
 Result<DatasetState> PoolImpl::dataset_state(std::string_view name) {
   for (auto& d : ANYFS_TRY(core_->history->datasets()))
     if (d.name == name) return d;
-  return fail(Errc::NotFound, show(name), "no such dataset");
+  return fail(Errc::NotFound, show_dataset(name), "no such dataset");
 }
 
 Result<std::vector<DatasetLayer>> PoolImpl::origins_of(const DatasetState& state) {
@@ -67,7 +50,7 @@ std::shared_ptr<Dataset> PoolImpl::open_dataset_named(std::string_view name) {
 Result<void> PoolImpl::check_not_in_use(std::string_view name) {
   auto ds = open_dataset_named(name);
   if (ds && dataset_in_use(*ds))
-    return fail(Errc::Busy, show(name), "files of this dataset are open in this process; close them first");
+    return fail(Errc::Busy, show_dataset(name), "files of this dataset are open in this process; close them first");
   return {};
 }
 
@@ -121,10 +104,10 @@ Result<void> PoolImpl::create_dataset(std::string_view name,
   PoolLock lock(core_->mu);
   ANYFS_CHECK(check_writable("creating a dataset"));
   if (dataset_state(name)) return fail(Errc::Exists, std::string(name), "a dataset of this name exists");
-  auto parent = dataset_state(parent_name(name));
+  auto parent = dataset_state(parent_dataset(name));
   if (!parent)
     return fail(Errc::NotFound, std::string(name),
-                fmt::format("its parent dataset {} does not exist (create it first)", show(parent_name(name))));
+                fmt::format("its parent dataset {} does not exist (create it first)", show_dataset(parent_dataset(name))));
   Tid tid = ANYFS_TRY(core_->begin_op(parent->id, "dataset create", name));
   ANYFS_CHECK(core_->end_op([&]() REQUIRES(pool_lock) -> Result<void> {
     DatasetId id = ANYFS_TRY(core_->meta->create_dataset(name, tid));
@@ -154,7 +137,7 @@ Result<void> PoolImpl::destroy_dataset(std::string_view name, bool recursive) {
   auto all = ANYFS_TRY(core_->history->datasets());
   std::vector<DatasetState> doomed;
   for (const auto& d : all)
-    if (within(d.name, name)) doomed.push_back(d);
+    if (within_dataset(d.name, name)) doomed.push_back(d);
   // Children first.
   std::sort(doomed.begin(), doomed.end(), [](const auto& a, const auto& b) { return a.name > b.name; });
   for (const auto& d : doomed) {
@@ -163,12 +146,12 @@ Result<void> PoolImpl::destroy_dataset(std::string_view name, bool recursive) {
     if (!recursive && !ANYFS_TRY(core_->history->names(d.id, NameKind::Snapshot)).empty())
       return fail(Errc::Busy, std::string(name), "it has snapshots; destroy them first, or destroy with -r");
     for (const auto& c : all)
-      if (c.origin && *c.origin == d.id && !within(c.name, name))
+      if (c.origin && *c.origin == d.id && !within_dataset(c.name, name))
         return fail(Errc::Busy, std::string(name),
                     fmt::format("clone {} depends on a snapshot of {}; destroy or promote it first", c.name, d.name));
     ANYFS_CHECK(check_not_in_use(d.name));
   }
-  auto parent = ANYFS_TRY(dataset_state(parent_name(name)));
+  auto parent = ANYFS_TRY(dataset_state(parent_dataset(name)));
   ANYFS_CHECK(core_->commit());
   ANYFS_TRY(core_->begin_op(parent.id, "dataset destroy", name));
   ANYFS_CHECK(core_->end_op([&]() REQUIRES(pool_lock) -> Result<void> {
@@ -193,19 +176,19 @@ Result<void> PoolImpl::rename_dataset(std::string_view from, std::string_view to
   ANYFS_CHECK(check_writable("renaming a dataset"));
   if (from.empty()) return fail(Errc::InvalidArgument, "(root)", "the root dataset cannot be renamed");
   auto top = ANYFS_TRY(dataset_state(from));
-  if (within(to, from)) return fail(Errc::InvalidArgument, std::string(to), "a dataset cannot move into itself");
+  if (within_dataset(to, from)) return fail(Errc::InvalidArgument, std::string(to), "a dataset cannot move into itself");
   if (dataset_state(to)) return fail(Errc::Exists, std::string(to), "a dataset of this name exists");
-  if (!dataset_state(parent_name(to)))
+  if (!dataset_state(parent_dataset(to)))
     return fail(Errc::NotFound, std::string(to),
-                fmt::format("its parent dataset {} does not exist", show(parent_name(to))));
+                fmt::format("its parent dataset {} does not exist", show_dataset(parent_dataset(to))));
   auto all = ANYFS_TRY(core_->history->datasets());
   for (const auto& d : all)
-    if (within(d.name, from)) ANYFS_CHECK(check_not_in_use(d.name));
+    if (within_dataset(d.name, from)) ANYFS_CHECK(check_not_in_use(d.name));
   ANYFS_CHECK(core_->commit());
   ANYFS_TRY(core_->begin_op(top.id, "dataset rename", fmt::format("{} -> {}", from, to)));
   ANYFS_CHECK(core_->end_op([&]() REQUIRES(pool_lock) -> Result<void> {
     for (const auto& d : all) {
-      if (!within(d.name, from)) continue;
+      if (!within_dataset(d.name, from)) continue;
       if (auto open = open_dataset_named(d.name)) {
         retire_dataset(*open);
         dropped.push_back(std::move(open));
@@ -218,7 +201,7 @@ Result<void> PoolImpl::rename_dataset(std::string_view from, std::string_view to
   ANYFS_CHECK(core_->commit());
   // Inherited properties may differ under the new parent.
   for (const auto& d : ANYFS_TRY(core_->history->datasets()))
-    if (within(d.name, to)) ANYFS_CHECK(refresh_pin(*core_, d.id, ANYFS_TRY(settings_of(d.name))));
+    if (within_dataset(d.name, to)) ANYFS_CHECK(refresh_pin(*core_, d.id, ANYFS_TRY(settings_of(d.name))));
   return {};
 }
 
@@ -231,7 +214,7 @@ Result<std::vector<Pool::PropertyValue>> PoolImpl::effective_properties(std::str
     auto state = ANYFS_TRY(dataset_state(at));
     chain.emplace_back(at, ANYFS_TRY(core_->meta->properties(state.id)));
     if (at.empty()) break;
-    at = parent_name(at);
+    at = parent_dataset(at);
   }
   std::vector<PropertyValue> out;
   for (const auto& info : known_properties()) {
@@ -244,7 +227,7 @@ Result<std::vector<Pool::PropertyValue>> PoolImpl::effective_properties(std::str
         for (const auto& [n, value] : chain[i].second)
           if (!found && n == wanted) {
             v = {std::string(info.name), value,
-                 i > 0 ? "inherited from " + show(chain[i].first) : (n == received ? "received" : "local")};
+                 i > 0 ? "inherited from " + show_dataset(chain[i].first) : (n == received ? "received" : "local")};
             found = true;
           }
     out.push_back(std::move(v));
@@ -279,7 +262,7 @@ std::map<std::string, DatasetSettings::History, std::less<>> PoolImpl::history_m
   auto all = core_->history->datasets();
   if (!all) return out;
   for (const auto& d : *all)
-    if (within(d.name, name))
+    if (within_dataset(d.name, name))
       if (auto s = settings_of(d.name)) out[d.name] = s->history;
   return out;
 }
@@ -287,7 +270,7 @@ std::map<std::string, DatasetSettings::History, std::less<>> PoolImpl::history_m
 Result<void> PoolImpl::apply_properties(std::string_view name,
                                         const std::map<std::string, DatasetSettings::History, std::less<>>& before) {
   for (const auto& d : ANYFS_TRY(core_->history->datasets())) {
-    if (!within(d.name, name)) continue;
+    if (!within_dataset(d.name, name)) continue;
     auto settings = ANYFS_TRY(settings_of(d.name));
     if (auto open = open_dataset_named(d.name)) update_dataset_settings(*open, settings);
     if (d.name.empty()) {

@@ -26,19 +26,12 @@
 namespace anyfs {
 namespace {
 
-std::string show(std::string_view dataset) { return dataset.empty() ? "(root)" : std::string(dataset); }
-
 // A recursive package's dataset below its root: "" or valid dataset name components.
 Result<void> check_relative_name(const std::string& relative) {
   if (relative.empty()) return {};
   auto checked = check_dataset_name(relative);
   if (!checked) return fail(Errc::Corrupt, relative, "a recursive stream names a dataset no pool may hold");
   return {};
-}
-
-std::string parent_of(std::string_view name) {
-  auto slash = name.rfind('/');
-  return std::string(slash == std::string_view::npos ? std::string_view() : name.substr(0, slash));
 }
 
 // Whether anything but access times changed in the inodes `changed` from
@@ -276,25 +269,25 @@ Result<ReceivePlan> PoolImpl::plan_receive(std::string_view dataset, const strea
   if (auto found = dataset_state(dataset)) plan.target = *found;
   if (!header.incremental()) {
     if (plan.target)
-      return fail(Errc::Exists, show(dataset),
+      return fail(Errc::Exists, show_dataset(dataset),
                   "a full stream makes a new dataset, and this one exists: receive into a new name, or send an "
                   "incremental from a snapshot both sides have");
-    if (!dataset_state(parent_of(dataset)))
-      return fail(Errc::NotFound, show(dataset),
-                  fmt::format("its parent dataset {} does not exist (create it first)", show(parent_of(dataset))));
+    if (!dataset_state(parent_dataset(dataset)))
+      return fail(Errc::NotFound, show_dataset(dataset),
+                  fmt::format("its parent dataset {} does not exist (create it first)", show_dataset(parent_dataset(dataset))));
     return plan;
   }
   if (!plan.target)
-    return fail(Errc::NotFound, show(dataset),
+    return fail(Errc::NotFound, show_dataset(dataset),
                 "an incremental stream applies to the dataset holding its base, and there is no such dataset");
   const auto& target = *plan.target;
   for (const auto& s : ANYFS_TRY(core_->history->names(target.id, NameKind::Snapshot)))
     if (s.guid == header.from_guid) plan.base = s;
   if (!plan.base)
-    return fail(Errc::NotFound, show(dataset),
+    return fail(Errc::NotFound, show_dataset(dataset),
                 fmt::format("the stream's base (snapshot guid {} of {}, TID {} there) is not a snapshot of this "
                             "dataset: send a full stream, or an incremental from a snapshot it has",
-                            header.from_guid, show(header.dataset), header.from_tid));
+                            header.from_guid, show_dataset(header.dataset), header.from_tid));
   const auto& base = *plan.base;
   for (const auto& s : ANYFS_TRY(core_->history->names(target.id, NameKind::Snapshot)))
     if (s.tid > base.tid) plan.newer.push_back(s);
@@ -312,7 +305,7 @@ Result<ReceivePlan> PoolImpl::plan_receive(std::string_view dataset, const strea
     std::string why = plan.newer.empty()
                           ? "it changed since @" + base.name
                           : fmt::format("it has snapshots newer than @{} (@{})", base.name, plan.newer.back().name);
-    return fail(Errc::Busy, show(dataset),
+    return fail(Errc::Busy, show_dataset(dataset),
                 fmt::format("the target is not at the stream's base: {}; receive with force (-F) to roll it back "
                             "to @{} first",
                             why, base.name));
@@ -336,7 +329,7 @@ Result<void> PoolImpl::apply_stream(std::string_view dataset, const stream::Head
   auto applied = [&]() REQUIRES(pool_lock) -> Result<void> {
     const auto& target = plan.target;
     const std::string detail = fmt::format("{}@{}", header.dataset, header.to_name);
-    Tid tid = ANYFS_TRY(core_->begin_op(target ? target->id : ANYFS_TRY(dataset_state(parent_of(dataset))).id,
+    Tid tid = ANYFS_TRY(core_->begin_op(target ? target->id : ANYFS_TRY(dataset_state(parent_dataset(dataset))).id,
                                         "receive", detail));
     DatasetId id = 0;
     if (!target) {
@@ -451,11 +444,11 @@ Result<stream::Header> PoolImpl::receive_one(std::string_view root, bool first_s
     if (!first_stream) return fail(Errc::Corrupt, std::string(root), "a resumed stream inside a package");
     partial = ANYFS_TRY(core_->meta->partial_receive(root));
     if (!partial)
-      return fail(Errc::NotFound, show(root),
+      return fail(Errc::NotFound, show_dataset(root),
                   "this stream resumes a receive, and no resumable receive into this dataset is under way");
     auto token = ANYFS_TRY(stream::read_resume_token(counted));
     if (token != partial->token)
-      return fail(Errc::InvalidArgument, show(root),
+      return fail(Errc::InvalidArgument, show_dataset(root),
                   fmt::format("this stream resumes another receive (token {}); this dataset's is {}", token,
                               partial->token));
   }
@@ -496,7 +489,7 @@ Result<stream::Header> PoolImpl::receive_one(std::string_view root, bool first_s
   if (!resuming) {
     partial = ANYFS_TRY(core_->meta->partial_receive(dataset));
     if (partial)
-      return fail(Errc::Busy, show(dataset),
+      return fail(Errc::Busy, show_dataset(dataset),
                   fmt::format("a resumable receive into this dataset is under way ({} kept): resume it with `send -t "
                               "{}`, or abort it with `receive -A`",
                               partial->bytes, partial->token));
@@ -587,7 +580,7 @@ Result<void> PoolImpl::abort_receive(std::string_view dataset) {
   PoolLock lock(core_->mu);
   ANYFS_CHECK(check_writable("abort a receive"));
   if (!ANYFS_TRY(core_->meta->partial_receive(dataset)))
-    return fail(Errc::NotFound, show(dataset), "no resumable receive into this dataset is under way");
+    return fail(Errc::NotFound, show_dataset(dataset), "no resumable receive into this dataset is under way");
   ANYFS_CHECK(core_->commit());
   ANYFS_CHECK(core_->meta->begin());
   auto dropped = core_->meta->drop_partial_receive(dataset);

@@ -19,6 +19,7 @@
 #include <unordered_set>
 
 #include "pool/history.h"
+#include "pool/location.h"
 #include "pool/pool_impl.h"
 #include "pool/state_reader.h"
 #include "send/stream_format.h"
@@ -288,14 +289,14 @@ Result<SendReport> PoolImpl::send_locked(std::string_view dataset_arg, std::stri
   for (const auto& d : sent) {
     const std::string relative =
         d.name == root.name ? "" : d.name.substr(root.name.empty() ? 0 : root.name.size() + 1);
-    const std::string shown = d.name.empty() ? "(root)" : d.name;
+    const std::string shown = show_dataset(d.name);
     auto snaps = ANYFS_TRY(core_->history->names(d.id, NameKind::Snapshot));
     auto target = std::find_if(snaps.begin(), snaps.end(), [&](const NamedTid& s) { return s.name == snapshot; });
     if (target == snaps.end())
       return fail(Errc::NotFound, fmt::format("{}@{}", d.name, snapshot),
                   options.recursive ? fmt::format("no such snapshot (-R sends @{} of every dataset below {}: "
                                                   "snapshot each of them, in one command)",
-                                                  snapshot, root.name.empty() ? "(root)" : root.name)
+                                                  snapshot, show_dataset(root.name))
                                     : std::string("no such snapshot"));
     std::optional<std::string> from = options.from;
     std::optional<Tid> from_tid;
@@ -388,7 +389,7 @@ Result<void> PoolImpl::send_one(const SendJob& job, bool more, const ByteSink& s
                                 SendReport& report) {
   const auto& state = job.dataset;
   const std::string& dataset = state.name;
-  const std::string shown = dataset.empty() ? "(root)" : dataset;
+  const std::string shown = show_dataset(dataset);
   auto snap = job.to_state ? job.to_state : ANYFS_TRY(core_->history->name(state.id, job.snapshot, NameKind::Snapshot));
   if (!snap) return fail(Errc::NotFound, fmt::format("{}@{}", dataset, job.snapshot), "no such snapshot");
   std::optional<NamedTid> base = job.from_state;

@@ -10,12 +10,15 @@
 #include "chunk/sqlite_chunk_store.h"
 #include "meta/schema.h"
 #include "meta/volume_file.h"
+#include "support/raw_chunk.h"
 #include "support/result_matchers.h"
 #include "support/temp_dir.h"
 #include "util/sqlite.h"
 
 namespace anyfs {
 namespace {
+
+using testing::raw_chunk;
 
 struct ChunkStoreFactory {
   std::string name;
@@ -26,12 +29,6 @@ class ChunkStoreConformance : public ::testing::TestWithParam<ChunkStoreFactory>
  protected:
   std::unique_ptr<ChunkStore> store = GetParam().make();
 };
-
-StoredChunk raw_chunk(std::string data) {
-  StoredChunk c{Codec::None, static_cast<std::uint32_t>(data.size()), std::move(data), 0};
-  c.checksum = xxh3(c.stored);
-  return c;
-}
 
 TEST_P(ChunkStoreConformance, PutThenGetReturnsWhatWasStored) {
   ChunkId id = sha256("hello");

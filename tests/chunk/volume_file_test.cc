@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "anyfs/pool.h"
+#include "support/raw_chunk.h"
 #include "support/result_matchers.h"
 #include "support/temp_dir.h"
 
@@ -15,12 +16,7 @@ namespace anyfs {
 namespace {
 
 using testing::TempDir;
-
-StoredChunk raw_chunk(std::string data) {
-  StoredChunk c{Codec::None, static_cast<std::uint32_t>(data.size()), std::move(data), 0};
-  c.checksum = xxh3(c.stored);
-  return c;
-}
+using testing::raw_chunk;
 
 class VolumeFileTest : public ::testing::Test {
  protected:

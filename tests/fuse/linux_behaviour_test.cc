@@ -278,38 +278,38 @@ struct SetIdCase {
   gid_t gid;
 };
 
-enum class Change { Append, Truncate, Ftruncate, PunchHole, OpenTruncate };
+enum class DataChange { Append, Truncate, Ftruncate, PunchHole, OpenTruncate };
 
-std::uint32_t mode_after(const std::string& dir, const SetIdCase& c, Change change) {
+std::uint32_t mode_after(const std::string& dir, const SetIdCase& c, DataChange change) {
   const std::string p = dir + "/target";
   ::unlink(p.c_str());
   spit(p, std::string(8192, 'x'));
   if (::chown(p.c_str(), c.owner, c.group) != 0 || ::chmod(p.c_str(), c.mode) != 0) return 0xffffffff;
   int rc = as_user(c.uid, c.gid, [&] {
     switch (change) {
-      case Change::Append: {
+      case DataChange::Append: {
         int fd = ::open(p.c_str(), O_WRONLY | O_APPEND);
         if (fd < 0) return errno;
         int r = ::write(fd, "y", 1) == 1 ? 0 : errno;
         ::close(fd);
         return r;
       }
-      case Change::Truncate: return errno_of(::truncate(p.c_str(), 100));
-      case Change::Ftruncate: {
+      case DataChange::Truncate: return errno_of(::truncate(p.c_str(), 100));
+      case DataChange::Ftruncate: {
         int fd = ::open(p.c_str(), O_WRONLY);
         if (fd < 0) return errno;
         int r = errno_of(::ftruncate(fd, 50));
         ::close(fd);
         return r;
       }
-      case Change::PunchHole: {
+      case DataChange::PunchHole: {
         int fd = ::open(p.c_str(), O_WRONLY);
         if (fd < 0) return errno;
         int r = errno_of(::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096));
         ::close(fd);
         return r;
       }
-      case Change::OpenTruncate: {
+      case DataChange::OpenTruncate: {
         int fd = ::open(p.c_str(), O_WRONLY | O_TRUNC);
         if (fd < 0) return errno;
         ::close(fd);
@@ -339,10 +339,10 @@ TEST_F(MountTest, SetIdBitsAfterChangesByOthersAreWhatALocalFilesystemLeaves) {
   };
   int compared = 0;
   for (const auto& c : cases)
-    for (Change change : {Change::Append, Change::Truncate, Change::Ftruncate, Change::PunchHole,
-                          Change::OpenTruncate}) {
+    for (DataChange change : {DataChange::Append, DataChange::Truncate, DataChange::Ftruncate, DataChange::PunchHole,
+                          DataChange::OpenTruncate}) {
       const std::uint32_t want = mode_after(local, c, change);
-      if (want >= 0xfffffff0 && change == Change::PunchHole) continue;  // the local file system cannot punch
+      if (want >= 0xfffffff0 && change == DataChange::PunchHole) continue;  // the local file system cannot punch
       ASSERT_LT(want, 0xfffffff0u) << "the local step failed";
       EXPECT_EQ(mode_after(mnt_, c, change), want)
           << "mode " << std::oct << c.mode << std::dec << " owned by " << c.owner << ":" << c.group << ", change "

@@ -20,7 +20,7 @@
 namespace anyfs::testing {
 namespace {
 
-void describe(Fs& fs, const std::string& dir, std::vector<std::string>& out, bool atimes);
+void describe_dir(Fs& fs, const std::string& dir, std::vector<std::string>& out, bool atimes);
 void paths(Fs& fs, const std::string& dir, std::vector<std::string>& files, std::vector<std::string>& dirs);
 
 }  // namespace
@@ -94,7 +94,7 @@ std::vector<std::string> describe(Fs& fs, bool atimes) {
   std::vector<std::string> out;
   auto root = must(fs.lstat("/"));
   out.push_back(fmt::format("/ mode={:o} uid={} m={}", root.mode, root.uid, root.mtime_ns));
-  describe(fs, "/", out, atimes);
+  describe_dir(fs, "/", out, atimes);
   return out;
 }
 
@@ -204,7 +204,7 @@ namespace {
 // number, kind, attributes, times, symlink target, extended attributes and
 // a hash of its bytes. Reading a live tree moves its access times, so those
 // are left out (`atimes` false) where a live tree is described.
-void describe(Fs& fs, const std::string& dir, std::vector<std::string>& out, bool atimes) {
+void describe_dir(Fs& fs, const std::string& dir, std::vector<std::string>& out, bool atimes) {
   auto entries = must(fs.read_dir(dir));
   std::sort(entries.begin(), entries.end(), [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
   for (const auto& e : entries) {
@@ -226,7 +226,7 @@ void describe(Fs& fs, const std::string& dir, std::vector<std::string>& out, boo
       for (const auto& n : names) line += fmt::format(" x:{}={}", n, must(fs.get_xattr(path, n)));
     }
     out.push_back(std::move(line));
-    if (st.is_dir()) describe(fs, path, out, atimes);
+    if (st.is_dir()) describe_dir(fs, path, out, atimes);
   }
 }
 
