@@ -2,7 +2,6 @@
 // the output mode, and one way to report results and errors.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <functional>
 #include <map>
 #include <memory>
@@ -13,6 +12,10 @@
 
 #include "anyfs/fs.h"
 #include "anyfs/pool.h"
+
+namespace CLI {
+class App;
+}  // namespace CLI
 
 namespace anyfs::cli {
 

@@ -1,4 +1,5 @@
 // dataset create|destroy|rename and datasets (list) (docs/CLI.md, "Datasets").
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "context.h"

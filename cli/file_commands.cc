@@ -1,6 +1,7 @@
 // The file commands: ls, stat, cat, put, mkdir, rm, mv, ln, find, df. Each is a
 // row of the table at the bottom: a name, a summary, and a setup function that
 // adds its options and returns what it runs.
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <unistd.h>
 

@@ -1,5 +1,6 @@
 // The history commands: snapshot, snapshots, destroy, rename, bookmark,
 // bookmarks, rollback, diff, history, log, prune (docs/CLI.md, "History").
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <iostream>

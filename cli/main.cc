@@ -1,4 +1,5 @@
 // The anyfs command: global options, then one subcommand from the table.
+#include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
 

@@ -3,6 +3,7 @@
 // sends the state of the source's last committed transaction group as an
 // incremental from the state the target has, read from the source's history
 // — so the source is opened read-only and a writer may be busy on it.
+#include <CLI/CLI.hpp>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>

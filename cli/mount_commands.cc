@@ -3,6 +3,7 @@
 // `mount` opens the pool itself instead of through the Context: in daemon mode
 // it must fork before the pool starts any thread, and it blocks the stop
 // signals before any thread exists, so that only its sigwait sees them.
+#include <CLI/CLI.hpp>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>

@@ -1,6 +1,7 @@
 // The pool commands: init, import, export, get, cp, du, info, verify, gc,
 // compact, property. File commands (ls, cat, put, ...) are in file_commands.cc
 // and work on pools through the same locations.
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <unistd.h>
 

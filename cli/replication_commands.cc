@@ -1,6 +1,7 @@
 // send and receive (docs/CLI.md, "Send and receive"): a dataset's snapshot as
 // a replication stream on standard output or in a file, and a stream applied
 // to a pool from standard input or a file — `anyfs send | anyfs receive`.
+#include <CLI/CLI.hpp>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <fmt/format.h>

@@ -1,6 +1,7 @@
 // scrub and status: checking every copy of every chunk (repairing from good
 // ones), and the health of a pool and its volumes (docs/CLI.md, "Scrub" and
 // "Status").
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <signal.h>
 

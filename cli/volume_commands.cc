@@ -1,5 +1,6 @@
 // volume add|list|remove|move|replace: the volume files of a pool
 // (docs/CLI.md, "Volumes").
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <cctype>
