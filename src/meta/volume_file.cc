@@ -116,7 +116,12 @@ Result<std::unique_ptr<VolumeFile>> VolumeFile::open(const std::string& path, bo
   options.vfs = vfs;
   auto db = ANYFS_TRY(sql::Db::open(path, options));
   auto app = db->query_int("PRAGMA application_id");
-  if (!app || !*app || **app != k_volume_application_id) return fail(Errc::Corrupt, path, "not an AnyFS volume");
+  if (!app) return fail(app.error().code, path, "damaged or cut short (" + app.error().message + ")");
+  if (!*app || **app != k_volume_application_id) {
+    auto pages = db->query_int("PRAGMA page_count");
+    if (pages && *pages && **pages == 0) return fail(Errc::Corrupt, path, "the volume file is empty (truncated?)");
+    return fail(Errc::Corrupt, path, "not an AnyFS volume");
+  }
   auto version = ANYFS_TRY(db->query_int("PRAGMA user_version")).value_or(0);
   if (version > k_volume_format)
     return fail(Errc::Unsupported, path,
