@@ -23,6 +23,9 @@ Error error_from(sqlite3* db, int rc, std::string_view what) {
     case SQLITE_NOMEM: code = Errc::NoSpace; break;
     default: code = Errc::Io; break;
   }
+  // A duplicate key is Exists, as PostgreSQL's unique violation is (the
+  // MetaStore conformance suite holds both engines to it).
+  if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) code = Errc::Exists;
   // SQLite reports a full disk during a write as an I/O error in some paths.
   if (primary == SQLITE_IOERR && db != nullptr && sqlite3_system_errno(db) == ENOSPC) code = Errc::NoSpace;
   // "Cannot open" is not "not found" unless the OS said so: out of file
