@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "meta/meta_store.h"
+#include "meta/record_keeping.h"
 #include "meta/sqlite_rows.h"
 #include <fmt/format.h>
 #include "util/clock.h"
@@ -30,8 +31,7 @@ class SqliteMetaStore final : public MetaStore {
     return db_.exec("COMMIT");
   }
   Result<void> rollback() override {
-    pending_refs_.clear();
-    released_.clear();
+    keeping_.forget();
     if (!db_.in_transaction()) return {};
     return db_.exec("ROLLBACK");
   }
@@ -118,14 +118,9 @@ class SqliteMetaStore final : public MetaStore {
     while (ANYFS_TRY(stmt.step())) out.emplace_back(stmt.column_string(0), stmt.column_string(1));
     return out;
   }
-  void set_pin(DatasetId ds, Tid pin) override {
-    if (pin == 0)
-      pins_.erase(ds);
-    else
-      pins_[ds] = pin;
-  }
-  void set_txg_floor(Tid committed) override { txg_floor_ = committed; }
-  void adjust_refs(const ChunkId& chunk, std::int64_t delta) override { pending_refs_[chunk] += delta; }
+  void set_pin(DatasetId ds, Tid pin) override { keeping_.set_pin(ds, pin); }
+  void set_txg_floor(Tid committed) override { keeping_.set_txg_floor(committed); }
+  void adjust_refs(const ChunkId& chunk, std::int64_t delta) override { keeping_.add_ref(chunk, delta); }
 
   // --- Inodes ---
   Result<std::optional<InodeRecord>> inode(DatasetId ds, Ino ino, Tid at) override {
@@ -246,7 +241,7 @@ class SqliteMetaStore final : public MetaStore {
         "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
     stmt.bind_all(ds, e.ino, k_live, e.offset, tid, e.length, id_bytes(e.chunk), e.chunk_offset);
     ANYFS_CHECK(stmt.run());
-    pending_refs_[e.chunk] += 1;
+    keeping_.add_ref(e.chunk, 1);
     return {};
   }
   Result<void> drop_extent(DatasetId ds, Ino ino, std::uint64_t offset, Tid tid) override {
@@ -256,7 +251,7 @@ class SqliteMetaStore final : public MetaStore {
     if (!ANYFS_TRY(stmt.step())) return fail(Errc::Corrupt, "", "dropping an extent that is not there");
     ChunkId chunk = ANYFS_TRY(id_from(stmt.column_blob(0)));
     Tid born = stmt.column_u64(1);
-    if (born <= keep_to(ds)) {
+    if (born <= keeping_.keep_to(ds)) {
       auto close = ANYFS_TRY(db_.prepare(
           "UPDATE extents SET tid_to = ?5 WHERE ds = ?1 AND ino = ?2 AND tid_to = ?3 AND offset = ?4"));
       close.bind_all(ds, ino, k_live, offset, tid);
@@ -265,7 +260,7 @@ class SqliteMetaStore final : public MetaStore {
     auto del = ANYFS_TRY(db_.prepare("DELETE FROM extents WHERE ds = ?1 AND ino = ?2 AND tid_to = ?3 AND offset = ?4"));
     del.bind_all(ds, ino, k_live, offset);
     ANYFS_CHECK(del.run());
-    pending_refs_[chunk] -= 1;
+    keeping_.add_ref(chunk, -1);
     return {};
   }
 
@@ -329,13 +324,7 @@ class SqliteMetaStore final : public MetaStore {
   }
   Result<std::vector<ChunkId>> take_released() override {
     ANYFS_CHECK(flush_refs());
-    std::vector<ChunkId> out;
-    // Counted again: a chunk let go earlier in the transaction may have been
-    // referenced since.
-    for (const auto& chunk : released_)
-      if (ANYFS_TRY(refs(chunk)) <= 0) out.push_back(chunk);
-    released_.clear();
-    return out;
+    return keeping_.take_released([&](const ChunkId& chunk) { return refs(chunk); });
   }
   Result<void> for_each_ref(const std::function<Result<void>(const ChunkRef&)>& fn) override {
     ANYFS_CHECK(flush_refs());
@@ -389,17 +378,11 @@ class SqliteMetaStore final : public MetaStore {
   }
 
  private:
-  // Closed rows born at or before this stay (see set_pin); 0 keeps none.
-  Tid keep_to(DatasetId ds) const {
-    auto it = pins_.find(ds);
-    return it == pins_.end() ? 0 : std::min(it->second, txg_floor_);
-  }
-
   // Before a replace of the live row (owner, key): a row something can still see
   // is closed at `tid`; otherwise the insert overwrites it.
   Result<void> close_for_replace(const char* table, const char* owner_col, DatasetId ds, std::uint64_t owner,
                                  const std::string* key, Tid tid) {
-    Tid keep = keep_to(ds);
+    Tid keep = keeping_.keep_to(ds);
     if (keep == 0) return {};
     auto stmt = ANYFS_TRY(db_.prepare(fmt_close(table, owner_col, key != nullptr ? "name" : nullptr, "UPDATE")));
     stmt.bind(1, ds).bind(2, owner).bind(3, k_live).bind(4, tid).bind(6, keep);
@@ -412,7 +395,7 @@ class SqliteMetaStore final : public MetaStore {
   Result<void> close_rows(const char* table, const char* owner_col, DatasetId ds, std::uint64_t owner,
                           const std::string* key, Tid tid) {
     const char* key_col = key != nullptr ? "name" : nullptr;
-    if (Tid keep = keep_to(ds); keep != 0) {
+    if (Tid keep = keeping_.keep_to(ds); keep != 0) {
       auto stmt = ANYFS_TRY(db_.prepare(fmt_close(table, owner_col, key_col, "UPDATE")));
       stmt.bind(1, ds).bind(2, owner).bind(3, k_live).bind(4, tid).bind(6, keep);
       if (key != nullptr) stmt.bind_blob(5, *key);
@@ -471,7 +454,8 @@ class SqliteMetaStore final : public MetaStore {
 
   Result<void> flush_refs() {
     std::int64_t now = wall_clock_ns();
-    for (const auto& [chunk, delta] : pending_refs_) {
+    std::vector<ChunkId> released;
+    for (const auto& [chunk, delta] : keeping_.pending_refs()) {
       auto stmt = ANYFS_TRY(db_.prepare(
           "INSERT INTO chunk_refs(chunk, refs, zero_since) VALUES(?1, ?2, CASE WHEN ?2 <= 0 THEN ?3 ELSE 0 END) "
           "ON CONFLICT(chunk) DO UPDATE SET refs = refs + excluded.refs, "
@@ -479,18 +463,15 @@ class SqliteMetaStore final : public MetaStore {
           "RETURNING refs"));
       stmt.bind_blob(1, id_bytes(chunk)).bind(2, delta).bind(3, now);
       const bool returned = ANYFS_TRY(stmt.step());
-      if ((returned && stmt.column_int(0) <= 0) || (!returned && delta == 0)) released_.push_back(chunk);
+      if ((returned && stmt.column_int(0) <= 0) || (!returned && delta == 0)) released.push_back(chunk);
       ANYFS_CHECK(stmt.run());
     }
-    pending_refs_.clear();
+    keeping_.written(std::move(released));
     return {};
   }
 
   sql::Db& db_;
-  std::unordered_map<DatasetId, Tid> pins_;
-  Tid txg_floor_ = 0;
-  std::map<ChunkId, std::int64_t> pending_refs_;
-  std::vector<ChunkId> released_;
+  RecordKeeping keeping_;
   std::int64_t page_size_ = 0;  // fixed for the life of a file  // counts flush_refs brought to 0 (see take_released)
 };
 

@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "meta/pg/pg_db.h"
+#include "meta/record_keeping.h"
 #include "util/clock.h"
 
 namespace anyfs {
@@ -84,8 +85,7 @@ class PgMetaStore final : public MetaStore {
     return db_.exec("COMMIT");
   }
   Result<void> rollback() override {
-    pending_refs_.clear();
-    released_.clear();
+    keeping_.forget();
     if (!db_.in_transaction()) return {};
     return db_.exec("ROLLBACK");
   }
@@ -162,14 +162,9 @@ class PgMetaStore final : public MetaStore {
     for (int r = 0; r < rows.size(); ++r) out.emplace_back(rows.str(r, 0), rows.str(r, 1));
     return out;
   }
-  void set_pin(DatasetId ds, Tid pin) override {
-    if (pin == 0)
-      pins_.erase(ds);
-    else
-      pins_[ds] = pin;
-  }
-  void set_txg_floor(Tid committed) override { txg_floor_ = committed; }
-  void adjust_refs(const ChunkId& chunk, std::int64_t delta) override { pending_refs_[chunk] += delta; }
+  void set_pin(DatasetId ds, Tid pin) override { keeping_.set_pin(ds, pin); }
+  void set_txg_floor(Tid committed) override { keeping_.set_txg_floor(committed); }
+  void adjust_refs(const ChunkId& chunk, std::int64_t delta) override { keeping_.add_ref(chunk, delta); }
 
   // --- Inodes ---
   Result<std::optional<InodeRecord>> inode(DatasetId ds, Ino ino, Tid at) override {
@@ -281,7 +276,7 @@ class PgMetaStore final : public MetaStore {
                       "VALUES($1, $2, $3, $4, $5, $6, $7, $8)",
                       {i(ds), i(e.ino), k_live, i(e.offset), i(tid), i(e.length), id_bytes(e.chunk),
                        i(e.chunk_offset)}));
-    pending_refs_[e.chunk] += 1;
+    keeping_.add_ref(e.chunk, 1);
     return {};
   }
   Result<void> drop_extent(DatasetId ds, Ino ino, std::uint64_t offset, Tid tid) override {
@@ -291,14 +286,14 @@ class PgMetaStore final : public MetaStore {
     if (rows.empty()) return fail(Errc::Corrupt, "", "dropping an extent that is not there");
     const ChunkId chunk = ANYFS_TRY(id_from(rows.bytes(0, 0)));
     const Tid born = rows.u64(0, 1);
-    if (born <= keep_to(ds)) {
+    if (born <= keeping_.keep_to(ds)) {
       ANYFS_TRY(db_.run("UPDATE extents SET tid_to = $5 WHERE ds = $1 AND ino = $2 AND tid_to = $3 AND \"offset\" = $4",
                         {i(ds), i(ino), k_live, i(offset), i(tid)}));
       return {};
     }
     ANYFS_TRY(db_.run("DELETE FROM extents WHERE ds = $1 AND ino = $2 AND tid_to = $3 AND \"offset\" = $4",
                       {i(ds), i(ino), k_live, i(offset)}));
-    pending_refs_[chunk] -= 1;
+    keeping_.add_ref(chunk, -1);
     return {};
   }
 
@@ -357,13 +352,7 @@ class PgMetaStore final : public MetaStore {
   }
   Result<std::vector<ChunkId>> take_released() override {
     ANYFS_CHECK(flush_refs());
-    std::vector<ChunkId> out;
-    // Counted again: a chunk let go earlier in the transaction may have been
-    // referenced since.
-    for (const auto& chunk : released_)
-      if (ANYFS_TRY(refs(chunk)) <= 0) out.push_back(chunk);
-    released_.clear();
-    return out;
+    return keeping_.take_released([&](const ChunkId& chunk) { return refs(chunk); });
   }
   Result<void> for_each_ref(const std::function<Result<void>(const ChunkRef&)>& fn) override {
     ANYFS_CHECK(flush_refs());
@@ -459,16 +448,11 @@ class PgMetaStore final : public MetaStore {
   }
 
  private:
-  Tid keep_to(DatasetId ds) const {
-    auto it = pins_.find(ds);
-    return it == pins_.end() ? 0 : std::min(it->second, txg_floor_);
-  }
-
   // Before a replace of the live row (owner, key): a row something can still
   // see is closed at `tid`; otherwise the insert overwrites it.
   Result<void> close_for_replace(const char* table, const char* owner_col, DatasetId ds, std::uint64_t owner,
                                  const std::string* key, Tid tid) {
-    const Tid keep = keep_to(ds);
+    const Tid keep = keeping_.keep_to(ds);
     if (keep == 0) return {};
     return close_where(table, owner_col, ds, owner, key, tid, keep);
   }
@@ -477,7 +461,7 @@ class PgMetaStore final : public MetaStore {
   // something can see them, removed at once otherwise.
   Result<void> close_rows(const char* table, const char* owner_col, DatasetId ds, std::uint64_t owner,
                           const std::string* key, Tid tid) {
-    if (const Tid keep = keep_to(ds); keep != 0) ANYFS_CHECK(close_where(table, owner_col, ds, owner, key, tid, keep));
+    if (const Tid keep = keeping_.keep_to(ds); keep != 0) ANYFS_CHECK(close_where(table, owner_col, ds, owner, key, tid, keep));
     std::string sql = fmt::format("DELETE FROM {} WHERE ds = $1 AND {} = $2 AND tid_to = $3", table, owner_col);
     std::vector<Param> params{i(ds), i(owner), k_live};
     if (key != nullptr) {
@@ -517,7 +501,8 @@ class PgMetaStore final : public MetaStore {
   // be an orphan only gc finds.
   Result<void> flush_refs() {
     const std::int64_t now = wall_clock_ns();
-    for (const auto& [chunk, delta] : pending_refs_) {
+    std::vector<ChunkId> released;
+    for (const auto& [chunk, delta] : keeping_.pending_refs()) {
       auto rows = ANYFS_TRY(db_.run(
           "INSERT INTO chunk_refs AS c(chunk, refs, zero_since) VALUES($1, $2, CASE WHEN $2 <= 0 THEN $3 ELSE 0 END) "
           "ON CONFLICT(chunk) DO UPDATE SET refs = c.refs + excluded.refs, "
@@ -525,17 +510,14 @@ class PgMetaStore final : public MetaStore {
           "RETURNING refs",
           {id_bytes(chunk), delta, now}));
       const bool returned = !rows.empty();
-      if ((returned && rows.i64(0, 0) <= 0) || (!returned && delta == 0)) released_.push_back(chunk);
+      if ((returned && rows.i64(0, 0) <= 0) || (!returned && delta == 0)) released.push_back(chunk);
     }
-    pending_refs_.clear();
+    keeping_.written(std::move(released));
     return {};
   }
 
   pg::Db& db_;
-  std::unordered_map<DatasetId, Tid> pins_;
-  Tid txg_floor_ = 0;
-  std::map<ChunkId, std::int64_t> pending_refs_;
-  std::vector<ChunkId> released_;
+  RecordKeeping keeping_;
 };
 
 }  // namespace
