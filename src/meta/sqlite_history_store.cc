@@ -7,6 +7,7 @@
 #include <array>
 
 #include "meta/history_store.h"
+#include "meta/record_tables.h"
 #include "meta/sqlite_rows.h"
 #include "util/sqlite.h"
 
@@ -14,31 +15,7 @@ namespace anyfs {
 namespace {
 using namespace sqlrows;
 
-// One record table: its owner and key columns (after ds and tid_to in the
-// primary key), and the columns after tid_from.
-struct Table {
-  const char* name;
-  const char* owner;
-  const char* key;  // nullptr: one row per owner (inodes)
-  const char* rest;
-  int chunk_col;    // index of the chunk column in `rest` (-1: none)
-};
-
-constexpr std::array<Table, 5> k_tables = {{
-    {"inodes", "ino", nullptr,
-     "kind, mode, uid, gid, nlink, size, atime, mtime, ctime, btime, rdev, target, project, generation", -1},
-    {"dirents", "parent", "name", "ino, kind", -1},
-    {"extents", "ino", "offset", "length, chunk, chunk_offset", 1},
-    {"xattrs", "ino", "name", "value", -1},
-    {"kv", "ino", "key", "value, chunk", 1},
-}};
-
-std::string key_columns(const Table& t) {
-  return std::string(t.owner) + (t.key != nullptr ? std::string(", ") + t.key : std::string());
-}
-
-// The chunk column by name, for the tables that have one.
-const char* chunk_column(const Table& t) { return t.chunk_col >= 0 ? "chunk" : "NULL"; }
+using Table = RecordTable;
 
 class SqliteHistoryStore final : public HistoryStore {
  public:
@@ -85,8 +62,8 @@ class SqliteHistoryStore final : public HistoryStore {
     return stmt.run();
   }
   Result<void> drop_dataset(DatasetId ds) override {
-    for (const auto& t : k_tables) {
-      if (t.chunk_col >= 0) {
+    for (const auto& t : k_record_tables) {
+      if (t.has_chunk) {
         auto refs = ANYFS_TRY(db_.prepare(fmt::format(
             "SELECT chunk, count(*) FROM {} WHERE ds = ?1 AND chunk IS NOT NULL GROUP BY chunk", t.name)));
         refs.bind(1, ds);
@@ -183,23 +160,23 @@ class SqliteHistoryStore final : public HistoryStore {
                           PruneCursor& cursor) override {
     PruneStep step;
     while (!cursor.done() && step.rows_removed < limit) {
-      const Table& t = k_tables[static_cast<std::size_t>(cursor.table)];
+      const Table& t = k_record_tables[static_cast<std::size_t>(cursor.table)];
       // The next rows by tid_to, and every row sharing the last tid_to, so that
       // the cursor can move past it.
-      std::string cols = fmt::format("tid_to, {}, tid_from, {}", key_columns(t), chunk_column(t));
+      std::string cols = fmt::format("tid_to, {}, tid_from, {}", t.key_columns(), t.chunk_column());
       std::string where = "ds = ?1 AND tid_to > ?2 AND tid_to <= ?3 AND tid_to < 9223372036854775807";
       auto stmt = ANYFS_TRY(db_.prepare(fmt::format(
           "SELECT {0} FROM {1} INDEXED BY {2}_died WHERE {3} ORDER BY tid_to LIMIT ?4", cols, t.name, t.name, where)));
       stmt.bind(1, ds).bind(2, cursor.after).bind(3, window_to).bind(4, static_cast<std::int64_t>(limit));
-      std::vector<Row> rows = ANYFS_TRY(read_rows(stmt, t));
+      std::vector<ClosedRow> rows = ANYFS_TRY(read_rows(stmt, t));
       if (rows.size() == limit) {
         auto rest = ANYFS_TRY(db_.prepare(fmt::format(
             "SELECT {0} FROM {1} INDEXED BY {2}_died WHERE ds = ?1 AND tid_to = ?2 "
             "AND tid_to < 9223372036854775807",
             cols, t.name, t.name)));
         rest.bind(1, ds).bind(2, rows.back().tid_to);
-        std::vector<Row> more = ANYFS_TRY(read_rows(rest, t));
-        std::erase_if(rows, [&](const Row& r) { return r.tid_to == rows.back().tid_to; });
+        std::vector<ClosedRow> more = ANYFS_TRY(read_rows(rest, t));
+        std::erase_if(rows, [&](const ClosedRow& r) { return r.tid_to == rows.back().tid_to; });
         rows.insert(rows.end(), more.begin(), more.end());
       }
       if (rows.empty()) {
@@ -208,8 +185,7 @@ class SqliteHistoryStore final : public HistoryStore {
       }
       for (const auto& r : rows) {
         // Seen by a pinned TID p when tid_from <= p < tid_to.
-        auto it = std::lower_bound(pinned.begin(), pinned.end(), r.tid_from);
-        if (it != pinned.end() && *it < r.tid_to) continue;
+        if (pinned_sees(pinned, r.tid_from, r.tid_to)) continue;
         ANYFS_CHECK(delete_row(t, ds, r));
         step.rows_removed += 1;
         if (r.chunk) {
@@ -224,8 +200,8 @@ class SqliteHistoryStore final : public HistoryStore {
 
   Result<std::uint64_t> rollback(DatasetId ds, Tid to, Tid tid, Tid keep) override {
     std::uint64_t changed = 0;
-    for (const auto& t : k_tables) {
-      std::string keys = key_columns(t);
+    for (const auto& t : k_record_tables) {
+      std::string keys = t.key_columns();
       // Live rows born after `to`: those something can still see are closed, the
       // rest removed (giving their chunk references back).
       auto close = ANYFS_TRY(db_.prepare(fmt::format(
@@ -235,7 +211,7 @@ class SqliteHistoryStore final : public HistoryStore {
       close.bind(1, ds).bind(2, to).bind(3, keep).bind(4, tid);
       ANYFS_CHECK(close.run());
       changed += static_cast<std::uint64_t>(db_.changes());
-      if (t.chunk_col >= 0) {
+      if (t.has_chunk) {
         auto refs = ANYFS_TRY(db_.prepare(fmt::format(
             "SELECT chunk FROM {} WHERE ds = ?1 AND tid_to = 9223372036854775807 AND tid_from > ?2 "
             "AND chunk IS NOT NULL",
@@ -251,7 +227,7 @@ class SqliteHistoryStore final : public HistoryStore {
       // Rows `to` saw that were closed since: live again, as new rows.
       // (+tid_from: through the index of closed rows, not of every row born before `to`)
       std::string visible = "ds = ?1 AND tid_to > ?2 AND tid_to < 9223372036854775807 AND +tid_from <= ?2";
-      if (t.chunk_col >= 0) {
+      if (t.has_chunk) {
         auto refs = ANYFS_TRY(db_.prepare(
             fmt::format("SELECT chunk FROM {} WHERE {} AND chunk IS NOT NULL", t.name, visible)));
         refs.bind(1, ds).bind(2, to);
@@ -270,8 +246,8 @@ class SqliteHistoryStore final : public HistoryStore {
 
   Result<std::vector<Ino>> changed_inodes(DatasetId ds, Tid from, Tid to) override {
     std::string q;
-    for (const auto& t : k_tables) {
-      const char* ino = std::string_view(t.name) == "dirents" ? "ino" : t.owner;
+    for (const auto& t : k_record_tables) {
+      const char* ino = t.inode_column();
       if (!q.empty()) q += " UNION ";
       q += fmt::format(
           "SELECT {1} FROM {0} WHERE ds = ?1 AND tid_from > ?2 AND tid_from <= ?3 UNION "
@@ -288,7 +264,7 @@ class SqliteHistoryStore final : public HistoryStore {
 
   Result<std::vector<Tid>> changed_states(DatasetId ds, Tid from, Tid to) override {
     std::string q;
-    for (const auto& t : k_tables) {
+    for (const auto& t : k_record_tables) {
       if (!q.empty()) q += " UNION ";
       q += fmt::format(
           "SELECT tid_from AS t FROM {0} WHERE ds = ?1 AND tid_from > ?2 AND tid_from <= ?3 UNION "
@@ -368,15 +344,6 @@ class SqliteHistoryStore final : public HistoryStore {
   }
 
  private:
-  struct Row {
-    Tid tid_to = 0;
-    std::int64_t owner = 0;
-    std::string key;      // blob or integer key, as bytes
-    bool int_key = false;
-    Tid tid_from = 0;
-    std::optional<ChunkId> chunk;
-  };
-
   static const char* table(NameKind kind) { return kind == NameKind::Snapshot ? "snapshots" : "bookmarks"; }
 
   static Result<std::optional<Tid>> optional_tid(sql::Stmt& stmt) {
@@ -385,17 +352,15 @@ class SqliteHistoryStore final : public HistoryStore {
   }
 
   // Rows selected as (tid_to, owner[, key], tid_from, chunk).
-  static Result<std::vector<Row>> read_rows(sql::Stmt& stmt, const Table& t) {
-    std::vector<Row> rows;
+  static Result<std::vector<ClosedRow>> read_rows(sql::Stmt& stmt, const Table& t) {
+    std::vector<ClosedRow> rows;
     int c = t.key != nullptr ? 3 : 2;
     while (ANYFS_TRY(stmt.step())) {
-      Row r;
+      ClosedRow r;
       r.tid_to = stmt.column_u64(0);
       r.owner = stmt.column_int(1);
-      if (t.key != nullptr) {
-        r.int_key = std::string_view(t.key) == "offset";
-        r.key = r.int_key ? std::to_string(stmt.column_int(2)) : stmt.column_string(2);
-      }
+      if (t.key != nullptr && t.int_key) r.int_key = stmt.column_int(2);
+      else if (t.key != nullptr) r.key = stmt.column_string(2);
       r.tid_from = stmt.column_u64(c);
       if (!stmt.column_is_null(c + 1)) r.chunk = ANYFS_TRY(id_from(stmt.column_blob(c + 1)));
       rows.push_back(std::move(r));
@@ -403,14 +368,14 @@ class SqliteHistoryStore final : public HistoryStore {
     return rows;
   }
 
-  Result<void> delete_row(const Table& t, DatasetId ds, const Row& r) {
+  Result<void> delete_row(const Table& t, DatasetId ds, const ClosedRow& r) {
     std::string where = fmt::format("ds = ?1 AND {} = ?2 AND tid_to = ?3", t.owner);
     if (t.key != nullptr) where += fmt::format(" AND {} = ?4", t.key);
     auto stmt = ANYFS_TRY(db_.prepare(fmt::format("DELETE FROM {} WHERE {}", t.name, where)));
     stmt.bind(1, ds).bind(2, r.owner).bind(3, r.tid_to);
     if (t.key != nullptr) {
-      if (r.int_key)
-        stmt.bind(4, static_cast<std::int64_t>(std::stoll(r.key)));
+      if (t.int_key)
+        stmt.bind(4, r.int_key);
       else
         stmt.bind_blob(4, r.key);
     }
@@ -423,7 +388,7 @@ class SqliteHistoryStore final : public HistoryStore {
 
 }  // namespace
 
-bool PruneCursor::done() const { return table >= static_cast<int>(k_tables.size()); }
+bool PruneCursor::done() const { return table >= static_cast<int>(k_record_tables.size()); }
 
 std::unique_ptr<HistoryStore> make_sqlite_history_store(sql::Db& db, MetaStore& meta) {
   return std::make_unique<SqliteHistoryStore>(db, meta);

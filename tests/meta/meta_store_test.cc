@@ -11,58 +11,20 @@
 
 #include "chunk/hash.h"
 #include "meta/meta_store.h"
-#include "meta/pg/pg_meta_store.h"
-#include "meta/schema.h"
+#include "meta/store_subjects.h"
 #include "support/must.h"
-#include "support/postgres.h"
 #include "support/result_matchers.h"
-#include "support/temp_dir.h"
 #include "util/clock.h"
-#include "util/sqlite.h"
 
 namespace anyfs::testing {
 namespace {
 
-// A store and what keeps it alive.
-struct Subject {
-  std::shared_ptr<void> keep;
-  std::unique_ptr<MetaStore> store;
-};
-
-struct MetaStoreFactory {
-  std::string name;
-  std::function<Subject()> make;
-};
-
-const MetaStoreFactory k_sqlite{"SQLite", [] {
-                                  auto dir = std::make_shared<TempDir>();
-                                  sql::OpenOptions o;
-                                  o.create = true;
-                                  auto db = sql::Db::open(dir->str() + "/meta.db", o);
-                                  if (!db || !create_schema(**db)) return Subject{};
-                                  std::shared_ptr<sql::Db> shared(std::move(*db));
-                                  auto store = make_sqlite_meta_store(*shared);
-                                  return Subject{std::make_shared<std::pair<std::shared_ptr<TempDir>,
-                                                                            std::shared_ptr<sql::Db>>>(dir, shared),
-                                                 std::move(store)};
-                                }};
-
-const MetaStoreFactory k_postgres{"PostgreSQL", [] {
-                                    auto schema = std::make_shared<PostgresSchema>();
-                                    if (!schema->has_db()) return Subject{};
-                                    auto store = make_pg_meta_store(schema->db());
-                                    return Subject{schema, std::move(store)};
-                                  }};
-
-// Test names say the engine, not the factory's bytes.
-void PrintTo(const MetaStoreFactory& f, std::ostream* os) { *os << f.name; }
-
-class MetaStoreConformance : public ::testing::TestWithParam<MetaStoreFactory> {
+class MetaStoreConformance : public ::testing::TestWithParam<StoreFactory> {
  protected:
   void SetUp() override {
     subject_ = GetParam().make();
-    ASSERT_NE(subject_.store, nullptr) << "the store could not be made";
-    s = subject_.store.get();
+    ASSERT_NE(subject_.meta, nullptr) << "the store could not be made";
+    s = subject_.meta.get();
   }
   InodeRecord file(Ino ino, std::uint64_t size = 0) {
     InodeRecord r;
@@ -79,7 +41,7 @@ class MetaStoreConformance : public ::testing::TestWithParam<MetaStoreFactory> {
     s->set_pin(ds, pin);
     s->set_txg_floor(pin);
   }
-  Subject subject_;
+  StoreSubject subject_;
   MetaStore* s = nullptr;
 };
 
@@ -374,7 +336,7 @@ TEST_P(MetaStoreConformance, ASnapshotReadsWhatWasCommittedWhenItBegan) {
   EXPECT_FALSE(s->in_transaction());
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, MetaStoreConformance, ::testing::Values(k_sqlite, k_postgres),
+INSTANTIATE_TEST_SUITE_P(Stores, MetaStoreConformance, ::testing::Values(k_sqlite_stores, k_postgres_stores),
                          [](const auto& info) { return info.param.name; });
 
 }  // namespace

@@ -10,7 +10,8 @@ namespace {
 // tid_to is 2^63-1 while a row is live (k_tid_live).
 constexpr const char* k_tables = R"(
 CREATE TABLE IF NOT EXISTS settings(key text PRIMARY KEY, value bytea NOT NULL);
-CREATE TABLE IF NOT EXISTS datasets(id bigserial PRIMARY KEY, name text NOT NULL UNIQUE, created_tid bigint NOT NULL);
+CREATE TABLE IF NOT EXISTS datasets(id bigserial PRIMARY KEY, name text NOT NULL UNIQUE, created_tid bigint NOT NULL,
+  origin bigint, origin_tid bigint, history_from bigint);
 CREATE TABLE IF NOT EXISTS properties(ds bigint NOT NULL, name text NOT NULL, value text NOT NULL,
                                       PRIMARY KEY(ds, name));
 CREATE TABLE IF NOT EXISTS inodes(ds bigint NOT NULL, ino bigint NOT NULL, tid_to bigint NOT NULL,
@@ -29,14 +30,35 @@ CREATE TABLE IF NOT EXISTS extents(ds bigint NOT NULL, ino bigint NOT NULL, tid_
   chunk_offset bigint NOT NULL, PRIMARY KEY(ds, ino, tid_to, "offset"));
 CREATE TABLE IF NOT EXISTS xattrs(ds bigint NOT NULL, ino bigint NOT NULL, tid_to bigint NOT NULL,
   name bytea NOT NULL, tid_from bigint NOT NULL, value bytea NOT NULL, PRIMARY KEY(ds, ino, tid_to, name));
+CREATE TABLE IF NOT EXISTS kv(ds bigint NOT NULL, ino bigint NOT NULL, tid_to bigint NOT NULL, key bytea NOT NULL,
+  tid_from bigint NOT NULL, value bytea, chunk bytea, PRIMARY KEY(ds, ino, tid_to, key));
+CREATE TABLE IF NOT EXISTS snapshots(ds bigint NOT NULL, name text NOT NULL, tid bigint NOT NULL, time bigint NOT NULL,
+  guid text NOT NULL DEFAULT '', PRIMARY KEY(ds, name));
+CREATE INDEX IF NOT EXISTS snapshots_tid ON snapshots(ds, tid);
+CREATE TABLE IF NOT EXISTS bookmarks(ds bigint NOT NULL, name text NOT NULL, tid bigint NOT NULL, time bigint NOT NULL,
+  guid text NOT NULL DEFAULT '', PRIMARY KEY(ds, name));
+CREATE TABLE IF NOT EXISTS txgs(tid bigint PRIMARY KEY, time bigint NOT NULL);
+CREATE INDEX IF NOT EXISTS txgs_time ON txgs(time);
+CREATE INDEX IF NOT EXISTS dirents_child ON dirents(ds, ino);
 CREATE TABLE IF NOT EXISTS chunk_refs(chunk bytea PRIMARY KEY, refs bigint NOT NULL, zero_since bigint NOT NULL);
 CREATE INDEX IF NOT EXISTS chunk_refs_zero ON chunk_refs(zero_since) WHERE refs <= 0;
 CREATE TABLE IF NOT EXISTS txlog(tid bigint PRIMARY KEY, time bigint NOT NULL, ds bigint NOT NULL, op text NOT NULL,
   detail bytea NOT NULL);
+CREATE INDEX IF NOT EXISTS txlog_time ON txlog(time);
 CREATE TABLE IF NOT EXISTS receive_partial(target text PRIMARY KEY, token text NOT NULL, bytes bigint NOT NULL,
   pieces bigint NOT NULL);
 CREATE TABLE IF NOT EXISTS receive_spool(target text NOT NULL, seq bigint NOT NULL, data bytea NOT NULL,
   PRIMARY KEY(target, seq));
+CREATE INDEX IF NOT EXISTS inodes_born ON inodes(ds, tid_from);
+CREATE INDEX IF NOT EXISTS inodes_died ON inodes(ds, tid_to) WHERE tid_to < 9223372036854775807;
+CREATE INDEX IF NOT EXISTS dirents_born ON dirents(ds, tid_from);
+CREATE INDEX IF NOT EXISTS dirents_died ON dirents(ds, tid_to) WHERE tid_to < 9223372036854775807;
+CREATE INDEX IF NOT EXISTS extents_born ON extents(ds, tid_from);
+CREATE INDEX IF NOT EXISTS extents_died ON extents(ds, tid_to) WHERE tid_to < 9223372036854775807;
+CREATE INDEX IF NOT EXISTS xattrs_born ON xattrs(ds, tid_from);
+CREATE INDEX IF NOT EXISTS xattrs_died ON xattrs(ds, tid_to) WHERE tid_to < 9223372036854775807;
+CREATE INDEX IF NOT EXISTS kv_born ON kv(ds, tid_from);
+CREATE INDEX IF NOT EXISTS kv_died ON kv(ds, tid_to) WHERE tid_to < 9223372036854775807;
 )";
 
 }  // namespace

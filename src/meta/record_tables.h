@@ -1,0 +1,58 @@
+// The TID-versioned record tables as the history operations see them, the same
+// in every engine (docs/FORMAT.md): each table's owner and key columns (after
+// ds and tid_to in its primary key), the columns after tid_from, and whether
+// rows hold a chunk reference. Identifiers are quoted where a word is reserved
+// ("offset"), which SQLite and PostgreSQL both accept.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "meta/records.h"
+
+namespace anyfs {
+
+struct RecordTable {
+  const char* name;
+  const char* owner;
+  const char* key;  // nullptr: one row per owner (inodes)
+  const char* rest;
+  bool has_chunk;   // a `chunk` column holding one reference
+  bool int_key;     // the key is a number (extents' offset), not bytes
+  // The column naming the inode a row is about (dirents: the child).
+  const char* inode_column() const { return std::string_view(name) == "dirents" ? "ino" : owner; }
+  std::string key_columns() const { return std::string(owner) + (key != nullptr ? std::string(", ") + key : ""); }
+  const char* chunk_column() const { return has_chunk ? "chunk" : "NULL"; }
+};
+
+inline constexpr std::array<RecordTable, 5> k_record_tables = {{
+    {"inodes", "ino", nullptr,
+     "kind, mode, uid, gid, nlink, size, atime, mtime, ctime, btime, rdev, target, project, generation", false,
+     false},
+    {"dirents", "parent", "name", "ino, kind", false, false},
+    {"extents", "ino", "\"offset\"", "length, chunk, chunk_offset", true, true},
+    {"xattrs", "ino", "name", "value", false, false},
+    {"kv", "ino", "key", "value, chunk", true, false},
+}};
+
+// A closed row as prune reads it: (tid_to, owner[, key], tid_from, chunk).
+struct ClosedRow {
+  Tid tid_to = 0;
+  std::int64_t owner = 0;
+  std::string key;          // a bytes key as is
+  std::int64_t int_key = 0;  // a number key
+  Tid tid_from = 0;
+  std::optional<ChunkId> chunk;
+};
+
+// Whether a TID in `pinned` (sorted) sees a row alive in [tid_from, tid_to).
+inline bool pinned_sees(const std::vector<Tid>& pinned, Tid tid_from, Tid tid_to) {
+  auto it = std::lower_bound(pinned.begin(), pinned.end(), tid_from);
+  return it != pinned.end() && *it < tid_to;
+}
+
+}  // namespace anyfs
