@@ -8,7 +8,7 @@ k_packages=(
   libssl-dev libzstd-dev liblz4-dev libxxhash-dev libsqlite3-dev sqlite3
   libgtest-dev libgmock-dev libbenchmark-dev
   libfuse3-dev fuse3
-  libpq-dev
+  libpq-dev librados-dev libradospp-dev
 )
 
 say() { printf 'anyfs-setup: %s\n' "$*" >&2; }

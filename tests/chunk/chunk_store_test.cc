@@ -7,9 +7,11 @@
 
 #include <functional>
 
+#include "chunk/rados_chunk_store.h"
 #include "chunk/sqlite_chunk_store.h"
 #include "meta/schema.h"
 #include "meta/volume_file.h"
+#include "support/ceph.h"
 #include "support/raw_chunk.h"
 #include "support/result_matchers.h"
 #include "support/temp_dir.h"
@@ -27,6 +29,7 @@ struct ChunkStoreFactory {
 
 class ChunkStoreConformance : public ::testing::TestWithParam<ChunkStoreFactory> {
  protected:
+  void SetUp() override { ASSERT_NE(store, nullptr) << "the store could not be made"; }
   std::unique_ptr<ChunkStore> store = GetParam().make();
 };
 
@@ -220,6 +223,16 @@ ANYFS_CHUNK_STORE_CONFORMANCE(Backends, ChunkStoreFactory{"MemoryChunkStore", []
                                                 }},
                               ChunkStoreFactory{"VolumeChunkStore", [] {
                                                   return std::unique_ptr<ChunkStore>(std::make_unique<VolumeChunkStore>());
+                                                }},
+                              // A namespace of its own in the test cluster's pool (scripts/ceph).
+                              ChunkStoreFactory{"RadosChunkStore", []() -> std::unique_ptr<ChunkStore> {
+                                                  auto store = open_rados_chunk_store(
+                                                      {testing::ceph_conf(), "anyfs", testing::fresh_rados_namespace()});
+                                                  if (!store) {
+                                                    ADD_FAILURE() << store.error().to_string();
+                                                    return nullptr;
+                                                  }
+                                                  return std::move(*store);
                                                 }});
 
 }  // namespace

@@ -1,0 +1,32 @@
+// The RADOS ChunkStore (issue 19): chunks as objects of a Ceph RADOS pool,
+// named by the hex of their id, in a namespace per AnyFS pool (so that one
+// RADOS pool can hold several). An object is a 20-byte header (magic "ANYC",
+// format 1, codec, raw size, the XXH3-64 of the stored bytes; docs/FORMAT.md)
+// followed by the stored bytes, made exclusively and written whole in one
+// operation (a reader sees no object or the whole one; an id stored already
+// keeps its first copy). Puts are asynchronous and in flight in
+// parallel; make_durable waits for every one to be acknowledged by the OSDs
+// before the records naming them commit (DESIGN.md §4, rule 1).
+// Thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "chunk/chunk_store.h"
+
+namespace anyfs {
+
+struct RadosOptions {
+  std::string conf_path;  // a ceph.conf (monitors, auth); "" = CEPH_CONF / the default
+  std::string pool;       // the RADOS pool
+  std::string ns;         // the namespace inside it ("" = the default one)
+  std::string client = "client.admin";
+  int timeout_s = 30;     // for connecting and for each operation
+};
+
+// Connects. Errors: Io naming the cluster and pool with librados's reason,
+// NotFound (no such RADOS pool).
+Result<std::unique_ptr<ChunkStore>> open_rados_chunk_store(const RadosOptions& options);
+
+}  // namespace anyfs
