@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <deque>
+#include <set>
 #include <vector>
 
 #include "util/mutex.h"
@@ -38,10 +40,20 @@ Errc errc_of(int r) {
 
 class RadosChunkStore final : public ChunkStore {
  public:
-  RadosChunkStore(std::unique_ptr<librados::Rados> cluster, librados::IoCtx io, std::string where)
-      : cluster_(std::move(cluster)), io_(std::move(io)), where_(std::move(where)) {}
+  RadosChunkStore(std::unique_ptr<librados::Rados> cluster, librados::IoCtx io, std::string where,
+                  const RadosOptions& options)
+      : cluster_(std::move(cluster)),
+        io_(std::move(io)),
+        where_(std::move(where)),
+        grace_(options.delete_grace),
+        still_named_(options.still_named) {}
   ~RadosChunkStore() override {
     (void)make_durable();
+    {
+      MutexLock lock(mu_);
+      // No reader of this store is left; readers elsewhere have had the grace period.
+      delete_doomed(Clock::now() - grace_);
+    }
     io_.close();
     cluster_->shutdown();
   }
@@ -56,10 +68,13 @@ class RadosChunkStore final : public ChunkStore {
     put_le(header + 12, chunk.checksum, 8);
     bl.append(header, k_header_bytes);
     bl.append(chunk.stored.data(), static_cast<unsigned>(chunk.stored.size()));
+    MutexLock lock(mu_);
     // Made exclusively: an id stored already keeps its first copy (the
-    // write fails with EEXIST, which is success here).
+    // write fails with EEXIST, which is success here). One removed here and
+    // not yet deleted is written anew and kept.
+    const bool was_removed = unhide(id);
     librados::ObjectWriteOperation op;
-    op.create(true);
+    if (!was_removed) op.create(true);
     op.write_full(bl);
     librados::AioCompletion* done = librados::Rados::aio_create_completion();
     const int r = io_.aio_operate(to_hex(id), done, &op);
@@ -67,7 +82,6 @@ class RadosChunkStore final : public ChunkStore {
       done->release();
       return failure(r, id, "writing");
     }
-    MutexLock lock(mu_);
     in_flight_.push_back({id, done});
     // Bounded: a long flush does not pile up every chunk's buffer.
     if (in_flight_.size() >= k_max_in_flight) return wait_all();
@@ -81,6 +95,7 @@ class RadosChunkStore final : public ChunkStore {
 
   Result<StoredChunk> get(const ChunkId& id) override {
     ANYFS_CHECK(wait_for(id));
+    if (hidden(id)) return failure(-ENOENT, id, "reading");
     librados::bufferlist bl;
     // 0: the whole object.
     const int r = io_.read(to_hex(id), bl, 0, 0);
@@ -104,6 +119,7 @@ class RadosChunkStore final : public ChunkStore {
 
   Result<bool> has(const ChunkId& id) override {
     ANYFS_CHECK(wait_for(id));
+    if (hidden(id)) return false;
     std::uint64_t size = 0;
     std::time_t mtime = 0;
     const int r = io_.stat(to_hex(id), &size, &mtime);
@@ -114,9 +130,24 @@ class RadosChunkStore final : public ChunkStore {
 
   Result<void> remove(const ChunkId& id) override {
     ANYFS_CHECK(wait_for(id));
-    const int r = io_.remove(to_hex(id));
+    if (hidden(id)) return failure(-ENOENT, id, "removing");
+    std::uint64_t size = 0;
+    std::time_t mtime = 0;
+    const int r = io_.stat(to_hex(id), &size, &mtime);
     if (r < 0) return failure(r, id, "removing");
+    MutexLock lock(mu_);
+    removed_.insert(id);
     return {};
+  }
+
+  // The removals of the transaction that committed start their grace period;
+  // those whose grace has passed are deleted.
+  void committed() override {
+    MutexLock lock(mu_);
+    const auto now = Clock::now();
+    for (const ChunkId& id : removed_) doomed_.push_back({now, id});
+    removed_.clear();
+    delete_doomed(now - grace_);
   }
 
   Result<std::vector<ChunkId>> list() override {
@@ -125,7 +156,7 @@ class RadosChunkStore final : public ChunkStore {
     try {
       for (auto it = io_.nobjects_begin(); it != io_.nobjects_end(); ++it) {
         ChunkId id{};
-        if (from_hex(it->get_oid(), id)) out.push_back(id);
+        if (from_hex(it->get_oid(), id) && !hidden(id)) out.push_back(id);
       }
     } catch (const std::exception& e) {
       return fail(Errc::Io, where_, std::string("listing objects: ") + e.what());
@@ -136,10 +167,42 @@ class RadosChunkStore final : public ChunkStore {
 
  private:
   static constexpr std::size_t k_max_in_flight = 64;
+  using Clock = std::chrono::steady_clock;
   struct Pending {
     ChunkId id;
     librados::AioCompletion* done;
   };
+  struct Doomed {
+    Clock::time_point at;  // when its removal committed
+    ChunkId id;
+  };
+
+  // Removed here and not deleted yet: gone for this store's callers.
+  bool hidden(const ChunkId& id) {
+    MutexLock lock(mu_);
+    return removed_.contains(id) ||
+           std::any_of(doomed_.begin(), doomed_.end(), [&](const Doomed& d) { return d.id == id; });
+  }
+  // Takes `id` off the lists of removals; whether it was on one.
+  bool unhide(const ChunkId& id) REQUIRES(mu_) {
+    const bool removed = removed_.erase(id) > 0;
+    const auto before = doomed_.size();
+    std::erase_if(doomed_, [&](const Doomed& d) { return d.id == id; });
+    return removed || doomed_.size() != before;
+  }
+  // Deletes the doomed objects whose removal committed at or before `before`,
+  // unless the records name them again. A failure leaves the object for gc.
+  void delete_doomed(Clock::time_point before) REQUIRES(mu_) {
+    while (!doomed_.empty() && doomed_.front().at <= before) {
+      const ChunkId id = doomed_.front().id;
+      doomed_.pop_front();
+      if (still_named_) {
+        auto named = still_named_(id);
+        if (!named || *named) continue;
+      }
+      (void)io_.remove(to_hex(id));
+    }
+  }
 
   std::unexpected<Error> failure(int r, const ChunkId& id, std::string_view doing) const {
     return std::unexpected(
@@ -186,8 +249,12 @@ class RadosChunkStore final : public ChunkStore {
   std::unique_ptr<librados::Rados> cluster_;
   librados::IoCtx io_;
   const std::string where_;
+  const std::chrono::milliseconds grace_;
+  const std::function<Result<bool>(const ChunkId&)> still_named_;
   Mutex mu_;
   std::vector<Pending> in_flight_ GUARDED_BY(mu_);
+  std::set<ChunkId> removed_ GUARDED_BY(mu_);   // in the transaction not committed yet
+  std::deque<Doomed> doomed_ GUARDED_BY(mu_);   // committed, waiting out the grace period
 };
 
 }  // namespace
@@ -216,7 +283,7 @@ Result<std::unique_ptr<ChunkStore>> open_rados_chunk_store(const RadosOptions& o
                 r == -ENOENT ? "no such RADOS pool" : fmt::format("cannot open the RADOS pool: {}", std::strerror(-r)));
   }
   io.set_namespace(options.ns);
-  return std::unique_ptr<ChunkStore>(std::make_unique<RadosChunkStore>(std::move(cluster), std::move(io), where));
+  return std::unique_ptr<ChunkStore>(std::make_unique<RadosChunkStore>(std::move(cluster), std::move(io), where, options));
 }
 
 }  // namespace anyfs

@@ -7,9 +7,20 @@
 // keeps its first copy). Puts are asynchronous and in flight in
 // parallel; make_durable waits for every one to be acknowledged by the OSDs
 // before the records naming them commit (DESIGN.md §4, rule 1).
+//
+// A removal is not a deletion (rule 2): the chunk is gone for this store at
+// once (has, get and list no longer see it), but its object stays in RADOS
+// until the records' transaction committed (`committed()`) and the grace
+// period passed, so that a reader whose snapshot of the records is older
+// still reads it; then `still_named` (the records: is the chunk named again,
+// or was the removal rolled back?) has the last word. A chunk put again
+// before its deletion is kept. Deletions due when the store closes are done
+// then; the rest are left for gc (rule 3).
 // Thread-safe.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -23,6 +34,10 @@ struct RadosOptions {
   std::string ns;         // the namespace inside it ("" = the default one)
   std::string client = "client.admin";
   int timeout_s = 30;     // for connecting and for each operation
+  // How long a removed chunk's object stays after the removal committed.
+  std::chrono::milliseconds delete_grace{5000};
+  // Asked before an object is deleted: true keeps it. Unset: deleted.
+  std::function<Result<bool>(const ChunkId&)> still_named = nullptr;
 };
 
 // Connects. Errors: Io naming the cluster and pool with librados's reason,

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <thread>
 
 #include "chunk/hash.h"
 #include "support/ceph.h"
@@ -50,6 +51,51 @@ TEST(RadosChunkStoreTest, ManyWritesInFlightAreAllThereForAnotherClientOnceDurab
   EXPECT_EQ(must(reader->list()), ids);
   const std::string data = "chunk 299" + std::string(299 * 37, 'x');
   EXPECT_EQ(must(load_chunk(*reader, sha256(data), true)), data);
+}
+
+// Rule 2: a removal reaches RADOS only after it committed and the grace
+// period passed; until then another client (a reader whose records are older)
+// still reads the chunk.
+TEST(RadosChunkStoreTest, ARemovedChunkIsDeletedOnlyAfterItsCommitAndTheGracePeriod) {
+  const std::string ns = fresh_rados_namespace();
+  RadosOptions options{ceph_conf(), "anyfs", ns};
+  options.delete_grace = std::chrono::milliseconds(300);
+  auto writer = must(open_rados_chunk_store(options));
+  auto reader = open_store(ns);
+  const ChunkId id = sha256("doomed");
+  ASSERT_OK(writer->put(id, raw_chunk("doomed")));
+  ASSERT_OK(writer->make_durable());
+  ASSERT_OK(writer->remove(id));
+  EXPECT_FALSE(must(writer->has(id)));
+  ASSERT_ERR(writer->get(id), NotFound);
+  EXPECT_TRUE(must(writer->list()).empty());
+  EXPECT_TRUE(must(reader->has(id))) << "deleted before its removal committed";
+  writer->committed();
+  EXPECT_TRUE(must(reader->has(id))) << "deleted within the grace period";
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  writer->committed();  // the next commit deletes what waited long enough
+  EXPECT_FALSE(must(reader->has(id)));
+}
+
+TEST(RadosChunkStoreTest, AChunkPutAgainOrNamedAgainBeforeItsDeletionIsKept) {
+  const std::string ns = fresh_rados_namespace();
+  const ChunkId again = sha256("again"), named = sha256("named"), gone = sha256("gone");
+  RadosOptions options{ceph_conf(), "anyfs", ns};
+  options.delete_grace = std::chrono::milliseconds(0);
+  options.still_named = [&](const ChunkId& id) -> Result<bool> { return id == named; };
+  auto store = must(open_rados_chunk_store(options));
+  for (const auto& [id, data] : {std::pair{again, "again"}, std::pair{named, "named"}, std::pair{gone, "gone"}})
+    ASSERT_OK(store->put(id, raw_chunk(data)));
+  ASSERT_OK(store->make_durable());
+  for (const ChunkId& id : {again, named, gone}) ASSERT_OK(store->remove(id));
+  ASSERT_OK(store->put(again, raw_chunk("again")));  // stored again in the same transaction
+  ASSERT_OK(store->make_durable());
+  store->committed();
+  auto other = open_store(ns);
+  EXPECT_TRUE(must(other->has(again)));
+  EXPECT_TRUE(must(other->has(named))) << "the records named it again (or the removal was rolled back)";
+  EXPECT_FALSE(must(other->has(gone)));
+  EXPECT_EQ(must(load_chunk(*other, again, true)), "again");
 }
 
 TEST(RadosChunkStoreTest, AMissingPoolIsNotFound) {
