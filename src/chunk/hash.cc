@@ -23,6 +23,23 @@ std::string to_hex(const ChunkId& id) {
   return out;
 }
 
+std::optional<ChunkId> chunk_id_from_hex(std::string_view hex) {
+  ChunkId id{};
+  if (hex.size() != id.size() * 2) return std::nullopt;
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    unsigned v = 0;
+    for (int k = 0; k < 2; ++k) {
+      const char c = hex[2 * i + k];
+      v <<= 4;
+      if (c >= '0' && c <= '9') v |= static_cast<unsigned>(c - '0');
+      else if (c >= 'a' && c <= 'f') v |= static_cast<unsigned>(c - 'a' + 10);
+      else return std::nullopt;
+    }
+    id[i] = static_cast<std::uint8_t>(v);
+  }
+  return id;
+}
+
 std::uint64_t xxh3(std::string_view data) { return XXH3_64bits(data.data(), data.size()); }
 
 }  // namespace anyfs

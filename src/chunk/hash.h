@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <optional>
 #include <string_view>
 
 namespace anyfs {
@@ -15,6 +16,8 @@ using ChunkId = std::array<std::uint8_t, 32>;
 
 ChunkId sha256(std::string_view data);
 std::string to_hex(const ChunkId& id);
+// The id whose to_hex is `hex` (64 lower-case hex digits); nullopt otherwise.
+std::optional<ChunkId> chunk_id_from_hex(std::string_view hex);
 
 std::uint64_t xxh3(std::string_view data);
 

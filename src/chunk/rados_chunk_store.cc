@@ -155,8 +155,8 @@ class RadosChunkStore final : public ChunkStore {
     std::vector<ChunkId> out;
     try {
       for (auto it = io_.nobjects_begin(); it != io_.nobjects_end(); ++it) {
-        ChunkId id{};
-        if (from_hex(it->get_oid(), id) && !hidden(id)) out.push_back(id);
+        const auto id = chunk_id_from_hex(it->get_oid());
+        if (id && !hidden(*id)) out.push_back(*id);
       }
     } catch (const std::exception& e) {
       return fail(Errc::Io, where_, std::string("listing objects: ") + e.what());
@@ -228,22 +228,6 @@ class RadosChunkStore final : public ChunkStore {
     for (const auto& p : in_flight_)
       if (p.id == id) return wait_all();
     return {};
-  }
-
-  static bool from_hex(std::string_view hex, ChunkId& id) {
-    if (hex.size() != id.size() * 2) return false;
-    for (std::size_t i = 0; i < id.size(); ++i) {
-      unsigned v = 0;
-      for (int k = 0; k < 2; ++k) {
-        const char c = hex[2 * i + k];
-        v <<= 4;
-        if (c >= '0' && c <= '9') v |= static_cast<unsigned>(c - '0');
-        else if (c >= 'a' && c <= 'f') v |= static_cast<unsigned>(c - 'a' + 10);
-        else return false;
-      }
-      id[i] = static_cast<std::uint8_t>(v);
-    }
-    return true;
   }
 
   std::unique_ptr<librados::Rados> cluster_;

@@ -5,16 +5,34 @@
 // ("offset"), which SQLite and PostgreSQL both accept.
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <cstring>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "anyfs/error.h"
 #include "meta/records.h"
 
 namespace anyfs {
+
+// tid_to of a live row (k_tid_live as the stored signed integer).
+inline constexpr std::int64_t k_live = static_cast<std::int64_t>(k_tid_live);
+
+// The columns of an inode row, in the order every engine's row reader takes them.
+inline constexpr const char* k_inode_columns =
+    "ino, kind, mode, uid, gid, nlink, size, atime, mtime, ctime, btime, rdev, target, project, generation, tid_from";
+
+// A chunk reference as stored (32 bytes). Errors: Corrupt.
+inline Result<ChunkId> chunk_id_from(std::string_view bytes) {
+  ChunkId id{};
+  if (bytes.size() != id.size()) return fail(Errc::Corrupt, "", "a chunk reference is not 32 bytes");
+  std::memcpy(id.data(), bytes.data(), id.size());
+  return id;
+}
 
 struct RecordTable {
   const char* name;

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "anyfs/error.h"
+#include "meta/record_tables.h"
 #include "meta/records.h"
 #include "util/sqlite.h"
 
@@ -12,18 +13,11 @@ namespace anyfs::sqlrows {
 
 inline std::string_view id_bytes(const ChunkId& id) { return {reinterpret_cast<const char*>(id.data()), id.size()}; }
 
-inline Result<ChunkId> id_from(std::string_view bytes) {
-  ChunkId id{};
-  if (bytes.size() != id.size()) return fail(Errc::Corrupt, "", "a chunk reference is not 32 bytes");
-  std::memcpy(id.data(), bytes.data(), id.size());
-  return id;
-}
+inline Result<ChunkId> id_from(std::string_view bytes) { return chunk_id_from(bytes); }
 
-inline constexpr std::int64_t k_live = static_cast<std::int64_t>(k_tid_live);
+using anyfs::k_live;
 
-// The columns of an inode row, in the order inode_row reads them.
-inline constexpr const char* k_inode_columns =
-    "ino, kind, mode, uid, gid, nlink, size, atime, mtime, ctime, btime, rdev, target, project, generation, tid_from";
+using anyfs::k_inode_columns;
 
 inline InodeRecord inode_row(const sql::Stmt& stmt) {
   InodeRecord r;

@@ -23,23 +23,6 @@ namespace {
 // Lost chunk ids kept in the record at most (the count goes on).
 constexpr std::size_t k_lost_ids_kept = 1000;
 
-std::optional<ChunkId> id_from_hex(std::string_view hex) {
-  ChunkId id{};
-  if (hex.size() != id.size() * 2) return std::nullopt;
-  for (std::size_t i = 0; i < id.size(); ++i) {
-    unsigned v = 0;
-    for (int k = 0; k < 2; ++k) {
-      const char c = hex[2 * i + k];
-      v <<= 4;
-      if (c >= '0' && c <= '9') v |= static_cast<unsigned>(c - '0');
-      else if (c >= 'a' && c <= 'f') v |= static_cast<unsigned>(c - 'a' + 10);
-      else return std::nullopt;
-    }
-    id[i] = static_cast<std::uint8_t>(v);
-  }
-  return id;
-}
-
 // The record: the report, where it got to, and the lost chunks' ids.
 struct ScrubRecord {
   ScrubReport report;
@@ -65,7 +48,7 @@ ScrubRecord record_from_text(std::string_view text) {
   auto u64 = [](const std::string& v) { return std::strtoull(v.c_str(), nullptr, 10); };
   for (const auto& [key, value] : parse_fields(text)) {
     if (key == "state") s.state = value;
-    else if (key == "after") r.next_after = id_from_hex(value);
+    else if (key == "after") r.next_after = chunk_id_from_hex(value);
     else if (key == "total") s.chunks_total = u64(value);
     else if (key == "done") s.chunks_done = u64(value);
     else if (key == "read") s.bytes_read = u64(value);
@@ -80,7 +63,7 @@ ScrubRecord record_from_text(std::string_view text) {
       std::string_view rest = value;
       while (!rest.empty()) {
         const auto comma = rest.find(',');
-        if (auto id = id_from_hex(rest.substr(0, comma))) r.lost_ids.push_back(*id);
+        if (auto id = chunk_id_from_hex(rest.substr(0, comma))) r.lost_ids.push_back(*id);
         if (comma == std::string_view::npos) break;
         rest.remove_prefix(comma + 1);
       }

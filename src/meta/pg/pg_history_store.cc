@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "meta/pg/pg_db.h"
+#include "meta/pg/pg_rows.h"
 #include "meta/record_tables.h"
 
 namespace anyfs {
@@ -18,17 +19,7 @@ using pg::Bytes;
 using pg::Param;
 using pg::Rows;
 
-std::int64_t i(std::uint64_t v) { return static_cast<std::int64_t>(v); }
-
-Result<ChunkId> id_from(std::string_view bytes) {
-  ChunkId id{};
-  if (bytes.size() != id.size()) return fail(Errc::Corrupt, "", "a chunk reference is not 32 bytes");
-  std::copy(bytes.begin(), bytes.end(), reinterpret_cast<char*>(id.data()));
-  return id;
-}
-
-constexpr const char* k_inode_columns =
-    "ino, kind, mode, uid, gid, nlink, size, atime, mtime, ctime, btime, rdev, target, project, generation, tid_from";
+using namespace pgrows;
 
 const char* table_of(NameKind kind) { return kind == NameKind::Snapshot ? "snapshots" : "bookmarks"; }
 
@@ -72,7 +63,7 @@ class PgHistoryStore final : public HistoryStore {
         auto refs = ANYFS_TRY(db_.run(
             fmt::format("SELECT chunk, count(*) FROM {} WHERE ds = $1 AND chunk IS NOT NULL GROUP BY chunk", t.name),
             {i(ds)}));
-        for (int r = 0; r < refs.size(); ++r) meta_.adjust_refs(ANYFS_TRY(id_from(refs.bytes(r, 0))), -refs.i64(r, 1));
+        for (int r = 0; r < refs.size(); ++r) meta_.adjust_refs(ANYFS_TRY(chunk_id_from(refs.bytes(r, 0))), -refs.i64(r, 1));
       }
       ANYFS_TRY(db_.run(fmt::format("DELETE FROM {} WHERE ds = $1", t.name), {i(ds)}));
     }
@@ -204,7 +195,7 @@ class PgHistoryStore final : public HistoryStore {
                                                   "9223372036854775807 AND tid_from > $2 AND chunk IS NOT NULL",
                                                   t.name),
                                       {i(ds), i(to)}));
-        for (int r = 0; r < refs.size(); ++r) meta_.adjust_refs(ANYFS_TRY(id_from(refs.bytes(r, 0))), -1);
+        for (int r = 0; r < refs.size(); ++r) meta_.adjust_refs(ANYFS_TRY(chunk_id_from(refs.bytes(r, 0))), -1);
       }
       changed += ANYFS_TRY(db_.run(fmt::format("DELETE FROM {} WHERE ds = $1 AND tid_to = 9223372036854775807 AND "
                                                "tid_from > $2",
@@ -216,7 +207,7 @@ class PgHistoryStore final : public HistoryStore {
       if (t.has_chunk) {
         auto refs = ANYFS_TRY(
             db_.run(fmt::format("SELECT chunk FROM {} WHERE {} AND chunk IS NOT NULL", t.name, visible), {i(ds), i(to)}));
-        for (int r = 0; r < refs.size(); ++r) meta_.adjust_refs(ANYFS_TRY(id_from(refs.bytes(r, 0))), 1);
+        for (int r = 0; r < refs.size(); ++r) meta_.adjust_refs(ANYFS_TRY(chunk_id_from(refs.bytes(r, 0))), 1);
       }
       changed += ANYFS_TRY(db_.run(fmt::format("INSERT INTO {0}(ds, {1}, tid_to, tid_from, {2}) SELECT ds, {1}, "
                                                "9223372036854775807, $3, {2} FROM {0} WHERE {3}",
@@ -289,28 +280,7 @@ class PgHistoryStore final : public HistoryStore {
                                       ", tid_to FROM inodes WHERE ds = $1 AND ino = $2 ORDER BY tid_from",
                                   {i(ds), i(ino)}));
     std::vector<InodeVersion> out;
-    for (int r = 0; r < rows.size(); ++r) {
-      InodeVersion v;
-      InodeRecord& x = v.record;
-      x.ino = rows.u64(r, 0);
-      x.kind = static_cast<FileKind>(rows.i64(r, 1));
-      x.mode = static_cast<std::uint32_t>(rows.i64(r, 2));
-      x.uid = static_cast<std::uint32_t>(rows.i64(r, 3));
-      x.gid = static_cast<std::uint32_t>(rows.i64(r, 4));
-      x.nlink = rows.u64(r, 5);
-      x.size = rows.u64(r, 6);
-      x.atime_ns = rows.i64(r, 7);
-      x.mtime_ns = rows.i64(r, 8);
-      x.ctime_ns = rows.i64(r, 9);
-      x.btime_ns = rows.i64(r, 10);
-      x.rdev = rows.u64(r, 11);
-      x.target = rows.str(r, 12);
-      x.project = rows.u64(r, 13);
-      x.generation = rows.u64(r, 14);
-      x.tid_from = rows.u64(r, 15);
-      v.tid_to = rows.u64(r, 16);
-      out.push_back(std::move(v));
-    }
+    for (int r = 0; r < rows.size(); ++r) out.push_back({inode_row(rows, r), rows.u64(r, 16)});
     return out;
   }
 
@@ -355,7 +325,7 @@ class PgHistoryStore final : public HistoryStore {
       else if (t.key != nullptr) row.key = rows.str(r, 2);
       row.tid_from = rows.u64(r, c);
       if (!rows.is_null(r, c + 1)) {
-        auto id = id_from(rows.bytes(r, c + 1));
+        auto id = chunk_id_from(rows.bytes(r, c + 1));
         if (id) row.chunk = *id;
         else read.chunk_ok = std::unexpected(id.error());
       }

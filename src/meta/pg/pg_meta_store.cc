@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "meta/pg/pg_db.h"
+#include "meta/pg/pg_rows.h"
 #include "meta/record_keeping.h"
 #include "util/clock.h"
 
@@ -22,41 +23,7 @@ using pg::Bytes;
 using pg::Param;
 using pg::Rows;
 
-constexpr std::int64_t k_live = static_cast<std::int64_t>(k_tid_live);
-
-std::int64_t i(std::uint64_t v) { return static_cast<std::int64_t>(v); }
-Bytes id_bytes(const ChunkId& id) { return Bytes{{reinterpret_cast<const char*>(id.data()), id.size()}}; }
-
-Result<ChunkId> id_from(std::string_view bytes) {
-  ChunkId id{};
-  if (bytes.size() != id.size()) return fail(Errc::Corrupt, "", "a chunk reference is not 32 bytes");
-  std::memcpy(id.data(), bytes.data(), id.size());
-  return id;
-}
-
-constexpr const char* k_inode_columns =
-    "ino, kind, mode, uid, gid, nlink, size, atime, mtime, ctime, btime, rdev, target, project, generation, tid_from";
-
-InodeRecord inode_row(const Rows& rows, int r) {
-  InodeRecord out;
-  out.ino = rows.u64(r, 0);
-  out.kind = static_cast<FileKind>(rows.i64(r, 1));
-  out.mode = static_cast<std::uint32_t>(rows.i64(r, 2));
-  out.uid = static_cast<std::uint32_t>(rows.i64(r, 3));
-  out.gid = static_cast<std::uint32_t>(rows.i64(r, 4));
-  out.nlink = rows.u64(r, 5);
-  out.size = rows.u64(r, 6);
-  out.atime_ns = rows.i64(r, 7);
-  out.mtime_ns = rows.i64(r, 8);
-  out.ctime_ns = rows.i64(r, 9);
-  out.btime_ns = rows.i64(r, 10);
-  out.rdev = rows.u64(r, 11);
-  out.target = rows.str(r, 12);
-  out.project = rows.u64(r, 13);
-  out.generation = rows.u64(r, 14);
-  out.tid_from = rows.u64(r, 15);
-  return out;
-}
+using namespace pgrows;
 
 ExtentRecord extent_row(const Rows& rows, int r, int first, Ino ino) {
   ExtentRecord e;
@@ -266,7 +233,7 @@ class PgMetaStore final : public MetaStore {
     std::vector<ExtentRecord> out;
     for (int r = 0; r < rows.size(); ++r) {
       ExtentRecord e = extent_row(rows, r, 0, ino);
-      e.chunk = ANYFS_TRY(id_from(rows.bytes(r, 2)));
+      e.chunk = ANYFS_TRY(chunk_id_from(rows.bytes(r, 2)));
       if (e.end() > from) out.push_back(e);
     }
     return out;
@@ -274,7 +241,7 @@ class PgMetaStore final : public MetaStore {
   Result<void> put_extent(DatasetId ds, const ExtentRecord& e, Tid tid) override {
     ANYFS_TRY(db_.run("INSERT INTO extents(ds, ino, tid_to, \"offset\", tid_from, length, chunk, chunk_offset) "
                       "VALUES($1, $2, $3, $4, $5, $6, $7, $8)",
-                      {i(ds), i(e.ino), k_live, i(e.offset), i(tid), i(e.length), id_bytes(e.chunk),
+                      {i(ds), i(e.ino), k_live, i(e.offset), i(tid), i(e.length), id_param(e.chunk),
                        i(e.chunk_offset)}));
     keeping_.add_ref(e.chunk, 1);
     return {};
@@ -284,7 +251,7 @@ class PgMetaStore final : public MetaStore {
                                   "AND \"offset\" = $4",
                                   {i(ds), i(ino), k_live, i(offset)}));
     if (rows.empty()) return fail(Errc::Corrupt, "", "dropping an extent that is not there");
-    const ChunkId chunk = ANYFS_TRY(id_from(rows.bytes(0, 0)));
+    const ChunkId chunk = ANYFS_TRY(chunk_id_from(rows.bytes(0, 0)));
     const Tid born = rows.u64(0, 1);
     if (born <= keeping_.keep_to(ds)) {
       ANYFS_TRY(db_.run("UPDATE extents SET tid_to = $5 WHERE ds = $1 AND ino = $2 AND tid_to = $3 AND \"offset\" = $4",
@@ -335,19 +302,19 @@ class PgMetaStore final : public MetaStore {
   // --- Chunk references ---
   Result<std::int64_t> refs(const ChunkId& chunk) override {
     ANYFS_CHECK(flush_refs());
-    auto rows = ANYFS_TRY(db_.run("SELECT refs FROM chunk_refs WHERE chunk = $1", {id_bytes(chunk)}));
+    auto rows = ANYFS_TRY(db_.run("SELECT refs FROM chunk_refs WHERE chunk = $1", {id_param(chunk)}));
     return rows.empty() ? std::int64_t{0} : rows.i64(0, 0);
   }
   Result<std::vector<ChunkId>> unreferenced(std::int64_t before_ns) override {
     ANYFS_CHECK(flush_refs());
     auto rows = ANYFS_TRY(db_.run("SELECT chunk FROM chunk_refs WHERE refs <= 0 AND zero_since < $1", {before_ns}));
     std::vector<ChunkId> out;
-    for (int r = 0; r < rows.size(); ++r) out.push_back(ANYFS_TRY(id_from(rows.bytes(r, 0))));
+    for (int r = 0; r < rows.size(); ++r) out.push_back(ANYFS_TRY(chunk_id_from(rows.bytes(r, 0))));
     return out;
   }
   Result<void> forget_chunk(const ChunkId& chunk) override {
     ANYFS_CHECK(flush_refs());
-    ANYFS_TRY(db_.run("DELETE FROM chunk_refs WHERE chunk = $1", {id_bytes(chunk)}));
+    ANYFS_TRY(db_.run("DELETE FROM chunk_refs WHERE chunk = $1", {id_param(chunk)}));
     return {};
   }
   Result<std::vector<ChunkId>> take_released() override {
@@ -358,7 +325,7 @@ class PgMetaStore final : public MetaStore {
     ANYFS_CHECK(flush_refs());
     return in_batches("SELECT chunk, refs, zero_since FROM chunk_refs WHERE chunk > $1 ORDER BY chunk LIMIT 10000",
                       [&](const Rows& rows, int r) -> Result<std::string> {
-                        ANYFS_CHECK(fn({ANYFS_TRY(id_from(rows.bytes(r, 0))), rows.i64(r, 1), rows.i64(r, 2)}));
+                        ANYFS_CHECK(fn({ANYFS_TRY(chunk_id_from(rows.bytes(r, 0))), rows.i64(r, 1), rows.i64(r, 2)}));
                         return rows.str(r, 0);
                       });
   }
@@ -374,7 +341,7 @@ class PgMetaStore final : public MetaStore {
       auto rows = ANYFS_TRY(db_.run(sql, {ds, ino, tid_to, offset, k_live}));
       for (int r = 0; r < rows.size(); ++r) {
         ExtentRecord e = extent_row(rows, r, 2, rows.u64(r, 1));
-        e.chunk = ANYFS_TRY(id_from(rows.bytes(r, 4)));
+        e.chunk = ANYFS_TRY(chunk_id_from(rows.bytes(r, 4)));
         ANYFS_CHECK(fn(rows.u64(r, 0), e));
       }
       if (rows.size() < 10000) return {};
@@ -508,7 +475,7 @@ class PgMetaStore final : public MetaStore {
           "ON CONFLICT(chunk) DO UPDATE SET refs = c.refs + excluded.refs, "
           "zero_since = CASE WHEN c.refs + excluded.refs <= 0 THEN $3 ELSE 0 END WHERE excluded.refs != 0 "
           "RETURNING refs",
-          {id_bytes(chunk), delta, now}));
+          {id_param(chunk), delta, now}));
       const bool returned = !rows.empty();
       if ((returned && rows.i64(0, 0) <= 0) || (!returned && delta == 0)) released.push_back(chunk);
     }
