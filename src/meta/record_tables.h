@@ -73,4 +73,15 @@ inline bool pinned_sees(const std::vector<Tid>& pinned, Tid tid_from, Tid tid_to
   return it != pinned.end() && *it < tid_to;
 }
 
+// What HistoryStore::check_state reports, worded once for every engine.
+inline std::string missing_inode_problem(std::string_view name, Ino parent, Ino ino) {
+  return "entry '" + std::string(name) + "' in directory " + std::to_string(parent) + " names inode " +
+         std::to_string(ino) + ", which that state lacks";
+}
+inline std::string stray_extent_problem(std::uint64_t offset, Ino ino) {
+  return "extent at " + std::to_string(offset) + " of inode " + std::to_string(ino) +
+         " is outside any file of that state";
+}
+inline constexpr const char* k_missing_root_problem = "the root directory is missing";
+
 }  // namespace anyfs

@@ -304,20 +304,18 @@ class SqliteHistoryStore final : public HistoryStore {
         "AND i.tid_to > ?2)"));
     missing.bind(1, ds).bind(2, at);
     while (ANYFS_TRY(missing.step()))
-      out.push_back(fmt::format("entry '{}' in directory {} names inode {}, which that state lacks",
-                                missing.column_string(1), missing.column_u64(0), missing.column_u64(2)));
+      out.push_back(missing_inode_problem(missing.column_string(1), missing.column_u64(0), missing.column_u64(2)));
     auto stray = ANYFS_TRY(db_.prepare(
         "SELECT e.ino, e.offset FROM extents e WHERE e.ds = ?1 AND e.tid_from <= ?2 AND e.tid_to > ?2 "
         "AND NOT EXISTS (SELECT 1 FROM inodes i WHERE i.ds = e.ds AND i.ino = e.ino AND +i.tid_from <= ?2 "
         "AND i.tid_to > ?2 AND i.kind = 0 AND i.size >= e.offset + e.length)"));
     stray.bind(1, ds).bind(2, at);
     while (ANYFS_TRY(stray.step()))
-      out.push_back(fmt::format("extent at {} of inode {} is outside any file of that state", stray.column_u64(1),
-                                stray.column_u64(0)));
+      out.push_back(stray_extent_problem(stray.column_u64(1), stray.column_u64(0)));
     auto root = ANYFS_TRY(db_.prepare(
         "SELECT 1 FROM inodes WHERE ds = ?1 AND ino = 1 AND tid_from <= ?2 AND tid_to > ?2"));
     root.bind(1, ds).bind(2, at);
-    if (!ANYFS_TRY(root.step())) out.push_back("the root directory is missing");
+    if (!ANYFS_TRY(root.step())) out.push_back(k_missing_root_problem);
     return out;
   }
 

@@ -27,6 +27,9 @@ struct ChunkStoreFactory {
   std::function<std::unique_ptr<ChunkStore>()> make;
 };
 
+// Test names say the store, not the factory's bytes.
+void PrintTo(const ChunkStoreFactory& f, std::ostream* os) { *os << f.name; }
+
 class ChunkStoreConformance : public ::testing::TestWithParam<ChunkStoreFactory> {
  protected:
   void SetUp() override { ASSERT_NE(store, nullptr) << "the store could not be made"; }

@@ -259,19 +259,17 @@ class PgHistoryStore final : public HistoryStore {
         "AND n.tid_to > $2)",
         {i(ds), i(at)}));
     for (int r = 0; r < missing.size(); ++r)
-      out.push_back(fmt::format("entry '{}' in directory {} names inode {}, which that state lacks",
-                                missing.str(r, 1), missing.u64(r, 0), missing.u64(r, 2)));
+      out.push_back(missing_inode_problem(missing.bytes(r, 1), missing.u64(r, 0), missing.u64(r, 2)));
     auto stray = ANYFS_TRY(db_.run(
         "SELECT e.ino, e.\"offset\" FROM extents e WHERE e.ds = $1 AND e.tid_from <= $2 AND e.tid_to > $2 "
         "AND NOT EXISTS (SELECT 1 FROM inodes n WHERE n.ds = e.ds AND n.ino = e.ino AND n.tid_from <= $2 "
         "AND n.tid_to > $2 AND n.kind = 0 AND n.size >= e.\"offset\" + e.length)",
         {i(ds), i(at)}));
     for (int r = 0; r < stray.size(); ++r)
-      out.push_back(fmt::format("extent at {} of inode {} is outside any file of that state", stray.u64(r, 1),
-                                stray.u64(r, 0)));
+      out.push_back(stray_extent_problem(stray.u64(r, 1), stray.u64(r, 0)));
     auto root = ANYFS_TRY(
         db_.run("SELECT 1 FROM inodes WHERE ds = $1 AND ino = 1 AND tid_from <= $2 AND tid_to > $2", {i(ds), i(at)}));
-    if (root.empty()) out.push_back("the root directory is missing");
+    if (root.empty()) out.push_back(k_missing_root_problem);
     return out;
   }
 
