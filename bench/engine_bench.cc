@@ -19,6 +19,7 @@
 
 #include <unistd.h>
 
+#include "bench_support.h"
 #include "chunk/hash.h"
 #include "chunk/rados_chunk_store.h"
 #include "meta/meta_store.h"
@@ -32,25 +33,16 @@ namespace anyfs {
 namespace {
 
 double seconds_of(const std::function<void()>& fn) {
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = bench::Clock::now();
   fn();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return bench::seconds_since(t0);
 }
 
 template <class T>
 T need(Result<T> r, const char* what) {
-  if (!r) {
-    std::fprintf(stderr, "engine_bench: %s: %s\n", what, r.error().to_string().c_str());
-    std::exit(1);
-  }
-  return std::move(*r);
+  return bench::must(std::move(r), what);
 }
-void need(Result<void> r, const char* what) {
-  if (!r) {
-    std::fprintf(stderr, "engine_bench: %s: %s\n", what, r.error().to_string().c_str());
-    std::exit(1);
-  }
-}
+inline void need(Result<void> r, const char* what) { bench::must(std::move(r), what); }
 
 struct MetaFigures {
   double batched = 0, single = 0, lookup = 0, stat = 0;  // ops/s

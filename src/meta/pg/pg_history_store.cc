@@ -15,10 +15,6 @@
 namespace anyfs {
 namespace {
 
-using pg::Bytes;
-using pg::Param;
-using pg::Rows;
-
 using namespace pgrows;
 
 const char* table_of(NameKind kind) { return kind == NameKind::Snapshot ? "snapshots" : "bookmarks"; }

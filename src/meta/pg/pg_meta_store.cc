@@ -19,10 +19,6 @@
 namespace anyfs {
 namespace {
 
-using pg::Bytes;
-using pg::Param;
-using pg::Rows;
-
 using namespace pgrows;
 
 ExtentRecord extent_row(const Rows& rows, int r, int first, Ino ino) {

@@ -11,6 +11,9 @@
 namespace anyfs::pgrows {
 
 using anyfs::k_live;
+using pg::Bytes;
+using pg::Param;
+using pg::Rows;
 
 // An unsigned value as the bigint that stores its bits.
 inline std::int64_t i(std::uint64_t v) { return static_cast<std::int64_t>(v); }
