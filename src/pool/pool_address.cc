@@ -8,7 +8,7 @@
 namespace anyfs {
 namespace {
 
-constexpr const char* k_forms =
+constexpr const char* k_address_forms =
     "a pool is a file PATH, or postgresql://[USER@]HOST[:PORT]/DB?chunks=rados://RPOOL (or chunks=PATH) "
     "[&schema=NAME][&ceph_conf=PATH]";
 
@@ -39,7 +39,7 @@ Result<PoolAddress> parse_pool_address(std::string_view text) {
   PoolAddress out;
   const std::string whole(text);
   if (!text.starts_with("postgresql://") && !text.starts_with("postgres://")) {
-    if (text.empty()) return fail(Errc::InvalidArgument, whole, k_forms);
+    if (text.empty()) return fail(Errc::InvalidArgument, whole, k_address_forms);
     out.path = whole;
     return out;
   }
