@@ -140,6 +140,26 @@ class RadosChunkStore final : public ChunkStore {
     return {};
   }
 
+  // Rule 3: objects of this namespace that no record names — left by a
+  // crash between a put and the records' commit — are deleted, and counted
+  // with their stored bytes. Without `still_named` nothing is known to be
+  // unnamed, and nothing is deleted.
+  Result<void> sweep_unnamed(std::uint64_t& removed, std::uint64_t& bytes) override {
+    if (!still_named_) return {};
+    for (const ChunkId& id : ANYFS_TRY(list())) {
+      if (ANYFS_TRY(still_named_(id))) continue;
+      std::uint64_t size = 0;
+      std::time_t mtime = 0;
+      int r = io_.stat(to_hex(id), &size, &mtime);
+      if (r == 0) r = io_.remove(to_hex(id));
+      if (r == -ENOENT) continue;  // gone meanwhile
+      if (r < 0) return failure(r, id, "sweeping");
+      removed += 1;
+      bytes += size > k_header_bytes ? size - k_header_bytes : 0;
+    }
+    return {};
+  }
+
   // The removals of the transaction that committed start their grace period;
   // those whose grace has passed are deleted.
   void committed() override {

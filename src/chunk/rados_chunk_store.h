@@ -15,7 +15,8 @@
 // still reads it; then `still_named` (the records: is the chunk named again,
 // or was the removal rolled back?) has the last word. A chunk put again
 // before its deletion is kept. Deletions due when the store closes are done
-// then; the rest are left for gc (rule 3).
+// then; the rest are left for gc, whose sweep_unnamed deletes every object
+// of the namespace that `still_named` says no record names (rule 3).
 // Thread-safe.
 #pragma once
 

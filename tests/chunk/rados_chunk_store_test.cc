@@ -98,6 +98,25 @@ TEST(RadosChunkStoreTest, AChunkPutAgainOrNamedAgainBeforeItsDeletionIsKept) {
   EXPECT_EQ(must(load_chunk(*other, again, true)), "again");
 }
 
+// Rule 3: after a crash between a put and the records' commit, gc's sweep
+// deletes the objects no record names, and only those.
+TEST(RadosChunkStoreTest, TheSweepDeletesWhatNoRecordNamesAndCountsItsBytes) {
+  const std::string ns = fresh_rados_namespace();
+  const ChunkId kept = sha256("kept"), orphan = sha256("orphan data");
+  RadosOptions options{ceph_conf(), "anyfs", ns};
+  options.still_named = [&](const ChunkId& id) -> Result<bool> { return id == kept; };
+  auto store = must(open_rados_chunk_store(options));
+  ASSERT_OK(store->put(kept, raw_chunk("kept")));
+  ASSERT_OK(store->put(orphan, raw_chunk("orphan data")));
+  ASSERT_OK(store->make_durable());
+  std::uint64_t removed = 0, bytes = 0;
+  ASSERT_OK(store->sweep_unnamed(removed, bytes));
+  EXPECT_EQ(removed, 1u);
+  EXPECT_EQ(bytes, 11u);
+  auto other = open_store(ns);
+  EXPECT_EQ(must(other->list()), std::vector<ChunkId>{kept});
+}
+
 TEST(RadosChunkStoreTest, AMissingPoolIsNotFound) {
   auto store = open_rados_chunk_store({ceph_conf(), "no-such-pool", ""});
   ASSERT_ERR(store, NotFound);
