@@ -165,7 +165,10 @@ class RadosChunkStore final : public ChunkStore {
   void committed() override {
     MutexLock lock(mu_);
     const auto now = Clock::now();
-    for (const ChunkId& id : removed_) doomed_.push_back({now, id});
+    for (const ChunkId& id : removed_) {
+      doomed_.push_back({now, id});
+      doomed_ids_.insert(id);
+    }
     removed_.clear();
     delete_doomed(now - grace_);
   }
@@ -200,15 +203,14 @@ class RadosChunkStore final : public ChunkStore {
   // Removed here and not deleted yet: gone for this store's callers.
   bool hidden(const ChunkId& id) {
     MutexLock lock(mu_);
-    return removed_.contains(id) ||
-           std::any_of(doomed_.begin(), doomed_.end(), [&](const Doomed& d) { return d.id == id; });
+    return removed_.contains(id) || doomed_ids_.contains(id);
   }
   // Takes `id` off the lists of removals; whether it was on one.
   bool unhide(const ChunkId& id) REQUIRES(mu_) {
     const bool removed = removed_.erase(id) > 0;
-    const auto before = doomed_.size();
+    if (doomed_ids_.erase(id) == 0) return removed;
     std::erase_if(doomed_, [&](const Doomed& d) { return d.id == id; });
-    return removed || doomed_.size() != before;
+    return true;
   }
   // Deletes the doomed objects whose removal committed at or before `before`,
   // unless the records name them again. A failure leaves the object for gc.
@@ -216,6 +218,7 @@ class RadosChunkStore final : public ChunkStore {
     while (!doomed_.empty() && doomed_.front().at <= before) {
       const ChunkId id = doomed_.front().id;
       doomed_.pop_front();
+      doomed_ids_.erase(id);
       if (still_named_) {
         auto named = still_named_(id);
         if (!named || *named) continue;
@@ -259,6 +262,7 @@ class RadosChunkStore final : public ChunkStore {
   std::vector<Pending> in_flight_ GUARDED_BY(mu_);
   std::set<ChunkId> removed_ GUARDED_BY(mu_);   // in the transaction not committed yet
   std::deque<Doomed> doomed_ GUARDED_BY(mu_);   // committed, waiting out the grace period
+  std::set<ChunkId> doomed_ids_ GUARDED_BY(mu_);  // the same ids, for lookups on every put and get
 };
 
 }  // namespace
