@@ -71,6 +71,22 @@ TEST(PgDbTest, TwoClientsThatConflictGetAgainAndARetrySucceeds) {
   EXPECT_EQ(must(a.run("SELECT v FROM c WHERE k = 1")).i64(0, 0), 2);
 }
 
+// Most pools are used by a role that is not a superuser: connecting must not
+// need a superuser's rights (setting lc_messages does).
+TEST(PgDbTest, AnOrdinaryRoleCanConnect) {
+  PostgresSchema schema;
+  ASSERT_TRUE(schema.has_db());
+  const std::string role = "r_" + schema.name();
+  ASSERT_OK(schema.db().exec("CREATE ROLE " + role + " LOGIN"));
+  std::string url = postgres_url();
+  url.replace(url.find("postgres@"), 9, role + "@");
+  auto db = pg::Db::connect(url);
+  ASSERT_OK(db);
+  EXPECT_EQ(must((*db)->run("SELECT 41 + 1")).i64(0, 0), 42);
+  db->reset();
+  ASSERT_OK(schema.db().exec("DROP ROLE " + role));
+}
+
 TEST(PgDbTest, NoServerIsAClearIoError) {
   auto db = pg::Db::connect("postgresql://postgres@127.0.0.1:1/anyfs?connect_timeout=2");
   ASSERT_ERR(db, Io);

@@ -86,10 +86,12 @@ Result<std::unique_ptr<Db>> Db::connect(const std::string& url) {
     PQfinish(conn);
     return fail(Errc::Io, url, "cannot connect to PostgreSQL: " + why);
   }
-  // Messages in one language for everyone, and no notices on stderr.
+  // No notices on stderr. (Errors are told apart by SQLSTATE, not by their
+  // words, so the server's message language does not matter — and setting
+  // lc_messages would need a superuser.)
   PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
   std::unique_ptr<Db> db(new Db(conn));
-  ANYFS_CHECK(db->exec("SET client_min_messages = warning; SET lc_messages = 'C'"));
+  ANYFS_CHECK(db->exec("SET client_min_messages = warning"));
   return db;
 }
 
